@@ -1,0 +1,295 @@
+package auth
+
+import (
+	"context"
+	"encoding/binary"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/server"
+	"github.com/rootline-dns/rootline/internal/wire"
+	"github.com/rootline-dns/rootline/internal/zone"
+)
+
+// MaxUDPSize caps UDP replies whatever the client advertises: 1232 avoids IP
+// fragmentation (DNS Flag Day 2020) and is NSD's and Knot's default.
+const MaxUDPSize = wire.DefaultEDNSSize
+
+// answerCacheBytes bounds the pre-packed answer cache per zone snapshot.
+// 64 MiB holds several hundred thousand typical answers; when full, new
+// answers are computed each time (correct, just slower).
+const answerCacheBytes = 64 << 20
+
+// Handler is the authoritative server.Handler. Its zones are an immutable
+// snapshot swapped atomically by SetZones, so queries take no locks on the
+// zone data and a reload never serves a half-loaded zone.
+type Handler struct {
+	log   *slog.Logger
+	state atomic.Pointer[state]
+}
+
+type state struct {
+	zones map[string]*zone.Zone // origin -> zone
+	cache answerCache
+}
+
+// NewHandler returns a handler serving no zones (everything REFUSED) until
+// SetZones.
+func NewHandler(logger *slog.Logger) *Handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{log: logger}
+	h.SetZones(nil)
+	return h
+}
+
+// SetZones replaces the served zones at once. Later zones with the same
+// origin replace earlier ones.
+func (h *Handler) SetZones(zs []*zone.Zone) {
+	st := &state{zones: make(map[string]*zone.Zone, len(zs))}
+	for _, z := range zs {
+		st.zones[z.Origin] = z
+	}
+	st.cache.m = make(map[string][]byte)
+	h.state.Store(st)
+}
+
+// Zones returns the zones being served.
+func (h *Handler) Zones() []*zone.Zone {
+	st := h.state.Load()
+	out := make([]*zone.Zone, 0, len(st.zones))
+	for _, z := range st.zones {
+		out = append(out, z)
+	}
+	return out
+}
+
+// ServeDNS answers one query. Common queries are answered from a cache of
+// packed replies (keyed by lower-cased name, type and the flags the reply
+// depends on) with only the ID and the question's case patched; everything
+// else takes the full path through dns.Msg.
+func (h *Handler) ServeDNS(_ context.Context, req *server.Request, out []byte) []byte {
+	w := req.Wire
+	if len(w) < headerLen || binary.BigEndian.Uint16(w[2:])&flagQR != 0 {
+		return nil // never answer responses: that is how reflection loops start
+	}
+	st := h.state.Load()
+	q, fast := peek(w)
+	var keyBuf [264]byte
+	var key []byte
+	if fast {
+		key = cacheKey(keyBuf[:0], w, q)
+		if resp := st.cache.get(key); resp != nil {
+			if req.Proto == server.TCP || len(resp) <= udpLimit(q) {
+				out = append(out[:0], resp...)
+				copy(out[0:2], w[0:2])                                   // ID
+				copy(out[headerLen:q.qnameEnd], w[headerLen:q.qnameEnd]) // the client's case (RFC 4343)
+				return out
+			}
+		}
+	}
+	return h.slow(st, req, out, key)
+}
+
+func udpLimit(q query) int {
+	if !q.edns {
+		return wire.MinUDPSize
+	}
+	return wire.ClampUDPSize(int(q.udpSize), MaxUDPSize)
+}
+
+// slow unpacks, answers and packs; key is non-nil when the reply may be cached.
+func (h *Handler) slow(st *state, req *server.Request, out []byte, key []byte) []byte {
+	m := new(dns.Msg)
+	if err := m.Unpack(req.Wire); err != nil {
+		return formErr(req.Wire, out)
+	}
+	resp := st.answer(m)
+	if resp == nil {
+		return nil
+	}
+	packed, err := resp.PackBuffer(out[:cap(out)])
+	if err != nil {
+		h.log.Warn("pack reply", "qname", m.Question, "err", err)
+		resp = errorReply(m, dns.RcodeServerFailure)
+		if packed, err = resp.PackBuffer(out[:cap(out)]); err != nil {
+			return nil
+		}
+	}
+	if key != nil && !resp.Truncated {
+		st.cache.put(key, packed)
+	}
+	if req.Proto == server.UDP {
+		limit := wire.UDPSize(m, MaxUDPSize)
+		if len(packed) > limit {
+			wire.Truncate(resp, limit)
+			if packed, err = resp.PackBuffer(out[:cap(out)]); err != nil {
+				return nil
+			}
+		}
+	}
+	return packed
+}
+
+// answer builds the reply to a parsed query (RFC 1034 4.3.2 with the EDNS
+// rules of RFC 6891). It returns nil for messages that get no reply.
+func (st *state) answer(m *dns.Msg) *dns.Msg {
+	if m.Response {
+		return nil
+	}
+	opt, bad := findOPT(m)
+	if bad {
+		return errorReply(m, dns.RcodeFormatError)
+	}
+	if m.Opcode != dns.OpcodeQuery {
+		return errorReply(m, dns.RcodeNotImplemented)
+	}
+	if len(m.Question) != 1 {
+		return errorReply(m, dns.RcodeFormatError)
+	}
+	if opt != nil && opt.Version() != 0 {
+		return errorReply(m, dns.RcodeBadVers) // RFC 6891 6.1.3
+	}
+	q := m.Question[0]
+	if q.Qclass != dns.ClassINET {
+		return errorReply(m, dns.RcodeRefused)
+	}
+	switch q.Qtype {
+	case dns.TypeAXFR, dns.TypeIXFR:
+		return errorReply(m, dns.RcodeRefused) // transfers are not offered (yet)
+	}
+	z := st.find(q.Name, q.Qtype)
+	if z == nil {
+		return errorReply(m, dns.RcodeRefused)
+	}
+	r := Lookup(z, q.Name, q.Qtype)
+	resp := reply(m)
+	resp.Authoritative = r.Kind != Referral || len(r.Answer) > 0
+	resp.Answer, resp.Ns, resp.Extra = r.Answer, r.Ns, r.Extra
+	switch r.Kind {
+	case NXDomain:
+		resp.Rcode = dns.RcodeNameError
+	case YXDomain:
+		resp.Rcode = dns.RcodeYXDomain
+	}
+	return resp
+}
+
+// find picks the most specific served zone for name; DS belongs to the
+// parent side of a cut (RFC 4035 3.1.4.1), so it skips a zone whose apex is
+// the name itself when a parent zone is served too.
+func (st *state) find(name string, qtype uint16) *zone.Zone {
+	name = strings.ToLower(name)
+	var found *zone.Zone
+	for off, end := 0, false; ; off, end = dns.NextLabel(name, off) {
+		suffix := name[off:]
+		if end {
+			suffix = "."
+		}
+		if z := st.zones[suffix]; z != nil {
+			if found == nil {
+				found = z
+				if !(qtype == dns.TypeDS && off == 0) {
+					return z
+				}
+			} else {
+				return z
+			}
+		}
+		if end {
+			return found
+		}
+	}
+}
+
+// findOPT returns the query's OPT record; bad is set when there is more
+// than one or it sits where it must not (RFC 6891 6.1.1).
+func findOPT(m *dns.Msg) (opt *dns.OPT, bad bool) {
+	for _, rr := range m.Extra {
+		if o, ok := rr.(*dns.OPT); ok {
+			if opt != nil || o.Hdr.Name != "." {
+				return nil, true
+			}
+			opt = o
+		}
+	}
+	for _, rr := range append(m.Answer, m.Ns...) {
+		if rr.Header().Rrtype == dns.TypeOPT {
+			return nil, true
+		}
+	}
+	return opt, false
+}
+
+// reply starts a reply to m: ID, opcode, RD and CD copied, question echoed,
+// and an OPT record when the query had one (RFC 6891 7).
+func reply(m *dns.Msg) *dns.Msg {
+	r := new(dns.Msg)
+	r.Id = m.Id
+	r.Response = true
+	r.Opcode = m.Opcode
+	r.RecursionDesired = m.RecursionDesired
+	r.CheckingDisabled = m.CheckingDisabled
+	r.Question = m.Question
+	r.Compress = true
+	if o := m.IsEdns0(); o != nil {
+		r.SetEdns0(MaxUDPSize, o.Do())
+	}
+	return r
+}
+
+func errorReply(m *dns.Msg, rcode int) *dns.Msg {
+	r := reply(m)
+	r.Rcode = rcode
+	if rcode == dns.RcodeBadVers && r.IsEdns0() == nil {
+		r.SetEdns0(MaxUDPSize, false)
+	}
+	return r
+}
+
+// formErr answers a query that does not unpack: FORMERR with the header's
+// ID and opcode, when there is a header to reply to (RFC 1035 4.1.1).
+func formErr(w []byte, out []byte) []byte {
+	if len(w) < headerLen {
+		return nil
+	}
+	out = append(out[:0], w[:headerLen]...)
+	flags := binary.BigEndian.Uint16(w[2:])
+	flags = flagQR | flags&(opMask|flagRD) | dns.RcodeFormatError
+	binary.BigEndian.PutUint16(out[2:], flags)
+	clear(out[4:12]) // no sections: we could not read them
+	return out
+}
+
+// answerCache maps cache keys to packed replies, bounded in bytes.
+type answerCache struct {
+	mu    sync.RWMutex
+	m     map[string][]byte
+	bytes int
+}
+
+func (c *answerCache) get(key []byte) []byte {
+	c.mu.RLock()
+	v := c.m[string(key)]
+	c.mu.RUnlock()
+	return v
+}
+
+func (c *answerCache) put(key, resp []byte) {
+	size := len(key) + len(resp) + 64 // map entry overhead, roughly
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bytes+size > answerCacheBytes {
+		return
+	}
+	if _, ok := c.m[string(key)]; ok {
+		return
+	}
+	c.m[string(key)] = append([]byte(nil), resp...)
+	c.bytes += size
+}
