@@ -78,7 +78,11 @@ func TestHandlerRcodes(t *testing.T) {
 		{"nxdomain", func() *dns.Msg { return newQuery("no.example.test.", dns.TypeA, false) }, dns.RcodeNameError, true},
 		{"outside zones", func() *dns.Msg { return newQuery("www.example.org.", dns.TypeA, false) }, dns.RcodeRefused, false},
 		{"referral", func() *dns.Msg { return newQuery("a.sub.example.test.", dns.TypeA, false) }, dns.RcodeSuccess, false},
-		{"notify", func() *dns.Msg { m := newQuery("example.test.", dns.TypeSOA, false); m.Opcode = dns.OpcodeNotify; return m }, dns.RcodeNotImplemented, false},
+		{"notify", func() *dns.Msg {
+			m := newQuery("example.test.", dns.TypeSOA, false)
+			m.Opcode = dns.OpcodeNotify
+			return m
+		}, dns.RcodeNotImplemented, false},
 		{"no question", func() *dns.Msg { m := newQuery("example.test.", dns.TypeSOA, false); m.Question = nil; return m }, dns.RcodeFormatError, false},
 		{"two questions", func() *dns.Msg {
 			m := newQuery("example.test.", dns.TypeSOA, false)
@@ -90,7 +94,11 @@ func TestHandlerRcodes(t *testing.T) {
 			m.IsEdns0().SetVersion(1)
 			return m
 		}, dns.RcodeBadVers, false},
-		{"class CH", func() *dns.Msg { m := newQuery("example.test.", dns.TypeSOA, false); m.Question[0].Qclass = dns.ClassCHAOS; return m }, dns.RcodeRefused, false},
+		{"class CH", func() *dns.Msg {
+			m := newQuery("example.test.", dns.TypeSOA, false)
+			m.Question[0].Qclass = dns.ClassCHAOS
+			return m
+		}, dns.RcodeRefused, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -214,4 +222,3 @@ func BenchmarkLookup(b *testing.B) {
 		Lookup(z, "www.example.test.", dns.TypeA)
 	}
 }
-
