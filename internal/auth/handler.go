@@ -156,7 +156,9 @@ func (st *state) answer(m *dns.Msg) *dns.Msg {
 		return errorReply(m, dns.RcodeBadVers) // RFC 6891 6.1.3
 	}
 	q := m.Question[0]
-	if q.Qclass != dns.ClassINET {
+	// Class ANY is answered from the IN data, as NSD and Knot do; other
+	// classes (CH, HS) have no zones here.
+	if q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY {
 		return errorReply(m, dns.RcodeRefused)
 	}
 	switch q.Qtype {
