@@ -1,0 +1,315 @@
+// Package cache is the resolver's memory: RRsets and negative answers
+// (RFC 2308) with trust ranks (RFC 2181 5.4.1), a byte budget with LRU
+// eviction, serve-stale (RFC 8767), and a packed-reply cache that lets the
+// server answer repeated questions without unpacking or allocating.
+//
+// The cache never reads the wall clock itself: the clock is an input, so
+// tests move time explicitly.
+package cache
+
+import (
+	"hash/maphash"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+const (
+	// DefaultMaxBytes is the default memory budget: 32 MiB suits a small
+	// device (a home router) yet holds on the order of 100k RRsets.
+	DefaultMaxBytes = 32 << 20
+	// DefaultMaxTTL caps positive TTLs at one day, as Unbound's
+	// cache-max-ttl does: long enough to matter, short enough that a
+	// mistaken record does not stay for the week RFC 2181 8 would allow.
+	DefaultMaxTTL = 24 * time.Hour
+	// DefaultMaxNegTTL caps negative TTLs at one hour (RFC 2308 5 suggests
+	// one to three hours; shorter heals faster after a zone fix).
+	DefaultMaxNegTTL = time.Hour
+	// DefaultStaleWindow is how long past expiry an entry may still be
+	// served when serve-stale is on and upstream fails: RFC 8767 5
+	// suggests one to three days; we take the short end.
+	DefaultStaleWindow = 24 * time.Hour
+	// StaleTTL is the TTL given to stale answers (RFC 8767 4: 30 seconds).
+	StaleTTL = 30
+	// shardCount splits the cache so concurrent queries rarely contend on
+	// one mutex; 64 is enough for the core counts we target and costs
+	// little memory.
+	shardCount = 64
+	// entryOverhead approximates the Go memory of one entry beyond its
+	// records (node, map slot, headers) so the byte budget is honest.
+	entryOverhead = 160
+)
+
+// Kind says what an entry records.
+type Kind uint8
+
+const (
+	// Positive is an RRset.
+	Positive Kind = iota
+	// NXDomain: the name does not exist (RFC 2308 2.1). Stored under type
+	// 0 because it covers every type at the name.
+	NXDomain
+	// NoData: the name exists but has no RRset of this type (RFC 2308 2.2).
+	NoData
+	// Failure remembers that resolution failed (a loop, a budget spent, all
+	// servers dead) so it is not retried at once: RFC 9520.
+	Failure
+)
+
+// Rank is how much an entry is trusted (RFC 2181 5.4.1), lowest first.
+// Lower-ranked data never replaces higher-ranked live data, so glue from a
+// referral cannot overwrite an authoritative answer.
+type Rank uint8
+
+const (
+	// RankAdditional: the additional section (glue), least trusted.
+	RankAdditional Rank = iota + 1
+	// RankAuthority: the authority section of a non-authoritative reply,
+	// i.e. a referral's NS set.
+	RankAuthority
+	// RankAnswer: the answer section of a non-authoritative reply (from a
+	// forwarder, which only relays what it learned).
+	RankAnswer
+	// RankAuthAuthority: the authority section of an authoritative reply
+	// (the SOA of a negative answer, the zone's own NS set).
+	RankAuthAuthority
+	// RankAuthAnswer: the answer section of an authoritative reply.
+	RankAuthAnswer
+)
+
+// Key names one RRset: a lower-cased fully qualified name and a type.
+// Class is always IN: the resolver answers nothing else.
+type Key struct {
+	Name string
+	Type uint16
+}
+
+// NewKey canonicalises name (lower case, trailing dot).
+func NewKey(name string, qtype uint16) Key {
+	return Key{Name: dns.CanonicalName(name), Type: qtype}
+}
+
+// Entry is what Put stores.
+type Entry struct {
+	Kind Kind
+	Rank Rank
+	// RRs: the RRset (Positive) or the SOA record (NXDomain/NoData; may be
+	// empty when the server sent none). Records are copied on Put.
+	RRs []dns.RR
+	// TTL overrides the computed lifetime when non-zero (used for Failure
+	// entries and for negative answers without an SOA).
+	TTL time.Duration
+}
+
+// Result is what Get returns: copies of the records with TTLs decremented
+// by the time spent in the cache (RFC 1035 4.1.3, RFC 2308 5).
+type Result struct {
+	Kind  Kind
+	Rank  Rank
+	RRs   []dns.RR
+	TTL   uint32 // remaining seconds
+	Stale bool   // past expiry, returned only to serve stale (RFC 8767)
+}
+
+type entry struct {
+	kind    Kind
+	rank    Rank
+	rrs     []dns.RR // original TTLs set to the clamped lifetime
+	stored  time.Time
+	expires time.Time
+	ttl     uint32 // clamped lifetime in seconds
+}
+
+// Config configures a Cache; zero fields take the defaults.
+type Config struct {
+	MaxBytes  int
+	MinTTL    time.Duration
+	MaxTTL    time.Duration
+	MaxNegTTL time.Duration
+	// ServeStale keeps entries StaleWindow past expiry (RFC 8767).
+	ServeStale  bool
+	StaleWindow time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Cache is safe for concurrent use.
+type Cache struct {
+	cfg    Config
+	seed   maphash.Seed
+	shards [shardCount]*lru[Key, *entry]
+	Packed *Packed
+}
+
+// New returns a cache. A quarter of the budget goes to pre-packed replies.
+func New(cfg Config) *Cache {
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = DefaultMaxBytes
+	}
+	if cfg.MaxTTL <= 0 {
+		cfg.MaxTTL = DefaultMaxTTL
+	}
+	if cfg.MaxNegTTL <= 0 {
+		cfg.MaxNegTTL = DefaultMaxNegTTL
+	}
+	if cfg.StaleWindow <= 0 {
+		cfg.StaleWindow = DefaultStaleWindow
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	c := &Cache{cfg: cfg, seed: maphash.MakeSeed()}
+	rrBudget := cfg.MaxBytes - cfg.MaxBytes/4
+	for i := range c.shards {
+		c.shards[i] = newLRU[Key, *entry](rrBudget / shardCount)
+	}
+	c.Packed = newPacked(cfg.MaxBytes/4, cfg.Now)
+	return c
+}
+
+// Now returns the cache's clock reading.
+func (c *Cache) Now() time.Time { return c.cfg.Now() }
+
+func (c *Cache) shard(name string) *lru[Key, *entry] {
+	return c.shards[maphash.String(c.seed, name)%shardCount]
+}
+
+// lifetime computes an entry's TTL: the RRset's minimum TTL (RFC 2181 5.2
+// says the TTLs of one set should agree; taking the minimum is safe), or
+// for negative answers min(SOA TTL, SOA MINIMUM) (RFC 2308 5), clamped.
+func (c *Cache) lifetime(e Entry) time.Duration {
+	if e.TTL > 0 {
+		return e.TTL
+	}
+	switch e.Kind {
+	case Positive:
+		if len(e.RRs) == 0 {
+			return 0
+		}
+		ttl := e.RRs[0].Header().Ttl
+		for _, rr := range e.RRs[1:] {
+			ttl = min(ttl, rr.Header().Ttl)
+		}
+		d := time.Duration(ttl) * time.Second
+		return min(max(d, c.cfg.MinTTL), c.cfg.MaxTTL)
+	case NXDomain, NoData:
+		var d time.Duration
+		for _, rr := range e.RRs {
+			if soa, ok := rr.(*dns.SOA); ok {
+				d = time.Duration(min(soa.Hdr.Ttl, soa.Minttl)) * time.Second
+			}
+		}
+		return min(max(d, c.cfg.MinTTL), c.cfg.MaxNegTTL)
+	}
+	return 0
+}
+
+// Put stores e under k unless a live entry of higher rank is there. It
+// reports whether e was stored. Entries with a zero lifetime are not stored
+// (RFC 1035 3.2.1: TTL 0 means use only for the transaction in progress).
+func (c *Cache) Put(k Key, e Entry) bool {
+	life := c.lifetime(e)
+	if life < time.Second {
+		return false
+	}
+	now := c.cfg.Now()
+	ttl := uint32(life / time.Second)
+	ne := &entry{kind: e.Kind, rank: e.Rank, stored: now, expires: now.Add(life), ttl: ttl}
+	size := entryOverhead + len(k.Name)
+	ne.rrs = make([]dns.RR, len(e.RRs))
+	for i, rr := range e.RRs {
+		cp := dns.Copy(rr)
+		cp.Header().Ttl = ttl
+		cp.Header().Name = dns.CanonicalName(cp.Header().Name)
+		ne.rrs[i] = cp
+		size += dns.Len(cp) + 48
+	}
+	k.Name = lowerFQDN(k.Name)
+	if e.Kind == NXDomain {
+		k.Type = 0
+	}
+	return c.shard(k.Name).update(k, func(old *entry, ok bool) (*entry, int, bool) {
+		if ok && old.rank > ne.rank && now.Before(old.expires) {
+			return nil, 0, false
+		}
+		return ne, size, true
+	})
+}
+
+// Get returns the entry for k, or the NXDOMAIN entry for k's name. Expired
+// entries are returned with Stale set only while within the stale window
+// of a serve-stale cache; otherwise they are a miss.
+func (c *Cache) Get(k Key) (Result, bool) {
+	k.Name = lowerFQDN(k.Name)
+	sh := c.shard(k.Name)
+	e, ok := sh.get(k)
+	if !ok && k.Type != 0 {
+		e, ok = sh.get(Key{Name: k.Name})
+	}
+	if !ok {
+		return Result{}, false
+	}
+	now := c.cfg.Now()
+	res := Result{Kind: e.kind, Rank: e.rank}
+	if now.Before(e.expires) {
+		res.TTL = e.ttl - uint32(now.Sub(e.stored)/time.Second)
+	} else {
+		if !c.cfg.ServeStale || e.kind == Failure || now.After(e.expires.Add(c.cfg.StaleWindow)) {
+			return Result{}, false
+		}
+		res.Stale, res.TTL = true, StaleTTL
+	}
+	res.RRs = make([]dns.RR, len(e.rrs))
+	for i, rr := range e.rrs {
+		cp := dns.Copy(rr)
+		cp.Header().Ttl = res.TTL
+		res.RRs[i] = cp
+	}
+	return res, true
+}
+
+// FlushName removes every entry at name (all types) from both caches and
+// reports how many RRset entries went.
+func (c *Cache) FlushName(name string) int {
+	name = dns.CanonicalName(name)
+	n := c.shard(name).removeFunc(func(k Key, _ *entry) bool { return k.Name == name })
+	c.Packed.flushName(name)
+	return n
+}
+
+// FlushAll empties the cache.
+func (c *Cache) FlushAll() {
+	for _, s := range c.shards {
+		s.removeFunc(func(Key, *entry) bool { return true })
+	}
+	c.Packed.flushAll()
+}
+
+// Stats reports the number of RRset entries and their accounted bytes.
+func (c *Cache) Stats() (entries, bytes int) {
+	for _, s := range c.shards {
+		e, b := s.stats()
+		entries += e
+		bytes += b
+	}
+	return entries, bytes
+}
+
+// lowerFQDN avoids CanonicalName's allocation when the name is already
+// canonical, the common case on the resolver's internal paths.
+func lowerFQDN(s string) string {
+	if strings.HasSuffix(s, ".") {
+		clean := true
+		for i := 0; i < len(s); i++ {
+			if 'A' <= s[i] && s[i] <= 'Z' {
+				clean = false
+				break
+			}
+		}
+		if clean {
+			return s
+		}
+	}
+	return dns.CanonicalName(s)
+}
