@@ -1,0 +1,208 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/wire"
+)
+
+const (
+	// DefaultTimeout is the per-attempt timeout when ClientOptions leaves it
+	// zero. Loopback and most real servers answer in well under a second;
+	// 2 s is what stub resolvers commonly wait per try (glibc uses 5 s,
+	// dig 5 s per try) trimmed so that several servers can be tried within
+	// a caller's overall budget.
+	DefaultTimeout = 2 * time.Second
+	// maxTimeout caps a configured per-attempt timeout: a single DNS
+	// transaction that needs more than a minute is a dead server, and an
+	// unbounded wait would hold a socket forever.
+	maxTimeout = time.Minute
+)
+
+// ClientOptions configures a Client. The zero value is usable.
+type ClientOptions struct {
+	// Timeout bounds one attempt (one UDP wait, or one TCP connection and
+	// exchange). Zero means DefaultTimeout. The context may end it sooner.
+	Timeout time.Duration
+	// UDPSize is the EDNS0 buffer size added to requests that carry no OPT
+	// record (RFC 6891). Zero means wire.DefaultEDNSSize (1232, DNS Flag
+	// Day 2020). Requests that already have an OPT record keep theirs.
+	UDPSize uint16
+	// NoEDNS sends requests without an OPT record as they are (for servers
+	// or tests that need plain RFC 1035 queries, dig's +noedns).
+	NoEDNS bool
+	// TCP sends every query over TCP only (dig's +tcp).
+	TCP bool
+	// Logger receives debug records about ignored replies; nil discards.
+	Logger *slog.Logger
+}
+
+// Info describes how one exchange went, for tools that report it (dig's
+// "Query time", "SERVER", "MSG SIZE rcvd").
+type Info struct {
+	Server  netip.AddrPort
+	Network string        // "udp" or "tcp": the transport of the returned reply
+	Size    int           // bytes of the returned reply on the wire
+	RTT     time.Duration // from the first send to the accepted reply
+	// TruncatedUDP is set when a UDP reply had TC and the query was retried
+	// over TCP (RFC 7766 5).
+	TruncatedUDP bool
+}
+
+// Client is the client side of one DNS transaction. It implements
+// Exchanger and is safe for concurrent use.
+type Client struct {
+	timeout time.Duration
+	udpSize uint16
+	noEDNS  bool
+	tcpOnly bool
+	log     *slog.Logger
+	bufs    sync.Pool // *[]byte of wire.MaxMsgSize, for UDP reads
+}
+
+var _ Exchanger = (*Client)(nil)
+
+// NewClient returns a Client with the options' defaults filled in.
+func NewClient(o ClientOptions) *Client {
+	c := &Client{
+		timeout: o.Timeout,
+		udpSize: o.UDPSize,
+		noEDNS:  o.NoEDNS,
+		tcpOnly: o.TCP,
+		log:     o.Logger,
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	c.timeout = min(c.timeout, maxTimeout)
+	if c.udpSize == 0 {
+		c.udpSize = wire.DefaultEDNSSize
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.bufs.New = func() any {
+		b := make([]byte, wire.MaxMsgSize)
+		return &b
+	}
+	return c
+}
+
+// Exchange sends req to server and returns the matching reply. See
+// ExchangeInfo.
+func (c *Client) Exchange(ctx context.Context, server netip.AddrPort, req *dns.Msg) (*dns.Msg, error) {
+	r, _, err := c.ExchangeInfo(ctx, server, req)
+	return r, err
+}
+
+// ExchangeInfo sends req to server and returns the matching reply and how
+// it was obtained. req is not modified: the query sent is a copy with a
+// fresh crypto-random ID (RFC 5452 9.2) and, unless NoEDNS, an OPT record.
+// Over UDP, datagrams whose source, ID or question do not match are ignored
+// and the wait goes on until the attempt's deadline (RFC 5452 9.1); a reply
+// with TC set is retried over TCP (RFC 7766 5). Errors are *Error.
+func (c *Client) ExchangeInfo(ctx context.Context, server netip.AddrPort, req *dns.Msg) (*dns.Msg, Info, error) {
+	server = netip.AddrPortFrom(server.Addr().Unmap(), server.Port())
+	info := Info{Server: server}
+	if len(req.Question) != 1 {
+		// RFC 9619: QDCOUNT must be 1 in practice; matching replies needs it.
+		return nil, info, &Error{Server: server, Op: "query", Err: ErrBadQuery}
+	}
+	q := c.prepare(req)
+	packed, err := q.Pack()
+	if err != nil {
+		return nil, info, &Error{Server: server, Op: "pack", Err: err}
+	}
+	start := time.Now()
+	if !c.tcpOnly {
+		info.Network = "udp"
+		r, n, err := c.udp(ctx, server, q, packed)
+		if err != nil {
+			return nil, info, err
+		}
+		if !r.Truncated {
+			info.Size, info.RTT = n, time.Since(start)
+			return r, info, nil
+		}
+		c.log.Debug("truncated reply, retrying over TCP", "server", server, "qname", q.Question[0].Name)
+		info.TruncatedUDP = true
+	}
+	info.Network = "tcp"
+	r, n, err := c.tcp(ctx, server, q, packed)
+	if err != nil {
+		return nil, info, err
+	}
+	info.Size, info.RTT = n, time.Since(start)
+	return r, info, nil
+}
+
+// prepare returns the query to send: a shallow copy of req with a new ID
+// and EDNS added if configured. The caller's slices are never appended to.
+func (c *Client) prepare(req *dns.Msg) *dns.Msg {
+	q := *req
+	q.Id = wire.NewID()
+	q.Response = false
+	if !c.noEDNS && req.IsEdns0() == nil {
+		opt := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
+		opt.SetUDPSize(c.udpSize)
+		q.Extra = append(slices.Clip(req.Extra), opt)
+	}
+	return &q
+}
+
+// attemptDeadline is the earlier of now+timeout and ctx's deadline.
+func (c *Client) attemptDeadline(ctx context.Context) time.Time {
+	d := time.Now().Add(c.timeout)
+	if cd, ok := ctx.Deadline(); ok && cd.Before(d) {
+		d = cd
+	}
+	return d
+}
+
+// ErrBadQuery is returned for requests that cannot be sent as a query.
+var ErrBadQuery = errors.New("query must have exactly one question")
+
+// ErrTimeout is the reason of an *Error when no matching reply came before
+// the deadline.
+var ErrTimeout = errors.New("timed out")
+
+// Error is a failed exchange: which server, over what, doing what, and why.
+type Error struct {
+	Server  netip.AddrPort
+	Network string // "udp", "tcp" or "" before sending
+	Op      string // "query", "pack", "dial", "write", "read"
+	Err     error
+	// Ignored counts datagrams that arrived but did not match the query
+	// (wrong source, ID or question, or malformed); with a timeout it
+	// hints at spoofing or a broken server.
+	Ignored int
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("%s %s", e.Network, e.Server)
+	if e.Network == "" {
+		s = e.Server.String()
+	}
+	s = fmt.Sprintf("%s: %s: %v", s, e.Op, e.Err)
+	if e.Ignored > 0 {
+		s += fmt.Sprintf(" (%d mismatched replies ignored)", e.Ignored)
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Timeout reports whether the exchange ran out of time (the attempt's
+// timeout or the context's deadline).
+func (e *Error) Timeout() bool {
+	return errors.Is(e.Err, ErrTimeout) || errors.Is(e.Err, context.DeadlineExceeded)
+}

@@ -1,0 +1,106 @@
+package transport
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/miekg/dns"
+)
+
+var (
+	// errMismatch marks a reply that belongs to some other query: ignored.
+	errMismatch = errors.New("reply does not match the query")
+	// errMalformed marks a reply that matches but cannot be decoded.
+	errMalformed = errors.New("malformed reply")
+)
+
+// Header flag bits (RFC 1035 4.1.1).
+const (
+	flagQR = 1 << 15
+	flagTC = 1 << 9
+)
+
+// match checks a received message against the query and decodes it.
+// query is the packed query; its question starts right after the header,
+// uncompressed. The reply's question also starts at offset 12, and cannot
+// be compressed there (a pointer may only point backwards, into the header),
+// so the two questions are compared byte by byte, ASCII case folded: this is
+// exact for every name, including escaped bytes, and respects 0x20
+// randomisation (draft-vixie-dnsext-dns0x20). Label length bytes are < 64 and
+// are therefore never altered by folding.
+func match(q *dns.Msg, query, b []byte) (*dns.Msg, error) {
+	if len(b) < headerLen {
+		return nil, fmt.Errorf("%w: %d bytes", errMismatch, len(b))
+	}
+	id := binary.BigEndian.Uint16(b)
+	if id != q.Id {
+		return nil, fmt.Errorf("%w: ID %d, want %d", errMismatch, id, q.Id)
+	}
+	flags := binary.BigEndian.Uint16(b[2:])
+	if flags&flagQR == 0 {
+		return nil, fmt.Errorf("%w: QR bit clear", errMismatch)
+	}
+	if op := int(flags>>11) & 0xF; op != q.Opcode {
+		return nil, fmt.Errorf("%w: opcode %d", errMismatch, op)
+	}
+	rcode := int(flags & 0xF)
+	qd := binary.BigEndian.Uint16(b[4:])
+	qsec := query[headerLen : headerLen+questionLen(query)]
+	switch {
+	case qd == 1:
+		if len(b) < headerLen+len(qsec) || !equalFoldASCII(b[headerLen:headerLen+len(qsec)], qsec) {
+			return nil, fmt.Errorf("%w: different question", errMismatch)
+		}
+	case qd == 0 && (rcode == dns.RcodeFormatError || rcode == dns.RcodeNotImplemented || rcode == dns.RcodeRefused):
+		// Servers that reject a query may not echo it (RFC 1035 does not
+		// require it for errors); the ID still ties it to ours.
+	default:
+		return nil, fmt.Errorf("%w: %d questions", errMismatch, qd)
+	}
+	r := new(dns.Msg)
+	if err := r.Unpack(b); err != nil {
+		if flags&flagTC == 0 {
+			return nil, fmt.Errorf("%w: %v", errMalformed, err)
+		}
+		// A truncated reply may end mid-record; all we need from it is
+		// the TC bit, so keep the header and our question (RFC 2181 9).
+		r = new(dns.Msg)
+		r.Id = id
+		r.Response = true
+		r.Truncated = true
+		r.Opcode = q.Opcode
+		r.Rcode = rcode
+		r.Question = append(r.Question, q.Question[0])
+	}
+	return r, nil
+}
+
+// questionLen is the length of the first (uncompressed) question in a
+// packed query: the name's labels, the root byte, type and class.
+func questionLen(query []byte) int {
+	off := headerLen
+	for off < len(query) && query[off] != 0 {
+		off += int(query[off]) + 1
+	}
+	return min(off+1+4, len(query)) - headerLen
+}
+
+func equalFoldASCII(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
