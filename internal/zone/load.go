@@ -1,0 +1,146 @@
+package zone
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// LoadError is returned when a zone must not be served; it holds every
+// error-level problem found.
+type LoadError struct {
+	Origin   string
+	Problems []Problem // the errors (warnings are returned beside it)
+}
+
+func (e *LoadError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "zone %s: %d error(s)", e.Origin, len(e.Problems))
+	for i, p := range e.Problems {
+		if i == 3 {
+			fmt.Fprintf(&b, "; and %d more", len(e.Problems)-i)
+			break
+		}
+		b.WriteString("; ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// Load reads, validates and indexes the zone file at path as the zone at
+// origin. It returns every problem found (warnings and errors); err is
+// non-nil when the zone must not be served, and is then a *LoadError (or
+// an I/O error). $INCLUDE, when enabled, is confined to the file's folder.
+func Load(path, origin string, opt Options) (*Zone, []Problem, error) {
+	dir, name := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("zone %s: %w", origin, err)
+	}
+	defer root.Close()
+	f, err := root.Open(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("zone %s: %w", origin, err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, nil, fmt.Errorf("zone %s: %s is a directory", origin, path)
+	}
+	var fsys fs.FS
+	if opt.AllowInclude {
+		fsys = root.FS()
+	}
+	p := newParser(fsys, opt)
+	p.parse(f, origin, path, name, 0)
+	return finish(origin, path, p)
+}
+
+// LoadFS is Load for a file in fsys (e.g. an embed.FS); $INCLUDE, when
+// enabled, reads from fsys too, confined to name's folder.
+func LoadFS(fsys fs.FS, name, origin string, opt Options) (*Zone, []Problem, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("zone %s: %w", origin, err)
+	}
+	defer f.Close()
+	var inc fs.FS
+	if opt.AllowInclude {
+		sub, err := fs.Sub(fsys, dirOf(name))
+		if err != nil {
+			return nil, nil, fmt.Errorf("zone %s: %w", origin, err)
+		}
+		inc = sub
+	}
+	p := newParser(inc, opt)
+	p.parse(f, origin, name, baseOf(name), 0)
+	return finish(origin, name, p)
+}
+
+func dirOf(name string) string {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		return name[:i]
+	}
+	return "."
+}
+
+func baseOf(name string) string {
+	return name[strings.LastIndexByte(name, '/')+1:]
+}
+
+// finish validates what the parser produced and builds the zone.
+func finish(origin, file string, p *parser) (*Zone, []Problem, error) {
+	problems := p.problems
+	errs := p.errs
+	var z *Zone
+	if !p.stopped {
+		// Validate even after parse errors: one run should report all.
+		v := check(origin, p.entries)
+		problems = append(problems, v.problems...)
+		errs += v.errors
+		if errs == 0 {
+			rrs := make([]dns.RR, 0, len(p.entries))
+			for i, e := range p.entries {
+				if v.dup == nil || !v.dup[i] {
+					rrs = append(rrs, e.RR)
+				}
+			}
+			var err error
+			z, err = New(origin, rrs)
+			if err != nil {
+				// Validate should have caught it: report it all the same.
+				problems = append(problems, Problem{File: file, Msg: err.Error()})
+				errs++
+			}
+		}
+	}
+	for i := range problems {
+		if problems[i].File == "" {
+			problems[i].File = file
+		}
+	}
+	if errs > 0 {
+		le := &LoadError{Origin: dns.Fqdn(origin)}
+		for _, pr := range problems {
+			if !pr.Warning {
+				le.Problems = append(le.Problems, pr)
+			}
+		}
+		return nil, problems, le
+	}
+	return z, problems, nil
+}
+
+// IsLoadError reports whether err says the zone's content is bad (as
+// opposed to the file being unreadable).
+func IsLoadError(err error) bool {
+	var le *LoadError
+	return errors.As(err, &le)
+}

@@ -1,0 +1,331 @@
+package zone
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// smallSet is the RRset size up to which duplicates are found by comparing
+// every pair (cheap, no allocation); larger sets use a map so that a name
+// with many records stays linear.
+const smallSet = 16
+
+// Validate checks entries as the zone at origin and returns every problem
+// found. A zone with an error (a Problem that is not a Warning) must not be
+// served. The checks, each linear in the zone's size:
+//
+//   - class IN only (the server serves nothing else);
+//   - owners inside the zone, names within 255 octets and labels within 63
+//     (RFC 1035 2.3.4);
+//   - TTLs at most 2^31-1: RFC 2181 8 says a received TTL with the top bit
+//     set means zero; in a zone file such a value is a typo, so it is an
+//     error rather than silently served as 0;
+//   - exactly one SOA, at the apex (RFC 1035 5.2), and NS at the apex;
+//   - no DS at the apex (RFC 4035 2.4: DS belongs in the parent);
+//   - CNAME alone at its name but for RRSIG and NSEC (RFC 1034 3.6.2,
+//     RFC 4035 2.5), and at most one CNAME and one DNAME per name
+//     (RFC 2181 10.1, RFC 6672 2.4);
+//   - glue: an NS target at or below a delegation point in this zone needs
+//     an A or AAAA record there, or nothing could reach it (RFC 1034 4.2.1);
+//   - warnings for data occluded below a DNAME (RFC 6672 2.3) or a
+//     delegation (RFC 1034 4.2.1), for RRsets whose TTLs differ (RFC 2181
+//     5.2), and for duplicate records (RFC 2181 5), which Load drops.
+func Validate(origin string, entries []Entry) []Problem {
+	v := check(origin, entries)
+	return v.problems
+}
+
+// validation is the result of check: problems, and duplicates to drop.
+type validation struct {
+	problems []Problem
+	dup      []bool // by entry index; nil if there are none
+	errors   int
+}
+
+// vnode is what validation knows about one owner name.
+type vnode struct {
+	sets []vset
+}
+
+type vset struct {
+	t   uint16
+	idx []int32 // entry indexes
+}
+
+func (n *vnode) get(t uint16) *vset {
+	for i := range n.sets {
+		if n.sets[i].t == t {
+			return &n.sets[i]
+		}
+	}
+	return nil
+}
+
+func (v *validation) add(e *Entry, warn bool, format string, args ...any) {
+	if !warn {
+		v.errors++
+	}
+	p := Problem{Msg: fmt.Sprintf(format, args...), Warning: warn}
+	if e != nil {
+		p.File, p.Line = e.File, e.Line
+	}
+	v.problems = append(v.problems, p)
+}
+
+func check(origin string, entries []Entry) *validation {
+	v := &validation{}
+	origin = lower(dns.Fqdn(origin))
+	nodes := make(map[string]*vnode, len(entries)/2+1)
+
+	// Pass 1: per-record checks, and grouping by name and type.
+	for i := range entries {
+		e := &entries[i]
+		h := e.RR.Header()
+		name := lower(h.Name)
+		if h.Class != dns.ClassINET {
+			v.add(e, false, "%s %s: class %s, only IN is served", h.Name, dns.Type(h.Rrtype), dns.Class(h.Class))
+			continue
+		}
+		if _, ok := dns.IsDomainName(name); !ok || !dns.IsFqdn(name) {
+			v.add(e, false, "%q is not a valid domain name (labels up to 63 octets, names up to 255)", h.Name)
+			continue
+		}
+		if !dns.IsSubDomain(origin, name) {
+			v.add(e, false, "%s is outside the zone %s (out-of-zone data)", h.Name, origin)
+			continue
+		}
+		if h.Ttl > maxTTL {
+			v.add(e, false, "%s %s: TTL %d exceeds 2147483647 (RFC 2181 8)", h.Name, dns.Type(h.Rrtype), h.Ttl)
+			continue
+		}
+		n := nodes[name]
+		if n == nil {
+			n = &vnode{}
+			nodes[name] = n
+		}
+		s := n.get(h.Rrtype)
+		if s == nil {
+			n.sets = append(n.sets, vset{t: h.Rrtype})
+			s = &n.sets[len(n.sets)-1]
+		}
+		s.idx = append(s.idx, int32(i))
+	}
+
+	// Pass 2: per-RRset checks: duplicates and TTLs.
+	for _, n := range nodes {
+		for si := range n.sets {
+			v.checkSet(entries, &n.sets[si])
+		}
+	}
+
+	// Pass 3: per-name rules.
+	cuts := make(map[string]bool)
+	dnames := make(map[string]bool)
+	for name, n := range nodes {
+		if name != origin && n.get(dns.TypeNS) != nil {
+			cuts[name] = true
+		}
+		if n.get(dns.TypeDNAME) != nil {
+			dnames[name] = true
+		}
+	}
+	apex := nodes[origin]
+	if apex == nil || apex.get(dns.TypeSOA) == nil {
+		v.add(nil, false, "zone %s has no SOA record at its apex", origin)
+	} else if s := apex.get(dns.TypeSOA); v.live(s) > 1 {
+		v.add(&entries[s.idx[1]], false, "zone %s has more than one SOA record", origin)
+	}
+	if apex == nil || apex.get(dns.TypeNS) == nil {
+		v.add(nil, false, "zone %s has no NS records at its apex", origin)
+	}
+	if apex != nil {
+		if s := apex.get(dns.TypeDS); s != nil {
+			v.add(&entries[s.idx[0]], false, "DS at the zone apex %s (RFC 4035 2.4: DS belongs in the parent zone)", origin)
+		}
+	}
+	for name, n := range nodes {
+		v.checkName(entries, name, origin, n, nodes, cuts, dnames)
+	}
+	sortProblems(v.problems)
+	return v
+}
+
+// live counts the records of s not marked as duplicates.
+func (v *validation) live(s *vset) int {
+	n := 0
+	for _, i := range s.idx {
+		if v.dup == nil || !v.dup[i] {
+			n++
+		}
+	}
+	return n
+}
+
+func (v *validation) markDup(entries []Entry, i int32) {
+	if v.dup == nil {
+		v.dup = make([]bool, len(entries))
+	}
+	v.dup[i] = true
+	e := &entries[i]
+	v.add(e, true, "duplicate record %s %s ignored", e.RR.Header().Name, dns.Type(e.RR.Header().Rrtype))
+}
+
+func (v *validation) checkSet(entries []Entry, s *vset) {
+	if len(s.idx) < 2 {
+		return
+	}
+	if len(s.idx) <= smallSet {
+		for a := 1; a < len(s.idx); a++ {
+			for b := 0; b < a; b++ {
+				if dns.IsDuplicate(entries[s.idx[a]].RR, entries[s.idx[b]].RR) {
+					v.markDup(entries, s.idx[a])
+					break
+				}
+			}
+		}
+	} else {
+		seen := make(map[string]bool, len(s.idx))
+		for _, i := range s.idx {
+			rr := entries[i].RR
+			k := strings.ToLower(rr.String()[len(rr.Header().String()):])
+			if seen[k] {
+				v.markDup(entries, i)
+				continue
+			}
+			seen[k] = true
+		}
+	}
+	if s.t == dns.TypeRRSIG {
+		return // RRSIG TTLs follow the RRset each covers (RFC 4034 3)
+	}
+	ttl := entries[s.idx[0]].RR.Header().Ttl
+	for _, i := range s.idx[1:] {
+		if t := entries[i].RR.Header().Ttl; t != ttl {
+			e := &entries[i]
+			v.add(e, true, "%s %s: TTLs differ within the RRset (%d and %d); the smallest is served (RFC 2181 5.2)",
+				e.RR.Header().Name, dns.Type(s.t), ttl, t)
+			return
+		}
+	}
+}
+
+// checkName applies the rules about which data may share or sit below a
+// name. Ancestors are walked label by label up to the apex: bounded by 127
+// labels (RFC 1035 2.3.4), so the pass stays linear in the zone's size.
+func (v *validation) checkName(entries []Entry, name, origin string, n *vnode, nodes map[string]*vnode,
+	cuts, dnames map[string]bool) {
+	first := func(t uint16) *Entry { return &entries[n.get(t).idx[0]] }
+
+	if s := n.get(dns.TypeSOA); s != nil && name != origin {
+		v.add(first(dns.TypeSOA), false, "SOA at %s, which is not the zone apex %s", name, origin)
+	}
+	if s := n.get(dns.TypeCNAME); s != nil {
+		if v.live(s) > 1 {
+			v.add(&entries[s.idx[1]], false, "more than one CNAME at %s", name)
+		}
+		for _, o := range n.sets {
+			switch o.t {
+			case dns.TypeCNAME, dns.TypeRRSIG, dns.TypeNSEC:
+				continue
+			}
+			v.add(first(dns.TypeCNAME), false, "CNAME and other data at %s", name)
+			break
+		}
+	}
+	if s := n.get(dns.TypeDNAME); s != nil && v.live(s) > 1 {
+		v.add(&entries[s.idx[1]], false, "more than one DNAME at %s", name)
+	}
+	if s := n.get(dns.TypeDS); s != nil && name != origin && !cuts[name] {
+		v.add(first(dns.TypeDS), false, "DS at %s, which is not a delegation point (RFC 4035 2.4)", name)
+	}
+
+	// Occlusion: the closest DNAME or cut strictly above this name hides it
+	// from answers (RFC 6672 2.3, RFC 1034 4.2.1). Glue, the addresses
+	// below a cut, is the one kind of data below a cut that is expected.
+	occluded := false
+	if name != origin {
+		for p := parent(name); len(p) >= len(origin); p = parent(p) {
+			if dnames[p] {
+				v.add(&entries[n.sets[0].idx[0]], true, "%s is occluded by the DNAME at %s", name, p)
+				occluded = true
+				break
+			}
+			if cuts[p] {
+				for _, s := range n.sets {
+					if s.t != dns.TypeA && s.t != dns.TypeAAAA {
+						v.add(&entries[s.idx[0]], true, "%s %s is occluded by the delegation at %s", name, dns.Type(s.t), p)
+						occluded = true
+						break
+					}
+				}
+				break
+			}
+			if p == origin {
+				break
+			}
+		}
+	}
+	if cuts[name] {
+		for _, s := range n.sets {
+			switch s.t {
+			case dns.TypeNS, dns.TypeDS, dns.TypeRRSIG, dns.TypeNSEC, dns.TypeA, dns.TypeAAAA:
+				continue
+			}
+			v.add(&entries[s.idx[0]], true, "%s %s is occluded by the delegation at %s", name, dns.Type(s.t), name)
+		}
+	}
+
+	// Glue: every NS target at or below a delegation point of this zone
+	// needs an address here. Occluded NS sets are never used, so skipped.
+	ns := n.get(dns.TypeNS)
+	if ns == nil || occluded {
+		return
+	}
+	for _, i := range ns.idx {
+		target := lower(entries[i].RR.(*dns.NS).Ns)
+		if !dns.IsSubDomain(origin, target) || !needsGlue(target, origin, cuts) {
+			continue
+		}
+		t := nodes[target]
+		if t == nil || (t.get(dns.TypeA) == nil && t.get(dns.TypeAAAA) == nil) {
+			v.add(&entries[i], false, "NS %s at %s has no glue: no A or AAAA record for it in the zone", target, name)
+		}
+	}
+}
+
+// needsGlue reports whether target lies at or below a delegation point of
+// the zone, where only glue can give its address.
+func needsGlue(target, origin string, cuts map[string]bool) bool {
+	for p := target; len(p) > len(origin); p = parent(p) {
+		if cuts[p] {
+			return true
+		}
+	}
+	return false
+}
+
+// lower returns the lower-case form of a name, without allocating when it
+// is lower case already (the usual case).
+func lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+func sortProblems(ps []Problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		if ps[i].File != ps[j].File {
+			return ps[i].File < ps[j].File
+		}
+		if ps[i].Line != ps[j].Line {
+			return ps[i].Line < ps[j].Line
+		}
+		return ps[i].Msg < ps[j].Msg
+	})
+}
