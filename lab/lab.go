@@ -1,0 +1,279 @@
+// Package lab is the whole DNS hierarchy in miniature: root servers, TLD
+// servers, leaf and reverse zones, each served by Rootline's authoritative
+// engine, wired by referral exactly as on the internet, on loopback only.
+//
+// The hierarchy is a directory of ordinary zone files (the embedded one, see
+// Zones, or a user's). Nothing else configures it: each zone's apex NS
+// records name its servers, and their A records (in any zone) give each
+// server's address. Those addresses are documentation addresses (RFC 5737);
+// the lab maps server number i to the loopback address base+i+1 (by default
+// 127.53.0.1, 127.53.0.2, ...) and serves every zone with the servers' A
+// records rewritten to those addresses, so referrals lead where the servers
+// really listen. All servers share one port: 53 when run as root, any port
+// otherwise, in which case resolvers and clients are told that port.
+//
+// Tests use New for an in-memory lab reached through Network (no sockets),
+// or Start to listen on loopback.
+package lab
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/auth"
+	"github.com/rootline-dns/rootline/internal/server"
+	"github.com/rootline-dns/rootline/internal/zone"
+)
+
+// DefaultListenBase is the address below the servers': server i listens on
+// base+i+1 and the resolver on base+53. 127.53.0.0/24 is loopback (RFC 1122
+// 3.2.1.3) and unlikely to collide with anything else on 127.0.0.1.
+func DefaultListenBase() netip.Addr { return netip.AddrFrom4([4]byte{127, 53, 0, 0}) }
+
+// DefaultSlowDelay is how long a Slow server waits before answering: long
+// enough to stand out in dig's "Query time" and in a resolver's round-trip
+// estimates, short enough to stay under the common 1-2 s client timeouts so
+// the answer still arrives.
+const DefaultSlowDelay = 800 * time.Millisecond
+
+// Options configure a lab. The zero value is the embedded hierarchy on
+// 127.53.0.0 with a port chosen by the system.
+type Options struct {
+	// Zones is the hierarchy: a directory of ORIGIN.zone files and
+	// root.zone. Nil means the embedded one (Zones()).
+	Zones fs.FS
+	// ListenBase is the address below the servers' (DefaultListenBase if
+	// invalid).
+	ListenBase netip.Addr
+	// Port is the port every server listens on; 0 lets Start pick one that
+	// is free on every address (New uses 53 for the addresses it reports).
+	Port uint16
+	// Faults apply from the start; SetFault changes them later.
+	Faults []FaultSpec
+	// SlowDelay is the Slow fault's delay (DefaultSlowDelay if 0).
+	SlowDelay time.Duration
+	// Logger receives the servers' logs (discarded if nil).
+	Logger *slog.Logger
+}
+
+// Lab is a running (or in-memory) hierarchy.
+type Lab struct {
+	log     *slog.Logger
+	h       *hierarchy
+	servers []*labServer
+	byAddr  map[netip.Addr]*labServer
+	network *Network
+	port    uint16
+	base    netip.Addr
+}
+
+type labServer struct {
+	spec    Server
+	handler *faulty
+	auth    *auth.Handler
+}
+
+// New builds the lab's servers without opening any socket: use Network to
+// reach them. Servers' addresses are what Start would use (port 53 when
+// opt.Port is 0).
+func New(opt Options) (*Lab, error) {
+	if opt.Zones == nil {
+		opt.Zones = Zones()
+	}
+	if !opt.ListenBase.IsValid() {
+		opt.ListenBase = DefaultListenBase()
+	}
+	if opt.SlowDelay <= 0 {
+		opt.SlowDelay = DefaultSlowDelay
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	h, err := loadHierarchy(opt.Zones)
+	if err != nil {
+		return nil, err
+	}
+	port := opt.Port
+	if port == 0 {
+		port = 53
+	}
+	l := &Lab{log: opt.Logger, h: h, byAddr: make(map[netip.Addr]*labServer), base: opt.ListenBase, port: port}
+	if err := l.build(); err != nil {
+		return nil, err
+	}
+	l.network = &Network{lab: l}
+	for _, fs := range opt.Faults {
+		if err := l.setFault(fs.Server, fs.Fault); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range l.servers {
+		s.handler.delay = opt.SlowDelay
+	}
+	return l, nil
+}
+
+// build (re)assigns addresses at l.port and loads each zone as served.
+func (l *Lab) build() error {
+	if err := l.h.assign(l.base, l.port); err != nil {
+		return err
+	}
+	zones := make(map[string]*zone.Zone, len(l.h.origins))
+	for _, origin := range l.h.origins {
+		z, err := zone.New(origin, l.h.served(origin))
+		if err != nil {
+			return fmt.Errorf("lab: %s: %w", l.h.file(origin), err)
+		}
+		zones[origin] = z
+	}
+	if l.servers == nil {
+		for _, spec := range l.h.servers {
+			a := auth.NewHandler(l.log.With("server", spec.Name()))
+			s := &labServer{spec: spec, auth: a, handler: &faulty{next: a}}
+			l.servers = append(l.servers, s)
+		}
+	}
+	clear(l.byAddr)
+	for i, s := range l.servers {
+		s.spec = l.h.servers[i]
+		zs := make([]*zone.Zone, 0, len(s.spec.Zones))
+		for _, origin := range s.spec.Zones {
+			zs = append(zs, zones[origin])
+		}
+		s.auth.SetZones(zs)
+		l.byAddr[s.spec.Addr.Addr()] = s
+	}
+	return nil
+}
+
+// Servers describes the lab's name servers, root servers first.
+func (l *Lab) Servers() []Server {
+	out := make([]Server, len(l.servers))
+	for i, s := range l.servers {
+		out[i] = s.spec
+	}
+	return out
+}
+
+// Port is the port every lab server listens on.
+func (l *Lab) Port() uint16 { return l.port }
+
+// RootHints are the root servers' names and where they listen: what a
+// resolver primes from (RFC 8109), as NS and A records.
+func (l *Lab) RootHints() []dns.RR {
+	var ns, addrs []dns.RR
+	for _, s := range l.servers {
+		if len(s.spec.Zones) == 0 || s.spec.Zones[0] != "." {
+			continue
+		}
+		for _, name := range s.spec.Names {
+			ns = append(ns, &dns.NS{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: 3600000}, Ns: name})
+			addrs = append(addrs, &dns.A{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 3600000}, A: s.spec.Addr.Addr().AsSlice()})
+		}
+	}
+	return append(ns, addrs...)
+}
+
+// RootAddrs are the root servers' addresses and port.
+func (l *Lab) RootAddrs() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, s := range l.servers {
+		if len(s.spec.Zones) > 0 && s.spec.Zones[0] == "." {
+			out = append(out, s.spec.Addr)
+		}
+	}
+	return out
+}
+
+// Network returns the in-memory network that reaches the lab's servers.
+func (l *Lab) Network() *Network { return l.network }
+
+// Server returns the server known by name (any of its names, with or
+// without the final dot) or by address.
+func (l *Lab) Server(nameOrAddr string) (Server, bool) {
+	s := l.find(nameOrAddr)
+	if s == nil {
+		return Server{}, false
+	}
+	return s.spec, true
+}
+
+func (l *Lab) find(nameOrAddr string) *labServer {
+	if a, err := netip.ParseAddr(nameOrAddr); err == nil {
+		if s := l.byAddr[a]; s != nil {
+			return s
+		}
+		for _, s := range l.servers {
+			if s.spec.Authored == a {
+				return s
+			}
+		}
+		return nil
+	}
+	name := dns.CanonicalName(nameOrAddr)
+	for _, s := range l.servers {
+		if contains(s.spec.Names, name) {
+			return s
+		}
+	}
+	return nil
+}
+
+func (l *Lab) serverAt(a netip.Addr) *labServer { return l.byAddr[a] }
+
+// Fault returns the server's current fault.
+func (l *Lab) Fault(nameOrAddr string) Fault {
+	if s := l.find(nameOrAddr); s != nil {
+		return s.handler.current()
+	}
+	return None
+}
+
+func (l *Lab) setFault(nameOrAddr string, f Fault) error {
+	if f >= numFaults {
+		return fmt.Errorf("lab: %v: no such fault", f)
+	}
+	s := l.find(nameOrAddr)
+	if s == nil {
+		return fmt.Errorf("lab: no server %q (want one of %s)", nameOrAddr, strings.Join(l.serverNames(), ", "))
+	}
+	s.handler.fault.Store(uint32(f))
+	return nil
+}
+
+func (l *Lab) serverNames() []string {
+	var out []string
+	for _, s := range l.servers {
+		out = append(out, s.spec.Names...)
+	}
+	return out
+}
+
+// WriteMap prints which server holds which zones at which address.
+func (l *Lab) WriteMap(w io.Writer) error {
+	width := 0
+	for _, s := range l.servers {
+		width = max(width, len(strings.Join(s.spec.Names, ", ")))
+	}
+	for _, s := range l.servers {
+		fault := ""
+		if f := s.handler.current(); f != None {
+			fault = "  [fault: " + f.String() + "]"
+		}
+		if _, err := fmt.Fprintf(w, "  %-*s  %-21s  %s%s\n", width, strings.Join(s.spec.Names, ", "),
+			s.spec.Addr, strings.Join(s.spec.Zones, " "), fault); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensure labServer's handler is a server.Handler.
+var _ server.Handler = (*faulty)(nil)
