@@ -356,3 +356,28 @@ func writeFile(t testing.TB, path, text string) {
 		t.Fatalf("peers: %v", err)
 	}
 }
+
+// StartProcess starts any DNS server binary, such as the rootline binary
+// under test, with the same handling as the peers: it runs in dir (a fresh
+// t.TempDir() if dir is ""), its output goes to a file there that is shown
+// when the test fails, it is stopped by t.Cleanup, and StartProcess returns
+// once every address in addrs answers an SOA query for every origin in
+// zones (any reply at all if zones is empty). The caller chooses addrs (use
+// FreePort) and passes them in args in the binary's own syntax.
+func StartProcess(t testing.TB, name, dir string, addrs []netip.AddrPort, zones []string, bin string, args ...string) *Server {
+	t.Helper()
+	for _, a := range addrs {
+		mustLoopback(t, a.Addr())
+	}
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	s := &Server{Name: name, Addrs: addrs, Dir: dir}
+	s.proc = start(t, name, dir, bin, args)
+	zs := make([]Zone, len(zones))
+	for i, z := range zones {
+		zs[i] = Zone{Origin: z}
+	}
+	s.ready(t, zs)
+	return s
+}

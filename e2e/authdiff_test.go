@@ -1,0 +1,195 @@
+package e2e
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rootline-dns/rootline/internal/peers"
+)
+
+// maxShownDiffs is how many disagreements a failure prints in full: enough
+// to see the pattern, few enough to read.
+const maxShownDiffs = 20
+
+// answers is one server's normalised outcome for every query, in both the
+// case-folded and the exact form.
+type answers struct {
+	folded, exact []string
+}
+
+// ask sends every query to addr (UDP or TCP as the query says) and
+// normalises the outcomes. A transport error (the server vanished) fails
+// the test: silence within the wait is an answer, a refused socket is not.
+func ask(t *testing.T, name string, addr netip.AddrPort, qs []query) answers {
+	a := answers{folded: make([]string, len(qs)), exact: make([]string, len(qs))}
+	for i, q := range qs {
+		var (
+			o   outcome
+			err error
+		)
+		if q.tcp {
+			o, err = exchangeTCP(addr, q.wire)
+		} else {
+			o, err = exchangeUDP(addr, q.wire)
+		}
+		if err != nil {
+			t.Errorf("%s: query %q: %v", name, q.label, err)
+			return a
+		}
+		var id uint16
+		if len(q.wire) >= 2 {
+			id = binary.BigEndian.Uint16(q.wire)
+		}
+		a.folded[i] = normalize(o, id, true)
+		a.exact[i] = normalize(o, id, false)
+	}
+	return a
+}
+
+// askAll queries the servers concurrently (one goroutine each; every
+// server sees the queries in the same order).
+func askAll(t *testing.T, servers []*peers.Server, qs []query) []answers {
+	out := make([]answers, len(servers))
+	var wg sync.WaitGroup
+	for i, s := range servers {
+		wg.Go(func() { out[i] = ask(t, s.Name, s.Addrs[0], qs) })
+	}
+	wg.Wait()
+	return out
+}
+
+// groupCount holds per-group agreement figures.
+type groupCount struct{ total, peersAgree, oursAgree int }
+
+// TestAuthDifferential serves the same zones from NSD, Knot and rootline,
+// sends every generated query to all three, and requires rootline to give
+// the same normalised answer wherever NSD and Knot give the same one.
+func TestAuthDifferential(t *testing.T) {
+	qs := generateQueries(t)
+	zones := peerZones(t)
+	lo := []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}
+	nsd := peers.StartNSD(t, lo, zones)
+	knot := peers.StartKnot(t, lo, zones)
+
+	// NSD against Knot first: this part stands on its own even when the
+	// rootline binary cannot be built or started.
+	got := askAll(t, []*peers.Server{nsd, knot}, qs)
+	if t.Failed() {
+		return
+	}
+	nsdA, knotA := got[0], got[1]
+	groups := map[string]*groupCount{}
+	var order []string
+	agree := make([]bool, len(qs))
+	var peerDiffs []string
+	nAgree := 0
+	for i, q := range qs {
+		g := groups[q.group]
+		if g == nil {
+			g = &groupCount{}
+			groups[q.group] = g
+			order = append(order, q.group)
+		}
+		g.total++
+		if nsdA.folded[i] == knotA.folded[i] {
+			agree[i] = true
+			g.peersAgree++
+			nAgree++
+		} else {
+			peerDiffs = append(peerDiffs, fmt.Sprintf("  %s\n    NSD vs Knot:\n%s", q.label, lineDiff(nsdA.folded[i], knotA.folded[i])))
+		}
+	}
+	t.Logf("queries: %d; NSD and Knot agree on %d (%.1f%%), differ on %d", len(qs), nAgree, pct(nAgree, len(qs)), len(qs)-nAgree)
+	if path := os.Getenv("ROOTLINE_E2E_REPORT"); path != "" {
+		writeReport(t, path, qs, nsdA, knotA)
+	}
+	for i, d := range peerDiffs {
+		if i == maxShownDiffs {
+			t.Logf("... %d more NSD/Knot differences (set ROOTLINE_E2E_REPORT=FILE for all)", len(peerDiffs)-maxShownDiffs)
+			break
+		}
+		if testing.Verbose() {
+			t.Logf("NSD/Knot differ (figure only, not a failure):\n%s", d)
+		}
+	}
+
+	ours := startRootline(t)
+	oursA := askAll(t, []*peers.Server{ours}, qs)[0]
+	if t.Failed() {
+		return
+	}
+	if ours.Exited() {
+		t.Fatalf("rootline exited while being queried:\n%s", ours.LogTail())
+	}
+	var diffs []string
+	match, caseDiff := 0, 0
+	var caseExamples []string
+	for i, q := range qs {
+		if !agree[i] {
+			continue
+		}
+		if oursA.folded[i] != nsdA.folded[i] {
+			diffs = append(diffs, fmt.Sprintf("  %s\n    NSD and Knot (-) vs rootline (+):\n%s", q.label, lineDiff(nsdA.folded[i], oursA.folded[i])))
+			continue
+		}
+		match++
+		groups[q.group].oursAgree++
+		// Same answer up to case: record case differences apart.
+		if nsdA.exact[i] == knotA.exact[i] && oursA.exact[i] != nsdA.exact[i] {
+			caseDiff++
+			if len(caseExamples) < 5 {
+				caseExamples = append(caseExamples, fmt.Sprintf("  %s\n%s", q.label, lineDiff(nsdA.exact[i], oursA.exact[i])))
+			}
+		}
+	}
+	t.Logf("rootline matches NSD and Knot on %d of the %d queries where they agree (%.1f%%); %d differ",
+		match, nAgree, pct(match, nAgree), len(diffs))
+	var rows []string
+	for _, name := range order {
+		g := groups[name]
+		rows = append(rows, fmt.Sprintf("  %-12s %5d queries, peers agree %5d, rootline matches %5d (%.1f%%)",
+			name, g.total, g.peersAgree, g.oursAgree, pct(g.oursAgree, g.peersAgree)))
+	}
+	t.Logf("by group:\n%s", strings.Join(rows, "\n"))
+	if caseDiff > 0 {
+		t.Logf("case differences only (name case differs from NSD and Knot's, same answer otherwise): %d, e.g.:\n%s",
+			caseDiff, strings.Join(caseExamples, "\n"))
+	}
+	if len(diffs) > 0 {
+		shown := diffs[:min(len(diffs), maxShownDiffs)]
+		t.Errorf("rootline disagrees with NSD and Knot on %d queries; the first %d:\n%s", len(diffs), len(shown), strings.Join(shown, "\n"))
+	}
+}
+
+func pct(n, of int) float64 {
+	if of == 0 {
+		return 0
+	}
+	return 100 * float64(n) / float64(of)
+}
+
+// writeReport writes every query with NSD's and Knot's normalised answers,
+// for reading the differences at leisure.
+func writeReport(t *testing.T, path string, qs []query, nsdA, knotA answers) {
+	var b strings.Builder
+	for i, q := range qs {
+		state := "AGREE"
+		if nsdA.folded[i] != knotA.folded[i] {
+			state = "DIFFER"
+		}
+		fmt.Fprintf(&b, "=== %s [%s] %s\n", state, q.group, q.label)
+		if state == "AGREE" {
+			b.WriteString(nsdA.folded[i])
+		} else {
+			b.WriteString(lineDiff(nsdA.folded[i], knotA.folded[i]))
+		}
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Errorf("report: %v", err)
+	}
+}
