@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/zone"
 )
 
 // embedded holds the lab's own hierarchy as ordinary zone files.
@@ -33,6 +35,9 @@ const (
 	// maxZoneFileBytes: the embedded files are a few KiB; 4 MiB allows a
 	// sizeable user zone while bounding what one broken file can cost.
 	maxZoneFileBytes = 4 << 20
+	// maxRecords bounds the records of all zones together: ~300 bytes each
+	// in memory, so at most ~60 MB, and a load time still near a second.
+	maxRecords = 200_000
 	// maxServers: servers listen on base+1 .. base+maxServers, and base+53 is
 	// the resolver's address, so the servers must stay below it.
 	maxServers = 50
@@ -67,12 +72,13 @@ func (s Server) Name() string { return s.Names[0] }
 // zone's apex NS records say who serves it, and the A records for those
 // names (authoritative or glue, in any zone) say where.
 type hierarchy struct {
-	origins []string              // parents first
-	files   map[string]string     // origin -> file name
-	records map[string][]dns.RR   // origin -> authored records
-	servers []Server              // ordered: root servers first
-	byAddr  map[netip.Addr]int    // authored address -> index in servers
-	names   map[string]netip.Addr // server name -> authored address
+	origins  []string              // parents first
+	files    map[string]string     // origin -> file name
+	records  map[string][]dns.RR   // origin -> authored records
+	servers  []Server              // ordered: root servers first
+	byAddr   map[netip.Addr]int    // authored address -> index in servers
+	names    map[string]netip.Addr // server name -> authored address
+	warnings []string              // zone warnings, "file:line: warning: ..."
 }
 
 // originOf maps a file name to its zone's origin, or "" if the file is not
@@ -107,6 +113,7 @@ func loadHierarchy(fsys fs.FS) (*hierarchy, error) {
 		byAddr:  make(map[netip.Addr]int),
 		names:   make(map[string]netip.Addr),
 	}
+	budget := maxRecords
 	for _, e := range entries {
 		if e.IsDir() {
 			continue
@@ -124,9 +131,12 @@ func loadHierarchy(fsys fs.FS) (*hierarchy, error) {
 		if len(h.files) == maxZoneFiles {
 			return nil, fmt.Errorf("lab: more than %d zone files", maxZoneFiles)
 		}
-		rrs, err := parseZoneFile(fsys, e.Name(), origin)
+		rrs, problems, err := parseZoneFile(fsys, e.Name(), origin, &budget)
 		if err != nil {
 			return nil, err
+		}
+		for _, p := range problems {
+			h.warnings = append(h.warnings, p.String())
 		}
 		h.files[origin] = e.Name()
 		h.records[origin] = rrs
@@ -142,43 +152,32 @@ func loadHierarchy(fsys fs.FS) (*hierarchy, error) {
 	return h, nil
 }
 
-// parseZoneFile parses one master file (RFC 1035 5) with $INCLUDE off: a
-// hierarchy is a flat directory, and a file must not reach outside it.
-func parseZoneFile(fsys fs.FS, name, origin string) ([]dns.RR, error) {
-	f, err := fsys.Open(name)
+// parseZoneFile loads one zone file with the zone package (parse and
+// validate, $INCLUDE off: a hierarchy is a flat directory and a file must
+// not reach outside it) and returns its records and warnings.
+func parseZoneFile(fsys fs.FS, name, origin string, budget *int) ([]dns.RR, []zone.Problem, error) {
+	st, err := fs.Stat(fsys, name)
 	if err != nil {
-		return nil, fmt.Errorf("lab: %w", err)
+		return nil, nil, fmt.Errorf("lab: %w", err)
 	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > maxZoneFileBytes {
-		return nil, fmt.Errorf("lab: %s: %d bytes, more than the %d allowed", name, st.Size(), maxZoneFileBytes)
+	if st.Size() > maxZoneFileBytes {
+		return nil, nil, fmt.Errorf("lab: %s: %d bytes, more than the %d allowed", name, st.Size(), maxZoneFileBytes)
 	}
-	var sb strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := f.Read(buf)
-		sb.Write(buf[:n])
-		if sb.Len() > maxZoneFileBytes {
-			return nil, fmt.Errorf("lab: %s: more than the %d bytes allowed", name, maxZoneFileBytes)
+	z, problems, err := zone.LoadFS(fsys, name, origin, zone.Options{MaxRecords: *budget})
+	if err != nil {
+		return nil, problems, fmt.Errorf("lab: %s: %w", name, err)
+	}
+	*budget -= z.Records
+	if *budget <= 0 {
+		return nil, problems, fmt.Errorf("lab: %s: the hierarchy has more than %d records", name, maxRecords)
+	}
+	rrs := make([]dns.RR, 0, z.Records)
+	for _, owner := range z.Names() {
+		for _, set := range z.Node(owner).Sets {
+			rrs = append(rrs, set.RRs...)
 		}
-		if err != nil {
-			break
-		}
 	}
-	zp := dns.NewZoneParser(strings.NewReader(sb.String()), origin, name)
-	var rrs []dns.RR
-	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
-		h := rr.Header()
-		h.Name = dns.CanonicalName(h.Name)
-		if !dns.IsSubDomain(origin, h.Name) {
-			return nil, fmt.Errorf("lab: %s: %s is outside zone %s", name, h.Name, origin)
-		}
-		rrs = append(rrs, rr)
-	}
-	if err := zp.Err(); err != nil {
-		return nil, fmt.Errorf("lab: %w", err)
-	}
-	return rrs, nil
+	return rrs, problems, nil
 }
 
 // parentsFirst orders origins by depth, then by name, so the root comes

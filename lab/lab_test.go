@@ -288,12 +288,12 @@ func TestLoadHierarchyErrors(t *testing.T) {
 		files fstest.MapFS
 		want  string
 	}{
-		{"no root", fstest.MapFS{"com.zone": file("$ORIGIN com.\n@ 60 SOA a. b. 1 2 3 4 5\n")}, "no root.zone"},
+		{"no root", fstest.MapFS{"com.zone": file("$ORIGIN com.\n@ 60 SOA a. b. 1 2 3 4 5\n@ 60 NS a.\n")}, "no root.zone"},
 		{"ns without address", fstest.MapFS{"root.zone": file(root)}, "has no A record"},
 		{"two addresses", fstest.MapFS{"root.zone": file(root + "a.root. A 192.0.2.1\na.root. A 192.0.2.2\n")}, "2 different IPv4"},
 		{"no apex ns", fstest.MapFS{"root.zone": file("$ORIGIN .\n$TTL 60\n@ SOA a.root. h. 1 2 3 4 5\n")}, "no NS records"},
 		{"syntax", fstest.MapFS{"root.zone": file(root + "a.root. A not-an-address\n")}, "root.zone"},
-		{"outside", fstest.MapFS{"root.zone": file(root), "com.zone": file("$ORIGIN com.\n$TTL 60\n@ SOA a. b. 1 2 3 4 5\nwww.org. A 192.0.2.9\n")}, "outside zone com."},
+		{"outside", fstest.MapFS{"root.zone": file(root), "com.zone": file("$ORIGIN com.\n$TTL 60\n@ SOA a. b. 1 2 3 4 5\nwww.org. A 192.0.2.9\n")}, "www.org. is outside the zone com."},
 		{"bad file name", fstest.MapFS{"root.zone": file(root), "com..zone": file("")}, "trailing dot"},
 		{"include", fstest.MapFS{"root.zone": file(root + "$INCLUDE /etc/passwd\n")}, "root.zone"},
 	}
