@@ -144,3 +144,42 @@ func IsLoadError(err error) bool {
 	var le *LoadError
 	return errors.As(err, &le)
 }
+
+// DetectOrigin guesses the origin of a zone file the way zone checkers do
+// when none is given: the first $ORIGIN, else the owner of the first SOA
+// record if it is absolute. It returns "" when the text says neither.
+func DetectOrigin(text []byte) string {
+	sc := scanner{text: string(text), line: 1}
+	for {
+		e, ok := sc.next()
+		if !ok {
+			return ""
+		}
+		if e.tooLong || e.unbalanced {
+			continue
+		}
+		toks := tokens(e.text)
+		if len(toks) == 0 {
+			continue
+		}
+		if strings.EqualFold(toks[0], "$ORIGIN") {
+			if len(toks) == 2 && dns.IsFqdn(toks[1]) {
+				if _, ok := dns.IsDomainName(toks[1]); ok {
+					return dns.CanonicalName(toks[1])
+				}
+			}
+			return ""
+		}
+		if e.text[0] == '$' || e.text[0] == ' ' || e.text[0] == '\t' {
+			continue
+		}
+		for _, t := range toks[1:min(len(toks), 4)] {
+			if strings.EqualFold(t, "SOA") {
+				if _, ok := dns.IsDomainName(toks[0]); ok && dns.IsFqdn(toks[0]) {
+					return dns.CanonicalName(toks[0])
+				}
+				return ""
+			}
+		}
+	}
+}

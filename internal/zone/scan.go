@@ -58,7 +58,9 @@ func (s *scanner) scan() (e entry, content bool) {
 			quote = false // a quoted string does not span lines
 			if depth <= 0 {
 				s.pos = i + 1
-				return entry{text: t[start:i], line: startLine}, content
+				// The newline stays: miekg/dns reads a type or value at
+				// the very end of its input differently.
+				return entry{text: t[start : i+1], line: startLine}, content
 			}
 		case c == '\\':
 			content = true

@@ -1,6 +1,7 @@
 package zone
 
 import (
+	"encoding/base32"
 	"fmt"
 	"sort"
 	"strings"
@@ -43,6 +44,7 @@ type validation struct {
 	problems []Problem
 	dup      []bool // by entry index; nil if there are none
 	errors   int
+	dropped  int // problems past MaxProblems, counted but not kept
 }
 
 // vnode is what validation knows about one owner name.
@@ -67,6 +69,10 @@ func (n *vnode) get(t uint16) *vset {
 func (v *validation) add(e *Entry, warn bool, format string, args ...any) {
 	if !warn {
 		v.errors++
+	}
+	if len(v.problems) >= MaxProblems {
+		v.dropped++
+		return
 	}
 	p := Problem{Msg: fmt.Sprintf(format, args...), Warning: warn}
 	if e != nil {
@@ -100,6 +106,9 @@ func check(origin string, entries []Entry) *validation {
 		if h.Ttl > maxTTL {
 			v.add(e, false, "%s %s: TTL %d exceeds 2147483647 (RFC 2181 8)", h.Name, dns.Type(h.Rrtype), h.Ttl)
 			continue
+		}
+		if msg := checkRdata(e.RR); msg != "" {
+			v.add(e, false, "%s %s: %s", h.Name, dns.Type(h.Rrtype), msg)
 		}
 		n := nodes[name]
 		if n == nil {
@@ -146,10 +155,16 @@ func check(origin string, entries []Entry) *validation {
 			v.add(&entries[s.idx[0]], false, "DS at the zone apex %s (RFC 4035 2.4: DS belongs in the parent zone)", origin)
 		}
 	}
+	if apex != nil {
+		v.checkCDS(entries, apex)
+	}
 	for name, n := range nodes {
 		v.checkName(entries, name, origin, n, nodes, cuts, dnames)
 	}
 	sortProblems(v.problems)
+	if v.dropped > 0 {
+		v.problems = append(v.problems, Problem{Msg: fmt.Sprintf("and %d more problems not shown", v.dropped), Warning: true})
+	}
 	return v
 }
 
@@ -328,4 +343,115 @@ func sortProblems(ps []Problem) {
 		}
 		return ps[i].Msg < ps[j].Msg
 	})
+}
+
+// nsec3Hash decodes the base32hex form of NSEC3 hashes (RFC 5155 3.3),
+// which has no padding.
+var nsec3Hash = base32.HexEncoding.WithPadding(base32.NoPadding)
+
+// sha1Len is the length of an NSEC3 SHA-1 hash (RFC 5155 3.1.1).
+const sha1Len = 20
+
+// checkRdata checks what miekg/dns's parser lets through but a zone must
+// not hold; it returns "" when the record is fine.
+func checkRdata(rr dns.RR) string {
+	switch r := rr.(type) {
+	case *dns.NSEC3:
+		// RFC 5155 3.3: base32hex without padding; SHA-1 hashes are 20 octets.
+		label := r.Hdr.Name
+		if i, _ := dns.NextLabel(label, 0); i > 0 {
+			label = label[:i-1]
+		}
+		owner, err := nsec3Hash.DecodeString(strings.ToUpper(label))
+		if err != nil {
+			return "owner is not an unpadded base32hex hash (RFC 5155 3.3)"
+		}
+		next, err := nsec3Hash.DecodeString(strings.ToUpper(r.NextDomain))
+		if err != nil {
+			return "next hashed owner is not unpadded base32hex (RFC 5155 3.3)"
+		}
+		if r.Hash == dns.SHA1 && (len(owner) != sha1Len || len(next) != sha1Len) {
+			return "SHA-1 hashes are 20 octets (RFC 5155 3.1.1)"
+		}
+	case *dns.SVCB:
+		return checkSVCB(r.Value)
+	case *dns.HTTPS:
+		return checkSVCB(r.Value)
+	}
+	return ""
+}
+
+// checkSVCB enforces RFC 9460 8: every key named by "mandatory" is present,
+// and "mandatory" does not name itself.
+func checkSVCB(kv []dns.SVCBKeyValue) string {
+	for _, x := range kv {
+		m, ok := x.(*dns.SVCBMandatory)
+		if !ok {
+			continue
+		}
+		for _, k := range m.Code {
+			if k == dns.SVCB_MANDATORY {
+				return "mandatory lists itself (RFC 9460 8)"
+			}
+			found := false
+			for _, y := range kv {
+				found = found || y.Key() == k
+			}
+			if !found {
+				return fmt.Sprintf("mandatory key %s is missing (RFC 9460 8)", k)
+			}
+		}
+	}
+	return ""
+}
+
+// checkCDS requires every CDS and CDNSKEY at the apex to match a DNSKEY
+// there, as RFC 7344 4.1 says the child publishes them for its own keys;
+// the delete forms of RFC 8078 4 match nothing by design.
+func (v *validation) checkCDS(entries []Entry, apex *vnode) {
+	var keys []*dns.DNSKEY
+	if s := apex.get(dns.TypeDNSKEY); s != nil {
+		for _, i := range s.idx {
+			keys = append(keys, entries[i].RR.(*dns.DNSKEY))
+		}
+	}
+	if s := apex.get(dns.TypeCDS); s != nil {
+		for _, i := range s.idx {
+			c := entries[i].RR.(*dns.CDS)
+			if c.Algorithm == 0 && c.KeyTag == 0 && c.DigestType == 0 {
+				continue // RFC 8078 4: "0 0 0 00" asks to delete the DS
+			}
+			if !cdsMatches(&c.DS, keys) {
+				v.add(&entries[i], false, "CDS %d %d %d matches no DNSKEY at the apex (RFC 7344 4.1)", c.KeyTag, c.Algorithm, c.DigestType)
+			}
+		}
+	}
+	if s := apex.get(dns.TypeCDNSKEY); s != nil {
+		for _, i := range s.idx {
+			c := entries[i].RR.(*dns.CDNSKEY)
+			if c.Algorithm == 0 {
+				continue // RFC 8078 4: "0 3 0 AA==" asks to delete the DS
+			}
+			found := false
+			for _, k := range keys {
+				found = found || (k.Flags == c.Flags && k.Protocol == c.Protocol && k.Algorithm == c.Algorithm && k.PublicKey == c.PublicKey)
+			}
+			if !found {
+				v.add(&entries[i], false, "CDNSKEY matches no DNSKEY at the apex (RFC 7344 4.1)")
+			}
+		}
+	}
+}
+
+func cdsMatches(ds *dns.DS, keys []*dns.DNSKEY) bool {
+	for _, k := range keys {
+		if k.Algorithm != ds.Algorithm || k.KeyTag() != ds.KeyTag {
+			continue
+		}
+		d := k.ToDS(ds.DigestType)
+		if d == nil || strings.EqualFold(d.Digest, ds.Digest) {
+			return true // an unknown digest type cannot be checked
+		}
+	}
+	return false
 }
