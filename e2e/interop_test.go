@@ -105,6 +105,9 @@ func parseClientOutput(out string) (clientResult, error) {
 		if err != nil {
 			return r, fmt.Errorf("unparseable record line %q: %w", line, err)
 		}
+		if rr == nil { // a blank or comment-only line (found by FuzzParseClientOutput)
+			continue
+		}
 		if section == "answer" {
 			r.answer = append(r.answer, rrLine(rr))
 		} else {

@@ -81,24 +81,24 @@ func TestUnboundOverNSDHierarchy(t *testing.T) {
 	root := `$TTL 3600
 .	SOA	a.root.test. hostmaster.root.test. 1 3600 900 604800 60
 .	NS	a.root.test.
-a.root.test.	A	127.0.0.11
+a.root.test.	A	127.53.0.11
 test.	NS	ns.example.test.
-ns.example.test.	A	127.0.0.12
+ns.example.test.	A	127.53.0.12
 `
 	leaf := `$TTL 300
 @	SOA	ns hostmaster 1 3600 900 604800 60
 	NS	ns.example.test.
-ns.example.test.	A	127.0.0.12
+ns.example.test.	A	127.53.0.12
 www.example	A	192.0.2.8
 `
 
 	// Unbound asks servers on port 53 unless the hints say otherwise, and
 	// root hints cannot carry a port: the hierarchy must be on :53.
-	StartNSD(t, []netip.AddrPort{netip.MustParseAddrPort("127.0.0.11:53")}, []Zone{{Origin: ".", Text: root}})
-	StartKnot(t, []netip.AddrPort{netip.MustParseAddrPort("127.0.0.12:53")}, []Zone{{Origin: "test.", Text: leaf}})
+	StartNSD(t, []netip.AddrPort{netip.MustParseAddrPort("127.53.0.11:53")}, []Zone{{Origin: ".", Text: root}})
+	StartKnot(t, []netip.AddrPort{netip.MustParseAddrPort("127.53.0.12:53")}, []Zone{{Origin: "test.", Text: leaf}})
 	u := StartUnbound(t, UnboundConfig{
 		Listen:    netip.MustParseAddrPort("127.0.0.1:0"),
-		RootHints: ".	3600	NS	a.root.test.\na.root.test.	3600	A	127.0.0.11\n",
+		RootHints: ".	3600	NS	a.root.test.\na.root.test.	3600	A	127.53.0.11\n",
 	})
 	r := exchange(t, u.Addrs[0], "www.example.test.", dns.TypeA, true, "udp")
 	wantA(t, r, "192.0.2.8")
