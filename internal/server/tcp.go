@@ -1,0 +1,236 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// tcpReadBuf is the per-connection read buffer: pipelined queries (~50
+// bytes each) arrive many per read, so a few KiB saves syscalls; longer
+// messages are read straight past it.
+const tcpReadBuf = 4096
+
+var (
+	errZeroLength = errors.New("zero-length message")
+	errShortMsg   = errors.New("message shorter than a DNS header")
+)
+
+// readFrame reads one DNS message framed by its two-byte length (RFC 1035
+// 4.2.2, RFC 7766 8). firstByte is called once the first byte of the
+// length arrived (the listener then swaps the idle timeout for the
+// per-message read timeout). The length field caps a message at 65535
+// bytes, so the allocation is bounded. Zero-length and sub-header messages
+// are errors: they cannot be answered, and a client sending them has lost
+// framing or is probing.
+func readFrame(r *bufio.Reader, firstByte func() error) ([]byte, error) {
+	hi, err := r.ReadByte()
+	if err != nil {
+		return nil, err
+	}
+	if firstByte != nil {
+		if err := firstByte(); err != nil {
+			return nil, err
+		}
+	}
+	lo, err := r.ReadByte()
+	if err != nil {
+		return nil, noEOF(err)
+	}
+	n := int(hi)<<8 | int(lo)
+	if n == 0 {
+		return nil, errZeroLength
+	}
+	msg := make([]byte, n)
+	if _, err := io.ReadFull(r, msg); err != nil {
+		return nil, noEOF(err)
+	}
+	if n < headerLen {
+		return nil, errShortMsg
+	}
+	return msg, nil
+}
+
+// noEOF turns EOF inside a message into ErrUnexpectedEOF: only EOF between
+// messages is a clean close.
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// accept runs one TCP listener until it is closed.
+func (s *Server) accept(l *net.TCPListener) {
+	defer l.Close()
+	for {
+		c, err := l.AcceptTCP()
+		if err != nil {
+			if s.isStopping() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Warn("tcp accept failed", "addr", l.Addr(), "err", err)
+			select {
+			case <-s.stopping:
+				return
+			case <-time.After(acceptBackoff):
+			}
+			continue
+		}
+		tc := s.newConn(c)
+		if tc == nil {
+			// Over the limit (or stopping): closing at once is the
+			// cheapest answer; the client retries elsewhere or later.
+			c.SetLinger(0)
+			c.Close()
+			continue
+		}
+		s.wg.Go(tc.serve)
+	}
+}
+
+// tcpConn is one client connection: a reader goroutine that frames
+// queries, handler goroutines (at most TCPMaxInFlight) that answer them in
+// any order (RFC 7766 6.2.1.1), and a mutex that serialises their writes.
+type tcpConn struct {
+	s             *Server
+	c             *net.TCPConn
+	remote, local netip.AddrPort
+	ctx           context.Context
+	cancel        context.CancelFunc
+	inflight      chan struct{}
+	wg            sync.WaitGroup
+	wmu           sync.Mutex
+}
+
+// newConn registers c, or returns nil if the connection limit is reached or
+// the server is stopping.
+func (s *Server) newConn(c *net.TCPConn) *tcpConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.isStopping() || len(s.conns) >= s.cfg.MaxTCPConns {
+		s.log.Debug("tcp connection refused", "remote", c.RemoteAddr(), "open", len(s.conns))
+		return nil
+	}
+	tc := &tcpConn{
+		s:        s,
+		c:        c,
+		remote:   addrPort(c.RemoteAddr()),
+		local:    addrPort(c.LocalAddr()),
+		inflight: make(chan struct{}, s.cfg.TCPMaxInFlight),
+	}
+	tc.ctx, tc.cancel = context.WithCancel(s.ctx)
+	s.conns[tc] = struct{}{}
+	return tc
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ap := ta.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	return netip.AddrPort{}
+}
+
+// setReadDeadline sets d and reports whether to go on reading. stop (and a
+// failed write) set a deadline in the past after closing stopping (or
+// cancelling ctx), so checking after setting ours means such a wake-up can
+// never be overwritten unnoticed.
+func (tc *tcpConn) setReadDeadline(d time.Duration) bool {
+	tc.c.SetReadDeadline(time.Now().Add(d))
+	return !tc.s.isStopping() && tc.ctx.Err() == nil
+}
+
+func (tc *tcpConn) serve() {
+	s := tc.s
+	defer func() {
+		// Replies to queries already read still go out (a client may
+		// half-close after its last query, RFC 7766 6.2.3), then close.
+		tc.wg.Wait()
+		tc.cancel()
+		tc.c.Close()
+		s.mu.Lock()
+		delete(s.conns, tc)
+		s.mu.Unlock()
+	}()
+	br := bufio.NewReaderSize(tc.c, tcpReadBuf)
+	firstByte := func() error {
+		if !tc.setReadDeadline(s.cfg.TCPReadTimeout) {
+			return net.ErrClosed
+		}
+		return nil
+	}
+	for {
+		if !tc.setReadDeadline(s.cfg.TCPIdleTimeout) {
+			return
+		}
+		msg, err := readFrame(br, firstByte)
+		if err != nil {
+			if err != io.EOF && !s.isStopping() {
+				s.log.Debug("tcp connection closed", "remote", tc.remote, "err", err)
+			}
+			return
+		}
+		if msg[2]&0x80 != 0 {
+			continue // QR set: never answer a response
+		}
+		// Wait for a slot on this connection, then server-wide. While we
+		// wait we do not read, so the client is slowed by TCP flow
+		// control rather than by our memory.
+		select {
+		case tc.inflight <- struct{}{}:
+		case <-tc.ctx.Done():
+			return
+		}
+		select {
+		case s.tcpQueries <- struct{}{}:
+		case <-tc.ctx.Done():
+			<-tc.inflight
+			return
+		}
+		tc.wg.Go(func() {
+			defer func() {
+				<-s.tcpQueries
+				<-tc.inflight
+			}()
+			tc.answer(msg)
+		})
+	}
+}
+
+// answer runs the handler on one query and writes the reply, framed, in
+// one write.
+func (tc *tcpConn) answer(msg []byte) {
+	s := tc.s
+	bp := s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(bp)
+	buf := *bp
+	req := Request{Wire: msg, Remote: tc.remote, Local: tc.local, Proto: TCP}
+	reply := s.h.ServeDNS(tc.ctx, &req, buf[2:2])
+	if len(reply) == 0 {
+		return
+	}
+	if len(reply) > maxMsgSize {
+		s.log.Warn("tcp reply too large, dropped", "remote", tc.remote, "size", len(reply))
+		return
+	}
+	if &reply[0] != &buf[2] {
+		copy(buf[2:], reply) // the handler built its reply elsewhere
+	}
+	binary.BigEndian.PutUint16(buf, uint16(len(reply)))
+	tc.wmu.Lock()
+	defer tc.wmu.Unlock()
+	tc.c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
+	if _, err := tc.c.Write(buf[:2+len(reply)]); err != nil {
+		s.log.Debug("tcp write failed", "remote", tc.remote, "err", err)
+		// The connection is broken: stop reading and abandon the rest.
+		tc.cancel()
+		tc.c.SetReadDeadline(time.Now())
+	}
+}
