@@ -1,0 +1,83 @@
+package resolver
+
+import (
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// Kind is what a scrubbed reply means for the question asked.
+type Kind uint8
+
+const (
+	KindAnswer     Kind = iota // data for the question (after any chain in the reply)
+	KindCNAME                  // a chain whose end the server cannot speak for: restart there
+	KindReferral               // a delegation to a zone below the one asked
+	KindNXDomain               // the (final) name does not exist
+	KindNoData                 // the (final) name exists, without this type
+	KindLame                   // the server is not authoritative for the zone it was asked about
+	KindServerFail             // SERVFAIL, NOTIMP and other failures
+	KindRefused                // REFUSED
+	KindFormErr                // FORMERR: maybe it does not speak EDNS
+)
+
+var kindNames = [...]string{"answer", "cname", "referral", "nxdomain", "nodata", "lame", "servfail", "refused", "formerr"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "unknown"
+}
+
+// classify decides what a scrubbed reply from a server for zone means for
+// the question qname. For a referral it also returns the child zone.
+// Pure: no I/O, no state.
+func classify(s *scrubbed, zone, qname string) (Kind, string) {
+	switch s.rcode {
+	case dns.RcodeSuccess, dns.RcodeNameError:
+	case dns.RcodeRefused:
+		return KindRefused, ""
+	case dns.RcodeFormatError:
+		return KindFormErr, ""
+	default:
+		return KindServerFail, ""
+	}
+	if s.data {
+		return KindAnswer, ""
+	}
+	if len(s.chain) > 0 && !s.finalIn {
+		return KindCNAME, ""
+	}
+	if s.rcode == dns.RcodeNameError {
+		return KindNXDomain, ""
+	}
+	// A referral names a zone strictly below the one we asked and at or
+	// above the name (RFC 1034 4.3.2 step 3b). NS at or above the zone
+	// itself without AA is an "upward referral": a lame server.
+	var child string
+	for _, rr := range s.ns {
+		owner := dns.CanonicalName(rr.Header().Name)
+		if !strings.EqualFold(owner, zone) && dns.IsSubDomain(zone, owner) && dns.IsSubDomain(owner, s.final) {
+			if child == "" || dns.CountLabel(owner) > dns.CountLabel(child) {
+				child = owner
+			}
+		}
+	}
+	if child != "" && !s.aa {
+		return KindReferral, child
+	}
+	if len(s.chain) > 0 {
+		if s.aa || len(s.soa) > 0 {
+			return KindNoData, ""
+		}
+		return KindCNAME, ""
+	}
+	if s.aa || len(s.soa) > 0 {
+		return KindNoData, ""
+	}
+	if child != "" {
+		return KindReferral, child
+	}
+	return KindLame, ""
+}

@@ -1,0 +1,112 @@
+package resolver
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sort"
+
+	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/cache"
+)
+
+// ForwardZone sends every name at or below Zone to Servers with RD=1
+// (conditional forwarding); Zone "." forwards everything.
+type ForwardZone struct {
+	Zone    string
+	Servers []netip.AddrPort
+}
+
+// SetForward replaces the forward zones (used on reload; the cache stays).
+func (r *Resolver) SetForward(fz []ForwardZone) error {
+	out := make([]ForwardZone, 0, len(fz))
+	for _, f := range fz {
+		if _, ok := dns.IsDomainName(f.Zone); !ok {
+			return fmt.Errorf("resolver: forward zone %q is not a domain name", f.Zone)
+		}
+		if len(f.Servers) == 0 {
+			return fmt.Errorf("resolver: forward zone %q has no servers", f.Zone)
+		}
+		srv := make([]netip.AddrPort, len(f.Servers))
+		for i, s := range f.Servers {
+			if s.Port() == 0 {
+				s = netip.AddrPortFrom(s.Addr(), 53)
+			}
+			srv[i] = s
+		}
+		out = append(out, ForwardZone{Zone: dns.CanonicalName(f.Zone), Servers: srv})
+	}
+	// Longest zone first, so the most specific forward wins.
+	sort.SliceStable(out, func(i, j int) bool { return dns.CountLabel(out[i].Zone) > dns.CountLabel(out[j].Zone) })
+	r.forward.Store(&out)
+	return nil
+}
+
+func (r *Resolver) forwarderFor(name string) *ForwardZone {
+	fz := *r.forward.Load()
+	for i := range fz {
+		if dns.IsSubDomain(fz[i].Zone, name) {
+			return &fz[i]
+		}
+	}
+	return nil
+}
+
+// forwardQuery asks a forwarder to resolve (RD=1) and trusts its answer
+// chain as non-authoritative data (RFC 2181 5.4.1: it ranks below what
+// authoritative servers tell us directly). Servers are tried by SRTT.
+func (r *Resolver) forwardQuery(ctx context.Context, st *query, fz *ForwardZone, qname string, qtype uint16) (*step, error) {
+	tried := map[netip.AddrPort]bool{}
+	for queries := 0; ; queries++ {
+		if ctx.Err() != nil {
+			return nil, st.exceeded(BudgetWallTime)
+		}
+		if st.upstream >= MaxUpstreamPerQuery {
+			return nil, st.exceeded(BudgetUpstream)
+		}
+		if queries >= MaxQueriesPerName {
+			return nil, st.exceeded(BudgetPerName)
+		}
+		server, ok := r.sel.best(fz.Servers, tried)
+		if !ok {
+			return nil, ErrNoServers
+		}
+		tried[server] = true
+		st.upstream++
+		reply, rtt, err := r.exchange(ctx, server, qname, qtype, true)
+		if err != nil {
+			r.sel.bad(server.Addr())
+			continue
+		}
+		// A forwarder speaks for every name it resolved for us; the chain
+		// must still start at our name, and unrelated records are dropped.
+		s := scrub(reply, ".", qname, qtype)
+		r.stats.Scrubbed.Add(uint64(s.dropped))
+		kind, _ := classify(s, ".", qname)
+		switch kind {
+		case KindFormErr:
+			if reply.IsEdns0() == nil && !r.sel.noEDNS(server.Addr()) {
+				r.sel.setNoEDNS(server.Addr())
+				delete(tried, server)
+				continue
+			}
+			r.sel.bad(server.Addr())
+			continue
+		case KindRefused, KindServerFail:
+			r.sel.bad(server.Addr())
+			continue
+		case KindLame, KindReferral:
+			// A recursive server's empty NOERROR without SOA is NODATA it
+			// chose not to explain; not cacheable without the SOA.
+			kind = KindNoData
+		}
+		if s.loop {
+			r.stats.Loops.Add(1)
+			return nil, ErrLoop
+		}
+		r.sel.good(server.Addr(), rtt)
+		r.store(s, kind, qtype, cache.RankAnswer)
+		return &step{kind: kind, chain: s.chain, final: s.final, soa: s.soa}, nil
+	}
+}

@@ -1,0 +1,262 @@
+package resolver
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+
+	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/cache"
+	"github.com/rootline-dns/rootline/internal/wire"
+)
+
+const ednsSize = wire.DefaultEDNSSize
+
+func newID() uint16 { return wire.NewID() }
+
+// iterate resolves one name from the deepest known delegation down
+// (RFC 1034 4.3.2): each turn picks a server, asks, scrubs and classifies
+// the reply, stores what it may, and then follows a referral, returns a
+// result, or moves on to the next server. Every turn is charged to the
+// per-query and per-name budgets.
+func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype uint16, depth int) (*step, error) {
+	if fz := r.forwarderFor(qname); fz != nil {
+		return r.forwardQuery(ctx, st, fz, qname, qtype)
+	}
+	d := r.closestDelegation(qname, qtype)
+	if d == nil {
+		d = r.hints()
+		// Priming (RFC 8109): learn the current root NS set from a hint
+		// before relying on it, unless this is the priming query itself.
+		if !r.cfg.Quiet && !(qname == "." && qtype == dns.TypeNS) {
+			if _, err := r.iterate(ctx, st, ".", dns.TypeNS, depth); err != nil {
+				r.log.Debug("priming failed; using the hints", "err", err)
+			} else if pd := r.closestDelegation(qname, qtype); pd != nil {
+				d = pd
+			}
+		}
+	}
+	if d.zone == "." && len(d.addrs) == 0 {
+		// Root NS names without usable addresses: the hints still are.
+		d.addrs = r.hints().addrs
+	}
+	minimise := !r.cfg.NoQNameMinimisation
+	minLabels := dns.CountLabel(d.zone) + 1 // labels of the next minimised name
+	minimised := 0
+	tried := map[netip.AddrPort]bool{}
+	queries := 0
+	qlabels := dns.CountLabel(qname)
+	for {
+		if ctx.Err() != nil {
+			return nil, st.exceeded(BudgetWallTime)
+		}
+		server, ok := r.sel.best(d.addrs, tried)
+		if !ok {
+			if err := r.findNSAddr(ctx, st, d, depth); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if st.upstream >= MaxUpstreamPerQuery {
+			return nil, st.exceeded(BudgetUpstream)
+		}
+		if queries >= MaxQueriesPerName {
+			return nil, st.exceeded(BudgetPerName)
+		}
+		st.upstream++
+		queries++
+		// RFC 9156: reveal one more label than the zone we ask needs, with
+		// type A, until the full name (or the step cap) is reached.
+		sendName, sendType := qname, qtype
+		if minimise && minimised < MaxMinimisedQueries && minLabels < qlabels && qtype != dns.TypeDS {
+			sendName, sendType = ancestor(qname, minLabels), dns.TypeA
+		}
+		isMin := sendName != qname
+		tried[server] = true
+		reply, rtt, err := r.exchange(ctx, server, sendName, sendType, false)
+		if err != nil {
+			r.sel.bad(server.Addr())
+			continue
+		}
+		s := scrub(reply, d.zone, sendName, sendType)
+		r.stats.Scrubbed.Add(uint64(s.dropped))
+		kind, child := classify(s, d.zone, sendName)
+		switch kind {
+		case KindFormErr:
+			if reply.IsEdns0() == nil && !r.sel.noEDNS(server.Addr()) {
+				// RFC 6891 7: a server that does not know EDNS answers
+				// FORMERR; ask it again without.
+				r.sel.setNoEDNS(server.Addr())
+				delete(tried, server)
+				continue
+			}
+			r.sel.bad(server.Addr())
+			continue
+		case KindLame, KindRefused, KindServerFail:
+			r.sel.bad(server.Addr())
+			if isMin {
+				// Relaxed minimisation (RFC 9156 2.3): some servers choke on
+				// it; fall back to the full name with the same server.
+				minimise = false
+				delete(tried, server)
+			}
+			continue
+		}
+		r.sel.good(server.Addr(), rtt)
+		if kind == KindReferral {
+			r.storeReferral(s, child)
+			nd := &delegation{zone: child, tried: map[string]bool{}}
+			for _, rr := range s.ns {
+				if ns, ok := rr.(*dns.NS); ok && dns.CanonicalName(ns.Hdr.Name) == child && len(nd.nsNames) < MaxNSPerDelegation {
+					nd.nsNames = append(nd.nsNames, dns.CanonicalName(ns.Ns))
+				}
+			}
+			for _, g := range s.glue {
+				for _, n := range nd.nsNames {
+					if dns.CanonicalName(g.Header().Name) == n {
+						r.addAddr(nd, g)
+					}
+				}
+			}
+			for _, n := range nd.nsNames {
+				r.addCachedAddrs(nd, n)
+			}
+			d, tried = nd, map[netip.AddrPort]bool{}
+			minLabels = dns.CountLabel(child) + 1
+			continue
+		}
+		if isMin {
+			minimised++
+			if kind == KindNXDomain {
+				// An empty non-terminal wrongly reported as NXDOMAIN by a
+				// broken server would end the resolution; ask in full.
+				minimise = false
+				delete(tried, server)
+				continue
+			}
+			// No zone cut at sendName: same servers, one more label.
+			r.store(s, kind, sendType, cache.RankAuthAnswer)
+			minLabels++
+			delete(tried, server)
+			continue
+		}
+		if s.loop {
+			r.stats.Loops.Add(1)
+			return nil, ErrLoop
+		}
+		rank := cache.RankAnswer
+		if s.aa {
+			rank = cache.RankAuthAnswer
+		}
+		r.store(s, kind, qtype, rank)
+		return &step{kind: kind, chain: s.chain, final: s.final, soa: s.soa}, nil
+	}
+}
+
+// findNSAddr resolves the address of one more NS name of d (a glueless
+// delegation), charging the glueless and depth budgets. Cyclic
+// dependencies end here: a name already being resolved on this chain is
+// skipped.
+func (r *Resolver) findNSAddr(ctx context.Context, st *query, d *delegation, depth int) error {
+	for _, n := range d.nsNames {
+		if d.tried[n] {
+			continue
+		}
+		d.tried[n] = true
+		before := len(d.addrs)
+		if r.addCachedAddrs(d, n); len(d.addrs) > before {
+			return nil
+		}
+		key := stackKey(n, dns.TypeA)
+		if st.stack[key] {
+			r.stats.Loops.Add(1)
+			continue
+		}
+		if depth+1 > MaxDepth {
+			return st.exceeded(BudgetDepth)
+		}
+		if st.glueless >= MaxGluelessPerQuery {
+			return st.exceeded(BudgetGlueless)
+		}
+		st.glueless++
+		for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
+			st.stack[key] = true
+			resp, err := r.resolve(ctx, st, n, t, depth+1)
+			delete(st.stack, key)
+			var be *BudgetError
+			if errors.As(err, &be) && (be.Budget == BudgetUpstream || be.Budget == BudgetWallTime) {
+				return err
+			}
+			if err == nil {
+				for _, rr := range resp.Answer {
+					if rr.Header().Rrtype == t {
+						r.addAddr(d, rr)
+					}
+				}
+			}
+			if len(d.addrs) > before {
+				return nil
+			}
+		}
+	}
+	return ErrNoServers
+}
+
+// store caches what a scrubbed reply taught us, with ranks that keep glue
+// and forwarded data below authoritative answers (RFC 2181 5.4.1).
+func (r *Resolver) store(s *scrubbed, kind Kind, qtype uint16, rank cache.Rank) {
+	// CNAMEs synthesised from a DNAME are not cached: the DNAME is, and
+	// synthesis from it covers every name below (RFC 6672 3.4).
+	chain := make([]dns.RR, 0, len(s.chain))
+	for i, rr := range s.chain {
+		if i > 0 && s.chain[i-1].Header().Rrtype == dns.TypeDNAME && rr.Header().Rrtype == dns.TypeCNAME {
+			continue
+		}
+		chain = append(chain, rr)
+	}
+	for k, set := range rrsets(chain) {
+		r.cache.Put(k, cache.Entry{Rank: rank, RRs: set})
+	}
+	negRank := cache.RankAnswer
+	if rank == cache.RankAuthAnswer {
+		negRank = cache.RankAuthAuthority
+	}
+	switch kind {
+	case KindNXDomain:
+		if len(s.soa) > 0 && s.finalIn { // RFC 2308 5: no SOA, no negative caching
+			r.cache.Put(cache.NewKey(s.final, qtype), cache.Entry{Kind: cache.NXDomain, Rank: negRank, RRs: s.soa})
+		}
+	case KindNoData:
+		if len(s.soa) > 0 && s.finalIn {
+			r.cache.Put(cache.NewKey(s.final, qtype), cache.Entry{Kind: cache.NoData, Rank: negRank, RRs: s.soa})
+		}
+	}
+	for k, set := range rrsets(s.glue) {
+		r.cache.Put(k, cache.Entry{Rank: cache.RankAdditional, RRs: set})
+	}
+}
+
+func (r *Resolver) storeReferral(s *scrubbed, child string) {
+	var ns []dns.RR
+	for _, rr := range s.ns {
+		if dns.CanonicalName(rr.Header().Name) == child {
+			ns = append(ns, rr)
+		}
+	}
+	r.cache.Put(cache.NewKey(child, dns.TypeNS), cache.Entry{Rank: cache.RankAuthority, RRs: ns})
+	for k, set := range rrsets(s.glue) {
+		r.cache.Put(k, cache.Entry{Rank: cache.RankAdditional, RRs: set})
+	}
+}
+
+// rrsets groups records by owner and type.
+func rrsets(rrs []dns.RR) map[cache.Key][]dns.RR {
+	m := map[cache.Key][]dns.RR{}
+	for _, rr := range rrs {
+		h := rr.Header()
+		k := cache.NewKey(h.Name, h.Rrtype)
+		m[k] = append(m[k], rr)
+	}
+	return m
+}

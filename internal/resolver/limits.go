@@ -1,0 +1,112 @@
+package resolver
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// The budgets below bound the work one client query can cause. Each is
+// counted when it runs out (Stats) so an operator can see which defence
+// fired; each ends the resolution with SERVFAIL.
+const (
+	// MaxUpstreamPerQuery caps upstream queries caused by one client query,
+	// including sub-queries for glueless NS names: 200 covers a deep chain
+	// of glueless delegations with several dead servers, yet bounds the
+	// amplification any zone can cause (Unbound's max-sent-count is 32 per
+	// name; BIND's max-recursion-queries is 100-200).
+	MaxUpstreamPerQuery = 200
+	// MaxQueriesPerName caps the queries spent resolving one name (one
+	// iteration from a delegation down to an answer): 32 allows every
+	// label of a long name plus retries over a handful of servers.
+	MaxQueriesPerName = 32
+	// MaxGluelessPerQuery caps sub-resolutions of NS names without glue per
+	// client query: real delegations need one or two; a delegation to
+	// hundreds of glueless names is an amplification attack (CVE-2020-8616,
+	// "NXNSAttack"), so we stop after 8.
+	MaxGluelessPerQuery = 8
+	// MaxDepth caps nested sub-resolutions (an NS name whose zone is
+	// glueless, whose NS name is glueless, ...): 7 is deeper than any sane
+	// configuration and ends cyclic dependencies quickly.
+	MaxDepth = 7
+	// MaxCNAMERestarts caps CNAME/DNAME restarts per query: 11 is Unbound's
+	// value; real chains are rarely longer than 3-4.
+	MaxCNAMERestarts = 11
+	// MaxWallTime caps the time one resolution may take: clients retry
+	// after about 5 s and give up well before 10 s, so later answers help
+	// nobody.
+	MaxWallTime = 10 * time.Second
+	// MaxNSPerDelegation caps the NS names considered from one referral:
+	// 13 matches the root; more only feeds attacks.
+	MaxNSPerDelegation = 13
+	// MaxMinimisedQueries caps QNAME-minimised steps per iteration (RFC 9156
+	// 2.3 MAX_MINIMISE_COUNT 10); after that the full name is sent.
+	MaxMinimisedQueries = 10
+	// FailureTTL is how long a failed resolution is remembered (RFC 9520 3:
+	// at least 1 s, at most 5 min): 5 s stops loops and dead zones from
+	// being used for amplification while healing fast.
+	FailureTTL = 5 * time.Second
+)
+
+// Budget names, used in errors and metrics.
+const (
+	BudgetUpstream = "upstream_per_query"
+	BudgetPerName  = "queries_per_name"
+	BudgetGlueless = "glueless_ns"
+	BudgetDepth    = "dependency_depth"
+	BudgetCNAME    = "cname_restarts"
+	BudgetWallTime = "wall_time"
+)
+
+// BudgetError reports which budget ran out.
+type BudgetError struct{ Budget string }
+
+func (e *BudgetError) Error() string { return "resolver: budget exceeded: " + e.Budget }
+
+var (
+	// ErrLoop: a CNAME loop or a cyclic NS dependency.
+	ErrLoop = errors.New("resolver: loop detected")
+	// ErrNoServers: every server for a zone failed or none was reachable.
+	ErrNoServers = errors.New("resolver: no server answered")
+	// ErrRemembered: this question failed recently (RFC 9520).
+	ErrRemembered = errors.New("resolver: recent failure remembered")
+)
+
+// Stats counts what the resolver did; all fields are read atomically.
+type Stats struct {
+	Upstream         atomic.Uint64
+	UpstreamTimeouts atomic.Uint64
+	UpstreamErrors   atomic.Uint64
+	Coalesced        atomic.Uint64
+	Loops            atomic.Uint64
+	Remembered       atomic.Uint64
+	StaleAnswers     atomic.Uint64
+	Prefetches       atomic.Uint64
+	Scrubbed         atomic.Uint64 // records dropped as out of bailiwick
+	Budget           map[string]*atomic.Uint64
+}
+
+func newStats() *Stats {
+	s := &Stats{Budget: map[string]*atomic.Uint64{}}
+	for _, b := range []string{BudgetUpstream, BudgetPerName, BudgetGlueless, BudgetDepth, BudgetCNAME, BudgetWallTime} {
+		s.Budget[b] = new(atomic.Uint64)
+	}
+	return s
+}
+
+// query is the per-client-query state: budgets spent so far and the
+// questions in progress on this dependency chain (for cycle detection).
+type query struct {
+	upstream int
+	glueless int
+	stack    map[string]bool
+	stats    *Stats
+}
+
+func (q *query) exceeded(budget string) error {
+	q.stats.Budget[budget].Add(1)
+	return &BudgetError{Budget: budget}
+}
+
+func stackKey(name string, qtype uint16) string { return fmt.Sprintf("%s/%d", name, qtype) }

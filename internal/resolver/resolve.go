@@ -1,0 +1,408 @@
+// Package resolver is the iterative resolver and forwarder: it walks from
+// the root (or the deepest cached delegation) down to an answer, caching
+// what it learns, within named budgets and with every reply scrubbed before
+// it is trusted.
+package resolver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/cache"
+	"github.com/rootline-dns/rootline/internal/transport"
+)
+
+// Config is the resolver's inputs. Exchanger is required.
+type Config struct {
+	Exchanger transport.Exchanger
+	// Cache; nil makes a default one on Now.
+	Cache *cache.Cache
+	// Now is the clock (nil: time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+	// RootHints are the root servers' addresses (nil: IANA's). A zero port
+	// means UpstreamPort.
+	RootHints []netip.AddrPort
+	// Forward lists zones sent to forwarders (RD=1) instead of iterated;
+	// zone "." makes the whole resolver a caching forwarder.
+	Forward []ForwardZone
+	// UpstreamPort replaces 53 for servers learned from the network (the
+	// lab runs its servers on high ports when not root). 0 means 53.
+	UpstreamPort uint16
+	// AllowLoopbackUpstream permits learned server addresses in 127/8 and
+	// ::1. Off by default: a referral to loopback would turn the resolver
+	// against services on its own host. Configured root hints and
+	// forwarders are trusted as given.
+	AllowLoopbackUpstream bool
+	// NoQNameMinimisation turns RFC 9156 off (it is on by default).
+	NoQNameMinimisation bool
+	// Quiet sends only the queries a resolution needs: no priming. Replay
+	// tests use it so a script can answer every query.
+	Quiet bool
+}
+
+// Response is a resolution's outcome. NXDOMAIN and NODATA are responses,
+// not errors. Callers must not modify it: coalesced callers share it.
+type Response struct {
+	Rcode  int
+	Answer []dns.RR // the CNAME/DNAME chain, then the data
+	Ns     []dns.RR // the SOA of a negative answer
+	Stale  bool     // served from expired cache because upstream failed (RFC 8767)
+}
+
+// Resolver is safe for concurrent use.
+type Resolver struct {
+	cfg     Config
+	log     *slog.Logger
+	cache   *cache.Cache
+	sel     *selection
+	flights flights
+	stats   *Stats
+	forward atomic.Pointer[[]ForwardZone]
+}
+
+// New returns a resolver. It starts no goroutines.
+func New(cfg Config) (*Resolver, error) {
+	if cfg.Exchanger == nil {
+		return nil, errors.New("resolver: Config.Exchanger is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Cache == nil {
+		cfg.Cache = cache.New(cache.Config{Now: cfg.Now})
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if len(cfg.RootHints) == 0 {
+		cfg.RootHints = IANARootHints()
+	}
+	r := &Resolver{cfg: cfg, log: cfg.Logger, cache: cfg.Cache, sel: newSelection(cfg.Now), stats: newStats()}
+	if err := r.SetForward(cfg.Forward); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Cache returns the resolver's cache (for flushing and stats).
+func (r *Resolver) Cache() *cache.Cache { return r.cache }
+
+// Stats returns the live counters.
+func (r *Resolver) Stats() *Stats { return r.stats }
+
+func (r *Resolver) port() uint16 {
+	if r.cfg.UpstreamPort != 0 {
+		return r.cfg.UpstreamPort
+	}
+	return 53
+}
+
+// usable says whether a learned address may be queried.
+func (r *Resolver) usable(a netip.Addr) bool {
+	if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() {
+		return false
+	}
+	if a.Is4In6() {
+		a = a.Unmap()
+	}
+	return r.cfg.AllowLoopbackUpstream || !a.IsLoopback()
+}
+
+// Resolve answers q from the cache or by iteration. An error means no
+// trustworthy answer (the caller sends SERVFAIL).
+func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Response, error) {
+	name := dns.CanonicalName(q.Name)
+	if resp, ok, err := r.fromCache(name, q.Qtype, false); ok || err != nil {
+		if errors.Is(err, ErrRemembered) {
+			r.stats.Remembered.Add(1)
+		}
+		return resp, err
+	}
+	key := stackKey(name, q.Qtype)
+	resp, err, shared := r.flights.do(ctx, key, func() (*Response, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), MaxWallTime)
+		defer cancel()
+		st := &query{stack: map[string]bool{key: true}, stats: r.stats}
+		resp, err := r.resolve(ctx, st, name, q.Qtype, 0)
+		if err == nil {
+			return resp, nil
+		}
+		r.log.Debug("resolution failed", "name", name, "type", dns.TypeToString[q.Qtype], "err", err, "upstream", st.upstream)
+		if stale, ok, _ := r.fromCache(name, q.Qtype, true); ok && stale.Stale {
+			r.stats.StaleAnswers.Add(1)
+			return stale, nil
+		}
+		// RFC 9520: remember the failure briefly so repeated queries
+		// (or an attacker's) do not repeat the work.
+		r.cache.Put(cache.NewKey(name, q.Qtype), cache.Entry{Kind: cache.Failure, Rank: cache.RankAuthAnswer, TTL: FailureTTL})
+		return nil, err
+	})
+	if shared {
+		r.stats.Coalesced.Add(1)
+	}
+	return resp, err
+}
+
+// Refresh re-resolves q ignoring the cache for its first step, storing the
+// result: prefetch of popular names before they expire.
+func (r *Resolver) Refresh(ctx context.Context, q dns.Question) error {
+	ctx, cancel := context.WithTimeout(ctx, MaxWallTime)
+	defer cancel()
+	r.stats.Prefetches.Add(1)
+	name := dns.CanonicalName(q.Name)
+	st := &query{stack: map[string]bool{stackKey(name, q.Qtype): true}, stats: r.stats}
+	_, err := r.iterate(ctx, st, name, q.Qtype, 0)
+	return err
+}
+
+// CacheOnly answers from the cache without any upstream query (for RD=0
+// queries). ok is false on a miss.
+func (r *Resolver) CacheOnly(q dns.Question) (*Response, bool) {
+	resp, ok, err := r.fromCache(dns.CanonicalName(q.Name), q.Qtype, false)
+	return resp, ok && err == nil
+}
+
+// fromCache follows a chain through the cache. ok reports a complete
+// answer; err reports a remembered failure.
+func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Response, bool, error) {
+	resp := &Response{}
+	for hop := 0; hop <= MaxCNAMERestarts; hop++ {
+		res, ok := r.cache.Get(cache.Key{Name: name, Type: qtype})
+		if ok && (allowStale || !res.Stale) {
+			resp.Stale = resp.Stale || res.Stale
+			switch res.Kind {
+			case cache.Positive:
+				resp.Answer = append(resp.Answer, res.RRs...)
+			case cache.NXDomain:
+				resp.Rcode, resp.Ns = dns.RcodeNameError, res.RRs
+			case cache.NoData:
+				resp.Ns = res.RRs
+			case cache.Failure:
+				return nil, false, ErrRemembered
+			}
+			return resp, true, nil
+		}
+		if qtype == dns.TypeCNAME {
+			return nil, false, nil
+		}
+		if dn, syn, ok := r.cachedDNAME(name, allowStale); ok && qtype != dns.TypeDNAME {
+			resp.Answer = append(resp.Answer, dn, syn)
+			name = syn.Target
+			continue
+		}
+		res, ok = r.cache.Get(cache.Key{Name: name, Type: dns.TypeCNAME})
+		if !ok || (res.Stale && !allowStale) || res.Kind != cache.Positive || len(res.RRs) == 0 {
+			return nil, false, nil
+		}
+		resp.Stale = resp.Stale || res.Stale
+		resp.Answer = append(resp.Answer, res.RRs...)
+		name = dns.CanonicalName(res.RRs[0].(*dns.CNAME).Target)
+	}
+	return nil, false, nil
+}
+
+// cachedDNAME looks for a cached DNAME at a proper ancestor of name and
+// returns it with the CNAME it synthesises (RFC 6672 3.2).
+func (r *Resolver) cachedDNAME(name string, allowStale bool) (dns.RR, *dns.CNAME, bool) {
+	for anc := parent(name); anc != "."; anc = parent(anc) {
+		res, ok := r.cache.Get(cache.Key{Name: anc, Type: dns.TypeDNAME})
+		if !ok || (res.Stale && !allowStale) || res.Kind != cache.Positive || len(res.RRs) == 0 {
+			continue
+		}
+		dn := res.RRs[0].(*dns.DNAME)
+		target := dns.CanonicalName(name[:len(name)-len(anc)] + dn.Target)
+		if _, ok := dns.IsDomainName(target); !ok || len(target) > 254 {
+			return nil, nil, false
+		}
+		syn := &dns.CNAME{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: dn.Hdr.Ttl}, Target: target}
+		return dn, syn, true
+	}
+	return nil, nil, false
+}
+
+// resolve follows CNAME/DNAME chains across zones, one iteration per link.
+func (r *Resolver) resolve(ctx context.Context, st *query, qname string, qtype uint16, depth int) (*Response, error) {
+	resp := &Response{}
+	name := qname
+	seen := map[string]bool{qname: true}
+	for restarts := 0; ; restarts++ {
+		if restarts > MaxCNAMERestarts {
+			return nil, st.exceeded(BudgetCNAME)
+		}
+		if c, ok, err := r.fromCache(name, qtype, false); err != nil {
+			return nil, err
+		} else if ok {
+			resp.Answer = append(resp.Answer, c.Answer...)
+			resp.Rcode, resp.Ns = c.Rcode, c.Ns
+			return resp, nil
+		}
+		s, err := r.iterate(ctx, st, name, qtype, depth)
+		if err != nil {
+			return nil, err
+		}
+		resp.Answer = append(resp.Answer, s.chain...)
+		switch s.kind {
+		case KindAnswer:
+			return resp, nil
+		case KindNXDomain:
+			resp.Rcode, resp.Ns = dns.RcodeNameError, s.soa
+			return resp, nil
+		case KindNoData:
+			resp.Ns = s.soa
+			return resp, nil
+		}
+		// KindCNAME: restart at the chain's end, unless we have been there.
+		if seen[s.final] {
+			r.stats.Loops.Add(1)
+			return nil, ErrLoop
+		}
+		seen[s.final] = true
+		name = s.final
+	}
+}
+
+// step is the outcome of one iteration for one name.
+type step struct {
+	kind  Kind
+	chain []dns.RR
+	final string
+	soa   []dns.RR
+}
+
+// delegation is a zone's servers as far as we know them.
+type delegation struct {
+	zone    string
+	nsNames []string
+	addrs   []netip.AddrPort
+	tried   map[string]bool // NS names whose addresses we looked up
+}
+
+func (r *Resolver) hints() *delegation {
+	d := &delegation{zone: ".", tried: map[string]bool{}}
+	for _, h := range r.cfg.RootHints {
+		if h.Port() == 0 {
+			h = netip.AddrPortFrom(h.Addr(), r.port())
+		}
+		d.addrs = append(d.addrs, h)
+	}
+	return d
+}
+
+// closestDelegation finds the deepest zone cut above qname whose NS set is
+// cached (RFC 1034 4.3.2 step 2), or nil when not even the root's is.
+func (r *Resolver) closestDelegation(qname string, qtype uint16) *delegation {
+	name := qname
+	if qtype == dns.TypeDS && name != "." { // DS lives in the parent (RFC 4035 3.1.4.1)
+		name = parent(name)
+	}
+	for {
+		if res, ok := r.cache.Get(cache.Key{Name: name, Type: dns.TypeNS}); ok && !res.Stale && res.Kind == cache.Positive {
+			d := &delegation{zone: name, tried: map[string]bool{}}
+			for _, rr := range res.RRs {
+				if ns, ok := rr.(*dns.NS); ok && len(d.nsNames) < MaxNSPerDelegation {
+					d.nsNames = append(d.nsNames, dns.CanonicalName(ns.Ns))
+				}
+			}
+			for _, n := range d.nsNames {
+				r.addCachedAddrs(d, n)
+			}
+			return d
+		}
+		if name == "." {
+			return nil
+		}
+		name = parent(name)
+	}
+}
+
+func (r *Resolver) addCachedAddrs(d *delegation, nsName string) {
+	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
+		if res, ok := r.cache.Get(cache.Key{Name: nsName, Type: t}); ok && !res.Stale && res.Kind == cache.Positive {
+			for _, rr := range res.RRs {
+				r.addAddr(d, rr)
+			}
+		}
+	}
+}
+
+func (r *Resolver) addAddr(d *delegation, rr dns.RR) {
+	var a netip.Addr
+	switch v := rr.(type) {
+	case *dns.A:
+		a, _ = netip.AddrFromSlice(v.A.To4())
+	case *dns.AAAA:
+		a, _ = netip.AddrFromSlice(v.AAAA.To16())
+	}
+	if !r.usable(a) {
+		return
+	}
+	ap := netip.AddrPortFrom(a, r.port())
+	for _, x := range d.addrs {
+		if x == ap {
+			return
+		}
+	}
+	d.addrs = append(d.addrs, ap)
+}
+
+func parent(name string) string {
+	if name == "." {
+		return "."
+	}
+	i := strings.IndexByte(name, '.')
+	if i == len(name)-1 {
+		return "."
+	}
+	return name[i+1:]
+}
+
+// ancestor returns the suffix of name with n labels.
+func ancestor(name string, n int) string {
+	idx := dns.Split(name)
+	if n <= 0 {
+		return "."
+	}
+	if n >= len(idx) {
+		return name
+	}
+	return name[idx[len(idx)-n]:]
+}
+
+func (r *Resolver) exchange(ctx context.Context, server netip.AddrPort, name string, qtype uint16, rd bool) (*dns.Msg, time.Duration, error) {
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	m.Id = newID()
+	m.RecursionDesired = rd
+	if !r.sel.noEDNS(server.Addr()) {
+		m.SetEdns0(ednsSize, false)
+	}
+	r.stats.Upstream.Add(1)
+	tctx, cancel := context.WithTimeout(ctx, r.sel.timeout(server.Addr()))
+	defer cancel()
+	start := r.cfg.Now()
+	reply, err := r.cfg.Exchanger.Exchange(tctx, server, m)
+	rtt := r.cfg.Now().Sub(start)
+	r.log.Debug("upstream", "server", server, "name", name, "type", dns.TypeToString[qtype], "rtt", rtt, "err", err)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || tctx.Err() != nil {
+			r.stats.UpstreamTimeouts.Add(1)
+		} else {
+			r.stats.UpstreamErrors.Add(1)
+		}
+		return nil, rtt, fmt.Errorf("query %s %s to %s: %w", name, dns.TypeToString[qtype], server, err)
+	}
+	if len(reply.Question) != 1 || !strings.EqualFold(reply.Question[0].Name, name) || reply.Question[0].Qtype != qtype || !reply.Response {
+		r.stats.UpstreamErrors.Add(1)
+		return nil, rtt, fmt.Errorf("query %s to %s: reply does not match the question", name, server)
+	}
+	return reply, rtt, nil
+}

@@ -1,0 +1,146 @@
+package resolver
+
+import (
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// scrubbed is a reply reduced to what the server may speak for (its
+// bailiwick) and what answers our question: the trust boundary between the
+// network and the cache.
+type scrubbed struct {
+	rcode    int
+	aa       bool
+	chain    []dns.RR // answer: CNAME/DNAME chain from qname, then the data
+	final    string   // the name the chain ends at (qname without a chain)
+	finalIn  bool     // final is inside the bailiwick
+	data     bool     // chain ends in records of the asked type
+	ns       []dns.RR // authority NS records at an ancestor-or-self of final
+	soa      []dns.RR // authority SOA at an ancestor-or-self of final
+	glue     []dns.RR // additional A/AAAA for names in ns or answer NS sets
+	loop     bool     // the chain returned to a name it had passed
+	dropped  int      // records removed as out of bailiwick or unrelated
+	original *dns.Msg
+}
+
+// scrub keeps from m only records that zone's servers may assert and that
+// relate to (qname, qtype): the answer chain starting at qname, with
+// DNAMEs turned into synthesised CNAMEs (RFC 6672 3.2); NS and SOA records
+// in the authority section at ancestors of the name; and address records
+// for those NS names in the additional section. Everything else, notably
+// any record whose owner is outside zone, is dropped (RFC 2181 5.4.1;
+// "out-of-bailiwick" poisoning is how Kaminsky-style attacks land).
+func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
+	s := &scrubbed{rcode: m.Rcode, aa: m.Authoritative, original: m}
+	inZone := func(name string) bool { return dns.IsSubDomain(zone, name) }
+	cur := qname
+	used := make([]bool, len(m.Answer))
+	visited := map[string]bool{dns.CanonicalName(cur): true}
+	s.finalIn = inZone(cur)
+	// Follow the chain. Each turn consumes one link; bounded by the CNAME
+	// budget, because a longer chain in one reply is an attack or a loop.
+	for hop := 0; hop <= MaxCNAMERestarts && s.finalIn; hop++ {
+		var next string
+		for i, rr := range m.Answer {
+			h := rr.Header()
+			if used[i] || h.Class != dns.ClassINET || !inZone(h.Name) {
+				continue
+			}
+			if h.Rrtype == qtype || qtype == dns.TypeANY {
+				if strings.EqualFold(h.Name, cur) {
+					used[i] = true
+					s.chain = append(s.chain, rr)
+					s.data = true
+				}
+				continue
+			}
+			if dn, ok := rr.(*dns.DNAME); ok && next == "" && qtype != dns.TypeDNAME &&
+				!strings.EqualFold(h.Name, cur) && dns.IsSubDomain(h.Name, cur) {
+				// RFC 6672 2.2: replace the DNAME owner suffix of cur by its target.
+				prefix := cur[:len(cur)-len(h.Name)]
+				target := dns.CanonicalName(prefix + dn.Target)
+				if _, ok := dns.IsDomainName(target); !ok || len(target) > 254 {
+					continue
+				}
+				used[i] = true
+				syn := &dns.CNAME{Hdr: dns.RR_Header{Name: cur, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: h.Ttl}, Target: target}
+				s.chain = append(s.chain, rr, syn)
+				next = target
+			}
+		}
+		if s.data {
+			break
+		}
+		if next == "" {
+			for i, rr := range m.Answer {
+				if c, ok := rr.(*dns.CNAME); ok && !used[i] && qtype != dns.TypeCNAME &&
+					strings.EqualFold(c.Hdr.Name, cur) && inZone(c.Hdr.Name) {
+					used[i] = true
+					s.chain = append(s.chain, rr)
+					next = dns.CanonicalName(c.Target)
+					break
+				}
+			}
+		} else {
+			// The server's own synthesised CNAME for cur is redundant now.
+			for i, rr := range m.Answer {
+				if rr.Header().Rrtype == dns.TypeCNAME && strings.EqualFold(rr.Header().Name, cur) {
+					used[i] = true
+				}
+			}
+		}
+		if next == "" {
+			break
+		}
+		if visited[next] {
+			s.loop = true
+			break
+		}
+		visited[next] = true
+		cur = next
+		s.finalIn = inZone(cur)
+	}
+	s.final = cur
+	for i := range m.Answer {
+		if !used[i] {
+			s.dropped++
+		}
+	}
+	// Authority: NS and SOA at ancestors of the final name, inside the zone.
+	for _, rr := range m.Ns {
+		h := rr.Header()
+		ok := h.Class == dns.ClassINET && inZone(h.Name) && dns.IsSubDomain(h.Name, s.final)
+		switch {
+		case ok && h.Rrtype == dns.TypeNS:
+			s.ns = append(s.ns, rr)
+		case ok && h.Rrtype == dns.TypeSOA:
+			s.soa = append(s.soa, rr)
+		default:
+			s.dropped++
+		}
+	}
+	// Additional: addresses of the NS names above, and only inside the
+	// zone: glue for a name elsewhere is exactly the poisoning vector.
+	targets := map[string]bool{}
+	for _, set := range [][]dns.RR{s.ns, s.chain} {
+		for _, rr := range set {
+			if ns, ok := rr.(*dns.NS); ok {
+				targets[dns.CanonicalName(ns.Ns)] = true
+			}
+		}
+	}
+	for _, rr := range m.Extra {
+		h := rr.Header()
+		if h.Rrtype == dns.TypeOPT {
+			continue
+		}
+		if (h.Rrtype == dns.TypeA || h.Rrtype == dns.TypeAAAA) && h.Class == dns.ClassINET &&
+			inZone(h.Name) && targets[dns.CanonicalName(h.Name)] {
+			s.glue = append(s.glue, rr)
+			continue
+		}
+		s.dropped++
+	}
+	return s
+}
