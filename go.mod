@@ -5,6 +5,8 @@ go 1.26.0
 require github.com/miekg/dns v1.1.73
 
 require (
+	github.com/BurntSushi/toml v1.6.0 // indirect
+	github.com/prometheus/client_golang v1.25.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 )

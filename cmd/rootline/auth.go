@@ -2,9 +2,159 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rootline-dns/rootline/internal/auth"
+	"github.com/rootline-dns/rootline/internal/config"
+	"github.com/rootline-dns/rootline/internal/server"
+	"github.com/rootline-dns/rootline/internal/zone"
 )
 
+const authUsage = `usage: rootline auth --listen ADDR:PORT [--listen ...] --zone ORIGIN=FILE [--zone ...] [--config FILE]
+
+Serves the zones authoritatively over UDP and TCP on every listen address.
+SIGHUP reloads the configuration and zone files (a zone that fails to load
+keeps its old version); SIGTERM or SIGINT stops.`
+
+// shutdownGrace bounds how long in-flight queries may finish at stop.
+const shutdownGrace = 5 * time.Second
+
 func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return exitError{code: 2, msg: "auth: not built yet"}
+	fs := flag.NewFlagSet("auth", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, authUsage); fs.PrintDefaults() }
+	var listens, zones listFlag
+	fs.Var(&listens, "listen", "address and port to serve on, e.g. 127.0.0.1:53 or [::1]:53 (repeatable)")
+	fs.Var(&zones, "zone", "zone to serve as ORIGIN=FILE (repeatable)")
+	cfgFile := fs.String("config", "", "TOML configuration file (flags add to it)")
+	verbose := fs.Bool("v", false, "log debug messages")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return exitError{code: 2}
+	}
+	if fs.NArg() > 0 {
+		return exitError{code: 2, msg: fmt.Sprintf("auth: unexpected argument %q", fs.Arg(0))}
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := newLogger(stderr, level)
+
+	load := func() (*config.Auth, error) {
+		var c config.Auth
+		if *cfgFile != "" {
+			if err := config.LoadAuth(*cfgFile, &c); err != nil {
+				return nil, err
+			}
+		}
+		c.Listen = append(c.Listen, listens...)
+		for _, z := range zones {
+			az, err := config.ParseZoneFlag(z)
+			if err != nil {
+				return nil, err
+			}
+			c.Zones = append(c.Zones, az)
+		}
+		return &c, c.Validate()
+	}
+	cfg, err := load()
+	if err != nil {
+		return exitError{code: 2, msg: "auth: " + err.Error()}
+	}
+	h := auth.NewHandler(log)
+	zs := loadZones(log, cfg, nil)
+	if len(zs) == 0 {
+		return errors.New("auth: no zone could be loaded")
+	}
+	h.SetZones(zs)
+
+	addrs, err := parseListen(cfg.Listen)
+	if err != nil {
+		return exitError{code: 2, msg: "auth: " + err.Error()}
+	}
+	srv := server.New(server.Config{Listen: addrs, Logger: log}, server.Recover(log)(h))
+	if err := srv.Start(ctx); err != nil {
+		return fmt.Errorf("auth: %w", err)
+	}
+	udp, tcp := srv.Addrs()
+	log.Info("serving", "zones", len(zs), "udp", udp, "tcp", tcp)
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			// Listen addresses are fixed for the process's life; zones and
+			// their files are re-read.
+			ncfg, err := load()
+			if err != nil {
+				log.Error("reload: configuration rejected, keeping the old one", "err", err)
+				continue
+			}
+			cfg = ncfg
+			h.SetZones(loadZones(log, cfg, h.Zones()))
+			log.Info("reloaded", "zones", len(h.Zones()))
+		case <-ctx.Done():
+			log.Info("stopping")
+			sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		}
+	}
+}
+
+// loadZones loads every configured zone. A zone that fails keeps its
+// previous version from old (if any): a broken file never replaces a zone
+// being served.
+func loadZones(log *slog.Logger, cfg *config.Auth, old []*zone.Zone) []*zone.Zone {
+	prev := make(map[string]*zone.Zone, len(old))
+	for _, z := range old {
+		prev[z.Origin] = z
+	}
+	var out []*zone.Zone
+	for _, zc := range cfg.Zones {
+		t0 := time.Now()
+		z, problems, err := zone.Load(zc.File, zc.Origin, zone.Options{AllowInclude: zc.AllowInclude})
+		for _, p := range problems {
+			log.Warn("zone problem", "zone", zc.Origin, "problem", p.String())
+		}
+		if err != nil {
+			origin := canonicalOrigin(zc.Origin)
+			if o := prev[origin]; o != nil {
+				log.Error("zone not reloaded, still serving the old version", "zone", zc.Origin, "serial", o.SOA.Serial, "err", err)
+				out = append(out, o)
+			} else {
+				log.Error("zone not loaded", "zone", zc.Origin, "err", err)
+			}
+			continue
+		}
+		log.Info("zone loaded", "zone", z.Origin, "serial", z.SOA.Serial, "records", z.Records, "took", time.Since(t0).Round(time.Millisecond))
+		out = append(out, z)
+	}
+	return out
+}
+
+func canonicalOrigin(o string) string {
+	if o == "" || o[len(o)-1] != '.' {
+		o += "."
+	}
+	b := []byte(o)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
