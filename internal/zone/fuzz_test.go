@@ -1,0 +1,41 @@
+package zone
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// FuzzParse feeds zone text through Parse, Validate and New: whatever the
+// input, they must return (no panic, no hang) and a zone New accepts must
+// have passed Validate.
+func FuzzParse(f *testing.F) {
+	f.Add(head)
+	f.Add(head + "www CNAME ns\nwww A 192.0.2.1\n")
+	f.Add(head + "$GENERATE 1-100 h$ A 192.0.2.$\n")
+	f.Add(head + "sub NS ns.sub\nx TYPE65300 \\# 2 0102\n")
+	f.Add("$ORIGIN .\n$TTL 1h\n@ SOA a. b. 1 2 3 4 5\n( ;\n\"")
+	if files, _ := filepath.Glob(filepath.Join("testdata", "*.zone")); len(files) > 0 {
+		for _, p := range files {
+			if b, err := os.ReadFile(p); err == nil {
+				f.Add(string(b))
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		entries, problems := Parse(strings.NewReader(text), "example.", "fuzz.zone", Options{MaxRecords: 10000})
+		for _, p := range problems {
+			_ = p.String()
+		}
+		vp := Validate("example.", entries)
+		_, _, err := LoadFS(fstestMap(text), "example.zone", "example.", Options{MaxRecords: 10000})
+		if err == nil {
+			for _, p := range append(problems, vp...) {
+				if !p.Warning {
+					t.Fatalf("zone loaded despite error %s", p)
+				}
+			}
+		}
+	})
+}
