@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -126,7 +127,7 @@ func TestAuthDifferential(t *testing.T) {
 	if ours.Exited() {
 		t.Fatalf("rootline exited while being queried:\n%s", ours.LogTail())
 	}
-	var diffs []string
+	var diffs []disagreement
 	match, caseDiff := 0, 0
 	var caseExamples []string
 	for i, q := range qs {
@@ -134,7 +135,8 @@ func TestAuthDifferential(t *testing.T) {
 			continue
 		}
 		if oursA.folded[i] != nsdA.folded[i] {
-			diffs = append(diffs, fmt.Sprintf("  %s\n    NSD and Knot (-) vs rootline (+):\n%s", q.label, lineDiff(nsdA.folded[i], oursA.folded[i])))
+			d := lineDiff(nsdA.folded[i], oursA.folded[i])
+			diffs = append(diffs, disagreement{label: q.label, diff: d, kind: diffKind(d)})
 			continue
 		}
 		match++
@@ -160,10 +162,75 @@ func TestAuthDifferential(t *testing.T) {
 		t.Logf("case differences only (name case differs from NSD and Knot's, same answer otherwise): %d, e.g.:\n%s",
 			caseDiff, strings.Join(caseExamples, "\n"))
 	}
-	if len(diffs) > 0 {
-		shown := diffs[:min(len(diffs), maxShownDiffs)]
-		t.Errorf("rootline disagrees with NSD and Knot on %d queries; the first %d:\n%s", len(diffs), len(shown), strings.Join(shown, "\n"))
+	if path := os.Getenv("ROOTLINE_E2E_REPORT"); path != "" && len(diffs) > 0 {
+		var b strings.Builder
+		for _, d := range diffs {
+			fmt.Fprintf(&b, "=== [%s] %s\n%s", d.kind, d.label, d.diff)
+		}
+		if err := os.WriteFile(path+".rootline", []byte(b.String()), 0o644); err != nil {
+			t.Errorf("report: %v", err)
+		}
 	}
+	if len(diffs) > 0 {
+		t.Errorf("rootline disagrees with NSD and Knot on %d queries.\n%s", len(diffs), summarize(diffs))
+	}
+}
+
+// disagreement is one query where rootline differs from NSD and Knot.
+type disagreement struct{ label, diff, kind string }
+
+// diffKind reduces a diff to its shape: which sections and record types
+// are missing (-) or extra (+), without names or data, so that one fault
+// showing up on hundreds of names reads as one line.
+func diffKind(diff string) string {
+	var parts []string
+	for _, l := range strings.Split(diff, "\n") {
+		l = strings.TrimSpace(l)
+		if len(l) < 2 || (l[0] != '-' && l[0] != '+') {
+			continue
+		}
+		f := strings.Fields(l[1:])
+		k := l[:1] + f[0]
+		switch f[0] {
+		case "AN", "NS", "AR":
+			if len(f) > 4 {
+				k += "/" + f[4]
+			}
+		case "QUERY", "NOTIFY", "UPDATE", "IQUERY", "STATUS":
+			if len(f) > 1 {
+				k += "/" + strings.Join(f[1:], "/")
+			}
+		}
+		if !slices.Contains(parts, k) {
+			parts = append(parts, k)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// summarize groups disagreements by kind, most frequent first, and shows
+// one full example of each, up to maxShownDiffs kinds.
+func summarize(diffs []disagreement) string {
+	byKind := map[string][]disagreement{}
+	var kinds []string
+	for _, d := range diffs {
+		if byKind[d.kind] == nil {
+			kinds = append(kinds, d.kind)
+		}
+		byKind[d.kind] = append(byKind[d.kind], d)
+	}
+	slices.SortStableFunc(kinds, func(a, b string) int { return len(byKind[b]) - len(byKind[a]) })
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d kinds of difference (NSD and Knot \"-\", rootline \"+\"); one example of each:\n", len(kinds))
+	for i, k := range kinds {
+		if i == maxShownDiffs {
+			fmt.Fprintf(&b, "... %d more kinds (set ROOTLINE_E2E_REPORT=FILE for every query)\n", len(kinds)-maxShownDiffs)
+			break
+		}
+		ex := byKind[k][0]
+		fmt.Fprintf(&b, "\n[%d queries] %s\n  e.g. %s\n%s", len(byKind[k]), k, ex.label, ex.diff)
+	}
+	return b.String()
 }
 
 func pct(n, of int) float64 {
