@@ -17,12 +17,14 @@
 package lab
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -72,12 +74,19 @@ type Lab struct {
 	network *Network
 	port    uint16
 	base    netip.Addr
+
+	// ctx is set by Start (nil for an in-memory lab): servers started later
+	// by SetFault get it too.
+	ctx    context.Context
+	mu     sync.Mutex // guards closed and each labServer's srv
+	closed bool
 }
 
 type labServer struct {
 	spec    Server
 	handler *faulty
 	auth    *auth.Handler
+	srv     *server.Server // nil when not listening
 }
 
 // New builds the lab's servers without opening any socket: use Network to
