@@ -87,7 +87,7 @@ func NewMsgHandler(logger *slog.Logger, f MsgFunc) Handler {
 	}
 	return HandlerFunc(func(ctx context.Context, req *Request, out []byte) []byte {
 		q := new(dns.Msg)
-		if err := q.Unpack(req.Wire); err != nil {
+		if err := q.Unpack(req.Wire); err != nil || !wire.Complete(req.Wire) {
 			return wire.ErrorReply(req.Wire, dns.RcodeFormatError, out)
 		}
 		if q.Response {

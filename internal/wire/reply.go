@@ -169,3 +169,36 @@ func skipName(q []byte, off int) int {
 		off += 1 + l
 	}
 }
+
+// Complete reports whether msg holds every question and record its header
+// counts, each with a well-formed name and RDATA within bounds. miekg/dns's
+// Unpack accepts a message cut inside its last question, or with fewer
+// records than counted; a server answers those FORMERR (RFC 1035 4.1.1).
+// Trailing bytes after the last record are tolerated, as most servers do.
+func Complete(msg []byte) bool {
+	if len(msg) < headerLen {
+		return false
+	}
+	off := headerLen
+	// Each question takes at least 5 bytes and each record at least 11,
+	// so both loops end within len(msg) turns whatever the counts claim.
+	for i := 0; i < int(binary.BigEndian.Uint16(msg[4:])); i++ {
+		off = skipName(msg, off)
+		if off < 0 || off+4 > len(msg) {
+			return false
+		}
+		off += 4
+	}
+	n := int(binary.BigEndian.Uint16(msg[6:])) + int(binary.BigEndian.Uint16(msg[8:])) + int(binary.BigEndian.Uint16(msg[10:]))
+	for i := 0; i < n; i++ {
+		off = skipName(msg, off)
+		if off < 0 || off+10 > len(msg) {
+			return false
+		}
+		off += 10 + int(binary.BigEndian.Uint16(msg[off+8:]))
+		if off > len(msg) {
+			return false
+		}
+	}
+	return true
+}

@@ -165,3 +165,47 @@ func FuzzErrorReply(f *testing.F) {
 		}
 	})
 }
+
+func TestComplete(t *testing.T) {
+	m := new(dns.Msg)
+	m.SetQuestion("a.example.", dns.TypeA)
+	m.SetEdns0(1232, false)
+	good := packed(t, m)
+	lying := append([]byte(nil), good...)
+	lying[7] = 1 // ANCOUNT 1, no answer present
+	tests := []struct {
+		name string
+		msg  []byte
+		want bool
+	}{
+		{"whole", good, true},
+		{"trailing byte", append(append([]byte(nil), good...), 0), true},
+		{"header only, counts say more", good[:12], false},
+		{"empty message", make([]byte, 12), true},
+		{"short header", good[:11], false},
+		{"cut in question class", good[:12+len("\x01a\x07example\x00")+3], false},
+		{"cut in OPT", good[:len(good)-1], false},
+		{"count lies", lying, false},
+	}
+	for _, tt := range tests {
+		if got := Complete(tt.msg); got != tt.want {
+			t.Errorf("%s: Complete = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// FuzzComplete checks Complete never panics and accepts everything it
+// builds itself.
+func FuzzComplete(f *testing.F) {
+	m := new(dns.Msg)
+	m.SetQuestion("example.org.", dns.TypeMX)
+	m.SetEdns0(1232, false)
+	f.Add(packed(f, m))
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		ok := Complete(msg)
+		if r := ErrorReply(msg, dns.RcodeFormatError, nil); r != nil && !Complete(r) {
+			t.Fatalf("ErrorReply output %x is not complete", r)
+		}
+		_ = ok
+	})
+}
