@@ -148,4 +148,3 @@ func TestChainOrder(t *testing.T) {
 		t.Errorf("order %v", order)
 	}
 }
-
