@@ -126,7 +126,7 @@ func (c *Config) option(o string) {
 		}
 	case "timeout":
 		if err == nil && n >= 1 {
-			c.Timeout = min(time.Duration(n)*time.Second, maxTimeout)
+			c.Timeout = time.Duration(min(n, int(maxTimeout/time.Second))) * time.Second
 		}
 	case "attempts":
 		if err == nil && n >= 1 {

@@ -118,9 +118,20 @@ func IsFqdn(name string) bool {
 }
 
 // Canonical returns the fully qualified, ASCII-lower-cased name (RFC 4034
-// 6.2). Escapes are kept as written; names compare equal by Equal.
+// 6.2). Only A-Z are folded (RFC 4343): other bytes, even invalid UTF-8,
+// are kept exactly. Escapes are kept as written.
 func Canonical(name string) string {
-	return strings.ToLower(Fqdn(name))
+	name = Fqdn(name)
+	for i := 0; i < len(name); i++ {
+		if 'A' <= name[i] && name[i] <= 'Z' {
+			b := []byte(name)
+			for j := i; j < len(b); j++ {
+				b[j] = lower(b[j])
+			}
+			return string(b)
+		}
+	}
+	return name
 }
 
 // Equal compares two names ASCII case-insensitively (RFC 4343), ignoring a

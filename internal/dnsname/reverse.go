@@ -47,7 +47,7 @@ func Reverse(a netip.Addr) string {
 // 2.0.192.in-addr.arpa) and RFC 2317 classless delegation names are not
 // addresses and give ErrNotReverse.
 func ParseReverse(name string) (netip.Addr, error) {
-	l := Labels(strings.ToLower(name))
+	l := Labels(Canonical(name))
 	bad := func(why string) (netip.Addr, error) {
 		return netip.Addr{}, fmt.Errorf("%q: %w: %s", name, ErrNotReverse, why)
 	}
