@@ -134,7 +134,11 @@ func TestServerFailover(t *testing.T) {
 		hook func(q, normal *dns.Msg) (*dns.Msg, error)
 	}{
 		{"dead", nil},
-		{"REFUSED", func(q, normal *dns.Msg) (*dns.Msg, error) { normal.Rcode = dns.RcodeRefused; normal.Answer = nil; return normal, nil }},
+		{"REFUSED", func(q, normal *dns.Msg) (*dns.Msg, error) {
+			normal.Rcode = dns.RcodeRefused
+			normal.Answer = nil
+			return normal, nil
+		}},
 		{"SERVFAIL", func(q, normal *dns.Msg) (*dns.Msg, error) {
 			normal.Rcode = dns.RcodeServerFailure
 			normal.Answer = nil
