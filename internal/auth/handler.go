@@ -107,9 +107,15 @@ func udpLimit(q query) int {
 func (h *Handler) slow(st *state, req *server.Request, out []byte, key []byte) []byte {
 	m := new(dns.Msg)
 	if err := m.Unpack(req.Wire); err != nil {
+		if req.Proto == server.TCP {
+			// A malformed message on a stream means the framing can no
+			// longer be trusted: no reply, and the listener closes the
+			// connection, as NSD and Knot do.
+			return nil
+		}
 		return formErr(req.Wire, out)
 	}
-	resp := st.answer(m)
+	resp := st.answer(m, req.Proto)
 	if resp == nil {
 		return nil
 	}
@@ -138,7 +144,7 @@ func (h *Handler) slow(st *state, req *server.Request, out []byte, key []byte) [
 
 // answer builds the reply to a parsed query (RFC 1034 4.3.2 with the EDNS
 // rules of RFC 6891). It returns nil for messages that get no reply.
-func (st *state) answer(m *dns.Msg) *dns.Msg {
+func (st *state) answer(m *dns.Msg, proto server.Proto) *dns.Msg {
 	if m.Response {
 		return nil
 	}
@@ -161,18 +167,28 @@ func (st *state) answer(m *dns.Msg) *dns.Msg {
 	if q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY {
 		return errorReply(m, dns.RcodeRefused)
 	}
-	switch q.Qtype {
-	case dns.TypeAXFR, dns.TypeIXFR:
-		return errorReply(m, dns.RcodeRefused) // transfers are not offered (yet)
-	}
 	z := st.find(q.Name, q.Qtype)
+	if q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
+		// RFC 5936 4.2: AXFR is TCP-only (IXFR may use UDP, RFC 1995). Transfers of names
+		// that are not a zone's apex are NOTAUTH (as NSD and Knot answer);
+		// transfers themselves are not offered yet.
+		switch {
+		case proto == server.UDP && q.Qtype == dns.TypeAXFR:
+			return errorReply(m, dns.RcodeNotImplemented)
+		case z == nil || !strings.EqualFold(z.Origin, q.Name):
+			return errorReply(m, dns.RcodeNotAuth)
+		}
+		return errorReply(m, dns.RcodeRefused)
+	}
 	if z == nil {
 		return errorReply(m, dns.RcodeRefused)
 	}
-	r := Lookup(z, q.Name, q.Qtype)
+	opt = m.IsEdns0()
+	r := Lookup(z, q.Name, q.Qtype, opt != nil && opt.Do())
 	resp := reply(m)
 	resp.Authoritative = r.Kind != Referral || len(r.Answer) > 0
-	resp.Answer, resp.Ns, resp.Extra = r.Answer, r.Ns, r.Extra
+	resp.Answer, resp.Ns = r.Answer, r.Ns
+	resp.Extra = append(r.Extra, resp.Extra...) // keep the OPT record last
 	switch r.Kind {
 	case NXDomain:
 		resp.Rcode = dns.RcodeNameError
@@ -236,7 +252,8 @@ func reply(m *dns.Msg) *dns.Msg {
 	r.Response = true
 	r.Opcode = m.Opcode
 	r.RecursionDesired = m.RecursionDesired
-	r.CheckingDisabled = m.CheckingDisabled
+	// CD is not echoed: it asks a validating resolver not to validate, and
+	// NSD and Knot clear it in authoritative replies.
 	r.Question = m.Question
 	r.Compress = true
 	if o := m.IsEdns0(); o != nil {

@@ -219,6 +219,6 @@ func BenchmarkLookup(b *testing.B) {
 	z := exampleZone(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		Lookup(z, "www.example.test.", dns.TypeA)
+		Lookup(z, "www.example.test.", dns.TypeA, false)
 	}
 }

@@ -39,14 +39,19 @@ type Result struct {
 	Answer []dns.RR
 	Ns     []dns.RR
 	Extra  []dns.RR
+
+	dnssec bool
 }
 
 // Lookup answers qname/qtype from z. qname must be in z (at or below its
 // origin); case does not matter. It implements RFC 1034 4.3.2 step 3 with the
 // wildcard rules of RFC 4592, DNAME of RFC 6672 and the DS exception of
 // RFC 4035 3.1.4.1 (DS is answered from the parent side of a cut).
-func Lookup(z *zone.Zone, qname string, qtype uint16) Result {
-	var r Result
+//
+// dnssec is the query's DO bit (RFC 3225): DS records go into referrals only
+// when the client asked for DNSSEC data.
+func Lookup(z *zone.Zone, qname string, qtype uint16, dnssec bool) Result {
+	r := Result{dnssec: dnssec}
 	seen := 0
 	name := qname
 	for {
@@ -96,7 +101,7 @@ func (r *Result) step(z *zone.Zone, qname string, qtype uint16) (Kind, string) {
 	// A DNAME at the apex redirects every name below it (RFC 6672 2.3).
 	if lname != z.Origin {
 		if d := encloser.DNAME(); d != nil {
-			return r.dname(d, qname, z.Origin)
+			return r.dname(d, qname, z.Origin, qtype)
 		}
 	}
 	for i := len(labels) - apexLabels - 1; i >= 0; i-- {
@@ -113,7 +118,7 @@ func (r *Result) step(z *zone.Zone, qname string, qtype uint16) (Kind, string) {
 		}
 		if !exact {
 			if d := n.DNAME(); d != nil {
-				return r.dname(d, qname, name)
+				return r.dname(d, qname, name, qtype)
 			}
 		}
 	}
@@ -152,7 +157,8 @@ func (r *Result) exact(n *zone.Node, qname string, qtype uint16, wild bool) (Kin
 }
 
 // dname synthesises the CNAME of RFC 6672 2.2 for qname below owner.
-func (r *Result) dname(d *dns.DNAME, qname, owner string) (Kind, string) {
+// A CNAME question is answered by the synthesised CNAME itself, not chased.
+func (r *Result) dname(d *dns.DNAME, qname, owner string, qtype uint16) (Kind, string) {
 	r.Answer = append(r.Answer, d)
 	prefix := qname[:len(qname)-len(owner)]
 	target := prefix + d.Target
@@ -167,6 +173,9 @@ func (r *Result) dname(d *dns.DNAME, qname, owner string) (Kind, string) {
 		Target: target,
 	}
 	r.Answer = append(r.Answer, c)
+	if qtype == dns.TypeCNAME {
+		return Answer, ""
+	}
 	return Answer, target
 }
 
@@ -182,8 +191,16 @@ func validName(s string) bool {
 func (r *Result) referral(z *zone.Zone, cut *zone.Node) {
 	ns := cut.Get(dns.TypeNS)
 	r.Ns = append(r.Ns, ns...)
-	if ds := cut.Get(dns.TypeDS); ds != nil {
+	// RFC 4035 3.1.4: a referral carries the DS RRset (with its signatures)
+	// for DNSSEC clients; an unsigned zone's DS proves nothing and NSD and
+	// Knot leave it out, so do we.
+	if ds, sigs := cut.Get(dns.TypeDS), cut.Get(dns.TypeRRSIG); r.dnssec && ds != nil && sigs != nil {
 		r.Ns = append(r.Ns, ds...)
+		for _, rr := range sigs {
+			if rr.(*dns.RRSIG).TypeCovered == dns.TypeDS {
+				r.Ns = append(r.Ns, rr)
+			}
+		}
 	}
 	for _, rr := range ns {
 		r.addAddresses(z, rr.(*dns.NS).Ns)
