@@ -124,10 +124,19 @@ const (
 )
 
 // Answer writes the cached reply to query into out[:0] and returns it.
-// maxSize is the most the client can receive (0 = no limit, i.e. TCP); a
-// reply that would not fit is a Miss so the slow path can truncate.
-func (p *Packed) Answer(query, out []byte, maxSize int) ([]byte, Hit) {
-	qend, qtype, edns, ok := peekQuery(query)
+// udpLimit is the server's cap on UDP replies; 0 means the query came over
+// TCP (no limit). Over UDP the client receives at most its EDNS buffer size
+// clamped to [512, udpLimit], or 512 without EDNS (RFC 6891 6.2.5); a reply
+// that would not fit is a Miss so the slow path can truncate properly.
+func (p *Packed) Answer(query, out []byte, udpLimit int) ([]byte, Hit) {
+	qend, qtype, edns, bufSize, ok := peekQuery(query)
+	maxSize := 0
+	if udpLimit > 0 {
+		maxSize = 512
+		if edns {
+			maxSize = min(max(int(bufSize), 512), udpLimit)
+		}
+	}
 	if !ok {
 		return out, Miss
 	}
@@ -214,23 +223,23 @@ func (p *Packed) flushAll() {
 // question of class IN with an uncompressed name, no answer or authority
 // records, and at most one OPT record of EDNS version 0. Anything else
 // returns ok=false and takes the slow path, which validates fully.
-func peekQuery(w []byte) (qend int, qtype uint16, edns, ok bool) {
+func peekQuery(w []byte) (qend int, qtype uint16, edns bool, bufSize uint16, ok bool) {
 	if len(w) < headerLen+5 {
-		return 0, 0, false, false
+		return 0, 0, false, 0, false
 	}
 	flags := binary.BigEndian.Uint16(w[2:])
 	if flags&(flagQR|opMask) != 0 || binary.BigEndian.Uint16(w[4:]) != 1 ||
 		binary.BigEndian.Uint16(w[6:]) != 0 || binary.BigEndian.Uint16(w[8:]) != 0 {
-		return 0, 0, false, false
+		return 0, 0, false, 0, false
 	}
 	ar := binary.BigEndian.Uint16(w[10:])
 	if ar > 1 {
-		return 0, 0, false, false
+		return 0, 0, false, 0, false
 	}
 	off := headerLen
 	for {
 		if off >= len(w) {
-			return 0, 0, false, false
+			return 0, 0, false, 0, false
 		}
 		l := int(w[off])
 		if l == 0 {
@@ -238,29 +247,29 @@ func peekQuery(w []byte) (qend int, qtype uint16, edns, ok bool) {
 			break
 		}
 		if l > 63 {
-			return 0, 0, false, false
+			return 0, 0, false, 0, false
 		}
 		off += 1 + l
 		if off-headerLen > 255 {
-			return 0, 0, false, false
+			return 0, 0, false, 0, false
 		}
 	}
 	if off+4 > len(w) || binary.BigEndian.Uint16(w[off+2:]) != dns.ClassINET {
-		return 0, 0, false, false
+		return 0, 0, false, 0, false
 	}
 	qend, qtype = off, binary.BigEndian.Uint16(w[off:])
 	off += 4
 	if ar == 0 {
-		return qend, qtype, false, off == len(w)
+		return qend, qtype, false, 0, off == len(w)
 	}
 	if off+optLen > len(w) || w[off] != 0 || binary.BigEndian.Uint16(w[off+1:]) != dns.TypeOPT || w[off+6] != 0 {
-		return 0, 0, false, false
+		return 0, 0, false, 0, false
 	}
 	if w[off+7]&0x80 != 0 { // DO: the client wants DNSSEC records we do not keep here
-		return 0, 0, false, false
+		return 0, 0, false, 0, false
 	}
 	rdlen := int(binary.BigEndian.Uint16(w[off+9:]))
-	return qend, qtype, true, off+optLen+rdlen == len(w)
+	return qend, qtype, true, binary.BigEndian.Uint16(w[off+3:]), off+optLen+rdlen == len(w)
 }
 
 // nameLen is the wire length of an uncompressed name at the start of b.
