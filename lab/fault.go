@@ -113,11 +113,18 @@ type faulty struct {
 	next  server.Handler
 	fault atomic.Uint32 // a Fault
 	delay time.Duration // for Slow
+	udp   atomic.Uint64 // queries received over UDP
+	tcp   atomic.Uint64 // and over TCP
 }
 
 func (f *faulty) current() Fault { return Fault(f.fault.Load()) }
 
 func (f *faulty) ServeDNS(ctx context.Context, req *server.Request, out []byte) []byte {
+	if req.Proto == server.TCP {
+		f.tcp.Add(1)
+	} else {
+		f.udp.Add(1)
+	}
 	switch f.current() {
 	case Drop, Down:
 		return nil

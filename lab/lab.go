@@ -63,6 +63,15 @@ type Options struct {
 	SlowDelay time.Duration
 	// Logger receives the servers' logs (discarded if nil).
 	Logger *slog.Logger
+
+	// NoResolver: Start runs no recursive resolver (New never does).
+	NoResolver bool
+	// ServeStale lets the resolver answer from expired cache data when
+	// every server of a zone fails (RFC 8767).
+	ServeStale bool
+	// Now is the resolver's clock (time.Now if nil): tests move it forward
+	// to expire cached data without waiting.
+	Now func() time.Time
 }
 
 // Lab is a running (or in-memory) hierarchy.
@@ -78,8 +87,10 @@ type Lab struct {
 	// ctx is set by Start (nil for an in-memory lab): servers started later
 	// by SetFault get it too.
 	ctx    context.Context
-	mu     sync.Mutex // guards closed and each labServer's srv
+	opt    Options
+	mu     sync.Mutex // guards closed, res and each labServer's srv
 	closed bool
+	res    *labResolver
 }
 
 type labServer struct {
@@ -113,7 +124,7 @@ func New(opt Options) (*Lab, error) {
 	if port == 0 {
 		port = 53
 	}
-	l := &Lab{log: opt.Logger, h: h, byAddr: make(map[netip.Addr]*labServer), base: opt.ListenBase, port: port}
+	l := &Lab{log: opt.Logger, h: h, byAddr: make(map[netip.Addr]*labServer), base: opt.ListenBase, port: port, opt: opt}
 	if err := l.build(); err != nil {
 		return nil, err
 	}
@@ -236,6 +247,15 @@ func (l *Lab) find(nameOrAddr string) *labServer {
 }
 
 func (l *Lab) serverAt(a netip.Addr) *labServer { return l.byAddr[a] }
+
+// Queries reports how many queries a server has received over UDP and
+// over TCP (whatever its fault did with them).
+func (l *Lab) Queries(nameOrAddr string) (udp, tcp uint64) {
+	if s := l.find(nameOrAddr); s != nil {
+		return s.handler.udp.Load(), s.handler.tcp.Load()
+	}
+	return 0, 0
+}
 
 // Fault returns the server's current fault.
 func (l *Lab) Fault(nameOrAddr string) Fault {

@@ -84,6 +84,16 @@ func (l *Lab) listenAll() error {
 			l.setPort(udp[0].Port())
 		}
 	}
+	if l.port == 0 {
+		l.stopAll()
+		return fmt.Errorf("lab: every server is down; nothing chose a port")
+	}
+	if !l.opt.NoResolver {
+		if err := l.startResolver(l.opt); err != nil {
+			l.stopAll()
+			return err
+		}
+	}
 	return nil
 }
 
@@ -107,6 +117,11 @@ func (l *Lab) stopAll() error {
 	ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
 	defer cancel()
 	var errs []error
+	if l.res != nil {
+		errs = append(errs, l.res.srv.Shutdown(ctx))
+		l.res.handler.Close()
+		l.res = nil
+	}
 	for _, s := range l.servers {
 		if s.srv != nil {
 			errs = append(errs, s.srv.Shutdown(ctx))
