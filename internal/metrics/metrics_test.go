@@ -1,0 +1,64 @@
+package metrics
+
+import (
+	"context"
+	"io"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/cache"
+	"github.com/rootline-dns/rootline/internal/resolver"
+	"github.com/rootline-dns/rootline/internal/server"
+)
+
+func TestMetricsExposition(t *testing.T) {
+	m := New()
+	c := cache.New(cache.Config{})
+	a, _ := dns.NewRR("www.example. 300 IN A 192.0.2.1")
+	c.Put(cache.NewKey("www.example.", dns.TypeA), cache.Entry{Rank: cache.RankAuthAnswer, RRs: []dns.RR{a}})
+	r, err := resolver.New(resolver.Config{Exchanger: failing{}, Cache: c, Quiet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Stats().Upstream.Add(7)
+	r.Stats().Budget[resolver.BudgetGlueless].Add(2)
+	m.WatchResolver(r.Stats(), c)
+	m.Query(server.UDP, dns.RcodeSuccess, true, 20*time.Microsecond)
+	m.Query(server.UDP, dns.RcodeSuccess, true, 20*time.Microsecond)
+	m.Query(server.TCP, dns.RcodeNameError, false, 30*time.Millisecond)
+
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body, _ := io.ReadAll(rec.Body)
+	for _, want := range []string{
+		`rootline_resolver_queries_total{cache="hit",proto="udp",rcode="NOERROR"} 2`,
+		`rootline_resolver_queries_total{cache="miss",proto="tcp",rcode="NXDOMAIN"} 1`,
+		`rootline_resolver_upstream_queries_total 7`,
+		`rootline_resolver_budget_exceeded_total{budget="glueless_ns"} 2`,
+		`rootline_cache_entries 1`,
+		`rootline_resolver_query_duration_seconds_count{cache="hit"} 2`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+}
+
+func TestQueryDoesNotAllocate(t *testing.T) {
+	m := New()
+	if n := testing.AllocsPerRun(1000, func() { m.Query(server.UDP, 0, true, time.Microsecond) }); n != 0 {
+		t.Fatalf("Query allocates %.1f times", n)
+	}
+}
+
+type failing struct{}
+
+func (failing) Exchange(ctx context.Context, _ netip.AddrPort, _ *dns.Msg) (*dns.Msg, error) {
+	return nil, context.DeadlineExceeded
+}
