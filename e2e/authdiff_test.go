@@ -87,7 +87,7 @@ func TestAuthDifferential(t *testing.T) {
 	groups := map[string]*groupCount{}
 	var order []string
 	agree := make([]bool, len(qs))
-	var peerDiffs []string
+	var peerDiffs []disagreement
 	nAgree := 0
 	for i, q := range qs {
 		g := groups[q.group]
@@ -102,20 +102,22 @@ func TestAuthDifferential(t *testing.T) {
 			g.peersAgree++
 			nAgree++
 		} else {
-			peerDiffs = append(peerDiffs, fmt.Sprintf("  %s\n    NSD vs Knot:\n%s", q.label, lineDiff(nsdA.folded[i], knotA.folded[i])))
+			d := lineDiff(nsdA.folded[i], knotA.folded[i])
+			peerDiffs = append(peerDiffs, disagreement{label: q.label, diff: d, kind: diffKind(d)})
 		}
 	}
 	t.Logf("queries: %d; NSD and Knot agree on %d (%.1f%%), differ on %d", len(qs), nAgree, pct(nAgree, len(qs)), len(qs)-nAgree)
 	if path := os.Getenv("ROOTLINE_E2E_REPORT"); path != "" {
 		writeReport(t, path, qs, nsdA, knotA)
 	}
-	for i, d := range peerDiffs {
-		if i == maxShownDiffs {
-			t.Logf("... %d more NSD/Knot differences (set ROOTLINE_E2E_REPORT=FILE for all)", len(peerDiffs)-maxShownDiffs)
-			break
-		}
+	if len(peerDiffs) > 0 {
+		// Figure only, not a failure: where the references differ, any
+		// answer from rootline is accepted. With -v, one example of each
+		// kind ("-" NSD, "+" Knot).
 		if testing.Verbose() {
-			t.Logf("NSD/Knot differ (figure only, not a failure):\n%s", d)
+			t.Logf("NSD (-) and Knot (+) differ:\n%s", summarize(peerDiffs))
+		} else {
+			t.Logf("NSD and Knot differ in %d kinds of way (run with -v for examples)", len(kindsOf(peerDiffs)))
 		}
 	}
 
@@ -172,7 +174,7 @@ func TestAuthDifferential(t *testing.T) {
 		}
 	}
 	if len(diffs) > 0 {
-		t.Errorf("rootline disagrees with NSD and Knot on %d queries.\n%s", len(diffs), summarize(diffs))
+		t.Errorf("rootline disagrees with NSD and Knot on %d queries (\"-\" NSD and Knot, \"+\" rootline).\n%s", len(diffs), summarize(diffs))
 	}
 }
 
@@ -211,17 +213,16 @@ func diffKind(diff string) string {
 // summarize groups disagreements by kind, most frequent first, and shows
 // one full example of each, up to maxShownDiffs kinds.
 func summarize(diffs []disagreement) string {
-	byKind := map[string][]disagreement{}
-	var kinds []string
+	byKind := kindsOf(diffs)
+	kinds := make([]string, 0, len(byKind))
 	for _, d := range diffs {
-		if byKind[d.kind] == nil {
+		if !slices.Contains(kinds, d.kind) {
 			kinds = append(kinds, d.kind)
 		}
-		byKind[d.kind] = append(byKind[d.kind], d)
 	}
 	slices.SortStableFunc(kinds, func(a, b string) int { return len(byKind[b]) - len(byKind[a]) })
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d kinds of difference (NSD and Knot \"-\", rootline \"+\"); one example of each:\n", len(kinds))
+	fmt.Fprintf(&b, "%d kinds of difference; one example of each:\n", len(kinds))
 	for i, k := range kinds {
 		if i == maxShownDiffs {
 			fmt.Fprintf(&b, "... %d more kinds (set ROOTLINE_E2E_REPORT=FILE for every query)\n", len(kinds)-maxShownDiffs)
@@ -259,4 +260,13 @@ func writeReport(t *testing.T, path string, qs []query, nsdA, knotA answers) {
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		t.Errorf("report: %v", err)
 	}
+}
+
+// kindsOf groups disagreements by kind.
+func kindsOf(diffs []disagreement) map[string][]disagreement {
+	m := map[string][]disagreement{}
+	for _, d := range diffs {
+		m[d.kind] = append(m[d.kind], d)
+	}
+	return m
 }

@@ -239,7 +239,10 @@ func generateQueries(t testing.TB) []query {
 			g.add("large", n, qt, msgOpts{edns: 65535}, true)
 		}
 	}
-	flagNames := []string{"www.example.test.", "nx.example.test.", "alias.example.test.", "x.sub.example.test.", "www.example.com.", "example.test.", "www.dname.example.test."}
+	// Each in lower and mixed case: options such as a cookie can send a
+	// query down another code path, which must preserve case too.
+	flagNames := []string{"www.example.test.", "nx.example.test.", "alias.example.test.", "x.sub.example.test.", "www.example.com.", "example.test.", "www.dname.example.test.",
+		"WwW.ExAmPlE.TeSt.", "Nx.ExAmPlE.TeSt.", "aLiAs.ExAmPlE.TeSt.", "X.SuB.ExAmPlE.TeSt.", "WwW.dNaMe.ExAmPlE.TeSt."}
 	variants := []msgOpts{
 		{rd: true}, {cd: true}, {ad: true}, {rd: true, edns: 1232},
 		{do: true, edns: 1232}, {rd: true, cd: true, ad: true, do: true, edns: 4096},
