@@ -17,13 +17,14 @@ import (
 	"github.com/rootline-dns/rootline/lab"
 )
 
-const labUsage = `usage: rootline lab [--port N] [--listen-base ADDR] [--fault KIND[=SERVER] ...] [--zones DIR]
+const labUsage = `usage: rootline lab [--port N] [--listen-base ADDR] [--fault KIND[=SERVER] ...] [--zones DIR] [--serve-stale]
        rootline lab --dump DIR
 
 Runs the whole DNS hierarchy in miniature on loopback: root servers, TLD
 servers (com, net, org, test, arpa), leaf and reverse zones, each on its own
-127.53.0.x address, wired by referral as on the internet. It prints the map
-and commands to try, and runs until Ctrl-C.
+127.53.0.x address, wired by referral as on the internet, and a caching
+resolver on 127.53.0.53 that learns everything from the lab root. It prints
+the map and commands to try, and runs until Ctrl-C.
 
 As root the servers use port 53; otherwise port 10053 (or --port), and
 clients must be told the port (dig -p, rootline lookup -p).
@@ -50,6 +51,7 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	zonesDir := fset.String("zones", "", "run the hierarchy in DIR (root.zone and ORIGIN.zone files) instead of the built-in one")
 	fset.Var(&faults, "fault", "make a server misbehave: KIND[=SERVER] (repeatable)")
 	verbose := fset.Bool("v", false, "log every server's messages")
+	serveStale := fset.Bool("serve-stale", false, "let the resolver answer from expired cache when servers fail (RFC 8767)")
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -72,6 +74,7 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return exitError{code: 2, msg: fmt.Sprintf("lab: --listen-base %q: %v", *base, err)}
 	}
 	opt.ListenBase = b
+	opt.ServeStale = *serveStale
 	switch {
 	case *port < 0 && os.Geteuid() == 0:
 		opt.Port = 53
@@ -109,21 +112,24 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // printLab writes the map and the commands to try.
 func printLab(w io.Writer, l *lab.Lab, took time.Duration) {
 	servers := l.Servers()
-	fmt.Fprintf(w, "Rootline lab: %d name servers on loopback, port %d (started in %v).\n\n", len(servers), l.Port(), took.Round(time.Millisecond))
+	fmt.Fprintf(w, "Rootline lab: %d name servers and a resolver on loopback, port %d (started in %v).\n\n",
+		len(servers), l.Port(), took.Round(time.Millisecond))
 	l.WriteMap(w)
+	res := l.ResolverAddr()
+	fmt.Fprintf(w, "  %-23s  %-21s  recursive, primed from the root servers above\n", "resolver", res)
 	root := servers[0].Addr.Addr()
 	port := ""
 	if l.Port() != 53 {
 		port = " -p " + strconv.Itoa(int(l.Port()))
 	}
 	fmt.Fprintf(w, `
-Try, in another terminal (each server answers only for its own zones):
-  dig @%[1]s%[2]s +norec www.example.com        the root refers you to com.
-  dig @%[1]s%[2]s +trace www.example.com        root -> com -> example.com, step by step
-  dig @%[1]s%[2]s +trace -x 203.0.113.10        a reverse lookup from the root down
-  rootline lookup @%[1]s%[2]s +trace www.example.org   glueless: ns1.example.net is found first
+Try, in another terminal:
+  dig @%[3]s%[2]s www.example.com                 through the lab resolver
+  dig @%[3]s%[2]s -x 203.0.113.10                 a reverse lookup (PTR)
+  dig @%[1]s%[2]s +norec www.example.com           ask a root server yourself: it refers you to com.
+  rootline lookup @%[1]s%[2]s +trace www.example.org   root -> org -> (glueless) example.org, step by step
 Press Ctrl-C to stop.
-`, root, port)
+`, root, port, res.Addr())
 }
 
 // dumpZones writes every zone file of fsys into dir, refusing to overwrite.

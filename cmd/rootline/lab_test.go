@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// readyWriter collects output and closes ready when the lab has printed
+// its banner, so the test waits for the event rather than sleeping.
+type readyWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	ready chan struct{}
+	once  sync.Once
+}
+
+func (w *readyWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	if strings.Contains(w.buf.String(), "Press Ctrl-C") {
+		w.once.Do(func() { close(w.ready) })
+	}
+	return len(p), nil
+}
+
+func (w *readyWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// runLabInBackground starts "rootline lab ARGS" and returns its output once
+// the map is printed; cancel stops it, and done reports its result.
+func runLabInBackground(t *testing.T, args ...string) (out *readyWriter, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out = &readyWriter{ready: make(chan struct{})}
+	var stderr bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, append([]string{"lab"}, args...), out, &stderr) }()
+	select {
+	case <-out.ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("lab exited early: %v\n%s\n%s", err, out, stderr.String())
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatalf("lab did not start in 10 s:\n%s", out)
+	}
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				err = errors.New("lab did not stop within 10 s")
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	return out, stop
+}
+
+// The commands the lab prints work as printed, and Ctrl-C stops it cleanly.
+func TestLabCommand(t *testing.T) {
+	out, stop := runLabInBackground(t, "--port", "0", "--fault", "lame")
+	text := out.String()
+	for _, want := range []string{"a.root-servers.test.", "ns1.example.com.", "[fault: lame]", "resolver", "127.53.0.53:"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("map lacks %q:\n%s", want, text)
+		}
+	}
+	dig, err := exec.LookPath("dig")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("dig is required in CI")
+		}
+		t.Skip("!!! SKIPPING the printed-commands check: dig not installed")
+	}
+	cmds := regexp.MustCompile(`(?m)^  (dig @.*?)\s{2,}`).FindAllStringSubmatch(text, -1)
+	if len(cmds) != 3 {
+		t.Fatalf("want 3 dig commands in:\n%s", text)
+	}
+	wants := []string{`(?m)^www\.example\.com\.\s+\d+\s+IN\s+A\s+203\.0\.113\.10$`, `IN\s+PTR\s+www\.example\.com\.`, `(?m)^com\.\s+172800\s+IN\s+NS\s+`}
+	for i, c := range cmds {
+		args := append(strings.Fields(c[1])[1:], "+time=2", "+tries=1")
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		res, err := exec.CommandContext(ctx, dig, args...).CombinedOutput()
+		cancel()
+		if err != nil || !regexp.MustCompile(wants[i]).Match(res) {
+			t.Errorf("%s: %v\n%s", c[1], err, res)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if !strings.Contains(out.String(), "stopping the lab") {
+		t.Errorf("no stop message:\n%s", out)
+	}
+}
+
+// --dump writes the zone files; --zones runs a lab from them.
+func TestLabDumpAndZones(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "zones")
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"lab", "--dump", dir}, &out, &errb); err != nil {
+		t.Fatalf("dump: %v %s", err, errb.String())
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.zone"))
+	if len(files) < 10 {
+		t.Fatalf("dumped %d files", len(files))
+	}
+	if err := run(context.Background(), []string{"lab", "--dump", dir}, &out, &errb); err == nil {
+		t.Fatal("dump over existing files succeeded")
+	}
+	// Edit the hierarchy: a new name in example.com.
+	f := filepath.Join(dir, "example.com.zone")
+	b, _ := os.ReadFile(f)
+	if err := os.WriteFile(f, append(b, "edited IN A 203.0.113.99\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lab, _ := runLabInBackground(t, "--port", "0", "--zones", dir)
+	if !strings.Contains(lab.String(), "ns1.example.com.") {
+		t.Fatalf("map:\n%s", lab)
+	}
+	port := regexp.MustCompile(`port (\d+)`).FindStringSubmatch(lab.String())[1]
+	dig, err := exec.LookPath("dig")
+	if err != nil {
+		t.Skip("!!! SKIPPING: dig not installed")
+	}
+	res, err := exec.Command(dig, "@127.53.0.53", "-p", port, "+short", "+time=2", "+tries=1", "edited.example.com").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(res)) != "203.0.113.99" {
+		t.Fatalf("edited name: %v %q", err, res)
+	}
+}
+
+func TestLabBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--fault", "fire"},
+		{"--listen-base", "not-an-address"},
+		{"--port", "70000"},
+		{"extra"},
+	} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), append([]string{"lab"}, args...), &out, &errb)
+		var ee exitError
+		if !errors.As(err, &ee) || ee.code != 2 {
+			t.Errorf("lab %v: %v, want exit 2", args, err)
+		}
+	}
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"lab", "--port", "0", "--zones", t.TempDir()}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "no root.zone") {
+		t.Errorf("empty --zones dir: %v", err)
+	}
+}
