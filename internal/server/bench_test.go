@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -72,7 +73,7 @@ func BenchmarkUDPServe(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	w, err := newUDPWorker(s, c, c.LocalAddr().(*net.UDPAddr).AddrPort())
+	w, err := newUDPWorker(s, c, new(atomic.Int32), c.LocalAddr().(*net.UDPAddr).AddrPort(), udpBatch)
 	if err != nil {
 		b.Fatal(err)
 	}

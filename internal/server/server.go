@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -54,9 +55,18 @@ const (
 )
 
 // Config is a Server's configuration. Zero fields take the defaults above.
+//
+// UDPWorkers: a UDP worker runs the handler inline, one datagram after
+// another, which is what makes it fast. A handler that blocks (a resolver
+// waiting on upstream servers for a cache miss) holds up every query
+// behind it on that socket, so such roles set UDPWorkers to the number of
+// queries they want in progress at once per socket. With more than one
+// worker, each reads one datagram per syscall (a batch would put queries
+// behind a blocked one again), and buffers cost 2 x 64 KiB per worker.
 type Config struct {
 	Listen         []netip.AddrPort // IPv4 and IPv6; port 0 picks a free port (the same for UDP and TCP)
-	UDPSockets     int              // SO_REUSEPORT sockets per address, one worker each (0 = GOMAXPROCS)
+	UDPSockets     int              // SO_REUSEPORT sockets per address (0 = GOMAXPROCS)
+	UDPWorkers     int              // goroutines serving each UDP socket (0 = 1); see below
 	MaxTCPConns    int              // open TCP connections; beyond it new ones are closed at once
 	TCPIdleTimeout time.Duration    // RFC 7766 6.2.3
 	TCPReadTimeout time.Duration    // per message once its first byte arrived
@@ -68,6 +78,9 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.UDPSockets <= 0 {
 		c.UDPSockets = runtime.GOMAXPROCS(0)
+	}
+	if c.UDPWorkers <= 0 {
+		c.UDPWorkers = 1
 	}
 	if c.MaxTCPConns <= 0 {
 		c.MaxTCPConns = DefaultMaxTCPConns
@@ -311,17 +324,25 @@ func (s *Server) bind(ctx context.Context, ap netip.AddrPort) ([]*udpWorker, *ne
 			}
 			conns = append(conns, c)
 		}
-		workers := make([]*udpWorker, 0, len(conns))
+		batch := udpBatch
+		if s.cfg.UDPWorkers > 1 {
+			batch = 1
+		}
+		workers := make([]*udpWorker, 0, len(conns)*s.cfg.UDPWorkers)
 		for _, c := range conns {
-			w, err := newUDPWorker(s, c, bound)
-			if err != nil {
-				for _, c := range conns {
-					c.Close()
+			users := new(atomic.Int32)
+			users.Store(int32(s.cfg.UDPWorkers))
+			for range s.cfg.UDPWorkers {
+				w, err := newUDPWorker(s, c, users, bound, batch)
+				if err != nil {
+					for _, c := range conns {
+						c.Close()
+					}
+					ln.Close()
+					return nil, nil, err
 				}
-				ln.Close()
-				return nil, nil, err
+				workers = append(workers, w)
 			}
-			workers = append(workers, w)
 		}
 		return workers, ln, nil
 	}

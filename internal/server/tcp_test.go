@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -188,9 +189,16 @@ func TestTCPConnectionLimit(t *testing.T) {
 		readReply(t, c)
 		open = append(open, c)
 	}
-	extra := dialTCP(t, tcp[0])
-	extra.Write(frame(t, query("a.test.", dns.TypeA)))
-	expectClosed(t, extra)
+	// The server resets the connection at once; that may even reach the
+	// client before its connect call returns.
+	extra, err := net.Dial("tcp", tcp[0].String())
+	if err == nil {
+		defer extra.Close()
+		extra.Write(frame(t, query("a.test.", dns.TypeA)))
+		expectClosed(t, extra)
+	} else if !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("dial beyond the limit: %v", err)
+	}
 	// The open connections still work.
 	for _, c := range open {
 		c.Write(frame(t, query("b.test.", dns.TypeA)))
@@ -237,6 +245,21 @@ func TestTCPAbusiveClients(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	// Every connection was released: its goroutines ended and its slot
+	// is free (bounded wait: the server removes it just after closing).
+	deadline := time.Now().Add(testTimeout)
+	for {
+		s.mu.Lock()
+		n := len(s.conns)
+		s.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections still registered", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // TestTCPSlowlorisBounded trickles a message one byte per 50 ms: the

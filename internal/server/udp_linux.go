@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -45,20 +46,22 @@ const (
 type udpWorker struct {
 	s       *Server
 	conn    *net.UDPConn
+	users   *atomic.Int32 // workers still serving conn: the last one out closes it
 	rc      syscall.RawConn
 	local   netip.AddrPort
 	pktinfo bool
 
-	rhdrs [udpBatch]unix.Mmsghdr
-	riov  [udpBatch]unix.Iovec
-	names [udpBatch][unix.SizeofSockaddrInet6]byte
-	roob  [udpBatch][oobSize]byte
-	in    []byte // udpBatch slots of maxMsgSize
+	batch int
+	rhdrs []unix.Mmsghdr
+	riov  []unix.Iovec
+	names [][unix.SizeofSockaddrInet6]byte
+	roob  [][oobSize]byte
+	in    []byte // batch slots of maxMsgSize
 
-	whdrs [udpBatch]unix.Mmsghdr
-	wiov  [udpBatch]unix.Iovec
-	woob  [udpBatch][oobSize]byte
-	out   []byte // udpBatch slots of maxMsgSize
+	whdrs []unix.Mmsghdr
+	wiov  []unix.Iovec
+	woob  [][oobSize]byte
+	out   []byte // batch slots of maxMsgSize
 
 	req Request
 
@@ -70,7 +73,10 @@ type udpWorker struct {
 	sendFrom, sendTo int
 }
 
-func newUDPWorker(s *Server, c *net.UDPConn, local netip.AddrPort) (*udpWorker, error) {
+// newUDPWorker returns a worker for c moving up to batch datagrams per
+// syscall. Several workers may share one socket (Config.UDPWorkers): the
+// kernel hands each datagram to one of them.
+func newUDPWorker(s *Server, c *net.UDPConn, users *atomic.Int32, local netip.AddrPort, batch int) (*udpWorker, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return nil, err
@@ -78,11 +84,20 @@ func newUDPWorker(s *Server, c *net.UDPConn, local netip.AddrPort) (*udpWorker, 
 	w := &udpWorker{
 		s:       s,
 		conn:    c,
+		users:   users,
 		rc:      rc,
 		local:   local,
 		pktinfo: local.Addr().IsUnspecified(),
-		in:      make([]byte, udpBatch*maxMsgSize),
-		out:     make([]byte, udpBatch*maxMsgSize),
+		batch:   batch,
+		rhdrs:   make([]unix.Mmsghdr, batch),
+		riov:    make([]unix.Iovec, batch),
+		names:   make([][unix.SizeofSockaddrInet6]byte, batch),
+		roob:    make([][oobSize]byte, batch),
+		in:      make([]byte, batch*maxMsgSize),
+		whdrs:   make([]unix.Mmsghdr, batch),
+		wiov:    make([]unix.Iovec, batch),
+		woob:    make([][oobSize]byte, batch),
+		out:     make([]byte, batch*maxMsgSize),
 	}
 	w.recvFn = w.recvmmsg
 	w.sendFn = w.sendmmsg
@@ -119,7 +134,13 @@ func newUDPWorker(s *Server, c *net.UDPConn, local netip.AddrPort) (*udpWorker, 
 }
 
 func (w *udpWorker) run() {
-	defer w.conn.Close()
+	defer func() {
+		// Workers sharing the socket may still be sending replies to
+		// queries they read before the stop: only the last closes it.
+		if w.users.Add(-1) == 0 {
+			w.conn.Close()
+		}
+	}()
 	for {
 		n, err := w.recv()
 		if err != nil {
@@ -210,7 +231,7 @@ func (w *udpWorker) recv() (int, error) {
 // for readability".
 func (w *udpWorker) recvmmsg(fd uintptr) bool {
 	for {
-		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&w.rhdrs[0])), udpBatch, 0, 0, 0)
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&w.rhdrs[0])), uintptr(w.batch), 0, 0, 0)
 		switch e {
 		case 0:
 			w.rn = int(r)

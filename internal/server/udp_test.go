@@ -299,3 +299,101 @@ func TestContextCancelStops(t *testing.T) {
 	}
 	waitGoroutines(t, before)
 }
+
+// TestUDPWorkersBlockingHandler: with several workers per socket, a
+// handler blocked on one query (a resolver on a cache miss) does not hold
+// up the next query on the same socket.
+func TestUDPWorkersBlockingHandler(t *testing.T) {
+	release := make(chan struct{})
+	h := HandlerFunc(func(ctx context.Context, req *Request, out []byte) []byte {
+		var m dns.Msg
+		if m.Unpack(req.Wire) == nil && m.Question[0].Name == "block.test." {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		out = append(out, req.Wire...)
+		out[2] |= 0x80
+		return out
+	})
+	s := startServer(t, Config{Listen: []netip.AddrPort{lo4}, UDPSockets: 1, UDPWorkers: 4}, h)
+	udp, _ := s.Addrs()
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(udp[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	blocked := query("block.test.", dns.TypeA)
+	blocked.Id = 1
+	free := query("free.test.", dns.TypeA)
+	free.Id = 2
+	c.Write(pack(t, blocked))
+	c.Write(pack(t, free))
+	buf := make([]byte, 512)
+	c.SetReadDeadline(time.Now().Add(testTimeout))
+	n, err := c.Read(buf)
+	if err != nil || n < 2 || buf[1] != 2 {
+		t.Fatalf("first reply (err %v): want the unblocked query's", err)
+	}
+	close(release)
+	if n, err = c.Read(buf); err != nil || n < 2 || buf[1] != 1 {
+		t.Fatalf("second reply (err %v): want the released query's", err)
+	}
+}
+
+// TestShutdownGraceExpires: a handler that outlives Shutdown's context is
+// cancelled, Shutdown reports the timeout, and everything still ends.
+func TestShutdownGraceExpires(t *testing.T) {
+	before := runtime.NumGoroutine()
+	entered := make(chan struct{}, 2)
+	h := HandlerFunc(func(ctx context.Context, req *Request, out []byte) []byte {
+		entered <- struct{}{}
+		<-ctx.Done()
+		return nil
+	})
+	s := New(Config{Listen: []netip.AddrPort{lo4}, UDPSockets: 1}, h)
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	udp, tcp := s.Addrs()
+	uc, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(udp[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	uc.Write(pack(t, query("a.test.", dns.TypeA)))
+	tc, err := net.Dial("tcp", tcp[0].String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	tc.Write(frame(t, query("a.test.", dns.TypeA)))
+	<-entered
+	<-entered
+	sctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := s.Shutdown(sctx); err == nil {
+		t.Fatal("Shutdown returned nil with handlers still running")
+	}
+	waitGoroutines(t, before)
+}
+
+func TestWildcardIPv6(t *testing.T) {
+	if !have6(t) {
+		t.Skip("*** no IPv6 loopback ***")
+	}
+	s := startServer(t, Config{Listen: []netip.AddrPort{netip.MustParseAddrPort("[::]:0")}, UDPSockets: 1}, testHandler())
+	udp, _ := s.Addrs()
+	to := netip.AddrPortFrom(netip.IPv6Loopback(), udp[0].Port())
+	for _, proto := range []string{"udp", "tcp"} {
+		r, err := exchange(t, proto, to, query("six.test.", dns.TypeA))
+		if err != nil {
+			t.Fatalf("%s: %v", proto, err)
+		}
+		if got := r.Answer[1].(*dns.TXT).Txt[1]; got != to.String() {
+			t.Errorf("%s: Request.Local %s, want %s", proto, got, to)
+		}
+	}
+}
