@@ -151,12 +151,12 @@ func TestAuthDifferential(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("rootline matches NSD and Knot on %d of the %d queries where they agree (%.1f%%); %d differ",
+	t.Logf("rootline matches NSD and Knot on %d of the %d queries where they agree (%.2f%%); %d differ",
 		match, nAgree, pct(match, nAgree), len(diffs))
 	var rows []string
 	for _, name := range order {
 		g := groups[name]
-		rows = append(rows, fmt.Sprintf("  %-12s %5d queries, peers agree %5d, rootline matches %5d (%.1f%%)",
+		rows = append(rows, fmt.Sprintf("  %-12s %5d queries, peers agree %5d, rootline matches %5d (%.2f%%)",
 			name, g.total, g.peersAgree, g.oursAgree, pct(g.oursAgree, g.peersAgree)))
 	}
 	t.Logf("by group:\n%s", strings.Join(rows, "\n"))
