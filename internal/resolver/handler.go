@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -51,10 +52,10 @@ func DefaultAllow() []netip.Prefix {
 // resolver behind it. It is a server.Handler.
 type Handler struct {
 	r        *Resolver
-	allow    []netip.Prefix
+	allow    atomic.Pointer[[]netip.Prefix]
 	log      *slog.Logger
 	obs      Observer
-	queryLog bool
+	queryLog atomic.Bool
 	now      func() time.Time
 
 	bg       context.Context
@@ -71,11 +72,10 @@ func NewHandler(r *Resolver, cfg HandlerConfig) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{r: r, log: cfg.Logger, obs: cfg.Observer, queryLog: cfg.QueryLog, now: r.cfg.Now,
+	h := &Handler{r: r, log: cfg.Logger, obs: cfg.Observer, now: r.cfg.Now,
 		prefetch: make(chan struct{}, maxPrefetchInFlight)}
-	for _, p := range cfg.Allow {
-		h.allow = append(h.allow, netip.PrefixFrom(p.Addr().Unmap(), p.Bits()).Masked())
-	}
+	h.SetAllow(cfg.Allow)
+	h.queryLog.Store(cfg.QueryLog)
 	h.bg, h.stop = context.WithCancel(context.Background())
 	return h
 }
@@ -86,9 +86,28 @@ func (h *Handler) Close() {
 	h.wg.Wait()
 }
 
+// SetAllow replaces the client ACL (on reload); nil means DefaultAllow().
+func (h *Handler) SetAllow(allow []netip.Prefix) {
+	if allow == nil {
+		allow = DefaultAllow()
+	}
+	ps := make([]netip.Prefix, 0, len(allow))
+	for _, p := range allow {
+		bits := p.Bits()
+		if p.Addr().Is4In6() {
+			bits = max(bits-96, 0)
+		}
+		ps = append(ps, netip.PrefixFrom(p.Addr().Unmap(), bits).Masked())
+	}
+	h.allow.Store(&ps)
+}
+
+// SetQueryLog turns the query log on or off.
+func (h *Handler) SetQueryLog(on bool) { h.queryLog.Store(on) }
+
 func (h *Handler) allowed(a netip.Addr) bool {
 	a = a.Unmap().WithZone("")
-	for _, p := range h.allow {
+	for _, p := range *h.allow.Load() {
 		if p.Contains(a) {
 			return true
 		}
@@ -99,7 +118,7 @@ func (h *Handler) allowed(a netip.Addr) bool {
 // ServeDNS implements server.Handler.
 func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte) []byte {
 	var start time.Time
-	if h.obs != nil || h.queryLog { // reading the clock is a visible cost on the hit path
+	if h.obs != nil || h.queryLog.Load() { // reading the clock is a visible cost on the hit path
 		start = h.now()
 	}
 	if !h.allowed(req.Remote.Addr()) {
@@ -124,7 +143,7 @@ func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte)
 }
 
 func (h *Handler) observe(req *server.Request, b []byte, cached bool, start time.Time) {
-	if len(b) < 4 || (h.obs == nil && !h.queryLog) {
+	if len(b) < 4 || (h.obs == nil && !h.queryLog.Load()) {
 		return
 	}
 	rcode := int(b[3] & 0xf)
@@ -132,7 +151,7 @@ func (h *Handler) observe(req *server.Request, b []byte, cached bool, start time
 	if h.obs != nil {
 		h.obs.Query(req.Proto, rcode, cached, d)
 	}
-	if h.queryLog {
+	if h.queryLog.Load() {
 		var m dns.Msg
 		name, qtype := "", ""
 		if m.Unpack(req.Wire) == nil && len(m.Question) == 1 {
