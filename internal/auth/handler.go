@@ -127,6 +127,7 @@ func (h *Handler) slow(st *state, req *server.Request, out []byte, key []byte) [
 			return nil
 		}
 	}
+	restoreQuestionCase(packed, req.Wire)
 	if key != nil && !resp.Truncated {
 		st.cache.put(key, packed)
 	}
@@ -137,9 +138,49 @@ func (h *Handler) slow(st *state, req *server.Request, out []byte, key []byte) [
 			if packed, err = resp.PackBuffer(out[:cap(out)]); err != nil {
 				return nil
 			}
+			restoreQuestionCase(packed, req.Wire)
 		}
 	}
 	return packed
+}
+
+// restoreQuestionCase copies the query's question name over the reply's
+// when both are the same uncompressed name at offset 12 (case aside).
+func restoreQuestionCase(reply, query []byte) {
+	end := nameEnd(query)
+	if end < 0 || nameEnd(reply) != end {
+		return
+	}
+	for i := headerLen; i < end; i++ {
+		if lower(reply[i]) != lower(query[i]) {
+			return // a different name: leave the reply alone
+		}
+	}
+	copy(reply[headerLen:end], query[headerLen:end])
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// nameEnd returns the offset just past an uncompressed name starting at
+// the question (offset 12), or -1.
+func nameEnd(w []byte) int {
+	off := headerLen
+	for off < len(w) {
+		l := int(w[off])
+		if l == 0 {
+			return off + 1
+		}
+		if l > 63 {
+			return -1
+		}
+		off += 1 + l
+	}
+	return -1
 }
 
 // answer builds the reply to a parsed query (RFC 1034 4.3.2 with the EDNS
@@ -184,8 +225,13 @@ func (st *state) answer(m *dns.Msg, proto server.Proto) *dns.Msg {
 		return errorReply(m, dns.RcodeRefused)
 	}
 	opt = m.IsEdns0()
+	// Work in lower case: owner names that equal the question then
+	// compress to it, and slow() puts the client's spelling back into the
+	// question, so answers carry the query's case (RFC 4343 4.1) as NSD's do.
+	q.Name = strings.ToLower(q.Name)
 	r := Lookup(z, q.Name, q.Qtype, opt != nil && opt.Do())
 	resp := reply(m)
+	resp.Question = []dns.Question{q}
 	resp.Authoritative = r.Kind != Referral || len(r.Answer) > 0
 	resp.Answer, resp.Ns = r.Answer, r.Ns
 	resp.Extra = append(r.Extra, resp.Extra...) // keep the OPT record last

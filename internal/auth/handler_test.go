@@ -222,3 +222,17 @@ func BenchmarkLookup(b *testing.B) {
 		Lookup(z, "www.example.test.", dns.TypeA, false)
 	}
 }
+
+// Every owner that equals the query name carries the query's spelling,
+// whether the reply was computed or came from the cache (RFC 4343 4.1).
+func TestHandlerPreservesCaseInAnswers(t *testing.T) {
+	h := newTestHandler(t)
+	for i, name := range []string{"WwW.ExAmPlE.tEsT.", "WWW.EXAMPLE.TEST.", "x.WILD.example.test.", "Alias.Example.Test."} {
+		for round := range 2 {
+			r := serve(t, h, newQuery(name, dns.TypeA, i%2 == 0), server.UDP)
+			if len(r.Answer) == 0 || r.Answer[0].Header().Name != name || r.Question[0].Name != name {
+				t.Fatalf("%s round %d: %v", name, round, r)
+			}
+		}
+	}
+}
