@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/peers"
+)
+
+// resolverLog collects the daemon's log lines for the test to wait on.
+type resolverLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *resolverLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *resolverLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitLog waits (bounded) until the log contains s.
+func (l *resolverLog) waitLog(t *testing.T, s string) {
+	t.Helper()
+	for range 250 {
+		if strings.Contains(l.String(), s) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("log never showed %q:\n%s", s, l.String())
+}
+
+func TestResolverCommand(t *testing.T) {
+	nsd := peers.StartNSD(t, []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}, []peers.Zone{{Origin: "corp.test.", Text: `$ORIGIN corp.test.
+@ 3600 SOA ns h. 1 3600 600 86400 300
+@ NS ns
+ns A 127.0.0.1
+www A 10.0.0.1
+mail A 10.0.0.2
+`}})
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "resolver.toml")
+	hints := filepath.Join(dir, "hints")
+	// The hinted root is an address where nothing listens: only forwarding works.
+	if err := os.WriteFile(hints, []byte(". 3600 NS a.root.\na.root. 3600 A 127.0.0.9\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeCfg := func(forward string) {
+		s := "[[forward]]\nzone = \"" + forward + "\"\nservers = [\"" + nsd.Addrs[0].String() + "\"]\n"
+		if err := os.WriteFile(cfgPath, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeCfg("corp.test")
+	listen, metricsAddr := peers.FreePort(t, netip.MustParseAddr("127.0.0.1")), peers.FreePort(t, netip.MustParseAddr("127.0.0.1"))
+	addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), listen).String()
+	maddr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), metricsAddr).String()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var log resolverLog
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"resolver", "--listen", addr, "--config", cfgPath, "--root-hints", hints,
+			"--metrics", maddr, "--allow", "127.0.0.0/8", "--allow-loopback-upstream"}, io.Discard, &log)
+	}()
+	log.waitLog(t, "serving")
+
+	c := &dns.Client{Timeout: 5 * time.Second}
+	ask := func(name string) *dns.Msg {
+		t.Helper()
+		m := new(dns.Msg)
+		m.SetQuestion(name, dns.TypeA)
+		r, _, err := c.Exchange(m, addr)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, log.String())
+		}
+		return r
+	}
+	for _, name := range []string{"www.corp.test.", "www.corp.test.", "mail.corp.test."} {
+		if r := ask(name); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 || !r.RecursionAvailable {
+			t.Fatalf("%s: %v", name, r)
+		}
+	}
+	scrape := func() string {
+		resp, err := http.Get("http://" + maddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if m := scrape(); !strings.Contains(m, `rootline_resolver_queries_total{cache="hit",proto="udp",rcode="NOERROR"} 1`) ||
+		!strings.Contains(m, "rootline_resolver_upstream_queries_total 2") {
+		t.Fatalf("metrics:\n%s", m)
+	}
+	resp, err := http.Post("http://"+maddr+"/cache/flush?name=www.corp.test", "text/plain", nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("flush: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	// Reload: corp.test is no longer forwarded. The flushed name now fails
+	// (the only root is dead); the cached one is still answered: SIGHUP
+	// keeps the cache.
+	writeCfg("elsewhere.test")
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	log.waitLog(t, "reloaded")
+	if r := ask("mail.corp.test."); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+		t.Fatalf("cached name after reload: %v", r)
+	}
+	if r := ask("www.corp.test."); r.Rcode != dns.RcodeServerFailure {
+		t.Fatalf("no longer forwarded name: %v", r)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no clean shutdown")
+	}
+}
+
+func TestResolverCommandUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"resolver"},
+		{"resolver", "--listen", "localhost:53"},
+		{"resolver", "--listen", "127.0.0.1:53", "--forward", "corp"},
+		{"resolver", "--listen", "127.0.0.1:53", "--allow", "nonsense"},
+		{"resolver", "--listen", "127.0.0.1:53", "--root-hints", "/nonexistent"},
+	} {
+		err := run(context.Background(), args, io.Discard, io.Discard)
+		var ee exitError
+		if !errors.As(err, &ee) || ee.code != 2 {
+			t.Errorf("%v: err = %v, want exit 2", args, err)
+		}
+	}
+}
