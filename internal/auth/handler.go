@@ -106,7 +106,7 @@ func udpLimit(q query) int {
 // slow unpacks, answers and packs; key is non-nil when the reply may be cached.
 func (h *Handler) slow(st *state, req *server.Request, out []byte, key []byte) []byte {
 	m := new(dns.Msg)
-	if err := m.Unpack(req.Wire); err != nil {
+	if err := m.Unpack(req.Wire); err != nil || !countsMatch(req.Wire, m) {
 		if req.Proto == server.TCP {
 			// A malformed message on a stream means the framing can no
 			// longer be trusted: no reply, and the listener closes the
@@ -142,6 +142,16 @@ func (h *Handler) slow(st *state, req *server.Request, out []byte, key []byte) [
 		}
 	}
 	return packed
+}
+
+// countsMatch reports whether the header's section counts describe what
+// was unpacked: miekg/dns accepts messages that end early.
+func countsMatch(w []byte, m *dns.Msg) bool {
+	return len(w) >= headerLen &&
+		int(binary.BigEndian.Uint16(w[4:])) == len(m.Question) &&
+		int(binary.BigEndian.Uint16(w[6:])) == len(m.Answer) &&
+		int(binary.BigEndian.Uint16(w[8:])) == len(m.Ns) &&
+		int(binary.BigEndian.Uint16(w[10:])) == len(m.Extra)
 }
 
 // restoreQuestionCase copies the query's question name over the reply's

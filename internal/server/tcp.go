@@ -214,6 +214,12 @@ func (tc *tcpConn) answer(msg []byte) {
 	req := Request{Wire: msg, Remote: tc.remote, Local: tc.local, Proto: TCP}
 	reply := s.h.ServeDNS(tc.ctx, &req, buf[2:2])
 	if len(reply) == 0 {
+		// "Drop" on a stream: a client waiting for an answer that will
+		// never come is better told at once, and a message the handler
+		// would not answer (malformed) leaves the framing suspect. NSD and
+		// Knot close the connection too.
+		tc.cancel()
+		tc.c.SetReadDeadline(time.Now())
 		return
 	}
 	if len(reply) > maxMsgSize {
