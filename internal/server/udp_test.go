@@ -154,6 +154,9 @@ func TestUDPTruncation(t *testing.T) {
 // loopback addresses: each reply must come from the address queried, or
 // clients (which check the source) would drop it.
 func TestWildcardReplySource(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("*** IP_PKTINFO source selection is implemented on Linux only ***")
+	}
 	s := startServer(t, Config{Listen: []netip.AddrPort{netip.MustParseAddrPort("0.0.0.0:0")}, UDPSockets: 1}, testHandler())
 	udp, _ := s.Addrs()
 	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.MustParseAddrPort("127.0.0.1:0")))
