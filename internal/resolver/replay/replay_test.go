@@ -1,0 +1,115 @@
+package replay
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+var updatePass = flag.Bool("update", false, "rewrite testdata/pass.txt with the scenarios that pass now")
+
+// corpusDir is Unbound's scenarios, shared read-only next to the repository.
+func corpusDir(t *testing.T) string {
+	_, file, _, _ := runtime.Caller(0)
+	repoRoot := filepath.Join(filepath.Dir(file), "..", "..", "..")
+	dir := filepath.Join(repoRoot, "..", "shared", "corpora", "rpl", "unbound")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("!!! CORPUS MISSING: %s (%v); the replay scenarios did NOT run", dir, err)
+	}
+	return dir
+}
+
+// TestUnboundScenarios replays every scenario that uses only what the
+// replayer maps. Scenarios listed in testdata/pass.txt must pass (a
+// regression fails the test); others are counted and reported.
+func TestUnboundScenarios(t *testing.T) {
+	dir := corpusDir(t)
+	files, err := filepath.Glob(filepath.Join(dir, "*.rpl"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenarios in %s: %v", dir, err)
+	}
+	mustPass := readPassList(t)
+	var passed []string
+	skipped, failed, parseErrs := 0, 0, 0
+	skipReasons := map[string]int{}
+	for _, f := range files {
+		name := filepath.Base(f)
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := Parse(fh, name)
+		fh.Close()
+		if err != nil {
+			parseErrs++
+			t.Logf("parse %s: %v", name, err)
+			continue
+		}
+		if why := s.Skip(); why != "" {
+			skipped++
+			skipReasons[strings.SplitN(why, " ", 3)[0]+" "+strings.SplitN(why+" ", " ", 3)[1]]++
+			continue
+		}
+		res := s.Run(context.Background())
+		if len(res.Failures) == 0 && res.Checks > 0 {
+			passed = append(passed, name)
+			continue
+		}
+		failed++
+		if mustPass[name] {
+			t.Errorf("%s regressed: %s", name, strings.Join(res.Failures, "; "))
+		} else if testing.Verbose() {
+			t.Logf("%s: %d checks, failures: %s", name, res.Checks, strings.Join(res.Failures, "; "))
+		}
+	}
+	t.Logf("Unbound scenarios: %d files, %d replayed: %d pass, %d fail; %d skipped; %d unparsable", len(files), len(passed)+failed, len(passed), failed, skipped, parseErrs)
+	if testing.Verbose() {
+		t.Logf("skip reasons: %v", skipReasons)
+	}
+	if *updatePass {
+		if err := os.WriteFile(filepath.Join("testdata", "pass.txt"), []byte(strings.Join(passed, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for n := range mustPass {
+		if !slices.Contains(passed, n) && !t.Failed() {
+			t.Errorf("%s is in pass.txt but did not run", n)
+		}
+	}
+}
+
+func readPassList(t *testing.T) map[string]bool {
+	m := map[string]bool{}
+	f, err := os.Open(filepath.Join("testdata", "pass.txt"))
+	if err != nil {
+		if os.IsNotExist(err) {
+			return m
+		}
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			m[l] = true
+		}
+	}
+	return m
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("server:\n\tqname-minimisation: yes\nCONFIG_END\nSCENARIO_BEGIN x\nRANGE_BEGIN 0 10\n\tADDRESS 192.0.2.1\nENTRY_BEGIN\nMATCH opcode qtype qname\nADJUST copy_id\nREPLY QR NOERROR\nSECTION QUESTION\nexample. IN A\nSECTION ANSWER\nexample. IN A 192.0.2.2\nENTRY_END\nRANGE_END\nSTEP 1 QUERY\nENTRY_BEGIN\nREPLY RD\nSECTION QUESTION\nexample. IN A\nENTRY_END\nSTEP 2 CHECK_ANSWER\nENTRY_BEGIN\nMATCH all\nREPLY QR RD RA NOERROR\nSECTION QUESTION\nexample. IN A\nSECTION ANSWER\nexample. IN A 192.0.2.2\nENTRY_END\nSCENARIO_END\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := Parse(strings.NewReader(string(b)), "fuzz")
+		if err != nil {
+			return
+		}
+		_ = s.Skip()
+	})
+}

@@ -1,0 +1,276 @@
+package replay
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/cache"
+	"github.com/rootline-dns/rootline/internal/resolver"
+	"github.com/rootline-dns/rootline/internal/server"
+)
+
+// stepTimeout bounds one QUERY step: scripted servers answer at once, so
+// only a resolver bug (or a scenario we misread) takes long.
+const stepTimeout = 20 * time.Second
+
+// supportedOptions are the Unbound options whose meaning the replay maps
+// onto Rootline (or which do not change the expected answers). Any other
+// option makes the scenario skip.
+var supportedOptions = map[string]bool{
+	"server:qname-minimisation":        true,
+	"server:qname-minimisation-strict": false,
+	"server:target-fetch-policy":       true, // we never prefetch NS addresses
+	"server:module-config":             true, // checked: iterator only
+	"server:minimal-responses":         true, // answers are compared, not extra sections
+	"server:harden-glue":               true, // we always scrub glue
+	"server:do-ip6":                    true,
+	"server:access-control":            true,
+	"server:verbosity":                 true,
+	"server:log-queries":               true,
+	"server:rrset-roundrobin":          true,
+	"server:do-not-query-localhost":    true,
+	"server:harden-referral-path":      true,
+	"server:iter-scrub-promiscuous":    true,
+	"stub-zone:name":                   true,
+	"stub-zone:stub-addr":              true,
+	"stub-zone:stub-prime":             true,
+	"forward-zone:name":                true,
+	"forward-zone:forward-addr":        true,
+}
+
+// Skip reports why s cannot be replayed faithfully, or "".
+func (s *Scenario) Skip() string {
+	if len(s.Unsupported) > 0 {
+		return "uses " + strings.Join(s.Unsupported, ", ")
+	}
+	keys := make([]string, 0, len(s.Options))
+	for k := range s.Options {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !supportedOptions[k] {
+			return "option " + k
+		}
+	}
+	if mc := s.Options["server:module-config"]; len(mc) > 0 && mc[0] != "iterator" {
+		return "module-config " + mc[0]
+	}
+	if n := s.Options["stub-zone:name"]; len(n) > 1 || (len(n) == 1 && n[0] != "." && n[0] != "") {
+		return "stub zone other than the root"
+	}
+	if n := s.Options["forward-zone:name"]; len(n) > 1 {
+		return "several forward zones"
+	}
+	if len(s.Options["stub-zone:stub-addr"]) == 0 && len(s.Options["forward-zone:forward-addr"]) == 0 {
+		return "no stub or forward address (built-in roots)"
+	}
+	return ""
+}
+
+// network serves the scenario's ranges to the resolver.
+type network struct {
+	mu   sync.Mutex
+	s    *Scenario
+	step int
+}
+
+func (n *network) Exchange(ctx context.Context, srv netip.AddrPort, req *dns.Msg) (*dns.Msg, error) {
+	n.mu.Lock()
+	step := n.step
+	n.mu.Unlock()
+	q := req.Question[0]
+	for _, r := range n.s.Ranges {
+		if step < r.From || step > r.To || (len(r.Addrs) > 0 && !slices.Contains(r.Addrs, srv.Addr())) {
+			continue
+		}
+		for _, e := range r.Entries {
+			if e.HasRaw || !e.matches(req) {
+				continue
+			}
+			m := e.Msg.Copy()
+			m.Id = req.Id
+			m.Question = []dns.Question{q}
+			m.Response = true
+			if m.Truncated && !e.Adjust["tcp"] {
+				// The scripted server has no TCP side; a TC answer is what we get.
+				m.Truncated = false
+			}
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("replay: no entry for %s %s at %s (step %d): %w", q.Name, dns.TypeToString[q.Qtype], srv, step, context.DeadlineExceeded)
+}
+
+func (e *Entry) matches(req *dns.Msg) bool {
+	q := req.Question[0]
+	var eq dns.Question
+	if len(e.Msg.Question) > 0 {
+		eq = e.Msg.Question[0]
+	}
+	if e.Match["opcode"] && req.Opcode != e.Msg.Opcode {
+		return false
+	}
+	if e.Match["qtype"] && q.Qtype != eq.Qtype {
+		return false
+	}
+	if e.Match["qname"] && !strings.EqualFold(q.Name, eq.Name) {
+		return false
+	}
+	if e.Match["subdomain"] && !dns.IsSubDomain(eq.Name, q.Name) {
+		return false
+	}
+	if e.Match["tcp"] || e.Match["noedns"] || e.Match["ednsdata"] {
+		return false // transport details the in-memory network cannot show
+	}
+	return true
+}
+
+// Result is the outcome of one replay.
+type Result struct {
+	Checks   int
+	Failures []string
+}
+
+// Run replays s. The clock starts at a fixed instant and moves only with
+// TIME_PASSES steps.
+func (s *Scenario) Run(ctx context.Context) Result {
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	var clkMu sync.Mutex
+	clock := func() time.Time { clkMu.Lock(); defer clkMu.Unlock(); return now }
+	net := &network{s: s}
+	cfg := resolver.Config{
+		Exchanger:             net,
+		Now:                   clock,
+		Cache:                 cache.New(cache.Config{Now: clock, ServeStale: false}),
+		AllowLoopbackUpstream: true,
+		Quiet:                 true,
+		NoQNameMinimisation:   first(s.Options["server:qname-minimisation"]) == "no",
+	}
+	for _, a := range s.Options["stub-zone:stub-addr"] {
+		if ap, err := parseAddr(a); err == nil {
+			cfg.RootHints = append(cfg.RootHints, ap)
+		}
+	}
+	if fa := s.Options["forward-zone:forward-addr"]; len(fa) > 0 {
+		fz := resolver.ForwardZone{Zone: first(s.Options["forward-zone:name"])}
+		for _, a := range fa {
+			if ap, err := parseAddr(a); err == nil {
+				fz.Servers = append(fz.Servers, ap)
+			}
+		}
+		cfg.Forward = []resolver.ForwardZone{fz}
+		if len(cfg.RootHints) == 0 {
+			cfg.RootHints = fz.Servers
+		}
+	}
+	var res Result
+	r, err := resolver.New(cfg)
+	if err != nil {
+		res.Failures = append(res.Failures, err.Error())
+		return res
+	}
+	h := resolver.NewHandler(r, resolver.HandlerConfig{})
+	defer h.Close()
+	var last *dns.Msg
+	for _, st := range s.Steps {
+		net.mu.Lock()
+		net.step = st.N
+		net.mu.Unlock()
+		switch st.Kind {
+		case "TIME_PASSES":
+			clkMu.Lock()
+			now = now.Add(time.Duration(st.Elapse * float64(time.Second)))
+			clkMu.Unlock()
+		case "QUERY":
+			if st.Entry == nil || len(st.Entry.Msg.Question) == 0 {
+				res.Failures = append(res.Failures, fmt.Sprintf("step %d: query without a question", st.N))
+				return res
+			}
+			q := new(dns.Msg)
+			q.SetQuestion(st.Entry.Msg.Question[0].Name, st.Entry.Msg.Question[0].Qtype)
+			q.RecursionDesired = st.Entry.Flags["RD"]
+			w, err := q.Pack()
+			if err != nil {
+				res.Failures = append(res.Failures, fmt.Sprintf("step %d: %v", st.N, err))
+				return res
+			}
+			sctx, cancel := context.WithTimeout(ctx, stepTimeout)
+			out := h.ServeDNS(sctx, &server.Request{Wire: w, Remote: netip.MustParseAddrPort("127.0.0.1:5353"), Proto: server.TCP}, make([]byte, 0, 65535))
+			cancel()
+			last = new(dns.Msg)
+			if err := last.Unpack(out); err != nil {
+				res.Failures = append(res.Failures, fmt.Sprintf("step %d: reply does not unpack: %v", st.N, err))
+				return res
+			}
+		case "CHECK_ANSWER":
+			res.Checks++
+			if last == nil || st.Entry == nil {
+				res.Failures = append(res.Failures, fmt.Sprintf("step %d: nothing to check", st.N))
+				continue
+			}
+			if d := compare(st.Entry, last); d != "" {
+				res.Failures = append(res.Failures, fmt.Sprintf("step %d (line %d): %s", st.N, st.Line, d))
+			}
+		}
+	}
+	return res
+}
+
+// compare checks what Rootline promises: the rcode and the answer section
+// as a set of records (TTLs ignored). Authority and additional sections are
+// not compared: Unbound's test configuration is not minimal-responses,
+// Rootline's replies are.
+func compare(want *Entry, got *dns.Msg) string {
+	if want.Rcode != got.Rcode {
+		return fmt.Sprintf("rcode %s, want %s", dns.RcodeToString[got.Rcode], dns.RcodeToString[want.Rcode])
+	}
+	w, g := rrStrings(want.Msg.Answer), rrStrings(got.Answer)
+	if !slices.Equal(w, g) {
+		return fmt.Sprintf("answer\n  got  %s\n  want %s", strings.Join(g, " | "), strings.Join(w, " | "))
+	}
+	return ""
+}
+
+func rrStrings(rrs []dns.RR) []string {
+	out := make([]string, 0, len(rrs))
+	for _, rr := range rrs {
+		c := dns.Copy(rr)
+		c.Header().Ttl = 0
+		c.Header().Name = strings.ToLower(c.Header().Name)
+		out = append(out, strings.ToLower(c.String()))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+func parseAddr(s string) (netip.AddrPort, error) {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '@'); i >= 0 {
+		a, err := netip.ParseAddr(s[:i])
+		if err != nil {
+			return netip.AddrPort{}, err
+		}
+		var port uint16
+		if _, err := fmt.Sscan(s[i+1:], &port); err != nil {
+			return netip.AddrPort{}, err
+		}
+		return netip.AddrPortFrom(a, port), nil
+	}
+	a, err := netip.ParseAddr(s)
+	return netip.AddrPortFrom(a, 53), err
+}
