@@ -149,6 +149,8 @@ type parser struct {
 	problems []Problem
 	errs     int
 	stopped  bool
+	slowOnly bool // tests: skip the fast path (fast.go)
+	fast     bool // the fast path produced the result
 }
 
 func newParser(fsys fs.FS, opt Options) *parser {
@@ -204,7 +206,10 @@ func (p *parser) parse(r io.Reader, origin, file, fsName string, depth int) {
 		}
 		st.origin = o
 	}
-	p.parseText(string(data), st)
+	text := string(data)
+	if !p.fastText(text, st) {
+		p.parseText(text, st)
+	}
 }
 
 func (p *parser) parseText(text string, st *fileState) {

@@ -5,7 +5,6 @@
 package zone
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 
@@ -19,20 +18,26 @@ type Zone struct {
 	Records int // number of resource records (not counting empty non-terminals)
 
 	apex  *Node
-	nodes map[string]*Node // lower-case owner -> node, including empty non-terminals
+	index map[string]int32 // lower-case owner -> position in nodes
+	nodes []Node           // every name, empty non-terminals included
 }
 
-// Node is one owner name in the zone.
+// Node is one owner name in the zone. Nodes, their Sets and the records
+// of all sets live in a few large arrays of the zone (zone.go's build), not
+// in millions of small allocations: a 1M-record zone is a handful of
+// objects to the garbage collector besides the records themselves.
 type Node struct {
-	Name string   // canonical owner name
-	Sets []RRset  // sorted by Type; empty for an empty non-terminal
-	Cut  bool     // NS here and not the apex: a delegation point
-	Wild bool     // "*.Name" exists: the wildcard child of this node
-	dname *RRset // cached pointer to the DNAME set, if any
+	Name string  // canonical owner name
+	Sets []RRset // sorted by Type; empty for an empty non-terminal
+	Cut  bool    // NS here and not the apex: a delegation point
+	Wild bool    // "*.Name" exists: the wildcard child of this node
 }
 
 // RRset is the records of one type at one name; all share the owner and TTL
-// (RFC 2181 5.2: New lowers them to the smallest TTL in the set).
+// (RFC 2181 5.2: New lowers them to the smallest TTL in the set). The RRSIG
+// set holds the signatures of every type at the name, sorted by the type
+// they cover; each covered type's signatures share the smallest TTL among
+// them (RFC 4034 3: an RRSIG's TTL is that of the RRset it covers).
 type RRset struct {
 	Type uint16
 	RRs  []dns.RR
@@ -53,10 +58,10 @@ func (n *Node) Get(t uint16) []dns.RR {
 
 // DNAME returns the node's DNAME record, if any.
 func (n *Node) DNAME() *dns.DNAME {
-	if n == nil || n.dname == nil {
-		return nil
+	if d := n.Get(dns.TypeDNAME); len(d) > 0 {
+		return d[0].(*dns.DNAME)
 	}
-	return n.dname.RRs[0].(*dns.DNAME)
+	return nil
 }
 
 // Empty reports whether n is an empty non-terminal (exists only because
@@ -68,11 +73,21 @@ func (z *Zone) Apex() *Node { return z.apex }
 
 // Node returns the node for a canonical (lower-case, fully qualified) name,
 // or nil if the name does not exist in the zone.
-func (z *Zone) Node(name string) *Node { return z.nodes[name] }
+func (z *Zone) Node(name string) *Node {
+	if i, ok := z.index[name]; ok {
+		return &z.nodes[i]
+	}
+	return nil
+}
 
 // NodeBytes is Node for a name held in a byte slice; the string conversion
 // in a map index does not allocate.
-func (z *Zone) NodeBytes(name []byte) *Node { return z.nodes[string(name)] }
+func (z *Zone) NodeBytes(name []byte) *Node {
+	if i, ok := z.index[string(name)]; ok {
+		return &z.nodes[i]
+	}
+	return nil
+}
 
 // Len returns the number of names in the zone, empty non-terminals included.
 func (z *Zone) Len() int { return len(z.nodes) }
@@ -80,9 +95,9 @@ func (z *Zone) Len() int { return len(z.nodes) }
 // Names returns every owner name in DNSSEC canonical order (RFC 4034 6.1).
 // It sorts on each call: only transfers and dumps need it.
 func (z *Zone) Names() []string {
-	names := make([]string, 0, len(z.nodes))
-	for n := range z.nodes {
-		names = append(names, n)
+	names := make([]string, len(z.nodes))
+	for i := range z.nodes {
+		names[i] = z.nodes[i].Name
 	}
 	sort.Slice(names, func(i, j int) bool { return CanonicalLess(names[i], names[j]) })
 	return names
@@ -103,91 +118,12 @@ func CanonicalLess(a, b string) bool {
 
 // New indexes rrs as the zone at origin. It expects records that passed
 // Validate; it still refuses what it cannot index (no SOA at the apex, data
-// outside the zone) rather than build a zone that answers wrongly.
+// outside the zone) rather than build a zone that answers wrongly. New
+// owns the records from now on: it canonicalises their owner names (one
+// string shared by all records of a name) and lowers TTLs within RRsets.
+// rrs itself is neither kept nor reordered.
 func New(origin string, rrs []dns.RR) (*Zone, error) {
-	origin = dns.CanonicalName(origin)
-	z := &Zone{Origin: origin, nodes: make(map[string]*Node, len(rrs))}
-	type key struct {
-		name string
-		t    uint16
-	}
-	sets := make(map[key]int) // -> index into node.Sets
-	for _, rr := range rrs {
-		h := rr.Header()
-		if h.Class != dns.ClassINET {
-			return nil, fmt.Errorf("zone %s: %s: only class IN is served", origin, h.Name)
-		}
-		name := dns.CanonicalName(h.Name)
-		if !dns.IsSubDomain(origin, name) {
-			return nil, fmt.Errorf("zone %s: %s is outside the zone", origin, h.Name)
-		}
-		h.Name = name
-		n := z.nodes[name]
-		if n == nil {
-			n = &Node{Name: name}
-			z.nodes[name] = n
-		}
-		k := key{name, h.Rrtype}
-		i, ok := sets[k]
-		if !ok {
-			i = len(n.Sets)
-			sets[k] = i
-			n.Sets = append(n.Sets, RRset{Type: h.Rrtype})
-		}
-		if isDuplicate(n.Sets[i].RRs, rr) {
-			continue // RFC 2181 5: an RRset has no duplicate records
-		}
-		n.Sets[i].RRs = append(n.Sets[i].RRs, rr)
-		z.Records++
-	}
-	z.apex = z.nodes[origin]
-	if z.apex == nil {
-		return nil, fmt.Errorf("zone %s: no records at the apex", origin)
-	}
-	soa := z.apex.Get(dns.TypeSOA)
-	if len(soa) != 1 {
-		return nil, fmt.Errorf("zone %s: want exactly one SOA at the apex, have %d", origin, len(soa))
-	}
-	z.SOA = soa[0].(*dns.SOA)
-
-	// Finish nodes, then add empty non-terminals for every missing ancestor
-	// up to the apex (RFC 4592 2.2.2: they exist and answer NODATA).
-	owners := make([]string, 0, len(z.nodes))
-	for name, n := range z.nodes {
-		owners = append(owners, name)
-		sort.Slice(n.Sets, func(i, j int) bool { return n.Sets[i].Type < n.Sets[j].Type })
-		for i := range n.Sets {
-			s := &n.Sets[i]
-			minTTL := s.RRs[0].Header().Ttl
-			for _, rr := range s.RRs[1:] {
-				minTTL = min(minTTL, rr.Header().Ttl)
-			}
-			for _, rr := range s.RRs {
-				rr.Header().Ttl = minTTL
-			}
-			if s.Type == dns.TypeDNAME {
-				n.dname = s
-			}
-		}
-		n.Cut = name != origin && n.Get(dns.TypeNS) != nil
-	}
-	for _, name := range owners {
-		for p := parent(name); len(p) >= len(origin) && p != ""; p = parent(p) {
-			if _, ok := z.nodes[p]; ok {
-				break
-			}
-			z.nodes[p] = &Node{Name: p}
-		}
-	}
-	for name, n := range z.nodes {
-		if strings.HasPrefix(name, "*.") {
-			if p := z.nodes[name[2:]]; p != nil {
-				p.Wild = true
-			}
-		}
-		_ = n
-	}
-	return z, nil
+	return build(origin, rrs)
 }
 
 // parent strips the first label of a canonical name ("" for the root).
@@ -200,13 +136,4 @@ func parent(name string) string {
 		return "."
 	}
 	return name[i:]
-}
-
-func isDuplicate(set []dns.RR, rr dns.RR) bool {
-	for _, x := range set {
-		if dns.IsDuplicate(x, rr) {
-			return true
-		}
-	}
-	return false
 }

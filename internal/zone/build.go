@@ -1,0 +1,264 @@
+package zone
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// build is New. It works in passes over flat arrays rather than growing
+// per-name maps and slices, so that a million-record zone costs a few large
+// allocations and one map insertion per name:
+//
+//  1. canonicalise each owner (once per run of equal owners, the usual
+//     layout of a zone file), give each name an ordinal, count its records;
+//  2. place the records in one array grouped by name (a counting sort,
+//     stable, so input order survives within an RRset);
+//  3. within each name, sort by type (RRSIG also by covered type), drop
+//     duplicates (RFC 2181 5) in time linear in the set's size;
+//  4. add empty non-terminals (RFC 4592 2.2.2), then cut the record array
+//     into RRsets and nodes, lowering TTLs within each set (RFC 2181 5.2)
+//     and within the signatures of each covered type (RFC 4034 3).
+func build(origin string, rrs []dns.RR) (*Zone, error) {
+	origin = dns.CanonicalName(origin)
+	if len(rrs) >= math.MaxInt32 {
+		return nil, fmt.Errorf("zone %s: %d records is more than one zone can index", origin, len(rrs))
+	}
+	// Runs of equal owners bound the distinct names from above (exactly,
+	// for a file that groups each name's records): size the index once.
+	hint := 0
+	for i := range rrs {
+		if i == 0 || rrs[i].Header().Name != rrs[i-1].Header().Name {
+			hint++
+		}
+	}
+
+	// Pass 1.
+	index := make(map[string]int32, hint)
+	names := make([]string, 0, hint)
+	counts := make([]int32, 0, hint)
+	ord := make([]int32, len(rrs))
+	var lastRaw, lastName string
+	last := int32(-1)
+	for i, rr := range rrs {
+		h := rr.Header()
+		if h.Class != dns.ClassINET {
+			return nil, fmt.Errorf("zone %s: %s: only class IN is served", origin, h.Name)
+		}
+		if last < 0 || h.Name != lastRaw {
+			lastRaw = h.Name
+			name := lower(dns.Fqdn(h.Name))
+			if !inZone(name, origin) {
+				return nil, fmt.Errorf("zone %s: %s is outside the zone", origin, h.Name)
+			}
+			o, ok := index[name]
+			if !ok {
+				o = int32(len(names))
+				index[name] = o
+				names = append(names, name)
+				counts = append(counts, 0)
+			}
+			lastName, last = names[o], o
+		}
+		h.Name = lastName
+		ord[i] = last
+		counts[last]++
+	}
+
+	// Pass 2.
+	off := make([]int32, len(names)+1)
+	for o, c := range counts {
+		off[o+1] = off[o] + c
+	}
+	all := make([]dns.RR, len(rrs))
+	copy(counts, off) // counts becomes each name's next free slot
+	for i, rr := range rrs {
+		o := ord[i]
+		all[counts[o]] = rr
+		counts[o]++
+	}
+	ord = nil
+
+	// Pass 3: counts becomes each name's records after deduplication.
+	nsets, records := 0, 0
+	for o := range names {
+		seg := all[off[o]:off[o+1]]
+		sortByType(seg)
+		n := dedup(seg)
+		counts[o] = int32(n)
+		records += n
+		for i := range n {
+			if i == 0 || seg[i].Header().Rrtype != seg[i-1].Header().Rrtype {
+				nsets++
+			}
+		}
+	}
+	apex, ok := index[origin]
+	if !ok {
+		return nil, fmt.Errorf("zone %s: no records at the apex", origin)
+	}
+
+	// Pass 4.
+	withData := len(names)
+	for o := range withData {
+		for p := parent(names[o]); len(p) >= len(origin) && p != ""; p = parent(p) {
+			if _, ok := index[p]; ok {
+				break
+			}
+			index[p] = int32(len(names))
+			names = append(names, p)
+		}
+	}
+	z := &Zone{Origin: origin, Records: records, index: index, nodes: make([]Node, len(names))}
+	sets := make([]RRset, 0, nsets)
+	for o, name := range names {
+		n := &z.nodes[o]
+		n.Name = name
+		if o >= withData {
+			continue // an empty non-terminal
+		}
+		seg := all[off[o] : off[o]+counts[o]]
+		first := len(sets)
+		for i := 0; i < len(seg); {
+			t := seg[i].Header().Rrtype
+			j := i + 1
+			for j < len(seg) && seg[j].Header().Rrtype == t {
+				j++
+			}
+			set := seg[i:j:j]
+			lowerTTLs(set)
+			sets = append(sets, RRset{Type: t, RRs: set})
+			i = j
+		}
+		n.Sets = sets[first:len(sets):len(sets)]
+		n.Cut = name != origin && n.Get(dns.TypeNS) != nil
+	}
+	for _, name := range names {
+		if strings.HasPrefix(name, "*.") {
+			if p, ok := index[name[2:]]; ok {
+				z.nodes[p].Wild = true
+			}
+		}
+	}
+	z.apex = &z.nodes[apex]
+	soa := z.apex.Get(dns.TypeSOA)
+	if len(soa) != 1 {
+		return nil, fmt.Errorf("zone %s: want exactly one SOA at the apex, have %d", origin, len(soa))
+	}
+	z.SOA = soa[0].(*dns.SOA)
+	return z, nil
+}
+
+// inZone reports whether the canonical name is origin or below it,
+// without splitting either into labels. The dot before origin must be a
+// label separator, not an escaped "\." inside a label.
+func inZone(name, origin string) bool {
+	if name == origin || origin == "." {
+		return true
+	}
+	cut := len(name) - len(origin) - 1
+	if cut < 1 || name[cut] != '.' || name[cut+1:] != origin {
+		return false
+	}
+	slashes := 0
+	for i := cut - 1; i >= 0 && name[i] == '\\'; i-- {
+		slashes++
+	}
+	return slashes%2 == 0
+}
+
+// setKey orders records within a name: by type, and signatures by the
+// type they cover, so that each covered type's RRSIGs are adjacent.
+func setKey(rr dns.RR) uint32 {
+	k := uint32(rr.Header().Rrtype) << 16
+	if sig, ok := rr.(*dns.RRSIG); ok {
+		k |= uint32(sig.TypeCovered)
+	}
+	return k
+}
+
+// insertionMax is the segment length up to which an insertion sort (no
+// allocation, linear on the usual already-grouped input) beats the
+// library's stable sort.
+const insertionMax = 12
+
+func sortByType(seg []dns.RR) {
+	if len(seg) > insertionMax {
+		slices.SortStableFunc(seg, func(a, b dns.RR) int { return int(setKey(a)) - int(setKey(b)) })
+		return
+	}
+	for i := 1; i < len(seg); i++ {
+		for j := i; j > 0 && setKey(seg[j]) < setKey(seg[j-1]); j-- {
+			seg[j], seg[j-1] = seg[j-1], seg[j]
+		}
+	}
+}
+
+// dedup drops records equal to an earlier one of the same set (RFC 2181
+// 5: an RRset holds no duplicates), keeping the first in place and
+// compacting seg; it returns how many remain.
+func dedup(seg []dns.RR) int {
+	w := 0
+	for i := 0; i < len(seg); {
+		k := setKey(seg[i])
+		j := i + 1
+		for j < len(seg) && setKey(seg[j]) == k {
+			j++
+		}
+		start := w
+		if j-i <= smallSet {
+			// Pairwise: cheap and allocation-free for the usual small set.
+			for _, rr := range seg[i:j] {
+				if !containsDup(seg[start:w], rr) {
+					seg[w] = rr
+					w++
+				}
+			}
+		} else {
+			// Bucket by the case-folded RDATA text, exact comparison within
+			// a bucket: linear however large the set.
+			buckets := make(map[string][]dns.RR, j-i)
+			for _, rr := range seg[i:j] {
+				key := strings.ToLower(rr.String()[len(rr.Header().String()):])
+				if containsDup(buckets[key], rr) {
+					continue
+				}
+				buckets[key] = append(buckets[key], rr)
+				seg[w] = rr
+				w++
+			}
+		}
+		i = j
+	}
+	clear(seg[w:])
+	return w
+}
+
+func containsDup(set []dns.RR, rr dns.RR) bool {
+	for _, x := range set {
+		if dns.IsDuplicate(x, rr) {
+			return true
+		}
+	}
+	return false
+}
+
+// lowerTTLs gives each group of a set (the whole set, or the signatures of
+// one covered type) its smallest TTL (RFC 2181 5.2, RFC 4034 3).
+func lowerTTLs(set []dns.RR) {
+	for i := 0; i < len(set); {
+		k := setKey(set[i])
+		ttl := set[i].Header().Ttl
+		j := i + 1
+		for ; j < len(set) && setKey(set[j]) == k; j++ {
+			ttl = min(ttl, set[j].Header().Ttl)
+		}
+		for _, rr := range set[i:j] {
+			rr.Header().Ttl = ttl
+		}
+		i = j
+	}
+}
