@@ -41,6 +41,7 @@ type fakeServer struct {
 type fakeZone struct {
 	origin string
 	rrs    []dns.RR
+	byName map[string][]dns.RR
 }
 
 func newFakeNet() *fakeNet { return &fakeNet{servers: map[netip.AddrPort]*fakeServer{}} }
@@ -56,6 +57,10 @@ func mustZone(t testing.TB, origin, text string) *fakeZone {
 	}
 	if err := zp.Err(); err != nil {
 		t.Fatalf("zone %s: %v", origin, err)
+	}
+	z.byName = map[string][]dns.RR{}
+	for _, rr := range z.rrs {
+		z.byName[rr.Header().Name] = append(z.byName[rr.Header().Name], rr)
 	}
 	return z
 }
@@ -162,8 +167,8 @@ func (s *fakeServer) answer(req *dns.Msg) *dns.Msg {
 
 func (z *fakeZone) find(name string, t uint16) []dns.RR {
 	var out []dns.RR
-	for _, rr := range z.rrs {
-		if rr.Header().Name == name && rr.Header().Rrtype == t {
+	for _, rr := range z.byName[name] {
+		if rr.Header().Rrtype == t {
 			out = append(out, dns.Copy(rr))
 		}
 	}
