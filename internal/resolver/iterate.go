@@ -13,6 +13,12 @@ import (
 
 const ednsSize = wire.DefaultEDNSSize
 
+// maxParentFallbacks bounds how often one iteration goes back to a parent
+// zone after a cached delegation failed entirely: two levels cover a stale
+// child and a stale parent; more would let one broken zone walk us up to
+// the root for every query.
+const maxParentFallbacks = 2
+
 func newID() uint16 { return wire.NewID() }
 
 // iterate resolves one name from the deepest known delegation down
@@ -45,7 +51,7 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 	minLabels := dns.CountLabel(d.zone) + 1 // labels of the next minimised name
 	minimised := 0
 	tried := map[netip.AddrPort]bool{}
-	queries := 0
+	queries, fallbacks := 0, 0
 	qlabels := dns.CountLabel(qname)
 	for {
 		if ctx.Err() != nil {
@@ -53,9 +59,23 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 		}
 		server, ok := r.sel.best(d.addrs, tried)
 		if !ok {
-			if err := r.findNSAddr(ctx, st, d, depth); err != nil {
+			err := r.findNSAddr(ctx, st, d, depth)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, ErrNoServers) || !d.cached || d.zone == "." || fallbacks >= maxParentFallbacks {
 				return nil, err
 			}
+			// Every server of a cached delegation failed: the cached NS set
+			// or its addresses may be wrong (the child's view can differ
+			// from the parent's, or the zone moved). Ask the parent again,
+			// whose referral brings fresh glue.
+			fallbacks++
+			if d = r.closestDelegation(parent(d.zone), dns.TypeNS); d == nil || len(d.addrs) == 0 {
+				d = r.hints()
+			}
+			tried = map[netip.AddrPort]bool{}
+			minLabels = dns.CountLabel(d.zone) + 1
 			continue
 		}
 		if st.upstream >= MaxUpstreamPerQuery {

@@ -284,6 +284,7 @@ type delegation struct {
 	nsNames []string
 	addrs   []netip.AddrPort
 	tried   map[string]bool // NS names whose addresses we looked up
+	cached  bool            // from the cache, not from a referral just received
 }
 
 func (r *Resolver) hints() *delegation {
@@ -306,7 +307,7 @@ func (r *Resolver) closestDelegation(qname string, qtype uint16) *delegation {
 	}
 	for {
 		if res, ok := r.cache.Get(cache.Key{Name: name, Type: dns.TypeNS}); ok && !res.Stale && res.Kind == cache.Positive {
-			d := &delegation{zone: name, tried: map[string]bool{}}
+			d := &delegation{zone: name, tried: map[string]bool{}, cached: true}
 			for _, rr := range res.RRs {
 				if ns, ok := rr.(*dns.NS); ok && len(d.nsNames) < MaxNSPerDelegation {
 					d.nsNames = append(d.nsNames, dns.CanonicalName(ns.Ns))
