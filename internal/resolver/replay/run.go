@@ -87,26 +87,41 @@ func (n *network) Exchange(ctx context.Context, srv netip.AddrPort, req *dns.Msg
 	step := n.step
 	n.mu.Unlock()
 	q := req.Question[0]
+	if m := n.find(step, srv, req, false); m != nil {
+		if !m.Truncated {
+			return m, nil
+		}
+		// TC: a real transport retries over TCP; the script answers that
+		// only with an entry that matches "tcp", else the TCP try fails.
+		if m := n.find(step, srv, req, true); m != nil {
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("replay: no entry for %s %s at %s (step %d): %w", q.Name, dns.TypeToString[q.Qtype], srv, step, context.DeadlineExceeded)
+}
+
+// find returns the first entry's packet matching req at srv in this step.
+// The question is the entry's own unless it asks to copy the query's
+// (Unbound's ADJUST copy_query): replies without the right question must
+// be ignored by the resolver.
+func (n *network) find(step int, srv netip.AddrPort, req *dns.Msg, tcp bool) *dns.Msg {
 	for _, r := range n.s.Ranges {
 		if step < r.From || step > r.To || (len(r.Addrs) > 0 && !slices.Contains(r.Addrs, srv.Addr())) {
 			continue
 		}
 		for _, e := range r.Entries {
-			if e.HasRaw || !e.matches(req) {
+			if e.HasRaw || e.Match["tcp"] != tcp || !e.matches(req) {
 				continue
 			}
 			m := e.Msg.Copy()
 			m.Id = req.Id
-			m.Question = []dns.Question{q}
-			m.Response = true
-			if m.Truncated && !e.Adjust["tcp"] {
-				// The scripted server has no TCP side; a TC answer is what we get.
-				m.Truncated = false
+			if e.Adjust["copy_query"] {
+				m.Question = []dns.Question{req.Question[0]}
 			}
-			return m, nil
+			return m
 		}
 	}
-	return nil, fmt.Errorf("replay: no entry for %s %s at %s (step %d): %w", q.Name, dns.TypeToString[q.Qtype], srv, step, context.DeadlineExceeded)
+	return nil
 }
 
 func (e *Entry) matches(req *dns.Msg) bool {
@@ -127,8 +142,8 @@ func (e *Entry) matches(req *dns.Msg) bool {
 	if e.Match["subdomain"] && !dns.IsSubDomain(eq.Name, q.Name) {
 		return false
 	}
-	if e.Match["tcp"] || e.Match["noedns"] || e.Match["ednsdata"] {
-		return false // transport details the in-memory network cannot show
+	if e.Match["noedns"] || e.Match["ednsdata"] {
+		return false // EDNS details the in-memory network does not model
 	}
 	return true
 }
