@@ -100,7 +100,7 @@ func (p *printer) text(req, r *dns.Msg, info transport.Info) {
 		var lines []string
 		for _, rr := range s.rrs {
 			if rr.Header().Rrtype != dns.TypeOPT {
-				lines = append(lines, rr.String())
+				lines = append(lines, rrText(rr))
 			}
 		}
 		if len(lines) == 0 {
@@ -163,12 +163,6 @@ func ednsOptionText(o dns.EDNS0) string {
 		return fmt.Sprintf("EDE: %d (%s): (%s)", v.InfoCode, dns.ExtendedErrorCodeToString[v.InfoCode], v.ExtraText)
 	}
 	return fmt.Sprintf("OPT=%d: %s", o.Option(), o.String())
-}
-
-// rdataText is a record's data in presentation format: what dig +short
-// prints.
-func rdataText(rr dns.RR) string {
-	return strings.TrimPrefix(rr.String(), rr.Header().String())
 }
 
 // json prints r as an RFC 8427 message object, one per line.

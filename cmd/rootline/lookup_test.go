@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/lookup")
+
+func TestParseLookupArgs(t *testing.T) {
+	type q = struct {
+		name  string
+		qtype uint16
+	}
+	tests := []struct {
+		args []string
+		want []q
+		srv  string
+		port uint16
+	}{
+		{[]string{"example.test"}, []q{{"example.test.", dns.TypeA}}, "", 0},
+		{[]string{"example.test", "MX"}, []q{{"example.test.", dns.TypeMX}}, "", 0},
+		{[]string{"mx", "example.test"}, []q{{"example.test.", dns.TypeMX}}, "", 0},
+		{[]string{"-t", "aaaa", "example.test"}, []q{{"example.test.", dns.TypeAAAA}}, "", 0},
+		{[]string{"example.test", "-t", "TXT"}, []q{{"example.test.", dns.TypeTXT}}, "", 0},
+		{[]string{"a.test", "A", "AAAA", "b.test", "MX"}, []q{{"a.test.", dns.TypeA}, {"a.test.", dns.TypeAAAA}, {"b.test.", dns.TypeMX}}, "", 0},
+		{[]string{"@127.0.0.1", "-p", "5353", "x.test", "TYPE65"}, []q{{"x.test.", 65}}, "127.0.0.1", 5353},
+		{[]string{"@[::1]:5300", "x.test"}, []q{{"x.test.", dns.TypeA}}, "[::1]:5300", 0},
+		{[]string{"-x", "192.0.2.1"}, []q{{"1.2.0.192.in-addr.arpa.", dns.TypePTR}}, "", 0},
+		{[]string{"-x", "2001:db8::1", "+short"}, []q{{"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.", dns.TypePTR}}, "", 0},
+		{nil, []q{{".", dns.TypeNS}}, "", 0},
+		{[]string{"ns.test", "CH", "TXT"}, []q{{"ns.test.", dns.TypeTXT}}, "", 0},
+	}
+	for _, tc := range tests {
+		a, err := parseLookupArgs(tc.args)
+		if err != nil {
+			t.Errorf("%q: %v", tc.args, err)
+			continue
+		}
+		var got []q
+		for _, x := range a.questions {
+			got = append(got, q{x.name, x.qtype})
+		}
+		if len(got) != len(tc.want) || a.server != tc.srv || a.port != tc.port {
+			t.Errorf("%q: got %v server %q port %d", tc.args, got, a.server, a.port)
+			continue
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("%q: question %d = %v, want %v", tc.args, i, got[i], tc.want[i])
+			}
+		}
+	}
+}
+
+// TestLookupBadInput: every kind of bad input gets dig's exit code and one
+// clear line on stderr, and nothing is sent anywhere.
+func TestLookupBadInput(t *testing.T) {
+	closed := closedPort(t)
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"a..b.test"}, exitInput, "not a valid name"},
+		{[]string{strings.Repeat("a", 64) + ".test"}, exitInput, "not a valid name"},
+		{[]string{"-t", "BOGUS", "x.test"}, exitInput, "unknown type"},
+		{[]string{"-c", "XX", "x.test"}, exitInput, "unknown class"},
+		{[]string{"-x", "192.0.2"}, exitInput, "not an IPv4 or IPv6 address"},
+		{[]string{"-x"}, exitUsage, "needs a value"},
+		{[]string{"+bogus", "x.test"}, exitUsage, "unknown option +bogus"},
+		{[]string{"+tries=0", "x.test"}, exitUsage, "+tries needs a number"},
+		{[]string{"+timeout=abc", "x.test"}, exitUsage, "+timeout needs a number"},
+		{[]string{"-p", "99999", "x.test"}, exitUsage, "invalid port"},
+		{[]string{"-q", "x.test"}, exitUsage, "unknown option"},
+		{[]string{"@999.1.1.1", "x.test"}, exitInput, "not an address or host name"},
+		{[]string{"@" + closed.String(), "+tries=1", "+timeout=1", "x.test"}, exitNoReply, "no reply"},
+		{[]string{"--root-hints", "/nonexistent/hints", "+trace", "x.test"}, exitInput, "--root-hints"},
+	}
+	for _, tc := range tests {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), append([]string{"lookup"}, tc.args...), &out, &errb)
+		var ee exitError
+		if !errors.As(err, &ee) || ee.code != tc.code {
+			t.Errorf("%q: err %v, want exit %d", tc.args, err, tc.code)
+			continue
+		}
+		msg := ee.msg + errb.String()
+		if !strings.Contains(msg, tc.want) || strings.Count(strings.TrimSpace(msg), "\n") > 0 {
+			t.Errorf("%q: message %q, want one line containing %q", tc.args, msg, tc.want)
+		}
+	}
+}
+
+func closedPort(t *testing.T) netip.AddrPort {
+	t.Helper()
+	u, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap := u.LocalAddr().(*net.UDPAddr).AddrPort()
+	u.Close()
+	return ap
+}
+
+// fixedServer answers every query with the same records from a handler
+// built on miekg/dns's server (written by others), on a loopback port.
+func fixedServer(t *testing.T, h dns.HandlerFunc) netip.AddrPort {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{PacketConn: pc, Handler: h}
+	go func() { _ = srv.ActivateAndServe() }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	return pc.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+func goldenHandler(t *testing.T) dns.HandlerFunc {
+	return func(w dns.ResponseWriter, req *dns.Msg) {
+		r := new(dns.Msg)
+		r.SetReply(req)
+		r.Authoritative = true
+		r.RecursionAvailable = true
+		q := req.Question[0]
+		add := func(sec *[]dns.RR, s string) {
+			rr, err := dns.NewRR(s)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			*sec = append(*sec, rr)
+		}
+		switch strings.ToLower(q.Name) {
+		case "www.golden.test.":
+			add(&r.Answer, "www.golden.test. 300 IN CNAME web.golden.test.")
+			add(&r.Answer, "web.golden.test. 300 IN A 192.0.2.1")
+			add(&r.Answer, "web.golden.test. 300 IN A 192.0.2.2")
+			add(&r.Ns, "golden.test. 3600 IN NS ns.golden.test.")
+			add(&r.Extra, "ns.golden.test. 3600 IN A 192.0.2.53")
+		case "txt.golden.test.":
+			add(&r.Answer, `txt.golden.test. 60 IN TXT "hello" "wor\"ld"`)
+			add(&r.Answer, "txt.golden.test. 60 IN DS 1 8 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
+		default:
+			r.Rcode = dns.RcodeNameError
+			add(&r.Ns, "golden.test. 60 IN SOA ns.golden.test. admin.golden.test. 1 2 3 4 60")
+		}
+		if opt := req.IsEdns0(); opt != nil {
+			r.SetEdns0(1232, opt.Do())
+		}
+		_ = w.WriteMsg(r)
+	}
+}
+
+// volatile matches the parts of the output that change from run to run.
+var (
+	volatile = regexp.MustCompile(`(id: |"ID":|Query time: |127\.0\.0\.1#|127\.0\.0\.1:|"messageOctetsHEX":")[^,\s"]*`)
+	whenLine = regexp.MustCompile(`(?m)^;; WHEN: .*$`)
+)
+
+func normalise(s string) string {
+	return whenLine.ReplaceAllString(volatile.ReplaceAllString(s, "${1}X"), ";; WHEN: X")
+}
+
+func TestLookupGolden(t *testing.T) {
+	addr := fixedServer(t, goldenHandler(t))
+	tests := []struct {
+		file string
+		args []string
+	}{
+		{"text.golden", []string{"www.golden.test"}},
+		{"nxdomain.golden", []string{"nope.golden.test", "AAAA", "+norecurse"}},
+		{"short.golden", []string{"www.golden.test", "txt.golden.test", "TXT", "+short"}},
+		{"json.golden", []string{"www.golden.test", "+json"}},
+		{"json-nxdomain.golden", []string{"nope.golden.test", "+json", "+dnssec"}},
+		{"dnssec.golden", []string{"txt.golden.test", "TXT", "+dnssec"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			args := append([]string{"lookup", "@" + addr.String()}, tc.args...)
+			if err := run(context.Background(), args, &out, &errb); err != nil {
+				t.Fatalf("%v: %s", err, errb.String())
+			}
+			got := normalise(out.String())
+			path := filepath.Join("testdata", "lookup", tc.file)
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create)", err)
+			}
+			if got != string(want) {
+				t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
+			}
+		})
+	}
+}
