@@ -36,11 +36,17 @@ func (p *parser) fastText(text string, st *fileState) bool {
 	return false
 }
 
+// minRecordBytes is the shortest line a record takes ("a NS b" and its
+// newline), for sizing the entries of a file before parsing it.
+const minRecordBytes = 7
+
 func (p *parser) fastEntries(text string, st *fileState) bool {
 	if p.entries == nil {
-		// Most zone files spend 20 to 60 bytes per record: start near the
-		// final size rather than growing through every power of two.
-		p.entries = make([]Entry, 0, min(len(text)/32+16, p.opt.MaxRecords))
+		// A record takes a line of at least minRecordBytes: the line count
+		// bounds the entries, so the slice is allocated once, and no more
+		// than the text's size justifies (a file of blank lines).
+		n := min(strings.Count(text, "\n")+1, len(text)/minRecordBytes+1, p.opt.MaxRecords)
+		p.entries = make([]Entry, 0, n)
 	}
 	zp := dns.NewZoneParser(strings.NewReader(text), st.origin, st.file)
 	zp.SetDefaultTTL(p.defaultTTL(st))

@@ -188,12 +188,12 @@ type fileState struct {
 
 // parse reads one file (the zone file or an included one).
 func (p *parser) parse(r io.Reader, origin, file, fsName string, depth int) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
+	text, err := readText(r)
 	if err != nil {
 		p.problem(file, 0, false, "read: %v", err)
 		return
 	}
-	if len(data) > MaxFileBytes {
+	if len(text) > MaxFileBytes {
 		p.problem(file, 0, false, "file larger than %d bytes", MaxFileBytes)
 		return
 	}
@@ -206,7 +206,6 @@ func (p *parser) parse(r io.Reader, origin, file, fsName string, depth int) {
 		}
 		st.origin = o
 	}
-	text := string(data)
 	if !p.fastText(text, st) {
 		p.parseText(text, st)
 	}
@@ -446,17 +445,32 @@ func (p *parser) include(e entry, toks []string, st *fileState) {
 }
 
 func (p *parser) parseInclude(r io.Reader, origin, file, fsName string, parent *fileState) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
-	if err != nil || len(data) > MaxFileBytes {
+	text, err := readText(r)
+	if err != nil || len(text) > MaxFileBytes {
 		p.problem(file, 0, false, "read failed or file larger than %d bytes", MaxFileBytes)
 		return
 	}
 	st := *parent // TTL state carries into the included file
 	st.file, st.fsName, st.origin, st.depth = file, fsName, origin, parent.depth+1
-	p.parseText(string(data), &st)
+	p.parseText(text, &st)
 	if !parent.hasDirTTL && st.hasLast {
 		parent.lastTTL, parent.hasLast = st.lastTTL, true
 	}
+}
+
+// readText reads a whole file as a string, at most MaxFileBytes+1 bytes:
+// in one allocation of the right size when r can tell its size (a file),
+// rather than growing a buffer through every power of two and copying it
+// into a string at the end.
+func readText(r io.Reader) (string, error) {
+	var b strings.Builder
+	if st, ok := r.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 && fi.Size() <= MaxFileBytes {
+			b.Grow(int(fi.Size()) + 1) // +1: reading to EOF needs no regrowth
+		}
+	}
+	_, err := io.Copy(&b, io.LimitReader(r, MaxFileBytes+1))
+	return b.String(), err
 }
 
 // unwrapPath drops the *fs.PathError wrapper, whose path is the internal

@@ -87,6 +87,8 @@ func check(origin string, entries []Entry) *validation {
 	nodes := make(map[string]*vnode, len(entries)/2+1)
 
 	// Pass 1: per-record checks, and grouping by name and type.
+	var last *vnode
+	var lastName string
 	for i := range entries {
 		e := &entries[i]
 		h := e.RR.Header()
@@ -99,7 +101,7 @@ func check(origin string, entries []Entry) *validation {
 			v.add(e, false, "%q is not a valid domain name (labels up to 63 octets, names up to 255)", h.Name)
 			continue
 		}
-		if !dns.IsSubDomain(origin, name) {
+		if !inZone(name, origin) {
 			v.add(e, false, "%s is outside the zone %s (out-of-zone data)", h.Name, origin)
 			continue
 		}
@@ -110,10 +112,16 @@ func check(origin string, entries []Entry) *validation {
 		if msg := checkRdata(e.RR); msg != "" {
 			v.add(e, false, "%s %s: %s", h.Name, dns.Type(h.Rrtype), msg)
 		}
-		n := nodes[name]
-		if n == nil {
-			n = &vnode{}
-			nodes[name] = n
+		n := last
+		if name != lastName || n == nil {
+			// Zone files group a name's records: look the name up once
+			// per run rather than once per record.
+			n = nodes[name]
+			if n == nil {
+				n = &vnode{}
+				nodes[name] = n
+			}
+			last, lastName = n, name
 		}
 		s := n.get(h.Rrtype)
 		if s == nil {
