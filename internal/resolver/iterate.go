@@ -219,6 +219,11 @@ func (r *Resolver) findNSAddr(ctx context.Context, st *query, d *delegation, dep
 				return nil
 			}
 		}
+		// The sub-resolution failed, but it may have passed a referral
+		// whose glue names this server (parent-side glue): use that.
+		if r.addCachedAddrs(d, n); len(d.addrs) > before {
+			return nil
+		}
 	}
 	return ErrNoServers
 }
