@@ -6,6 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -83,4 +86,50 @@ func TestLoadLarge(t *testing.T) {
 	if _, _, err := Load(path, "big.test.", Options{MaxRecords: 1000}); err == nil {
 		t.Fatal("MaxRecords 1000 not enforced")
 	}
+}
+
+// BenchmarkLoad1MResident reports the process's resident memory (PSS from
+// /proc/self/smaps_rollup) after loading a 1,000,000-record zone: as Load
+// leaves it, and after the caller returns freed pages with
+// debug.FreeOSMemory. Run one variant per process (-bench Resident/keep)
+// for figures not skewed by the other.
+func BenchmarkLoad1MResident(b *testing.B) {
+	if _, err := os.Stat("/proc/self/smaps_rollup"); err != nil {
+		b.Skip("SKIP LOUDLY: no /proc/self/smaps_rollup; resident memory not measured")
+	}
+	const n = 1_000_000
+	path := writeBigZone(b, n)
+	for _, free := range []bool{false, true} {
+		b.Run(map[bool]string{false: "keep", true: "FreeOSMemory"}[free], func(b *testing.B) {
+			for b.Loop() {
+				z, _, err := Load(path, "big.test.", Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if free {
+					debug.FreeOSMemory()
+				}
+				b.ReportMetric(pssMiB(b), "MiB-PSS")
+				runtime.KeepAlive(z)
+			}
+		})
+	}
+}
+
+func pssMiB(tb testing.TB) float64 {
+	b, err := os.ReadFile("/proc/self/smaps_rollup")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "Pss:" {
+			kib, err := strconv.Atoi(f[1])
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return float64(kib) / 1024
+		}
+	}
+	tb.Fatal("no Pss line in smaps_rollup")
+	return 0
 }
