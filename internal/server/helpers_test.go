@@ -151,3 +151,24 @@ func requirePeer(t testing.TB, path string) string {
 	}
 	return path
 }
+
+// eventCounter counts Config.Observe events as "proto/event".
+type eventCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *eventCounter) observe(e Event, p Proto) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[p.String()+"/"+e.String()]++
+}
+
+func (c *eventCounter) get(k string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[k]
+}

@@ -73,6 +73,12 @@ type Config struct {
 	TCPMaxInFlight int              // pipelined queries processed concurrently per connection
 	TCPMaxQueries  int              // TCP queries processed concurrently server-wide
 	Logger         *slog.Logger
+
+	// Observe, if set, is told of listener events (drops, refusals,
+	// timeouts). It is called inline on the serving goroutines, so it
+	// must be fast and safe for concurrent use (a Prometheus counter's
+	// Inc is).
+	Observe func(Event, Proto)
 }
 
 func (c *Config) setDefaults() {

@@ -116,6 +116,7 @@ func (s *Server) newConn(c *net.TCPConn) *tcpConn {
 	defer s.mu.Unlock()
 	if s.isStopping() || len(s.conns) >= s.cfg.MaxTCPConns {
 		s.log.Debug("tcp connection refused", "remote", c.RemoteAddr(), "open", len(s.conns))
+		s.observe(EventTCPRefused, TCP)
 		return nil
 	}
 	tc := &tcpConn{
@@ -174,10 +175,18 @@ func (tc *tcpConn) serve() {
 		if err != nil {
 			if err != io.EOF && !s.isStopping() {
 				s.log.Debug("tcp connection closed", "remote", tc.remote, "err", err)
+				var ne net.Error
+				switch {
+				case errors.Is(err, errZeroLength) || errors.Is(err, errShortMsg):
+					s.observe(EventMalformed, TCP)
+				case errors.As(err, &ne) && ne.Timeout():
+					s.observe(EventTCPTimeout, TCP)
+				}
 			}
 			return
 		}
 		if msg[2]&0x80 != 0 {
+			s.observe(EventResponse, TCP)
 			continue // QR set: never answer a response
 		}
 		// Wait for a slot on this connection, then server-wide. While we
@@ -224,6 +233,7 @@ func (tc *tcpConn) answer(msg []byte) {
 	}
 	if len(reply) > maxMsgSize {
 		s.log.Warn("tcp reply too large, dropped", "remote", tc.remote, "size", len(reply))
+		s.observe(EventSendFailed, TCP)
 		return
 	}
 	if &reply[0] != &buf[2] {
@@ -235,6 +245,7 @@ func (tc *tcpConn) answer(msg []byte) {
 	tc.c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
 	if _, err := tc.c.Write(buf[:2+len(reply)]); err != nil {
 		s.log.Debug("tcp write failed", "remote", tc.remote, "err", err)
+		s.observe(EventSendFailed, TCP)
 		// The connection is broken: stop reading and abandon the rest.
 		tc.cancel()
 		tc.c.SetReadDeadline(time.Now())

@@ -179,7 +179,8 @@ func TestTCPHalfCloseStillAnswered(t *testing.T) {
 }
 
 func TestTCPConnectionLimit(t *testing.T) {
-	s := startServer(t, Config{Listen: []netip.AddrPort{lo4}, MaxTCPConns: 2}, testHandler())
+	var events eventCounter
+	s := startServer(t, Config{Listen: []netip.AddrPort{lo4}, MaxTCPConns: 2, Observe: events.observe}, testHandler())
 	_, tcp := s.Addrs()
 	var open []*net.TCPConn
 	for i := 0; i < 2; i++ {
@@ -204,6 +205,9 @@ func TestTCPConnectionLimit(t *testing.T) {
 		c.Write(frame(t, query("b.test.", dns.TypeA)))
 		readReply(t, c)
 	}
+	if n := events.get("tcp/tcp_refused"); n != 1 {
+		t.Errorf("observed %d refusals, want 1", n)
+	}
 }
 
 // TestTCPAbusiveClients checks that each kind of bad client is
@@ -224,22 +228,25 @@ func TestTCPAbusiveClients(t *testing.T) {
 		{"shorter than a header", []byte{0, 5, 1, 2, 3, 4, 5}, time.Second},
 		{"query then half a message", append(append([]byte(nil), q...), q[:7]...), perMsg + 2*time.Second},
 	}
-	s := startServer(t, Config{Listen: []netip.AddrPort{lo4}, TCPIdleTimeout: idle, TCPReadTimeout: perMsg}, testHandler())
+	var events eventCounter
+	s := startServer(t, Config{Listen: []netip.AddrPort{lo4}, TCPIdleTimeout: idle, TCPReadTimeout: perMsg, Observe: events.observe}, testHandler())
 	_, tcp := s.Addrs()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			c := dialTCP(t, tcp[0])
-			if len(tt.send) > 0 {
-				if _, err := c.Write(tt.send); err != nil {
-					t.Fatal(err)
+	t.Run("clients", func(t *testing.T) { // returns when all parallel cases are done
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				c := dialTCP(t, tcp[0])
+				if len(tt.send) > 0 {
+					if _, err := c.Write(tt.send); err != nil {
+						t.Fatal(err)
+					}
 				}
-			}
-			if d := expectClosed(t, c); d > tt.limit {
-				t.Errorf("closed after %v, want under %v", d, tt.limit)
-			}
-		})
-	}
+				if d := expectClosed(t, c); d > tt.limit {
+					t.Errorf("closed after %v, want under %v", d, tt.limit)
+				}
+			})
+		}
+	})
 	t.Run("server still serves", func(t *testing.T) {
 		if _, err := exchange(t, "tcp", tcp[0], query("a.test.", dns.TypeA)); err != nil {
 			t.Fatal(err)
@@ -259,6 +266,9 @@ func TestTCPAbusiveClients(t *testing.T) {
 			t.Fatalf("%d connections still registered", n)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+	if to, m := events.get("tcp/tcp_timeout"), events.get("tcp/malformed"); to != 5 || m != 2 {
+		t.Errorf("observed %d timeouts and %d malformed, want 5 and 2", to, m)
 	}
 }
 

@@ -167,10 +167,12 @@ func (w *udpWorker) serve(n int) int {
 		h := &w.rhdrs[i]
 		size := int(h.Len)
 		if h.Hdr.Flags&unix.MSG_TRUNC != 0 || size < headerLen {
+			w.s.observe(EventMalformed, UDP)
 			continue
 		}
 		pkt := w.in[i*maxMsgSize : i*maxMsgSize+size]
 		if pkt[2]&0x80 != 0 {
+			w.s.observe(EventResponse, UDP)
 			continue // QR set: never answer a response (reflection loops)
 		}
 		remote, ok := parseSockaddr(w.names[i][:h.Hdr.Namelen])
@@ -258,6 +260,7 @@ func (w *udpWorker) send(m int) {
 		if w.werrno != 0 || w.wn <= 0 {
 			if w.werrno != 0 {
 				w.s.log.Debug("udp reply not sent", "addr", w.local, "err", w.werrno)
+				w.s.observe(EventSendFailed, UDP)
 			}
 			w.sendFrom++
 			continue

@@ -57,8 +57,13 @@ func (w *udpWorker) run() {
 			}
 			continue
 		}
-		if n < headerLen || w.in[2]&0x80 != 0 {
-			continue // too short to answer, or a response (reflection loops)
+		if n < headerLen {
+			w.s.observe(EventMalformed, UDP)
+			continue
+		}
+		if w.in[2]&0x80 != 0 {
+			w.s.observe(EventResponse, UDP)
+			continue // never answer a response (reflection loops)
 		}
 		w.req = Request{Wire: w.in[:n], Remote: netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port()), Local: w.local, Proto: UDP}
 		reply := w.s.h.ServeDNS(w.s.ctx, &w.req, w.out[:0])
@@ -66,6 +71,7 @@ func (w *udpWorker) run() {
 		if len(reply) > 0 {
 			if _, err := w.conn.WriteToUDPAddrPort(reply, remote); err != nil {
 				w.s.log.Debug("udp reply not sent", "addr", w.local, "err", err)
+				w.s.observe(EventSendFailed, UDP)
 			}
 		}
 	}

@@ -63,7 +63,8 @@ func rawUDP(t *testing.T, addr netip.AddrPort, b []byte, wait time.Duration) []b
 // followed on the same socket by a good one whose reply proves the bad one
 // was processed (and ignored) rather than still in flight.
 func TestUDPDrops(t *testing.T) {
-	s := startServer(t, Config{Listen: []netip.AddrPort{lo4}, UDPSockets: 1}, testHandler())
+	var events eventCounter
+	s := startServer(t, Config{Listen: []netip.AddrPort{lo4}, UDPSockets: 1, Observe: events.observe}, testHandler())
 	udp, _ := s.Addrs()
 	good := query("ok.test.", dns.TypeA)
 	good.Id = 4242
@@ -102,6 +103,9 @@ func TestUDPDrops(t *testing.T) {
 				t.Fatalf("first reply is not the good query's (err %v, id %d): the bad packet was answered", err, m.Id)
 			}
 		})
+	}
+	if m, r := events.get("udp/malformed"), events.get("udp/response"); m != 2 || r != 1 {
+		t.Errorf("observed %d malformed and %d responses, want 2 and 1", m, r)
 	}
 }
 
