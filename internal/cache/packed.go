@@ -24,8 +24,8 @@ type Packed struct {
 type packedEntry struct {
 	wire    []byte   // ID 0, question in lower case, no OPT
 	ttlOffs []uint16 // offsets of every TTL field in wire
-	stored  time.Time
-	expires time.Time
+	stored  int64 // Unix nanoseconds (see entry)
+	expires int64
 	ttl     uint32 // lifetime in seconds (the minimum TTL in the reply)
 	// prefetching is set once when a hit near expiry asked for a prefetch,
 	// so one popular name triggers one refresh, not one per query.
@@ -46,6 +46,10 @@ const (
 	// PrefetchFraction: a hit with less than 1/10 of its TTL left asks for
 	// a refresh (Unbound's prefetch uses the same 10%).
 	PrefetchFraction = 10
+	// packedOverhead is the memory of one packed entry beyond its bytes
+	// (entry, LRU node, map slot, slice headers), calibrated like
+	// entryOverhead.
+	packedOverhead = 220
 	// minPrefetchTTL: short-lived answers are not prefetched; their owners
 	// chose a short TTL and a refresh would cost more than it saves.
 	minPrefetchTTL = 10
@@ -100,12 +104,12 @@ func (p *Packed) Store(m *dns.Msg) {
 		return
 	}
 	now := p.now()
-	e := &packedEntry{wire: w, ttlOffs: offs, stored: now, expires: now.Add(time.Duration(ttl) * time.Second), ttl: ttl}
+	e := &packedEntry{wire: w, ttlOffs: offs, stored: now.UnixNano(), expires: now.Add(time.Duration(ttl) * time.Second).UnixNano(), ttl: ttl}
 	qend := headerLen + nameLen(w[headerLen:])
 	key := make([]byte, 0, qend-headerLen+2)
 	key = append(key, w[headerLen:qend]...)
 	key = append(key, byte(q.Qtype>>8), byte(q.Qtype))
-	p.shardFor(key).put(string(key), e, len(w)+2*len(offs)+len(key)+entryOverhead)
+	p.shardFor(key).put(string(key), e, len(w)+2*len(offs)+len(key)+packedOverhead)
 }
 
 func (p *Packed) shardFor(key []byte) *lru[string, *packedEntry] {
@@ -164,8 +168,8 @@ func (p *Packed) Answer(query, out []byte, udpLimit int) ([]byte, Hit) {
 	if e == nil {
 		return out, Miss
 	}
-	now := p.now()
-	if !now.Before(e.expires) {
+	now := p.now().UnixNano()
+	if now >= e.expires {
 		return out, Miss
 	}
 	size := len(e.wire)
@@ -179,7 +183,7 @@ func (p *Packed) Answer(query, out []byte, udpLimit int) ([]byte, Hit) {
 	out[0], out[1] = query[0], query[1]
 	out[2] |= query[2] & (flagRD >> 8)
 	copy(out[headerLen:qend], query[headerLen:qend])
-	elapsed := uint32(now.Sub(e.stored) / time.Second)
+	elapsed := uint32((now - e.stored) / int64(time.Second))
 	for _, off := range e.ttlOffs {
 		t := binary.BigEndian.Uint32(out[off:])
 		binary.BigEndian.PutUint32(out[off:], t-elapsed)
