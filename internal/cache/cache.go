@@ -118,9 +118,9 @@ type Result struct {
 }
 
 type entry struct {
-	kind    Kind
-	rank    Rank
-	rrs     []dns.RR // original TTLs set to the clamped lifetime
+	kind Kind
+	rank Rank
+	rrs  []dns.RR // original TTLs set to the clamped lifetime
 	// stored and expires are Unix nanoseconds: 8 bytes and no pointer each,
 	// where a time.Time costs 24 bytes and a pointer the GC must scan.
 	stored  int64

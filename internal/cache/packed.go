@@ -24,7 +24,7 @@ type Packed struct {
 type packedEntry struct {
 	wire    []byte   // ID 0, question in lower case, no OPT
 	ttlOffs []uint16 // offsets of every TTL field in wire
-	stored  int64 // Unix nanoseconds (see entry)
+	stored  int64    // Unix nanoseconds (see entry)
 	expires int64
 	ttl     uint32 // lifetime in seconds (the minimum TTL in the reply)
 	// prefetching is set once when a hit near expiry asked for a prefetch,
