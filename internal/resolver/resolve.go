@@ -392,7 +392,9 @@ func (r *Resolver) exchange(ctx context.Context, server netip.AddrPort, name str
 	start := r.cfg.Now()
 	reply, err := r.cfg.Exchanger.Exchange(tctx, server, m)
 	rtt := r.cfg.Now().Sub(start)
-	r.log.Debug("upstream", "server", server, "name", name, "type", dns.TypeToString[qtype], "rtt", rtt, "err", err)
+	if r.log.Enabled(ctx, slog.LevelDebug) { // the arguments cost allocations even when not logged
+		r.log.Debug("upstream", "server", server, "name", name, "type", dns.TypeToString[qtype], "rtt", rtt, "err", err)
+	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || tctx.Err() != nil {
 			r.stats.UpstreamTimeouts.Add(1)
