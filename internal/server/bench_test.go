@@ -68,12 +68,19 @@ func BenchmarkUDP(b *testing.B) {
 //
 //	go test -c -o /tmp/server.test ./internal/server
 //	taskset -c 1 env GOMAXPROCS=1 /tmp/server.test -test.run '^$' -test.bench DNSPerf -test.benchtime 1x
+//
+// DNSPERF_SECONDS sets the run length (default 5), DNSPERF_MODE=tcp
+// measures TCP instead of UDP.
 func BenchmarkDNSPerf(b *testing.B) {
 	dnsperf := requirePeer(b, "/usr/bin/dnsperf")
 	taskset := requirePeer(b, "/usr/bin/taskset")
 	secs := 5
 	if v, err := strconv.Atoi(os.Getenv("DNSPERF_SECONDS")); err == nil && v > 0 {
 		secs = v
+	}
+	mode := "udp"
+	if os.Getenv("DNSPERF_MODE") == "tcp" {
+		mode = "tcp" // dnsperf -m tcp: one connection per client, pipelined
 	}
 	s := startServer(b, Config{Listen: []netip.AddrPort{lo4}}, echoHandler)
 	udp, _ := s.Addrs()
@@ -93,7 +100,7 @@ func BenchmarkDNSPerf(b *testing.B) {
 		syscall.Getrusage(syscall.RUSAGE_SELF, &before)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(secs+30)*time.Second)
 		out, err := exec.CommandContext(ctx, taskset, "-c", "0", dnsperf, "-s", udp[0].Addr().String(), "-p", strconv.Itoa(int(udp[0].Port())),
-			"-d", qf, "-l", strconv.Itoa(secs), "-c", "8", "-q", "128").CombinedOutput()
+			"-m", mode, "-d", qf, "-l", strconv.Itoa(secs), "-c", "8", "-q", "128").CombinedOutput()
 		cancel()
 		syscall.Getrusage(syscall.RUSAGE_SELF, &after)
 		if err != nil {
