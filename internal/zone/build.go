@@ -80,9 +80,14 @@ func build(origin string, rrs []dns.RR) (*Zone, error) {
 		all[counts[o]] = rr
 		counts[o]++
 	}
-	ord = nil
+	return assemble(origin, index, names, off, all)
+}
 
-	// Pass 3: counts becomes each name's records after deduplication.
+// assemble is passes 3 and 4 of build: all holds the records grouped by
+// name, name o's at all[off[o]:off[o+1]], owners already canonical.
+func assemble(origin string, index map[string]int32, names []string, off []int32, all []dns.RR) (*Zone, error) {
+	// Pass 3: counts is each name's records after deduplication.
+	counts := make([]int32, len(names))
 	nsets, records := 0, 0
 	for o := range names {
 		seg := all[off[o]:off[o+1]]

@@ -106,14 +106,8 @@ func finish(origin, file string, p *parser) (*Zone, []Problem, error) {
 		problems = append(problems, v.problems...)
 		errs += v.errors
 		if errs == 0 {
-			rrs := make([]dns.RR, 0, len(p.entries))
-			for i, e := range p.entries {
-				if v.dup == nil || !v.dup[i] {
-					rrs = append(rrs, e.RR)
-				}
-			}
 			var err error
-			z, err = New(origin, rrs)
+			z, err = fromGroups(origin, p.entries, v.groups, v.dup)
 			if err != nil {
 				// Validate should have caught it: report it all the same.
 				problems = append(problems, Problem{File: file, Msg: err.Error()})

@@ -45,6 +45,7 @@ type validation struct {
 	dup      []bool // by entry index; nil if there are none
 	errors   int
 	dropped  int // problems past MaxProblems, counted but not kept
+	groups   *groups
 }
 
 // vnode is what validation knows about one owner name.
@@ -84,11 +85,9 @@ func (v *validation) add(e *Entry, warn bool, format string, args ...any) {
 func check(origin string, entries []Entry) *validation {
 	v := &validation{}
 	origin = lower(dns.Fqdn(origin))
-	nodes := make(map[string]*vnode, len(entries)/2+1)
+	g := newGrouper(entries)
 
 	// Pass 1: per-record checks, and grouping by name and type.
-	var last *vnode
-	var lastName string
 	for i := range entries {
 		e := &entries[i]
 		h := e.RR.Header()
@@ -112,27 +111,14 @@ func check(origin string, entries []Entry) *validation {
 		if msg := checkRdata(e.RR); msg != "" {
 			v.add(e, false, "%s %s: %s", h.Name, dns.Type(h.Rrtype), msg)
 		}
-		n := last
-		if name != lastName || n == nil {
-			// Zone files group a name's records: look the name up once
-			// per run rather than once per record.
-			n = nodes[name]
-			if n == nil {
-				n = &vnode{}
-				nodes[name] = n
-			}
-			last, lastName = n, name
-		}
-		s := n.get(h.Rrtype)
-		if s == nil {
-			n.sets = append(n.sets, vset{t: h.Rrtype})
-			s = &n.sets[len(n.sets)-1]
-		}
-		s.idx = append(s.idx, int32(i))
+		g.add(i, name)
 	}
+	v.groups = g.finish(entries)
+	nodes := v.groups
 
 	// Pass 2: per-RRset checks: duplicates and TTLs.
-	for _, n := range nodes {
+	for o := range nodes.nodes {
+		n := &nodes.nodes[o]
 		for si := range n.sets {
 			v.checkSet(entries, &n.sets[si])
 		}
@@ -141,7 +127,8 @@ func check(origin string, entries []Entry) *validation {
 	// Pass 3: per-name rules.
 	cuts := make(map[string]bool)
 	dnames := make(map[string]bool)
-	for name, n := range nodes {
+	for o, name := range nodes.names {
+		n := &nodes.nodes[o]
 		if name != origin && n.get(dns.TypeNS) != nil {
 			cuts[name] = true
 		}
@@ -149,7 +136,7 @@ func check(origin string, entries []Entry) *validation {
 			dnames[name] = true
 		}
 	}
-	apex := nodes[origin]
+	apex := nodes.node(origin)
 	if apex == nil || apex.get(dns.TypeSOA) == nil {
 		v.add(nil, false, "zone %s has no SOA record at its apex", origin)
 	} else if s := apex.get(dns.TypeSOA); v.live(s) > 1 {
@@ -166,8 +153,8 @@ func check(origin string, entries []Entry) *validation {
 	if apex != nil {
 		v.checkCDS(entries, apex)
 	}
-	for name, n := range nodes {
-		v.checkName(entries, name, origin, n, nodes, cuts, dnames)
+	for o, name := range nodes.names {
+		v.checkName(entries, name, origin, &nodes.nodes[o], nodes, cuts, dnames)
 	}
 	sortProblems(v.problems)
 	if v.dropped > 0 {
@@ -238,7 +225,7 @@ func (v *validation) checkSet(entries []Entry, s *vset) {
 // checkName applies the rules about which data may share or sit below a
 // name. Ancestors are walked label by label up to the apex: bounded by 127
 // labels (RFC 1035 2.3.4), so the pass stays linear in the zone's size.
-func (v *validation) checkName(entries []Entry, name, origin string, n *vnode, nodes map[string]*vnode,
+func (v *validation) checkName(entries []Entry, name, origin string, n *vnode, nodes *groups,
 	cuts, dnames map[string]bool) {
 	first := func(t uint16) *Entry { return &entries[n.get(t).idx[0]] }
 
@@ -312,7 +299,7 @@ func (v *validation) checkName(entries []Entry, name, origin string, n *vnode, n
 		if !dns.IsSubDomain(origin, target) || !needsGlue(target, origin, cuts) {
 			continue
 		}
-		t := nodes[target]
+		t := nodes.node(target)
 		if t == nil || (t.get(dns.TypeA) == nil && t.get(dns.TypeAAAA) == nil) {
 			v.add(&entries[i], false, "NS %s at %s has no glue: no A or AAAA record for it in the zone", target, name)
 		}
