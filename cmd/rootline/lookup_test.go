@@ -16,7 +16,19 @@ import (
 	"github.com/miekg/dns"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata/lookup")
+// The -update flag rewrites golden files. Other tests in this package may
+// define the same flag as a package variable (initialised before any
+// init), so it is only defined here if nobody else did.
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite golden files in testdata/")
+	}
+}
+
+func updateGolden() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
 
 func TestParseLookupArgs(t *testing.T) {
 	type q = struct {
@@ -196,7 +208,7 @@ func TestLookupGolden(t *testing.T) {
 			}
 			got := normalise(out.String())
 			path := filepath.Join("testdata", "lookup", tc.file)
-			if *update {
+			if updateGolden() {
 				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 					t.Fatal(err)
 				}
