@@ -29,6 +29,22 @@ type Request struct {
 	Remote netip.AddrPort
 	Local  netip.AddrPort
 	Proto  Proto
+
+	// deferFn is set by listeners that can answer after ServeDNS returns.
+	deferFn func(*Request) func(reply []byte)
+}
+
+// Defer lets a handler answer later: a resolver waiting on upstream
+// servers must not hold up the queries queued behind it on a UDP socket.
+// It returns a function that sends the reply (nil or empty: send nothing);
+// call it exactly once, from any goroutine, after which ServeDNS returns
+// nil. Defer returns nil where the listener has no use for it (TCP runs
+// each query in its own goroutine already): then answer inline.
+func (r *Request) Defer() func(reply []byte) {
+	if r.deferFn == nil {
+		return nil
+	}
+	return r.deferFn(r)
 }
 
 // Handler answers one query. It appends the reply's wire form to out

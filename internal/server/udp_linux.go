@@ -63,7 +63,9 @@ type udpWorker struct {
 	woob  [][oobSize]byte
 	out   []byte // batch slots of maxMsgSize
 
-	req Request
+	req        Request
+	curIfindex uint32                            // interface of w.req, for a deferred reply's pktinfo
+	deferFn    func(*Request) func(reply []byte) // bound once: no allocation per packet
 
 	// Syscall plumbing: the funcs are bound once so that the hot loop
 	// does not allocate closures for RawConn.Read/Write.
@@ -99,6 +101,7 @@ func newUDPWorker(s *Server, c *net.UDPConn, users *atomic.Int32, local netip.Ad
 		woob:    make([][oobSize]byte, batch),
 		out:     make([]byte, batch*maxMsgSize),
 	}
+	w.deferFn = w.deferReply
 	w.recvFn = w.recvmmsg
 	w.sendFn = w.sendmmsg
 	if w.pktinfo {
@@ -187,7 +190,8 @@ func (w *udpWorker) serve(n int) int {
 			}
 			local, ifindex = netip.AddrPortFrom(a, w.local.Port()), idx
 		}
-		w.req = Request{Wire: pkt, Remote: remote, Local: local, Proto: UDP}
+		w.req = Request{Wire: pkt, Remote: remote, Local: local, Proto: UDP, deferFn: w.deferFn}
+		w.curIfindex = ifindex
 		slot := w.out[m*maxMsgSize : m*maxMsgSize : (m+1)*maxMsgSize]
 		reply := w.s.h.ServeDNS(w.s.ctx, &w.req, slot)
 		if len(reply) == 0 {
@@ -283,5 +287,26 @@ func (w *udpWorker) sendmmsg(fd uintptr) bool {
 		}
 		w.werrno = e
 		return true
+	}
+}
+
+// deferReply returns a sender for a reply to r outside the batch: one
+// sendmsg on the same socket, from the address the query came to.
+func (w *udpWorker) deferReply(r *Request) func([]byte) {
+	remote, local, ifindex, conn, pktinfo := r.Remote, r.Local, w.curIfindex, w.conn, w.pktinfo
+	s := w.s
+	return func(reply []byte) {
+		if len(reply) == 0 {
+			return
+		}
+		var oob []byte
+		if pktinfo {
+			var b [oobSize]byte
+			oob = b[:putPktinfo(b[:], local.Addr(), ifindex)]
+		}
+		if _, _, err := conn.WriteMsgUDPAddrPort(reply, oob, remote); err != nil {
+			s.log.Debug("udp deferred reply not sent", "addr", local, "err", err)
+			s.observe(EventSendFailed, UDP)
+		}
 	}
 }

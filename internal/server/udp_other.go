@@ -65,7 +65,7 @@ func (w *udpWorker) run() {
 			w.s.observe(EventResponse, UDP)
 			continue // never answer a response (reflection loops)
 		}
-		w.req = Request{Wire: w.in[:n], Remote: netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port()), Local: w.local, Proto: UDP}
+		w.req = Request{Wire: w.in[:n], Remote: netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port()), Local: w.local, Proto: UDP, deferFn: w.deferReply}
 		reply := w.s.h.ServeDNS(w.s.ctx, &w.req, w.out[:0])
 		w.req = Request{}
 		if len(reply) > 0 {
@@ -73,6 +73,19 @@ func (w *udpWorker) run() {
 				w.s.log.Debug("udp reply not sent", "addr", w.local, "err", err)
 				w.s.observe(EventSendFailed, UDP)
 			}
+		}
+	}
+}
+
+// deferReply returns a sender for a reply to r after ServeDNS returned.
+func (w *udpWorker) deferReply(r *Request) func([]byte) {
+	remote, conn, s := r.Remote, w.conn, w.s
+	return func(reply []byte) {
+		if len(reply) == 0 {
+			return
+		}
+		if _, err := conn.WriteToUDPAddrPort(reply, remote); err != nil {
+			s.observe(EventSendFailed, UDP)
 		}
 	}
 }
