@@ -88,6 +88,7 @@ func check(origin string, entries []Entry) *validation {
 	g := newGrouper(entries)
 
 	// Pass 1: per-record checks, and grouping by name and type.
+	goodName, haveGood := "", false
 	for i := range entries {
 		e := &entries[i]
 		h := e.RR.Header()
@@ -96,13 +97,16 @@ func check(origin string, entries []Entry) *validation {
 			v.add(e, false, "%s %s: class %s, only IN is served", h.Name, dns.Type(h.Rrtype), dns.Class(h.Class))
 			continue
 		}
-		if _, ok := dns.IsDomainName(name); !ok || !dns.IsFqdn(name) {
-			v.add(e, false, "%q is not a valid domain name (labels up to 63 octets, names up to 255)", h.Name)
-			continue
-		}
-		if !inZone(name, origin) {
-			v.add(e, false, "%s is outside the zone %s (out-of-zone data)", h.Name, origin)
-			continue
+		if !haveGood || name != goodName { // else the previous record's owner passed already
+			if _, ok := dns.IsDomainName(name); !ok || !dns.IsFqdn(name) {
+				v.add(e, false, "%q is not a valid domain name (labels up to 63 octets, names up to 255)", h.Name)
+				continue
+			}
+			if !inZone(name, origin) {
+				v.add(e, false, "%s is outside the zone %s (out-of-zone data)", h.Name, origin)
+				continue
+			}
+			goodName, haveGood = name, true
 		}
 		if h.Ttl > maxTTL {
 			v.add(e, false, "%s %s: TTL %d exceeds 2147483647 (RFC 2181 8)", h.Name, dns.Type(h.Rrtype), h.Ttl)
