@@ -105,6 +105,22 @@ func runTrace(ctx context.Context, a *lookupArgs, c *transport.Client, out *prin
 	if port == 0 {
 		port = 53
 	}
+	if a.server != "" && a.rootHints == "" {
+		// As dig does: @SERVER supplies the root name servers (". NS"
+		// with their addresses), so a trace against a private hierarchy
+		// never reaches the internet's roots.
+		servers, err := a.servers(ctx)
+		if err != nil {
+			return err
+		}
+		if a.port == 0 && len(servers) > 0 {
+			port = servers[0].Port() // @ADDR:PORT sets the port of the walk too
+		}
+		hintsText, source, err = primeFrom(ctx, c, a, servers)
+		if err != nil {
+			return exitError{code: exitNoReply, msg: "lookup +trace: " + err.Error()}
+		}
+	}
 	t := &tracer{c: c, args: a, port: port, w: out.w}
 	if err := t.loadHints(hintsText); err != nil {
 		return inputErr("--root-hints %s: %v", source, err)
@@ -126,6 +142,41 @@ func runTrace(ctx context.Context, a *lookupArgs, c *transport.Client, out *prin
 		return exitError{code: code, msg: "lookup +trace: no final answer"}
 	}
 	return nil
+}
+
+// primeFrom asks servers for the root's NS set and returns it as hints
+// text. A root server whose address did not come with the answer is taken
+// to be the server asked: that is the only address known to be reachable.
+func primeFrom(ctx context.Context, c *transport.Client, a *lookupArgs, servers []netip.AddrPort) (text, source string, err error) {
+	req := a.request(question{name: ".", qtype: dns.TypeNS, qclass: dns.ClassINET})
+	r, info, err := ask(ctx, c, servers, a.tries, req)
+	if err != nil {
+		return "", "", fmt.Errorf("root name servers from @%s: %w", a.server, err)
+	}
+	var b strings.Builder
+	have := map[string]bool{}
+	for _, rr := range r.Extra {
+		if _, ok := rrAddr(rr); ok {
+			b.WriteString(rr.String() + "\n")
+			have[dnsname.Canonical(rr.Header().Name)] = true
+		}
+	}
+	for _, rr := range r.Answer {
+		ns, ok := rr.(*dns.NS)
+		if !ok || ns.Hdr.Name != "." {
+			continue
+		}
+		b.WriteString(rr.String() + "\n")
+		if !have[dnsname.Canonical(ns.Ns)] {
+			rrType := "A"
+			if info.Server.Addr().Is6() && !info.Server.Addr().Is4In6() {
+				rrType = "AAAA"
+			}
+			fmt.Fprintf(&b, "%s 0 IN %s %s\n", ns.Ns, rrType, info.Server.Addr().Unmap())
+			have[dnsname.Canonical(ns.Ns)] = true
+		}
+	}
+	return b.String(), "from @" + a.server, nil
 }
 
 func readLimited(path string, limit int64) ([]byte, error) {
