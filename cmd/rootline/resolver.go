@@ -36,13 +36,6 @@ keeping the cache; SIGTERM or SIGINT stops. With --metrics, Prometheus
 metrics are at http://ADDR:PORT/metrics, and POST /cache/flush[?name=NAME]
 from a loopback client empties the cache (or one name's entries).`
 
-// resolverUDPWorkers is the number of goroutines serving each UDP socket.
-// A worker runs the handler inline, and a cache miss waits for upstream
-// servers, so one worker would serialise all cold queries; 64 lets that
-// many resolutions be in progress per socket (more are queued in the
-// socket buffer) at 128 KiB of buffers each (8 MiB in all).
-const resolverUDPWorkers = 64
-
 // metricsHeaderTimeout bounds how long a metrics client may take to send its
 // request headers, so idle connections cannot pile up (Slowloris).
 const metricsHeaderTimeout = 5 * time.Second
@@ -169,7 +162,7 @@ func runResolver(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	srv := server.New(server.Config{Listen: addrs, Logger: log, UDPWorkers: resolverUDPWorkers}, server.Recover(log)(h))
+	srv := server.New(server.Config{Listen: addrs, Logger: log}, server.Recover(log)(h))
 	if err := srv.Start(ctx); err != nil {
 		return fmt.Errorf("resolver: %w", err)
 	}

@@ -20,6 +20,14 @@ import (
 // second, unbounded source of upstream load.
 const maxPrefetchInFlight = 8
 
+// maxDeferred bounds the UDP cache misses being resolved in the
+// background at once. Each holds a goroutine and a copy of its query; past
+// the bound, misses are resolved inline, which slows the socket's reader
+// and lets the kernel's socket buffer absorb (and eventually drop) the
+// excess instead of our memory. 1024 in flight at ~50 ms each is ~20k cold
+// resolutions per second, well above what a small device's uplink needs.
+const maxDeferred = 1024
+
 // Observer receives one call per answered query (metrics). Implementations
 // must be cheap and must not allocate on the hot path.
 type Observer interface {
@@ -62,6 +70,7 @@ type Handler struct {
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
 	prefetch chan struct{}
+	deferred chan struct{}
 }
 
 // NewHandler returns the handler for r. Close stops its background work.
@@ -73,7 +82,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) *Handler {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{r: r, log: cfg.Logger, obs: cfg.Observer, now: r.cfg.Now,
-		prefetch: make(chan struct{}, maxPrefetchInFlight)}
+		prefetch: make(chan struct{}, maxPrefetchInFlight), deferred: make(chan struct{}, maxDeferred)}
 	h.SetAllow(cfg.Allow)
 	h.queryLog.Store(cfg.QueryLog)
 	h.bg, h.stop = context.WithCancel(context.Background())
@@ -137,9 +146,42 @@ func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte)
 		h.observe(req, b, true, start)
 		return b
 	}
+	if send := req.Defer(); send != nil {
+		select {
+		case h.deferred <- struct{}{}:
+			h.resolveLater(ctx, req, send, start)
+			return nil
+		default: // at the bound: resolve inline (back-pressure)
+		}
+	}
 	b := h.slow(ctx, req, out)
 	h.observe(req, b, false, start)
 	return b
+}
+
+// resolveLater answers a cache miss from its own goroutine so that the
+// UDP reader goes on serving hits while upstream servers are asked.
+func (h *Handler) resolveLater(ctx context.Context, req *server.Request, send func([]byte), start time.Time) {
+	r := *req
+	r.Wire = append([]byte(nil), req.Wire...) // the listener reuses req.Wire
+	h.wg.Add(1)
+	go func() {
+		defer func() {
+			// The server's Recover middleware does not reach this
+			// goroutine: a bug here costs one SERVFAIL, not the process.
+			if v := recover(); v != nil {
+				h.log.Error("panic resolving a query", "client", r.Remote, "panic", v)
+				send(wire.ErrorReply(r.Wire, dns.RcodeServerFailure, nil))
+			}
+			<-h.deferred
+			h.wg.Done()
+		}()
+		// UDP replies are at most wire.DefaultEDNSSize; packing grows the
+		// buffer if ever needed.
+		b := h.slow(ctx, &r, make([]byte, 0, 2*wire.DefaultEDNSSize))
+		h.observe(&r, b, false, start)
+		send(b)
+	}()
 }
 
 func (h *Handler) observe(req *server.Request, b []byte, cached bool, start time.Time) {
