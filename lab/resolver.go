@@ -59,7 +59,7 @@ func (l *Lab) startResolver(opt Options) error {
 		return err
 	}
 	log := l.log.With("server", "resolver")
-	srv := server.New(server.Config{Listen: []netip.AddrPort{lr.addr}, UDPSockets: udpSocketsPerServer, Logger: log},
+	srv := server.New(server.Config{Listen: []netip.AddrPort{lr.addr}, UDPSockets: udpSocketsPerServer, UDPBatch: udpBatch, Logger: log},
 		server.Recover(log)(lr.handler))
 	if err := srv.Start(l.ctx); err != nil {
 		lr.handler.Close()

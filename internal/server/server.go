@@ -67,6 +67,7 @@ type Config struct {
 	Listen         []netip.AddrPort // IPv4 and IPv6; port 0 picks a free port (the same for UDP and TCP)
 	UDPSockets     int              // SO_REUSEPORT sockets per address (0 = GOMAXPROCS)
 	UDPWorkers     int              // goroutines serving each UDP socket (0 = 1); see below
+	UDPBatch       int              // datagrams per recvmmsg/sendmmsg (0 = 16); each costs 128 KiB of buffers
 	MaxTCPConns    int              // open TCP connections; beyond it new ones are closed at once
 	TCPIdleTimeout time.Duration    // RFC 7766 6.2.3
 	TCPReadTimeout time.Duration    // per message once its first byte arrived
@@ -87,6 +88,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.UDPWorkers <= 0 {
 		c.UDPWorkers = 1
+	}
+	if c.UDPBatch <= 0 {
+		c.UDPBatch = udpBatch
 	}
 	if c.MaxTCPConns <= 0 {
 		c.MaxTCPConns = DefaultMaxTCPConns
@@ -330,7 +334,7 @@ func (s *Server) bind(ctx context.Context, ap netip.AddrPort) ([]*udpWorker, *ne
 			}
 			conns = append(conns, c)
 		}
-		batch := udpBatch
+		batch := s.cfg.UDPBatch
 		if s.cfg.UDPWorkers > 1 {
 			batch = 1
 		}
