@@ -76,6 +76,12 @@ func (c *Client) fail(ctx context.Context, server netip.AddrPort, network, op st
 		err = ctx.Err()
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		err = ErrTimeout
+		// The socket's deadline can fire just before the context's timer
+		// marks ctx done when both are the same instant: name the
+		// context's deadline as the reason when it has passed.
+		if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+			err = context.DeadlineExceeded
+		}
 	}
 	return &Error{Server: server, Network: network, Op: op, Err: err, Ignored: ignored}
 }
