@@ -145,8 +145,14 @@ func (c *Resolver) Validate() error {
 			errs = append(errs, fmt.Errorf("forward zone %s: no servers", z))
 		}
 		for _, s := range f.Servers {
-			if _, err := ParseServer(s); err != nil {
+			ap, err := ParseServer(s)
+			if err != nil {
 				errs = append(errs, fmt.Errorf("forward zone %s: %w", z, err))
+				continue
+			}
+			// Said at start rather than as SERVFAIL on every query.
+			if ap.Addr().Unmap().IsLoopback() && !c.AllowLoopbackUpstream {
+				errs = append(errs, fmt.Errorf("forward zone %s: %s is a loopback address: add --allow-loopback-upstream to forward there", z, s))
 			}
 		}
 	}

@@ -105,3 +105,14 @@ func FuzzDecodeResolver(f *testing.F) {
 		}
 	})
 }
+
+func TestForwardToLoopbackNeedsPermission(t *testing.T) {
+	c := Resolver{Listen: []string{"127.0.0.1:53"}, Forward: []Forward{{Zone: ".", Servers: []string{"127.0.0.53"}}}}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "--allow-loopback-upstream") {
+		t.Fatalf("err = %v", err)
+	}
+	c.AllowLoopbackUpstream = true
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
