@@ -350,3 +350,13 @@ func skipName(w []byte, off int) (int, error) {
 	}
 	return 0, errors.New("cache: name too long")
 }
+
+// bytes reports the bytes accounted to packed replies.
+func (p *Packed) bytes() int {
+	n := 0
+	for _, s := range p.shards {
+		_, b := s.stats()
+		n += b
+	}
+	return n
+}
