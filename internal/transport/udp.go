@@ -11,13 +11,44 @@ import (
 	"github.com/miekg/dns"
 )
 
-// udp sends packed once over a fresh UDP socket and waits for the matching
-// reply. A fresh socket per query gives a kernel-chosen random source port
-// (RFC 5452 9.2: port randomisation is the other half of the 32 bits an
-// off-path spoofer must guess). The socket is connected, so the kernel
-// already drops datagrams from other addresses; the explicit source check
-// below keeps that guarantee independent of the socket mode.
-func (c *Client) udp(ctx context.Context, server netip.AddrPort, q *dns.Msg, packed []byte) (*dns.Msg, int, error) {
+// udpWait is what one UDP attempt has seen besides its reply: datagrams
+// that did not match, and the last one that matched but did not decode.
+type udpWait struct {
+	ignored int
+	lastBad error
+}
+
+// accept returns the reply if b (a datagram from the server) answers q,
+// and records it as ignored otherwise.
+func (c *Client) accept(w *udpWait, server netip.AddrPort, q *dns.Msg, packed, b []byte) *dns.Msg {
+	r, err := match(q, packed, b)
+	if err != nil {
+		w.ignored++
+		if errors.Is(err, errMalformed) {
+			w.lastBad = err
+		}
+		c.log.Debug("ignored reply", "server", server, "reason", err)
+		return nil
+	}
+	return r
+}
+
+// readFailed is the error of an attempt whose read ended with err.
+func (c *Client) readFailed(ctx context.Context, server netip.AddrPort, w *udpWait, err error) error {
+	if w.lastBad != nil && errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
+		// The server answered, but never with a usable reply.
+		err = w.lastBad
+	}
+	return c.fail(ctx, server, "udp", "read", err, w.ignored)
+}
+
+// udpNet is the portable UDP attempt on the net package: a fresh connected
+// socket per query, so the kernel chooses a random source port (RFC 5452
+// 9.2: port randomisation is the other half of the 32 bits an off-path
+// spoofer must guess). The socket is connected, so the kernel already
+// drops datagrams from other addresses; the explicit source check keeps
+// that guarantee independent of the socket mode.
+func (c *Client) udpNet(ctx context.Context, server netip.AddrPort, q *dns.Msg, packed []byte) (*dns.Msg, int, error) {
 	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(server))
 	if err != nil {
 		return nil, 0, c.fail(ctx, server, "udp", "dial", err, 0)
@@ -36,35 +67,23 @@ func (c *Client) udp(ctx context.Context, server netip.AddrPort, q *dns.Msg, pac
 	bp := c.bufs.Get().(*[]byte)
 	defer c.bufs.Put(bp)
 	buf := *bp
-	ignored := 0
-	var lastBad error
+	var w udpWait
 	// Read until a datagram matches; the loop is bounded by the deadline
 	// set above (and ctx), not by a count: a spoofer flooding us must not
 	// be able to make us give up before the real reply arrives.
 	for {
 		n, from, err := conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
-			if lastBad != nil && errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
-				// The server answered, but never with a usable reply.
-				return nil, 0, c.fail(ctx, server, "udp", "read", lastBad, ignored)
-			}
-			return nil, 0, c.fail(ctx, server, "udp", "read", err, ignored)
+			return nil, 0, c.readFailed(ctx, server, &w, err)
 		}
 		if from.Addr().Unmap() != server.Addr() || from.Port() != server.Port() {
-			ignored++
+			w.ignored++
 			c.log.Debug("ignored reply from wrong source", "server", server, "from", from)
 			continue
 		}
-		r, err := match(q, packed, buf[:n])
-		if err != nil {
-			ignored++
-			if errors.Is(err, errMalformed) {
-				lastBad = err
-			}
-			c.log.Debug("ignored reply", "server", server, "reason", err)
-			continue
+		if r := c.accept(&w, server, q, packed, buf[:n]); r != nil {
+			return r, n, nil
 		}
-		return r, n, nil
 	}
 }
 
@@ -76,10 +95,9 @@ func (c *Client) fail(ctx context.Context, server netip.AddrPort, network, op st
 		err = ctx.Err()
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		err = ErrTimeout
-		// The socket's deadline can fire just before the context's timer
-		// marks ctx done when both are the same instant: name the
-		// context's deadline as the reason when it has passed.
 		if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+			// The poller's timer for the context's own deadline can fire
+			// before the context's timer: the reason is still the context.
 			err = context.DeadlineExceeded
 		}
 	}

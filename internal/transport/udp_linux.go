@@ -1,0 +1,174 @@
+//go:build linux
+
+package transport
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/miekg/dns"
+	"golang.org/x/sys/unix"
+)
+
+// drainCheck is how many queued datagrams are read in a row before the
+// deadline is checked again: the poller only enforces the deadline when we
+// wait, and a spoofer who keeps the queue full must not keep us reading
+// past it. 64 datagrams cost a few microseconds; a clock read per datagram
+// would cost more than the check is worth on the normal path.
+const drainCheck = 64
+
+// udp sends packed once over a fresh UDP socket and waits for the matching
+// reply. A fresh socket per query gives a kernel-chosen random source port
+// (RFC 5452 9.2: port randomisation is the other half of the 32 bits an
+// off-path spoofer must guess).
+//
+// This is the resolver's hottest system path (one attempt per upstream
+// query), so it talks to the kernel directly instead of through net.Dial:
+// socket(2) and connect(2) by hand, then the runtime's poller through an
+// *os.File. That saves the net package's setsockopt, getsockname and
+// getpeername calls, its address conversions, and the read that would find
+// nothing yet: the query is written from inside the poller's read loop, after
+// the poller has been armed, so the first read happens when the reply is
+// there. Addresses with a zone (link-local IPv6) take the portable path.
+func (c *Client) udp(ctx context.Context, server netip.AddrPort, q *dns.Msg, packed []byte) (*dns.Msg, int, error) {
+	if server.Addr().Zone() != "" {
+		return c.udpNet(ctx, server, q, packed)
+	}
+	f, err := dialUDP(server)
+	if err != nil {
+		return nil, 0, c.fail(ctx, server, "udp", "dial", err, 0)
+	}
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, 0, c.fail(ctx, server, "udp", "dial", err, 0)
+	}
+	deadline := c.attemptDeadline(ctx)
+	if err := f.SetReadDeadline(deadline); err != nil {
+		return nil, 0, c.fail(ctx, server, "udp", "dial", err, 0)
+	}
+	if ctx.Done() != nil {
+		// Cancelling ctx unblocks the wait at once instead of at the
+		// deadline.
+		stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Unix(1, 0)) })
+		defer stop()
+	}
+	bp := c.bufs.Get().(*[]byte)
+	defer c.bufs.Put(bp)
+	a := &udpAttempt{c: c, ctx: ctx, server: server, q: q, packed: packed, buf: *bp, deadline: deadline}
+	// Read until a datagram matches; the loop is bounded by the deadline
+	// (the poller's while we wait, drainCheck's while datagrams keep
+	// coming), not by a count: a spoofer flooding us must not be able to
+	// make us give up before the real reply arrives.
+	err = rc.Read(a.step)
+	switch {
+	case a.werr != nil:
+		return nil, 0, c.fail(ctx, server, "udp", "write", a.werr, 0)
+	case err == nil:
+		err = a.rerr
+	}
+	if a.reply == nil {
+		if err == nil {
+			err = os.ErrDeadlineExceeded // the reply loop ended without either
+		}
+		return nil, 0, c.readFailed(ctx, server, &a.w, err)
+	}
+	return a.reply, a.n, nil
+}
+
+// udpAttempt is the state of one UDP exchange inside the poller's read loop.
+type udpAttempt struct {
+	c        *Client
+	ctx      context.Context
+	server   netip.AddrPort
+	q        *dns.Msg
+	packed   []byte
+	buf      []byte
+	deadline time.Time
+	sent     bool
+
+	w     udpWait
+	reply *dns.Msg
+	n     int
+	werr  error // the send failed
+	rerr  error // a read failed, or the deadline passed while draining
+}
+
+// step is the syscall.RawConn read callback: true ends the loop, false
+// waits for the socket to become readable. The first call sends the query:
+// the poller cleared its readiness flag just before, so the reply's arrival
+// is an edge it will see, and no read is wasted before the reply exists.
+func (a *udpAttempt) step(fd uintptr) bool {
+	if !a.sent {
+		a.sent = true
+		for {
+			_, err := unix.Write(int(fd), a.packed)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				// EAGAIN included: a fresh socket has an empty send buffer,
+				// so a full one means something is badly wrong.
+				a.werr = os.NewSyscallError("write", err)
+				return true
+			}
+			return false
+		}
+	}
+	// The socket is connected: the kernel delivers only datagrams whose
+	// source is the server's address and port (connect(2) on a datagram
+	// socket), so no source check is needed here.
+	for i := 1; ; i++ {
+		n, err := unix.Read(int(fd), a.buf)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return false
+		case err != nil:
+			a.rerr = os.NewSyscallError("read", err)
+			return true
+		}
+		if r := a.c.accept(&a.w, a.server, a.q, a.packed, a.buf[:n]); r != nil {
+			a.reply, a.n = r, n
+			return true
+		}
+		if i%drainCheck == 0 && (a.ctx.Err() != nil || !time.Now().Before(a.deadline)) {
+			a.rerr = os.ErrDeadlineExceeded
+			return true
+		}
+	}
+}
+
+// dialUDP returns a non-blocking UDP socket connected to server, with a
+// kernel-chosen random source port, registered with the runtime poller.
+func dialUDP(server netip.AddrPort) (*os.File, error) {
+	var (
+		family int
+		sa     unix.Sockaddr
+	)
+	switch a := server.Addr(); {
+	case a.Is4():
+		family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(server.Port()), Addr: a.As4()}
+	case a.Is6():
+		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: int(server.Port()), Addr: a.As16()}
+	default:
+		return nil, fmt.Errorf("invalid address %v", a)
+	}
+	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	// connect(2) on a datagram socket does not block: it binds a random
+	// ephemeral port and fixes the peer.
+	if err := unix.Connect(fd, sa); err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("connect", err)
+	}
+	// The descriptor is non-blocking, so os.NewFile registers it with the
+	// poller (deadlines and parking work as for net.Conn).
+	return os.NewFile(uintptr(fd), "udp"), nil
+}
