@@ -34,15 +34,8 @@ func TestAccountingHonest(t *testing.T) {
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&m1)
-		accounted := 0
-		for _, s := range c.shards {
-			_, b := s.stats()
-			accounted += b
-		}
-		for _, s := range c.Packed.shards {
-			_, b := s.stats()
-			accounted += b
-		}
+		_, accounted := c.Stats()
+		accounted += c.Packed.bytes()
 		heap := int(m1.HeapAlloc) - int(m0.HeapAlloc)
 		runtime.KeepAlive(c)
 		ratio := float64(accounted) / float64(heap)

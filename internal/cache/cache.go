@@ -8,7 +8,8 @@
 package cache
 
 import (
-	"hash/maphash"
+	"bytes"
+	"encoding/binary"
 	"strings"
 	"time"
 
@@ -36,14 +37,6 @@ const (
 	// one mutex; 64 is enough for the core counts we target and costs
 	// little memory.
 	shardCount = 64
-	// entryOverhead approximates the Go memory of one entry beyond its
-	// records (entry, LRU node, map slot, key, slice headers) so the byte
-	// budget is honest; calibrated against runtime.MemStats with 100k
-	// entries (TestAccountingHonest).
-	entryOverhead = 200
-	// rrOverhead is the memory of one stored record beyond its wire length
-	// (the dns.RR struct, its owner string and rdata slices).
-	rrOverhead = 64
 )
 
 // Kind says what an entry records.
@@ -117,17 +110,6 @@ type Result struct {
 	Stale bool   // past expiry, returned only to serve stale (RFC 8767)
 }
 
-type entry struct {
-	kind Kind
-	rank Rank
-	rrs  []dns.RR // original TTLs set to the clamped lifetime
-	// stored and expires are Unix nanoseconds: 8 bytes and no pointer each,
-	// where a time.Time costs 24 bytes and a pointer the GC must scan.
-	stored  int64
-	expires int64
-	ttl     uint32 // clamped lifetime in seconds
-}
-
 // Config configures a Cache; zero fields take the defaults.
 type Config struct {
 	MaxBytes  int
@@ -144,12 +126,13 @@ type Config struct {
 // Cache is safe for concurrent use.
 type Cache struct {
 	cfg    Config
-	seed   maphash.Seed
-	shards [shardCount]*lru[Key, *entry]
+	store  *rrStore
 	Packed *Packed
 }
 
-// New returns a cache. A quarter of the budget goes to pre-packed replies.
+// New returns a cache. An eighth of the budget goes to pre-packed replies:
+// they hold only the replies that are more than one cached RRset (CNAME
+// chains, say), since the RRset store answers the rest itself.
 func New(cfg Config) *Cache {
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = DefaultMaxBytes
@@ -166,21 +149,13 @@ func New(cfg Config) *Cache {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	c := &Cache{cfg: cfg, seed: maphash.MakeSeed()}
-	rrBudget := cfg.MaxBytes - cfg.MaxBytes/4
-	for i := range c.shards {
-		c.shards[i] = newLRU[Key, *entry](rrBudget / shardCount)
-	}
-	c.Packed = newPacked(cfg.MaxBytes/4, cfg.Now)
+	c := &Cache{cfg: cfg, store: newRRStore(cfg.MaxBytes - cfg.MaxBytes/8)}
+	c.Packed = newPacked(cfg.MaxBytes/8, cfg.Now, c.store)
 	return c
 }
 
 // Now returns the cache's clock reading.
 func (c *Cache) Now() time.Time { return c.cfg.Now() }
-
-func (c *Cache) shard(name string) *lru[Key, *entry] {
-	return c.shards[maphash.String(c.seed, name)%shardCount]
-}
 
 // lifetime computes an entry's TTL: the RRset's minimum TTL (RFC 2181 5.2
 // says the TTLs of one set should agree; taking the minimum is safe), or
@@ -214,45 +189,62 @@ func (c *Cache) lifetime(e Entry) time.Duration {
 
 // Put stores e under k unless a live entry of higher rank is there. It
 // reports whether e was stored. Entries with a zero lifetime are not stored
-// (RFC 1035 3.2.1: TTL 0 means use only for the transaction in progress).
+// (RFC 1035 3.2.1: TTL 0 means use only for the transaction in progress),
+// nor are names or records that do not pack.
 func (c *Cache) Put(k Key, e Entry) bool {
 	life := c.lifetime(e)
-	if life < time.Second {
+	if life < time.Second || len(e.RRs) > maxRRs {
 		return false
 	}
-	now := c.cfg.Now()
+	// Lifetimes are whole seconds, like the TTLs they come from.
 	ttl := uint32(life / time.Second)
-	ne := &entry{kind: e.Kind, rank: e.Rank, stored: now.UnixNano(), expires: now.Add(life).UnixNano(), ttl: ttl}
-	size := entryOverhead + len(k.Name)
-	ne.rrs = make([]dns.RR, len(e.RRs))
-	for i, rr := range e.RRs {
-		cp := dns.Copy(rr)
-		cp.Header().Ttl = ttl
-		cp.Header().Name = dns.CanonicalName(cp.Header().Name)
-		ne.rrs[i] = cp
-		size += dns.Len(cp) + rrOverhead
-	}
-	k.Name = lowerFQDN(k.Name)
 	if e.Kind == NXDomain {
 		k.Type = 0
 	}
-	return c.shard(k.Name).update(k, func(old *entry, ok bool) (*entry, int, bool) {
-		if ok && old.rank > ne.rank && now.UnixNano() < old.expires {
-			return nil, 0, false
+	for _, rr := range e.RRs {
+		// RFC 6895 3.1: meta-types (OPT, TSIG, TKEY, ...) are about one
+		// transaction and are never cached.
+		if t := rr.Header().Rrtype; t == dns.TypeOPT || (t >= 128 && t <= 255) {
+			return false
 		}
-		return ne, size, true
-	})
+	}
+	var nb [maxName]byte
+	wname, ok := wireName(lowerFQDN(k.Name), &nb)
+	if !ok {
+		return false
+	}
+	var buf [512]byte
+	b := append(buf[:0], wname...)
+	b = binary.BigEndian.AppendUint16(b, k.Type)
+	b, err := appendRecords(b, wname, e.RRs, ttl)
+	if err != nil {
+		return false
+	}
+	// Exactly sized (append rounds the capacity up to the allocator's size
+	// class, which is what the heap really holds, so cap is the honest size).
+	data := append([]byte(nil), b...)
+	sh, h := c.store.locate(wname, k.Type)
+	now := c.cfg.Now().UnixNano()
+	ns := slot{data: data, expires: now + int64(ttl)*int64(time.Second), ttl: ttl, hash: h,
+		size: uint32(slotOverhead + cap(data)), nrr: uint16(len(e.RRs)), kind: e.Kind, rank: e.Rank}
+	return sh.put(wname, k.Type, ns, now)
 }
 
 // Get returns the entry for k, or the NXDOMAIN entry for k's name. Expired
 // entries are returned with Stale set only while within the stale window
-// of a serve-stale cache; otherwise they are a miss.
+// of a serve-stale cache; otherwise they are a miss. The records are new
+// objects each time: callers may change them.
 func (c *Cache) Get(k Key) (Result, bool) {
-	k.Name = lowerFQDN(k.Name)
-	sh := c.shard(k.Name)
-	e, ok := sh.get(k)
+	name := lowerFQDN(k.Name)
+	var nb [maxName]byte
+	wname, ok := wireName(name, &nb)
+	if !ok {
+		return Result{}, false
+	}
+	sh, h := c.store.locate(wname, k.Type)
+	e, ok := sh.get(wname, k.Type, h)
 	if !ok && k.Type != 0 {
-		e, ok = sh.get(Key{Name: k.Name})
+		e, ok = sh.get(wname, 0, retype(h, k.Type, 0))
 	}
 	if !ok {
 		return Result{}, false
@@ -260,42 +252,48 @@ func (c *Cache) Get(k Key) (Result, bool) {
 	now := c.cfg.Now().UnixNano()
 	res := Result{Kind: e.kind, Rank: e.rank}
 	if now < e.expires {
-		res.TTL = e.ttl - uint32((now-e.stored)/int64(time.Second))
+		res.TTL = e.ttl - uint32((now-e.stored())/int64(time.Second))
 	} else {
 		if !c.cfg.ServeStale || e.kind == Failure || now > e.expires+int64(c.cfg.StaleWindow) {
 			return Result{}, false
 		}
 		res.Stale, res.TTL = true, StaleTTL
 	}
-	res.RRs = make([]dns.RR, len(e.rrs))
-	for i, rr := range e.rrs {
-		cp := dns.Copy(rr)
-		cp.Header().Ttl = res.TTL
-		res.RRs[i] = cp
+	rrs, err := decodeRecords(e.data[len(wname)+2:], int(e.nrr), name, res.TTL)
+	if err != nil {
+		return Result{}, false
 	}
+	res.RRs = rrs
 	return res, true
 }
 
 // FlushName removes every entry at name (all types) from both caches and
 // reports how many RRset entries went.
 func (c *Cache) FlushName(name string) int {
-	name = dns.CanonicalName(name)
-	n := c.shard(name).removeFunc(func(k Key, _ *entry) bool { return k.Name == name })
-	c.Packed.flushName(name)
+	var nb [maxName]byte
+	wname, ok := wireName(lowerFQDN(name), &nb)
+	if !ok {
+		return 0
+	}
+	sh, _ := c.store.locate(wname, 0)
+	n := sh.removeFunc(func(data []byte) bool {
+		return len(data) > len(wname) && bytes.Equal(data[:len(wname)], wname)
+	})
+	c.Packed.flushName(wname)
 	return n
 }
 
 // FlushAll empties the cache.
 func (c *Cache) FlushAll() {
-	for _, s := range c.shards {
-		s.removeFunc(func(Key, *entry) bool { return true })
+	for _, s := range c.store.shards {
+		s.reset()
 	}
 	c.Packed.flushAll()
 }
 
 // Stats reports the number of RRset entries and their accounted bytes.
 func (c *Cache) Stats() (entries, bytes int) {
-	for _, s := range c.shards {
+	for _, s := range c.store.shards {
 		e, b := s.stats()
 		entries += e
 		bytes += b

@@ -17,6 +17,7 @@ import (
 // record if the client sent one. No unpacking, no allocation.
 type Packed struct {
 	now    func() time.Time
+	store  *rrStore // answers replies made of one cached RRset
 	seed   maphash.Seed
 	shards [shardCount]*lru[string, *packedEntry]
 }
@@ -55,8 +56,8 @@ const (
 	minPrefetchTTL = 10
 )
 
-func newPacked(budget int, now func() time.Time) *Packed {
-	p := &Packed{now: now, seed: maphash.MakeSeed()}
+func newPacked(budget int, now func() time.Time, store *rrStore) *Packed {
+	p := &Packed{now: now, store: store, seed: maphash.MakeSeed()}
 	for i := range p.shards {
 		p.shards[i] = newLRU[string, *packedEntry](budget / shardCount)
 	}
@@ -93,6 +94,9 @@ func (p *Packed) Store(m *dns.Msg) {
 		}
 	}
 	if ttl == 0 {
+		return
+	}
+	if p.markServable(m) {
 		return
 	}
 	w, err := c.Pack()
@@ -152,6 +156,9 @@ func (p *Packed) Answer(query, out []byte, udpLimit int) ([]byte, Hit) {
 		}
 		key = append(key, c)
 	}
+	if b, hit, found := p.answerFromStore(query, qend, key, qtype, edns, maxSize, out); found {
+		return b, hit
+	}
 	key = append(key, byte(qtype>>8), byte(qtype))
 	sh := p.shardFor(key)
 	sh.mu.Lock()
@@ -201,15 +208,7 @@ func (p *Packed) Answer(query, out []byte, udpLimit int) ([]byte, Hit) {
 	return out, hit
 }
 
-func (p *Packed) flushName(name string) {
-	wname := make([]byte, 0, 256)
-	if name != "." {
-		for _, l := range dns.SplitDomainName(name) {
-			wname = append(wname, byte(len(l)))
-			wname = append(wname, l...)
-		}
-	}
-	wname = append(wname, 0)
+func (p *Packed) flushName(wname []byte) {
 	for _, s := range p.shards {
 		s.removeFunc(func(k string, _ *packedEntry) bool {
 			return len(k) == len(wname)+2 && k[:len(wname)] == string(wname)

@@ -1,0 +1,226 @@
+package cache
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/miekg/dns"
+)
+
+// An entry's bytes are its key, then its records in wire form:
+//
+//	key:    NAME (uncompressed, lower case) TYPE
+//	record: OWNER TYPE CLASS TTL RDLENGTH RDATA
+//
+// OWNER is the compression pointer 0xC00C when the record belongs to the
+// key's name, else the uncompressed lower-case owner (the SOA of a negative
+// entry). 0xC00C points at offset 12, where a reply's question name sits
+// (RFC 1035 4.1.4), so header + question + these records is a complete
+// reply with no rewriting beyond the TTLs. RDATA names are never
+// compressed, so the records also decode on their own.
+
+const (
+	// maxName is the longest wire name (RFC 1035 3.1).
+	maxName = 255
+	// ptrHi, ptrLo: a compression pointer to offset 12.
+	ptrHi, ptrLo = 0xC0, headerLen
+	// maxRRs bounds an RRset: the count is kept in 16 bits, as in a DNS
+	// header, and no real set comes close.
+	maxRRs = 1<<16 - 1
+)
+
+var errCorrupt = errors.New("cache: corrupt entry")
+
+// wireName packs a fully qualified presentation name into buf in lower
+// case. Length bytes are at most 63, below 'A', so lower-casing every byte
+// is safe. Names without escapes (nearly all) take a short loop; the rest
+// go through miekg/dns, which knows the escapes.
+func wireName(name string, buf *[maxName]byte) ([]byte, bool) {
+	if w, ok := plainWireName(name, buf); ok {
+		return w, true
+	}
+	n, err := dns.PackDomainName(name, buf[:], 0, nil, false)
+	if err != nil || n == 0 {
+		return nil, false
+	}
+	w := buf[:n]
+	lowerASCII(w)
+	return w, true
+}
+
+// plainWireName handles names without backslashes; ok is false for
+// anything else (escapes, empty labels, overlong names), which the caller
+// hands to the full packer for a verdict.
+func plainWireName(name string, buf *[maxName]byte) ([]byte, bool) {
+	if name == "." {
+		buf[0] = 0
+		return buf[:1], true
+	}
+	if len(name) < 2 || len(name) > maxName-1 || name[len(name)-1] != '.' {
+		return nil, false
+	}
+	// The wire form is one byte longer than the text: each dot becomes the
+	// next label's length, and the root label is added.
+	w := buf[:len(name)+1]
+	start := 0
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '.':
+			l := i - start
+			if l == 0 || l > 63 {
+				return nil, false
+			}
+			w[start] = byte(l)
+			start = i + 1
+		case c == '\\':
+			return nil, false
+		case 'A' <= c && c <= 'Z':
+			w[i+1] = c + 'a' - 'A'
+		default:
+			w[i+1] = c
+		}
+	}
+	w[len(name)] = 0
+	return w, true
+}
+
+func lowerASCII(b []byte) {
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+}
+
+// appendRecords appends rrs to dst in the entry encoding, every TTL set to
+// ttl.
+func appendRecords(dst, wname []byte, rrs []dns.RR, ttl uint32) ([]byte, error) {
+	var scratch []byte
+	for _, rr := range rrs {
+		n := dns.Len(rr)
+		if cap(scratch) < n {
+			scratch = make([]byte, n)
+		}
+		end, err := dns.PackRR(rr, scratch[:n], 0, nil, false)
+		if err != nil {
+			return nil, fmt.Errorf("cache: packing %s record: %w", dns.TypeToString[rr.Header().Rrtype], err)
+		}
+		w := scratch[:end]
+		ol := nameLen(w)
+		if ol+10 > len(w) {
+			return nil, errCorrupt
+		}
+		lowerASCII(w[:ol])
+		if bytes.Equal(w[:ol], wname) {
+			dst = append(dst, ptrHi, ptrLo)
+		} else {
+			dst = append(dst, w[:ol]...)
+		}
+		dst = append(dst, w[ol:ol+4]...)
+		dst = binary.BigEndian.AppendUint32(dst, ttl)
+		dst = append(dst, w[ol+8:]...)
+	}
+	return dst, nil
+}
+
+// ownerEnd returns the offset just past the owner of the record at off.
+func ownerEnd(recs []byte, off int) int {
+	if recs[off]&0xC0 == 0xC0 {
+		return off + 2
+	}
+	return off + nameLen(recs[off:])
+}
+
+// decodeRecords materialises n encoded records as dns.RR with the given
+// TTL; records owned by the key get owner as their name.
+func decodeRecords(recs []byte, n int, owner string, ttl uint32) ([]dns.RR, error) {
+	rrs := make([]dns.RR, 0, n)
+	off := 0
+	for range n {
+		if off >= len(recs) {
+			return nil, errCorrupt
+		}
+		name := owner
+		if recs[off]&0xC0 == 0xC0 {
+			off += 2
+		} else {
+			var err error
+			if name, off, err = dns.UnpackDomainName(recs, off); err != nil {
+				return nil, fmt.Errorf("cache: decoding owner: %w", err)
+			}
+		}
+		if off+10 > len(recs) {
+			return nil, errCorrupt
+		}
+		h := dns.RR_Header{Name: name, Rrtype: binary.BigEndian.Uint16(recs[off:]), Class: binary.BigEndian.Uint16(recs[off+2:]),
+			Ttl: ttl, Rdlength: binary.BigEndian.Uint16(recs[off+8:])}
+		rr, end, err := decodeRdata(h, recs, off+10)
+		if err != nil {
+			return nil, fmt.Errorf("cache: decoding %s record: %w", dns.TypeToString[h.Rrtype], err)
+		}
+		rrs = append(rrs, rr)
+		off = end
+	}
+	return rrs, nil
+}
+
+// sameRecords reports whether two encodings hold the same records in the
+// same order, TTLs aside.
+func sameRecords(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for off := 0; off < len(a); {
+		s := off
+		off = ownerEnd(a, off)
+		if off+10 > len(a) || !bytes.Equal(a[s:off+4], b[s:off+4]) {
+			return false
+		}
+		end := off + 10 + int(binary.BigEndian.Uint16(a[off+8:]))
+		if end > len(a) || !bytes.Equal(a[off+8:end], b[off+8:end]) {
+			return false
+		}
+		off = end
+	}
+	return true
+}
+
+// patchTTLs sets the TTL of n encoded records.
+func patchTTLs(recs []byte, n int, ttl uint32) {
+	off := 0
+	for range n {
+		off = ownerEnd(recs, off)
+		binary.BigEndian.PutUint32(recs[off+4:], ttl)
+		off += 10 + int(binary.BigEndian.Uint16(recs[off+8:]))
+	}
+}
+
+// decodeRdata builds the commonest record types directly and leaves the
+// rest to miekg/dns (whose general path costs one more allocation).
+func decodeRdata(h dns.RR_Header, recs []byte, off int) (dns.RR, int, error) {
+	end := off + int(h.Rdlength)
+	if end > len(recs) {
+		return nil, 0, errCorrupt
+	}
+	rd := recs[off:end]
+	switch {
+	case h.Rrtype == dns.TypeA && len(rd) == net.IPv4len:
+		return &dns.A{Hdr: h, A: net.IP(bytes.Clone(rd))}, end, nil
+	case h.Rrtype == dns.TypeAAAA && len(rd) == net.IPv6len:
+		return &dns.AAAA{Hdr: h, AAAA: net.IP(bytes.Clone(rd))}, end, nil
+	case h.Rrtype == dns.TypeNS || h.Rrtype == dns.TypeCNAME:
+		name, n, err := dns.UnpackDomainName(recs, off)
+		if err != nil || n != end {
+			break
+		}
+		if h.Rrtype == dns.TypeNS {
+			return &dns.NS{Hdr: h, Ns: name}, end, nil
+		}
+		return &dns.CNAME{Hdr: h, Target: name}, end, nil
+	}
+	return dns.UnpackRRWithHeader(h, recs, off)
+}

@@ -1,0 +1,149 @@
+package cache
+
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// The packed fast path answers most questions straight from the RRset
+// store: a reply that is one cached RRset (an answer, or the SOA of a
+// negative answer) is header + question + the entry's records, so it need
+// not be stored a second time. Packed.Store marks such an entry servable
+// once it has seen the resolver build exactly that reply from it; a later
+// Put replaces the entry and clears the mark, so a hit never serves data
+// the resolver would not have answered with.
+
+// retype turns the hash of (name, from) into the hash of (name, to).
+func retype(h uint32, from, to uint16) uint32 {
+	return h ^ uint32(from)*0x9E3779B1 ^ uint32(to)*0x9E3779B1
+}
+
+// answerFromStore writes the reply to query from a servable RRset entry.
+// found is false when there is no such entry, so the caller may try the
+// stored whole replies.
+func (p *Packed) answerFromStore(query []byte, qend int, wname []byte, qtype uint16, edns bool, maxSize int, out []byte) (_ []byte, _ Hit, found bool) {
+	sh, h := p.store.locate(wname, qtype)
+	now := p.now().UnixNano()
+	sh.mu.Lock()
+	_, idx := sh.find(wname, qtype, h)
+	if idx == 0 && qtype != 0 {
+		// RFC 2308 5: an NXDOMAIN entry answers every type at its name.
+		if _, idx = sh.find(wname, 0, retype(h, qtype, 0)); idx != 0 && sh.slots[idx].kind != NXDomain {
+			idx = 0
+		}
+	}
+	if idx == 0 || sh.slots[idx].flags&flagServable == 0 || now >= sh.slots[idx].expires {
+		sh.mu.Unlock()
+		return out, Miss, false
+	}
+	sl := &sh.slots[idx]
+	recs := sl.data[len(wname)+2:]
+	size := qend + 4 + len(recs)
+	if edns {
+		size += optLen
+	}
+	if maxSize > 0 && size > maxSize {
+		sh.mu.Unlock()
+		return out, Miss, true
+	}
+	elapsed := uint32((now - sl.stored()) / int64(time.Second))
+	left := sl.ttl - elapsed
+	hit := Fresh
+	if sl.ttl >= minPrefetchTTL && left < sl.ttl/PrefetchFraction && sl.flags&flagPrefetching == 0 {
+		sl.flags |= flagPrefetching
+		hit = FreshPrefetch
+	}
+	n, kind := int(sl.nrr), sl.kind
+	sh.touch(idx)
+	sh.mu.Unlock()
+
+	var rcode byte
+	an, ns := n, 0
+	if kind != Positive {
+		an, ns = 0, n
+		if kind == NXDomain {
+			rcode = dns.RcodeNameError
+		}
+	}
+	var ar byte
+	if edns {
+		ar = 1
+	}
+	out = append(out[:0], query[0], query[1], byte(flagQR>>8)|query[2]&byte(flagRD>>8), byte(flagRA)|rcode,
+		0, 1, byte(an>>8), byte(an), byte(ns>>8), byte(ns), 0, ar)
+	out = append(out, query[headerLen:qend+4]...) // the question as asked (0x20 case intact)
+	start := len(out)
+	out = append(out, recs...)
+	patchTTLs(out[start:], n, left)
+	if edns {
+		out = append(out, 0, 0, byte(dns.TypeOPT), byte(EDNSSize>>8), byte(EDNSSize&0xff), 0, 0, 0, 0, 0, 0)
+	}
+	return out, hit, true
+}
+
+// markServable marks the RRset entry that m (a cacheable reply) was built
+// from, and reports whether there was one. Replies of any other shape
+// (CNAME chains, several sets, additional records) are not one entry.
+func (p *Packed) markServable(m *dns.Msg) bool {
+	q := m.Question[0]
+	if q.Qclass != dns.ClassINET {
+		return false
+	}
+	for _, rr := range m.Extra {
+		if rr.Header().Rrtype != dns.TypeOPT {
+			return false
+		}
+	}
+	kind, ktype, set := Positive, q.Qtype, m.Answer
+	switch {
+	case m.Rcode == dns.RcodeSuccess && len(m.Ns) == 0 && len(m.Answer) > 0:
+		for _, rr := range m.Answer {
+			if h := rr.Header(); h.Rrtype != q.Qtype || h.Class != dns.ClassINET {
+				return false
+			}
+		}
+	case len(m.Answer) == 0 && len(m.Ns) == 1 && m.Ns[0].Header().Rrtype == dns.TypeSOA:
+		kind, set = NoData, m.Ns
+		if m.Rcode == dns.RcodeNameError {
+			kind, ktype = NXDomain, 0
+		}
+	default:
+		return false
+	}
+	var nb [maxName]byte
+	wname, ok := wireName(q.Name, &nb)
+	if !ok {
+		return false
+	}
+	var buf [512]byte
+	enc, err := appendRecords(buf[:0], wname, set, 0)
+	if err != nil {
+		return false
+	}
+	if kind == Positive {
+		// Every answer must belong to the question's name: the fast path
+		// writes each owner as a pointer to the question.
+		for off := 0; off < len(enc); off += 12 + int(binary.BigEndian.Uint16(enc[off+10:])) {
+			if enc[off] != ptrHi {
+				return false
+			}
+		}
+	}
+	sh, h := p.store.locate(wname, ktype)
+	now := p.now().UnixNano()
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	_, idx := sh.find(wname, ktype, h)
+	if idx == 0 {
+		return false
+	}
+	sl := &sh.slots[idx]
+	if sl.kind != kind || now >= sl.expires || int(sl.nrr) != len(set) || !sameRecords(sl.data[len(wname)+2:], enc) {
+		return false
+	}
+	// A new reply: a later hit near expiry may ask for a prefetch again.
+	sl.flags = (sl.flags | flagServable) &^ flagPrefetching
+	return true
+}
