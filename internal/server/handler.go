@@ -32,6 +32,19 @@ type Request struct {
 
 	// deferFn is set by listeners that can answer after ServeDNS returns.
 	deferFn func(*Request) func(reply []byte)
+	// streamFn is set by listeners that can send several messages for one
+	// query (TCP).
+	streamFn func(msg []byte) error
+}
+
+// Stream returns a function that writes one more message on the
+// connection ahead of the reply ServeDNS returns, for answers that take
+// several messages: a zone transfer (RFC 5936 2.2, RFC 1995 4). Each call
+// writes one complete message (at most 65535 bytes) framed on its own; an
+// error means the connection is gone and the handler should stop. Stream
+// returns nil over UDP, where one query gets one datagram.
+func (r *Request) Stream() func(msg []byte) error {
+	return r.streamFn
 }
 
 // Defer lets a handler answer later: a resolver waiting on upstream

@@ -220,7 +220,7 @@ func (tc *tcpConn) answer(msg []byte) {
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
 	buf := *bp
-	req := Request{Wire: msg, Remote: tc.remote, Local: tc.local, Proto: TCP}
+	req := Request{Wire: msg, Remote: tc.remote, Local: tc.local, Proto: TCP, streamFn: tc.writeExtra}
 	reply := s.h.ServeDNS(tc.ctx, &req, buf[2:2])
 	if len(reply) == 0 {
 		// "Drop" on a stream: a client waiting for an answer that will
@@ -250,4 +250,34 @@ func (tc *tcpConn) answer(msg []byte) {
 		tc.cancel()
 		tc.c.SetReadDeadline(time.Now())
 	}
+}
+
+// errStreamMsgSize is returned for a streamed message that cannot be
+// framed.
+var errStreamMsgSize = errors.New("streamed message empty or over 65535 bytes")
+
+// writeExtra writes one message of a multi-message answer (Request.Stream).
+// Replies to other pipelined queries on the connection may be written
+// between two such messages; clients match messages to queries by ID. A
+// failed write breaks the connection as in answer.
+func (tc *tcpConn) writeExtra(msg []byte) error {
+	if len(msg) == 0 || len(msg) > maxMsgSize {
+		return errStreamMsgSize
+	}
+	var hdr [2]byte
+	binary.BigEndian.PutUint16(hdr[:], uint16(len(msg)))
+	bufs := net.Buffers{hdr[:], msg}
+	tc.wmu.Lock()
+	defer tc.wmu.Unlock()
+	if err := tc.ctx.Err(); err != nil {
+		return err
+	}
+	tc.c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
+	if _, err := bufs.WriteTo(tc.c); err != nil {
+		tc.s.observe(EventSendFailed, TCP)
+		tc.cancel()
+		tc.c.SetReadDeadline(time.Now())
+		return err
+	}
+	return nil
 }
