@@ -100,11 +100,24 @@ func BenchmarkMemoryPerName(b *testing.B) {
 	}
 }
 
+// maxHeapPerName is the ceiling TestMemoryPerName enforces: the wire-form
+// store measured about 210 bytes per typical name (the dns.RR store plus a
+// second packed copy cost 666); the margin absorbs Go version drift, not a
+// return to storing names twice.
+const maxHeapPerName = 280
+
 // TestMemoryPerName pins the memory a typical cached name costs, so a
 // change that makes the cache fat again fails here rather than in the PSS
-// benchmark much later.
+// benchmark much later, and checks that the budget's accounting stays
+// within 15% of the heap for the whole mix.
 func TestMemoryPerName(t *testing.T) {
 	start := time.Now()
 	heap, acc := heapPerName(t, typicalNames)
 	t.Logf("%d names: %.0f heap B/name, %.0f accounted B/name (ratio %.2f) in %v", typicalNames, heap, acc, acc/heap, time.Since(start))
+	if heap > maxHeapPerName {
+		t.Errorf("%.0f heap bytes per name, want at most %d", heap, maxHeapPerName)
+	}
+	if r := acc / heap; r < 0.85 || r > 1.15 {
+		t.Errorf("accounting off: %.0f accounted vs %.0f heap bytes per name", acc, heap)
+	}
 }

@@ -3,7 +3,6 @@ package cache
 import (
 	"encoding/binary"
 	"errors"
-	"hash/maphash"
 	"sync/atomic"
 	"time"
 
@@ -18,7 +17,6 @@ import (
 type Packed struct {
 	now    func() time.Time
 	store  *rrStore // answers replies made of one cached RRset
-	seed   maphash.Seed
 	shards [shardCount]*lru[string, *packedEntry]
 }
 
@@ -57,7 +55,7 @@ const (
 )
 
 func newPacked(budget int, now func() time.Time, store *rrStore) *Packed {
-	p := &Packed{now: now, store: store, seed: maphash.MakeSeed()}
+	p := &Packed{now: now, store: store}
 	for i := range p.shards {
 		p.shards[i] = newLRU[string, *packedEntry](budget / shardCount)
 	}
@@ -113,11 +111,7 @@ func (p *Packed) Store(m *dns.Msg) {
 	key := make([]byte, 0, qend-headerLen+2)
 	key = append(key, w[headerLen:qend]...)
 	key = append(key, byte(q.Qtype>>8), byte(q.Qtype))
-	p.shardFor(key).put(string(key), e, len(w)+2*len(offs)+len(key)+packedOverhead)
-}
-
-func (p *Packed) shardFor(key []byte) *lru[string, *packedEntry] {
-	return p.shards[maphash.Bytes(p.seed, key)%shardCount]
+	p.shards[p.store.nameHash(key[:len(key)-2])%shardCount].put(string(key), e, len(w)+2*len(offs)+len(key)+packedOverhead)
 }
 
 // Hit is the outcome of Answer.
@@ -156,11 +150,12 @@ func (p *Packed) Answer(query, out []byte, udpLimit int) ([]byte, Hit) {
 		}
 		key = append(key, c)
 	}
-	if b, hit, found := p.answerFromStore(query, qend, key, qtype, edns, maxSize, out); found {
+	nh := p.store.nameHash(key)
+	if b, hit, found := p.answerFromStore(query, qend, key, nh, qtype, edns, maxSize, out); found {
 		return b, hit
 	}
 	key = append(key, byte(qtype>>8), byte(qtype))
-	sh := p.shardFor(key)
+	sh := p.shards[nh%shardCount]
 	sh.mu.Lock()
 	n, found := sh.m[string(key)]
 	var e *packedEntry
@@ -209,11 +204,9 @@ func (p *Packed) Answer(query, out []byte, udpLimit int) ([]byte, Hit) {
 }
 
 func (p *Packed) flushName(wname []byte) {
-	for _, s := range p.shards {
-		s.removeFunc(func(k string, _ *packedEntry) bool {
-			return len(k) == len(wname)+2 && k[:len(wname)] == string(wname)
-		})
-	}
+	p.shards[p.store.nameHash(wname)%shardCount].removeFunc(func(k string, _ *packedEntry) bool {
+		return len(k) == len(wname)+2 && k[:len(wname)] == string(wname)
+	})
 }
 
 func (p *Packed) flushAll() {

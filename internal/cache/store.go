@@ -71,9 +71,13 @@ func newRRStore(budget int) *rrStore {
 // the same shard, so the NXDOMAIN fallback and FlushName stay local) and
 // the key's hash within it.
 func (st *rrStore) locate(wname []byte, qtype uint16) (*shard, uint32) {
-	h := maphash.Bytes(st.seed, wname)
+	h := st.nameHash(wname)
 	return st.shards[h%shardCount], keyHash(h, qtype)
 }
+
+// nameHash hashes a wire name. The packed-reply shards use it too, so one
+// hash serves both lookups of a fast-path query.
+func (st *rrStore) nameHash(wname []byte) uint64 { return maphash.Bytes(st.seed, wname) }
 
 // keyHash mixes the type into the name's hash (Fibonacci hashing: the
 // multiplier spreads consecutive type numbers far apart).
