@@ -59,7 +59,7 @@ func (r *Resolver) forwarderFor(name string) *ForwardZone {
 func (r *Resolver) forwardQuery(ctx context.Context, st *query, fz *ForwardZone, qname string, qtype uint16) (*step, error) {
 	tried := map[netip.AddrPort]bool{}
 	for queries := 0; ; queries++ {
-		if ctx.Err() != nil {
+		if st.expired(ctx) {
 			return nil, st.exceeded(BudgetWallTime)
 		}
 		if st.upstream >= MaxUpstreamPerQuery {
@@ -74,7 +74,7 @@ func (r *Resolver) forwardQuery(ctx context.Context, st *query, fz *ForwardZone,
 		}
 		tried[server] = true
 		st.upstream++
-		reply, rtt, err := r.exchange(ctx, server, qname, qtype, true)
+		reply, rtt, err := r.exchange(ctx, st, server, qname, qtype, true)
 		if err != nil {
 			r.sel.bad(server.Addr())
 			continue

@@ -54,7 +54,7 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 	queries, fallbacks := 0, 0
 	qlabels := dns.CountLabel(qname)
 	for {
-		if ctx.Err() != nil {
+		if st.expired(ctx) {
 			return nil, st.exceeded(BudgetWallTime)
 		}
 		server, ok := r.sel.best(d.addrs, tried)
@@ -94,7 +94,7 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 		}
 		isMin := sendName != qname
 		tried[server] = true
-		reply, rtt, err := r.exchange(ctx, server, sendName, sendType, false)
+		reply, rtt, err := r.exchange(ctx, st, server, sendName, sendType, false)
 		if err != nil {
 			r.sel.bad(server.Addr())
 			continue

@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -97,11 +98,35 @@ func newStats() *Stats {
 
 // query is the per-client-query state: budgets spent so far and the
 // questions in progress on this dependency chain (for cycle detection).
+//
+// The wall-time budget is a deadline here rather than a context deadline:
+// context.WithTimeout per resolution costs a runtime timer, a cancellation
+// channel and a registration for every context derived from it (one per
+// upstream query), about a tenth of a cold resolution's allocations, and
+// nothing needs waking at the deadline. The iteration checks expired()
+// between steps, and each upstream query's timeout is clipped to what is
+// left (attempt), so no wait outlasts the budget.
 type query struct {
 	upstream int
 	glueless int
 	stack    map[string]bool
 	stats    *Stats
+	deadline time.Time // end of the wall-time budget (MaxWallTime)
+}
+
+func newQuery(stats *Stats, key string) *query {
+	return &query{stack: map[string]bool{key: true}, stats: stats, deadline: time.Now().Add(MaxWallTime)}
+}
+
+// expired says whether the resolution must stop: its caller's context
+// ended, or the wall-time budget is spent.
+func (q *query) expired(ctx context.Context) bool {
+	return ctx.Err() != nil || !time.Now().Before(q.deadline)
+}
+
+// attempt clips one upstream query's timeout to the wall time left.
+func (q *query) attempt(timeout time.Duration) time.Duration {
+	return max(min(timeout, time.Until(q.deadline)), time.Millisecond)
 }
 
 func (q *query) exceeded(budget string) error {

@@ -129,9 +129,10 @@ func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Response, erro
 	}
 	key := stackKey(name, q.Qtype)
 	resp, err, shared := r.flights.do(ctx, key, func() (*Response, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), MaxWallTime)
-		defer cancel()
-		st := &query{stack: map[string]bool{key: true}, stats: r.stats}
+		// Coalesced callers share this resolution: one of them leaving must
+		// not end it (the wall-time budget in st does).
+		ctx := context.WithoutCancel(ctx)
+		st := newQuery(r.stats, key)
 		resp, err := r.resolve(ctx, st, name, q.Qtype, 0)
 		if err == nil {
 			return resp, nil
@@ -159,7 +160,7 @@ func (r *Resolver) Refresh(ctx context.Context, q dns.Question) error {
 	defer cancel()
 	r.stats.Prefetches.Add(1)
 	name := dns.CanonicalName(q.Name)
-	st := &query{stack: map[string]bool{stackKey(name, q.Qtype): true}, stats: r.stats}
+	st := newQuery(r.stats, stackKey(name, q.Qtype))
 	_, err := r.iterate(ctx, st, name, q.Qtype, 0)
 	return err
 }
@@ -378,7 +379,7 @@ func ancestor(name string, n int) string {
 	return name[idx[len(idx)-n]:]
 }
 
-func (r *Resolver) exchange(ctx context.Context, server netip.AddrPort, name string, qtype uint16, rd bool) (*dns.Msg, time.Duration, error) {
+func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPort, name string, qtype uint16, rd bool) (*dns.Msg, time.Duration, error) {
 	m := new(dns.Msg)
 	m.SetQuestion(name, qtype)
 	m.Id = newID()
@@ -387,16 +388,28 @@ func (r *Resolver) exchange(ctx context.Context, server netip.AddrPort, name str
 		m.SetEdns0(ednsSize, false)
 	}
 	r.stats.Upstream.Add(1)
-	tctx, cancel := context.WithTimeout(ctx, r.sel.timeout(server.Addr()))
-	defer cancel()
+	timeout := st.attempt(r.sel.timeout(server.Addr()))
 	start := r.cfg.Now()
-	reply, err := r.cfg.Exchanger.Exchange(tctx, server, m)
+	var (
+		reply *dns.Msg
+		err   error
+	)
+	if te, ok := r.cfg.Exchanger.(transport.TimeoutExchanger); ok {
+		reply, err = te.ExchangeTimeout(ctx, server, m, timeout)
+	} else {
+		tctx, cancel := context.WithTimeout(ctx, timeout)
+		reply, err = r.cfg.Exchanger.Exchange(tctx, server, m)
+		if err != nil && tctx.Err() != nil && !errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+		}
+		cancel()
+	}
 	rtt := r.cfg.Now().Sub(start)
 	if r.log.Enabled(ctx, slog.LevelDebug) { // the arguments cost allocations even when not logged
 		r.log.Debug("upstream", "server", server, "name", name, "type", dns.TypeToString[qtype], "rtt", rtt, "err", err)
 	}
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || tctx.Err() != nil {
+		if isTimeout(err) {
 			r.stats.UpstreamTimeouts.Add(1)
 		} else {
 			r.stats.UpstreamErrors.Add(1)
@@ -408,4 +421,11 @@ func (r *Resolver) exchange(ctx context.Context, server netip.AddrPort, name str
 		return nil, rtt, fmt.Errorf("query %s to %s: reply does not match the question", name, server)
 	}
 	return reply, rtt, nil
+}
+
+// isTimeout says whether an exchange failed for lack of a reply in time
+// (as opposed to a refused connection or a broken reply).
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &t) && t.Timeout())
 }

@@ -69,7 +69,7 @@ type Client struct {
 	bufs    sync.Pool // *[]byte of wire.MaxMsgSize, for UDP reads
 }
 
-var _ Exchanger = (*Client)(nil)
+var _ TimeoutExchanger = (*Client)(nil)
 
 // NewClient returns a Client with the options' defaults filled in.
 func NewClient(o ClientOptions) *Client {
@@ -111,6 +111,21 @@ func (c *Client) Exchange(ctx context.Context, server netip.AddrPort, req *dns.M
 // and the wait goes on until the attempt's deadline (RFC 5452 9.1); a reply
 // with TC set is retried over TCP (RFC 7766 5). Errors are *Error.
 func (c *Client) ExchangeInfo(ctx context.Context, server netip.AddrPort, req *dns.Msg) (*dns.Msg, Info, error) {
+	return c.exchange(ctx, server, req, c.timeout)
+}
+
+// ExchangeTimeout is Exchange with timeout bounding each attempt instead
+// of the client's ClientOptions.Timeout (zero or less: that one; capped
+// like it). It implements TimeoutExchanger.
+func (c *Client) ExchangeTimeout(ctx context.Context, server netip.AddrPort, req *dns.Msg, timeout time.Duration) (*dns.Msg, error) {
+	if timeout <= 0 {
+		timeout = c.timeout
+	}
+	r, _, err := c.exchange(ctx, server, req, min(timeout, maxTimeout))
+	return r, err
+}
+
+func (c *Client) exchange(ctx context.Context, server netip.AddrPort, req *dns.Msg, timeout time.Duration) (*dns.Msg, Info, error) {
 	server = netip.AddrPortFrom(server.Addr().Unmap(), server.Port())
 	info := Info{Server: server}
 	if len(req.Question) != 1 {
@@ -125,7 +140,7 @@ func (c *Client) ExchangeInfo(ctx context.Context, server netip.AddrPort, req *d
 	start := time.Now()
 	if !c.tcpOnly {
 		info.Network = "udp"
-		r, n, err := c.udp(ctx, server, q, packed)
+		r, n, err := c.udp(ctx, server, q, packed, timeout)
 		if err != nil {
 			return nil, info, err
 		}
@@ -137,7 +152,7 @@ func (c *Client) ExchangeInfo(ctx context.Context, server netip.AddrPort, req *d
 		info.TruncatedUDP = true
 	}
 	info.Network = "tcp"
-	r, n, err := c.tcp(ctx, server, q, packed)
+	r, n, err := c.tcp(ctx, server, q, packed, timeout)
 	if err != nil {
 		return nil, info, err
 	}
@@ -160,8 +175,8 @@ func (c *Client) prepare(req *dns.Msg) *dns.Msg {
 }
 
 // attemptDeadline is the earlier of now+timeout and ctx's deadline.
-func (c *Client) attemptDeadline(ctx context.Context) time.Time {
-	d := time.Now().Add(c.timeout)
+func attemptDeadline(ctx context.Context, timeout time.Duration) time.Time {
+	d := time.Now().Add(timeout)
 	if cd, ok := ctx.Deadline(); ok && cd.Before(d) {
 		d = cd
 	}

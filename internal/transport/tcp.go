@@ -20,8 +20,8 @@ const headerLen = 12
 // prefix of RFC 1035 4.2.2 and reads framed messages until one matches.
 // One connection per query keeps the client simple; RFC 7766 6.2.1
 // pipelining is a server obligation we do not need as a client.
-func (c *Client) tcp(ctx context.Context, server netip.AddrPort, q *dns.Msg, packed []byte) (*dns.Msg, int, error) {
-	deadline := c.attemptDeadline(ctx)
+func (c *Client) tcp(ctx context.Context, server netip.AddrPort, q *dns.Msg, packed []byte, timeout time.Duration) (*dns.Msg, int, error) {
+	deadline := attemptDeadline(ctx, timeout)
 	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	var d net.Dialer

@@ -48,19 +48,22 @@ func (c *Client) readFailed(ctx context.Context, server netip.AddrPort, w *udpWa
 // spoofer must guess). The socket is connected, so the kernel already
 // drops datagrams from other addresses; the explicit source check keeps
 // that guarantee independent of the socket mode.
-func (c *Client) udpNet(ctx context.Context, server netip.AddrPort, q *dns.Msg, packed []byte) (*dns.Msg, int, error) {
+func (c *Client) udpNet(ctx context.Context, server netip.AddrPort, q *dns.Msg, packed []byte, timeout time.Duration) (*dns.Msg, int, error) {
 	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(server))
 	if err != nil {
 		return nil, 0, c.fail(ctx, server, "udp", "dial", err, 0)
 	}
 	defer conn.Close()
-	deadline := c.attemptDeadline(ctx)
+	deadline := attemptDeadline(ctx, timeout)
 	if err := conn.SetDeadline(deadline); err != nil {
 		return nil, 0, c.fail(ctx, server, "udp", "dial", err, 0)
 	}
-	// Cancelling ctx unblocks the read at once instead of at the deadline.
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	if ctx.Done() != nil {
+		// Cancelling ctx unblocks the read at once instead of at the
+		// deadline.
+		stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+		defer stop()
+	}
 	if _, err := conn.Write(packed); err != nil {
 		return nil, 0, c.fail(ctx, server, "udp", "write", err, 0)
 	}

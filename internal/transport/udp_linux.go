@@ -33,9 +33,9 @@ const drainCheck = 64
 // nothing yet: the query is written from inside the poller's read loop, after
 // the poller has been armed, so the first read happens when the reply is
 // there. Addresses with a zone (link-local IPv6) take the portable path.
-func (c *Client) udp(ctx context.Context, server netip.AddrPort, q *dns.Msg, packed []byte) (*dns.Msg, int, error) {
+func (c *Client) udp(ctx context.Context, server netip.AddrPort, q *dns.Msg, packed []byte, timeout time.Duration) (*dns.Msg, int, error) {
 	if server.Addr().Zone() != "" {
-		return c.udpNet(ctx, server, q, packed)
+		return c.udpNet(ctx, server, q, packed, timeout)
 	}
 	f, err := dialUDP(server)
 	if err != nil {
@@ -46,7 +46,7 @@ func (c *Client) udp(ctx context.Context, server netip.AddrPort, q *dns.Msg, pac
 	if err != nil {
 		return nil, 0, c.fail(ctx, server, "udp", "dial", err, 0)
 	}
-	deadline := c.attemptDeadline(ctx)
+	deadline := attemptDeadline(ctx, timeout)
 	if err := f.SetReadDeadline(deadline); err != nil {
 		return nil, 0, c.fail(ctx, server, "udp", "dial", err, 0)
 	}

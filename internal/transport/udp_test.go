@@ -67,3 +67,27 @@ func TestClientFloodStillTimesOut(t *testing.T) {
 	}
 	t.Logf("ignored %d forged replies in %v", te.Ignored, elapsed)
 }
+
+// TestExchangeTimeout checks that the per-call timeout replaces the
+// client's, both ways: shorter ends a silent exchange early, and a
+// context-free call still answers within it.
+func TestExchangeTimeout(t *testing.T) {
+	silent := newResponder(t, "127.0.0.1", nil, nil)
+	c := NewClient(ClientOptions{Timeout: 30 * time.Second})
+	start := time.Now()
+	_, err := c.ExchangeTimeout(context.Background(), silent.addr, query("t.test.", dns.TypeA), 100*time.Millisecond)
+	var te *Error
+	if !errors.As(err, &te) || !te.Timeout() || !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v, want ErrTimeout", err)
+	}
+	if el := time.Since(start); el < 100*time.Millisecond || el > 5*time.Second {
+		t.Errorf("timed out after %v, want about 100ms", el)
+	}
+	rs := newResponder(t, "127.0.0.1", func(q *dns.Msg) []datagram {
+		return []datagram{{data: answer(t, q, "192.0.2.1", nil)}}
+	}, nil)
+	r, err := c.ExchangeTimeout(context.Background(), rs.addr, query("t.test.", dns.TypeA), time.Second)
+	if err != nil || firstA(t, r) != "192.0.2.1" {
+		t.Fatalf("reply %v, err %v", r, err)
+	}
+}
