@@ -30,11 +30,33 @@ const answerCacheBytes = 64 << 20
 type Handler struct {
 	log   *slog.Logger
 	state atomic.Pointer[state]
+	xfr   atomic.Pointer[transfersBox]
 }
 
 type state struct {
-	zones map[string]*zone.Zone // origin -> zone
-	cache answerCache
+	zones       map[string]*zone.Zone // origin -> zone
+	unavailable map[string]bool       // origins configured but not servable (an expired secondary)
+	cache       answerCache
+}
+
+// Transfers answers what the handler leaves to zone replication (package
+// xfr): AXFR/IXFR for a served zone's apex, and NOTIFY. A nil reply from
+// ServeNotify keeps the handler's own answer (NOTIMP).
+type Transfers interface {
+	ServeTransfer(ctx context.Context, req *server.Request, q *dns.Msg, z *zone.Zone, out []byte) []byte
+	ServeNotify(ctx context.Context, req *server.Request, q *dns.Msg, out []byte) []byte
+}
+
+type transfersBox struct{ t Transfers }
+
+// SetTransfers makes t answer transfers and NOTIFY. Without it, transfers
+// are refused and NOTIFY is NOTIMP, as before zone replication existed.
+func (h *Handler) SetTransfers(t Transfers) {
+	if t == nil {
+		h.xfr.Store(nil)
+		return
+	}
+	h.xfr.Store(&transfersBox{t})
 }
 
 // NewHandler returns a handler serving no zones (everything REFUSED) until
@@ -50,10 +72,25 @@ func NewHandler(logger *slog.Logger) *Handler {
 
 // SetZones replaces the served zones at once. Later zones with the same
 // origin replace earlier ones.
-func (h *Handler) SetZones(zs []*zone.Zone) {
+func (h *Handler) SetZones(zs []*zone.Zone) { h.SetZonesUnavailable(zs, nil) }
+
+// SetZonesUnavailable is SetZones with origins that are configured but
+// have no servable version (a secondary zone not yet transferred or
+// expired, RFC 1035 3.3.13): queries for them get SERVFAIL, not REFUSED,
+// as NSD and Knot answer, so resolvers try another server.
+func (h *Handler) SetZonesUnavailable(zs []*zone.Zone, unavailable []string) {
 	st := &state{zones: make(map[string]*zone.Zone, len(zs))}
 	for _, z := range zs {
 		st.zones[z.Origin] = z
+	}
+	for _, o := range unavailable {
+		o = strings.ToLower(dns.Fqdn(o))
+		if st.zones[o] == nil {
+			if st.unavailable == nil {
+				st.unavailable = make(map[string]bool)
+			}
+			st.unavailable[o] = true
+		}
 	}
 	st.cache.m = make(map[string][]byte)
 	h.state.Store(st)
@@ -73,7 +110,7 @@ func (h *Handler) Zones() []*zone.Zone {
 // packed replies (keyed by lower-cased name, type and the flags the reply
 // depends on) with only the ID and the question's case patched; everything
 // else takes the full path through dns.Msg.
-func (h *Handler) ServeDNS(_ context.Context, req *server.Request, out []byte) []byte {
+func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte) []byte {
 	w := req.Wire
 	if len(w) < headerLen || binary.BigEndian.Uint16(w[2:])&flagQR != 0 {
 		return nil // never answer responses: that is how reflection loops start
@@ -93,7 +130,7 @@ func (h *Handler) ServeDNS(_ context.Context, req *server.Request, out []byte) [
 			}
 		}
 	}
-	return h.slow(st, req, out, key)
+	return h.serveSlow(ctx, st, req, out, key)
 }
 
 func udpLimit(q query) int {
@@ -105,6 +142,10 @@ func udpLimit(q query) int {
 
 // slow unpacks, answers and packs; key is non-nil when the reply may be cached.
 func (h *Handler) slow(st *state, req *server.Request, out []byte, key []byte) []byte {
+	return h.serveSlow(context.Background(), st, req, out, key)
+}
+
+func (h *Handler) serveSlow(ctx context.Context, st *state, req *server.Request, out []byte, key []byte) []byte {
 	m := new(dns.Msg)
 	if err := m.Unpack(req.Wire); err != nil || !countsMatch(req.Wire, m) {
 		if req.Proto == server.TCP {
@@ -114,6 +155,11 @@ func (h *Handler) slow(st *state, req *server.Request, out []byte, key []byte) [
 			return nil
 		}
 		return formErr(req.Wire, out)
+	}
+	if b := h.xfr.Load(); b != nil {
+		if reply, ok := st.transfer(ctx, b.t, req, m, out); ok {
+			return reply
+		}
 	}
 	resp := st.answer(m, req.Proto)
 	if resp == nil {
@@ -230,6 +276,9 @@ func (st *state) answer(m *dns.Msg, proto server.Proto) *dns.Msg {
 			return errorReply(m, dns.RcodeNotAuth)
 		}
 		return errorReply(m, dns.RcodeRefused)
+	}
+	if st.unavailable != nil && st.isUnavailable(q.Name, z) {
+		return errorReply(m, dns.RcodeServerFailure)
 	}
 	if z == nil {
 		return errorReply(m, dns.RcodeRefused)

@@ -1,0 +1,241 @@
+package xfr
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/server"
+	"github.com/rootline-dns/rootline/internal/wire"
+	"github.com/rootline-dns/rootline/internal/zone"
+)
+
+// maxUDPIXFRRecords bounds the records tried in a UDP IXFR answer: 1232
+// bytes hold a few dozen records at most, so a longer answer is not even
+// packed; the client gets the SOA and retries over TCP (RFC 1995 2).
+const maxUDPIXFRRecords = 128
+
+// Primary is the primary side of zone transfers: it answers AXFR and IXFR
+// for the zones the caller serves, to the clients the policy allows, and
+// keeps each zone's journal. It is safe for concurrent use.
+type Primary struct {
+	log *slog.Logger
+
+	mu       sync.RWMutex
+	global   []netip.Prefix            // allowed for every zone
+	perZone  map[string][]netip.Prefix // canonical origin -> allowed
+	journals map[string]*Journal
+}
+
+// NewPrimary returns a Primary that allows no one until SetAllow: zone
+// contents are not for everyone to copy, so transfers are opt-in (NSD and
+// Knot refuse by default too).
+func NewPrimary(logger *slog.Logger) *Primary {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Primary{log: logger, perZone: map[string][]netip.Prefix{}, journals: map[string]*Journal{}}
+}
+
+// SetAllow replaces the transfer policy: global prefixes apply to every
+// zone, perZone (keyed by origin) to one zone in addition.
+func (p *Primary) SetAllow(global []netip.Prefix, perZone map[string][]netip.Prefix) {
+	pz := make(map[string][]netip.Prefix, len(perZone))
+	for o, ps := range perZone {
+		pz[canonical(o)] = masked(ps)
+	}
+	p.mu.Lock()
+	p.global, p.perZone = masked(global), pz
+	p.mu.Unlock()
+}
+
+func masked(ps []netip.Prefix) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(ps))
+	for _, pr := range ps {
+		if pr.Addr().Is4In6() {
+			pr = netip.PrefixFrom(pr.Addr().Unmap(), max(pr.Bits()-96, 0))
+		}
+		out = append(out, pr.Masked())
+	}
+	return out
+}
+
+// Allowed reports whether client may transfer the zone at origin.
+func (p *Primary) Allowed(origin string, client netip.Addr) bool {
+	a := client.Unmap().WithZone("")
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	for _, ps := range [][]netip.Prefix{p.global, p.perZone[canonical(origin)]} {
+		for _, pr := range ps {
+			if pr.Contains(a) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Journal returns the zone's journal, creating it.
+func (p *Primary) Journal(origin string) *Journal {
+	origin = canonical(origin)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	j := p.journals[origin]
+	if j == nil {
+		j = NewJournal(0, 0)
+		p.journals[origin] = j
+	}
+	return j
+}
+
+// Record notes that the zone moved from old to new (a reload, or a
+// transfer in as a secondary) and reports whether its serial went forward,
+// which is when secondaries should be notified. A serial that went
+// forward journals the difference for IXFR; one that went backwards
+// empties the journal (its diffs no longer lead to the served version);
+// an unchanged serial changes nothing: secondaries only follow serials.
+func (p *Primary) Record(old, new *zone.Zone) bool {
+	if old == nil || new == nil || old == new {
+		return false
+	}
+	switch SerialCompare(old.SOA.Serial, new.SOA.Serial) {
+	case -1:
+		d := Compute(old, new)
+		p.Journal(new.Origin).Add(d)
+		return true
+	case 0:
+		if old.SOA.Serial == new.SOA.Serial {
+			return false
+		}
+	}
+	p.mu.Lock()
+	delete(p.journals, new.Origin)
+	p.mu.Unlock()
+	p.log.Warn("zone serial went backwards: secondaries will not follow until it passes theirs",
+		"zone", new.Origin, "old", old.SOA.Serial, "new", new.SOA.Serial)
+	return false
+}
+
+// Serve answers an AXFR or IXFR query q (already parsed, class IN, one
+// question) for z, whose apex the question names. AXFR over UDP is the
+// caller's to refuse (RFC 5936 4.2). Messages before the last are sent
+// through req.Stream(); the last is appended to out and returned. A
+// transfer cut short after its first message returns nil, which makes the
+// listener close the connection: the client then knows it is incomplete.
+func (p *Primary) Serve(ctx context.Context, req *server.Request, q *dns.Msg, z *zone.Zone, out []byte) []byte {
+	if !p.Allowed(z.Origin, req.Remote.Addr()) {
+		p.log.Info("transfer refused", "zone", z.Origin, "client", req.Remote, "type", dns.Type(q.Question[0].Qtype))
+		return packError(q, dns.RcodeRefused, out)
+	}
+	start := func() *dns.Msg { return startReply(q) }
+	var rrs = axfrRecords(z)
+	kind := "AXFR"
+	if q.Question[0].Qtype == dns.TypeIXFR {
+		client, ok := clientSOA(q, z.Origin)
+		if !ok {
+			// RFC 1995 3: the query carries the client's SOA in the
+			// authority section; without it there is nothing to diff.
+			return packError(q, dns.RcodeFormatError, out)
+		}
+		switch diffs, ok := p.Journal(z.Origin).Since(client.Serial, z.SOA.Serial); {
+		case !SerialLess(client.Serial, z.SOA.Serial):
+			// RFC 1995 2: the client is current (or ahead): the SOA alone.
+			rrs, kind = oneRecord(z.SOA), "IXFR up to date"
+		case ok:
+			rrs, kind = ixfrRecords(z.SOA, diffs), "IXFR"
+		default:
+			kind = "IXFR as AXFR" // RFC 1995 4: whole zone when history is missing
+		}
+		if req.Proto == server.UDP {
+			return p.udpIXFR(q, z, rrs, out)
+		}
+	}
+	b, err := pack(ctx, start, req.Stream(), rrs, out)
+	if err != nil {
+		p.log.Warn("transfer failed", "zone", z.Origin, "client", req.Remote, "kind", kind, "err", err)
+		return nil
+	}
+	p.log.Info("transfer", "zone", z.Origin, "client", req.Remote, "kind", kind, "serial", z.SOA.Serial)
+	return b
+}
+
+// udpIXFR answers an IXFR over UDP: the incremental answer if it fits one
+// datagram of the client's size, else just the SOA, which tells the
+// client to come back over TCP (RFC 1995 2).
+func (p *Primary) udpIXFR(q *dns.Msg, z *zone.Zone, rrs func(func(dns.RR) bool), out []byte) []byte {
+	limit := wire.UDPSize(q, wire.DefaultEDNSSize)
+	var list []dns.RR
+	for rr := range rrs {
+		if len(list) == maxUDPIXFRRecords {
+			list = nil
+			break
+		}
+		list = append(list, rr)
+	}
+	if list != nil {
+		m := startReply(q)
+		m.Answer = list
+		if b, err := m.PackBuffer(out); err == nil && len(b) <= limit {
+			return b
+		}
+	}
+	m := startReply(q)
+	m.Answer = []dns.RR{z.SOA}
+	b, err := m.PackBuffer(out)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func oneRecord(rr dns.RR) func(func(dns.RR) bool) {
+	return func(yield func(dns.RR) bool) { yield(rr) }
+}
+
+// clientSOA returns the SOA an IXFR query carries for origin.
+func clientSOA(q *dns.Msg, origin string) (*dns.SOA, bool) {
+	for _, rr := range q.Ns {
+		if soa, ok := rr.(*dns.SOA); ok && strings.EqualFold(soa.Hdr.Name, origin) {
+			return soa, true
+		}
+	}
+	return nil, false
+}
+
+// startReply begins one transfer message: ID, opcode, AA, the question
+// echoed (RFC 5936 2.2.1 allows it in every message), and an OPT record
+// when the query had one (RFC 6891 7).
+func startReply(q *dns.Msg) *dns.Msg {
+	r := new(dns.Msg)
+	r.Id = q.Id
+	r.Response = true
+	r.Opcode = q.Opcode
+	r.RecursionDesired = q.RecursionDesired // RFC 1035 4.1.1: copied
+	r.Authoritative = true
+	r.Question = q.Question
+	r.Compress = true
+	if o := q.IsEdns0(); o != nil {
+		r.SetEdns0(wire.DefaultEDNSSize, o.Do())
+	}
+	return r
+}
+
+func packError(q *dns.Msg, rcode int, out []byte) []byte {
+	r := startReply(q)
+	r.Authoritative = false
+	r.Rcode = rcode
+	b, err := r.PackBuffer(out)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// canonical lower-cases and fully qualifies a zone origin.
+func canonical(o string) string {
+	return strings.ToLower(dns.Fqdn(o))
+}

@@ -1,0 +1,256 @@
+package xfr
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/zone"
+)
+
+// SOA timer bounds (RFC 1035 3.3.13 gives the zone's owner the timers; we
+// clamp them so a typo cannot make us hammer a primary or go stale).
+const (
+	// minInterval is the shortest REFRESH or RETRY honoured: one SOA
+	// query a second per zone is already more than a primary should see.
+	minInterval = time.Second
+	// maxInterval caps REFRESH and RETRY (RFC 1912 2.2 recommends
+	// refresh well under a day).
+	maxInterval = 24 * time.Hour
+	// initialRetry is the RETRY used before the first successful
+	// transfer, when there is no SOA to take it from.
+	initialRetry = 10 * time.Second
+	// soaQueryTimeout bounds one SOA serial check.
+	soaQueryTimeout = 5 * time.Second
+)
+
+// SecondaryZone is one zone to keep as a secondary.
+type SecondaryZone struct {
+	Origin    string
+	Primaries []netip.AddrPort // tried in order; NOTIFY is accepted from their addresses
+}
+
+// SecondaryOptions are the inputs of a Secondary.
+type SecondaryOptions struct {
+	Zones     []SecondaryZone
+	Exchanger Exchanger // SOA queries
+	Clock     Clock     // nil: the real clock
+	Logger    *slog.Logger
+	Limits    Limits
+	// Transfer fetches a zone; nil means the package's Transfer (TCP).
+	// Tests give a scripted one.
+	Transfer func(ctx context.Context, primary netip.AddrPort, origin string, base *zone.Zone, lim Limits) (*Result, error)
+	// Changed is called, from the zone's goroutine, whenever the version
+	// to serve changes: new is nil when the zone expired (RFC 1035
+	// 3.3.13: it must no longer be served).
+	Changed func(origin string, old, new *zone.Zone)
+}
+
+// Secondary keeps zones transferred from primaries fresh: one goroutine
+// per zone transfers at start, then refreshes on the SOA REFRESH timer,
+// retries on RETRY, expires after EXPIRE without reaching a primary, and
+// refreshes at once on NOTIFY.
+type Secondary struct {
+	o     SecondaryOptions
+	log   *slog.Logger
+	zones map[string]*secZone
+}
+
+type secZone struct {
+	cfg    SecondaryZone
+	notify chan struct{} // capacity 1: NOTIFYs arriving together coalesce
+
+	mu      sync.Mutex
+	current *zone.Zone
+}
+
+// NewSecondary returns a Secondary; Run starts it.
+func NewSecondary(o SecondaryOptions) *Secondary {
+	if o.Clock == nil {
+		o.Clock = RealClock{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Transfer == nil {
+		o.Transfer = Transfer
+	}
+	if o.Changed == nil {
+		o.Changed = func(string, *zone.Zone, *zone.Zone) {}
+	}
+	s := &Secondary{o: o, log: o.Logger, zones: make(map[string]*secZone, len(o.Zones))}
+	for _, z := range o.Zones {
+		z.Origin = canonical(z.Origin)
+		s.zones[z.Origin] = &secZone{cfg: z, notify: make(chan struct{}, 1)}
+	}
+	return s
+}
+
+// Origins returns the configured zones.
+func (s *Secondary) Origins() []string {
+	out := make([]string, 0, len(s.zones))
+	for o := range s.zones {
+		out = append(out, o)
+	}
+	return out
+}
+
+// Zone returns the version of origin being served, nil if none (not yet
+// transferred, or expired).
+func (s *Secondary) Zone(origin string) *zone.Zone {
+	sz := s.zones[canonical(origin)]
+	if sz == nil {
+		return nil
+	}
+	sz.mu.Lock()
+	defer sz.mu.Unlock()
+	return sz.current
+}
+
+// Run keeps every zone until ctx is done.
+func (s *Secondary) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, sz := range s.zones {
+		wg.Go(func() { s.run(ctx, sz) })
+	}
+	wg.Wait()
+}
+
+// Notify handles a NOTIFY for origin from addr (RFC 1996 3.10-3.11): known
+// reports whether origin is one of our secondary zones, allowed whether
+// addr is one of its primaries. An allowed NOTIFY schedules a refresh.
+func (s *Secondary) Notify(origin string, from netip.Addr) (known, allowed bool) {
+	sz := s.zones[canonical(origin)]
+	if sz == nil {
+		return false, false
+	}
+	from = from.Unmap().WithZone("")
+	for _, p := range sz.cfg.Primaries {
+		if p.Addr().Unmap() == from {
+			select {
+			case sz.notify <- struct{}{}:
+			default: // a refresh is already pending
+			}
+			return true, true
+		}
+	}
+	return true, false
+}
+
+// run is one zone's timer loop. Every turn does one refresh, so it is
+// bounded by the timers; it ends with ctx.
+func (s *Secondary) run(ctx context.Context, sz *secZone) {
+	var lastOK time.Time // last time a primary confirmed our version
+	wait := time.Duration(0)
+	for {
+		if wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.o.Clock.After(wait):
+			case <-sz.notify:
+			}
+		} else if ctx.Err() != nil {
+			return
+		}
+		err := s.refresh(ctx, sz)
+		now := s.o.Clock.Now()
+		cur := s.Zone(sz.cfg.Origin)
+		switch {
+		case err == nil:
+			lastOK = now
+			wait = clamp(time.Duration(cur.SOA.Refresh) * time.Second)
+		case ctx.Err() != nil:
+			return
+		case cur == nil:
+			wait = initialRetry
+			s.log.Warn("secondary zone not transferred", "zone", sz.cfg.Origin, "err", err)
+		default:
+			wait = clamp(time.Duration(cur.SOA.Retry) * time.Second)
+			expire := time.Duration(cur.SOA.Expire) * time.Second
+			s.log.Warn("secondary refresh failed", "zone", sz.cfg.Origin, "err", err, "retry", wait)
+			if now.Sub(lastOK) >= expire {
+				s.log.Error("secondary zone expired: primaries unreachable past EXPIRE", "zone", sz.cfg.Origin, "expire", expire)
+				s.install(sz, nil)
+				wait = initialRetry
+			}
+		}
+	}
+}
+
+func clamp(d time.Duration) time.Duration {
+	return min(max(d, minInterval), maxInterval)
+}
+
+// refresh asks each primary in turn for its serial and transfers when it
+// is ahead of ours (RFC 1034 4.3.5). nil means a primary confirmed or
+// delivered the current version.
+func (s *Secondary) refresh(ctx context.Context, sz *secZone) error {
+	var errs []error
+	for _, p := range sz.cfg.Primaries {
+		cur := s.Zone(sz.cfg.Origin)
+		serial, err := s.serial(ctx, p, sz.cfg.Origin)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if cur != nil && !SerialLess(cur.SOA.Serial, serial) {
+			return nil
+		}
+		res, err := s.o.Transfer(ctx, p, sz.cfg.Origin, cur, s.o.Limits)
+		if err != nil && cur != nil {
+			// IXFR refused, or its diffs did not apply: the whole zone.
+			s.log.Info("IXFR failed, trying AXFR", "zone", sz.cfg.Origin, "primary", p, "err", err)
+			res, err = s.o.Transfer(ctx, p, sz.cfg.Origin, nil, s.o.Limits)
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if res.Zone != nil {
+			s.log.Info("secondary zone transferred", "zone", sz.cfg.Origin, "primary", p, "serial", res.Serial,
+				"incremental", res.Incremental, "records", res.Zone.Records)
+			s.install(sz, res.Zone)
+		}
+		return nil
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Secondary) install(sz *secZone, z *zone.Zone) {
+	sz.mu.Lock()
+	old := sz.current
+	sz.current = z
+	sz.mu.Unlock()
+	if old != z {
+		s.o.Changed(sz.cfg.Origin, old, z)
+	}
+}
+
+// serial asks primary for the zone's SOA serial.
+func (s *Secondary) serial(ctx context.Context, primary netip.AddrPort, origin string) (uint32, error) {
+	ctx, cancel := context.WithTimeout(ctx, soaQueryTimeout)
+	defer cancel()
+	q := new(dns.Msg)
+	q.SetQuestion(origin, dns.TypeSOA)
+	q.RecursionDesired = false
+	r, err := s.o.Exchanger.Exchange(ctx, primary, q)
+	if err != nil {
+		return 0, err
+	}
+	if r.Rcode != dns.RcodeSuccess || !r.Authoritative {
+		return 0, errors.New("primary " + primary.String() + " is not authoritative for " + origin + " (" + dns.RcodeToString[r.Rcode] + ")")
+	}
+	for _, rr := range r.Answer {
+		if soa, ok := rr.(*dns.SOA); ok && strings.EqualFold(soa.Hdr.Name, origin) {
+			return soa.Serial, nil
+		}
+	}
+	return 0, errNoSOA
+}
