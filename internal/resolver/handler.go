@@ -70,7 +70,9 @@ type Handler struct {
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
 	prefetch chan struct{}
-	deferred chan struct{}
+	deferred chan struct{}     // slots of background resolutions (maxDeferred)
+	jobs     chan *deferredJob // to idle workers; unbuffered
+	started  atomic.Uint64     // workers started (tests check reuse)
 }
 
 // NewHandler returns the handler for r. Close stops its background work.
@@ -82,14 +84,15 @@ func NewHandler(r *Resolver, cfg HandlerConfig) *Handler {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{r: r, log: cfg.Logger, obs: cfg.Observer, now: r.cfg.Now,
-		prefetch: make(chan struct{}, maxPrefetchInFlight), deferred: make(chan struct{}, maxDeferred)}
+		prefetch: make(chan struct{}, maxPrefetchInFlight), deferred: make(chan struct{}, maxDeferred),
+		jobs: make(chan *deferredJob)}
 	h.SetAllow(cfg.Allow)
 	h.queryLog.Store(cfg.QueryLog)
 	h.bg, h.stop = context.WithCancel(context.Background())
 	return h
 }
 
-// Close cancels prefetches and waits for them.
+// Close cancels prefetches, stops idle workers, and waits for both.
 func (h *Handler) Close() {
 	h.stop()
 	h.wg.Wait()
@@ -157,31 +160,6 @@ func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte)
 	b := h.slow(ctx, req, out)
 	h.observe(req, b, false, start)
 	return b
-}
-
-// resolveLater answers a cache miss from its own goroutine so that the
-// UDP reader goes on serving hits while upstream servers are asked.
-func (h *Handler) resolveLater(ctx context.Context, req *server.Request, send func([]byte), start time.Time) {
-	r := *req
-	r.Wire = append([]byte(nil), req.Wire...) // the listener reuses req.Wire
-	h.wg.Add(1)
-	go func() {
-		defer func() {
-			// The server's Recover middleware does not reach this
-			// goroutine: a bug here costs one SERVFAIL, not the process.
-			if v := recover(); v != nil {
-				h.log.Error("panic resolving a query", "client", r.Remote, "panic", v)
-				send(wire.ErrorReply(r.Wire, dns.RcodeServerFailure, nil))
-			}
-			<-h.deferred
-			h.wg.Done()
-		}()
-		// UDP replies are at most wire.DefaultEDNSSize; packing grows the
-		// buffer if ever needed.
-		b := h.slow(ctx, &r, make([]byte, 0, 2*wire.DefaultEDNSSize))
-		h.observe(&r, b, false, start)
-		send(b)
-	}()
 }
 
 func (h *Handler) observe(req *server.Request, b []byte, cached bool, start time.Time) {
