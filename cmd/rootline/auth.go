@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,10 +21,16 @@ import (
 )
 
 const authUsage = `usage: rootline auth --listen ADDR:PORT [--listen ...] --zone ORIGIN=FILE [--zone ...] [--config FILE]
+       [--allow-transfer CIDR ...] [--notify ADDR[:PORT] ...] [--secondary ORIGIN=PRIMARY[:PORT] ...]
 
 Serves the zones authoritatively over UDP and TCP on every listen address.
 SIGHUP reloads the configuration and zone files (a zone that fails to load
-keeps its old version); SIGTERM or SIGINT stops.`
+keeps its old version); SIGTERM or SIGINT stops.
+
+Replication: clients in --allow-transfer may AXFR/IXFR every zone; after a
+reload that advances a zone's serial, --notify targets get a NOTIFY.
+--secondary zones are transferred from their primary, refreshed on the SOA
+timers and on NOTIFY from it, and served like the others.`
 
 // shutdownGrace bounds how long in-flight queries may finish at stop.
 const shutdownGrace = 5 * time.Second
@@ -32,9 +39,12 @@ func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("auth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, authUsage); fs.PrintDefaults() }
-	var listens, zones listFlag
+	var listens, zones, allowXfr, notify, secondaries listFlag
 	fs.Var(&listens, "listen", "address and port to serve on, e.g. 127.0.0.1:53 or [::1]:53 (repeatable)")
 	fs.Var(&zones, "zone", "zone to serve as ORIGIN=FILE (repeatable)")
+	fs.Var(&allowXfr, "allow-transfer", "CIDR or address allowed to transfer every zone (AXFR/IXFR) (repeatable)")
+	fs.Var(&notify, "notify", "secondary ADDR[:PORT] to NOTIFY when a zone's serial advances (repeatable)")
+	fs.Var(&secondaries, "secondary", "zone to serve as a secondary, ORIGIN=PRIMARY_ADDR[:PORT] (repeatable)")
 	cfgFile := fs.String("config", "", "TOML configuration file (flags add to it)")
 	verbose := fs.Bool("v", false, "log debug messages")
 	if err := fs.Parse(args); err != nil {
@@ -67,6 +77,15 @@ func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			c.Zones = append(c.Zones, az)
 		}
+		c.AllowTransfer = append(c.AllowTransfer, allowXfr...)
+		c.Notify = append(c.Notify, notify...)
+		for _, v := range secondaries {
+			sc, err := config.ParseSecondaryFlag(v)
+			if err != nil {
+				return nil, err
+			}
+			c.Secondaries = append(c.Secondaries, sc)
+		}
 		return &c, c.Validate()
 	}
 	cfg, err := load()
@@ -75,10 +94,11 @@ func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	h := auth.NewHandler(log)
 	zs := loadZones(log, cfg, nil)
-	if len(zs) == 0 {
+	if len(zs) == 0 && len(cfg.Secondaries) == 0 {
 		return errors.New("auth: no zone could be loaded")
 	}
-	h.SetZones(zs)
+	sv := newServed(ctx, log, h, cfg)
+	sv.setFiles(zs)
 	// Parsing leaves garbage several times the zones' size: hand it back
 	// now rather than whenever the runtime gets to it (a 1M-record zone
 	// drops from ~400 to ~225 MiB resident).
@@ -93,7 +113,11 @@ func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("auth: %w", err)
 	}
 	udp, tcp := srv.Addrs()
-	log.Info("serving", "zones", len(zs), "udp", udp, "tcp", tcp)
+	log.Info("serving", "zones", len(zs), "secondaries", len(cfg.Secondaries), "udp", udp, "tcp", tcp)
+	sv.notifyAll()
+	var bg sync.WaitGroup
+	bg.Go(func() { sv.run(ctx) })
+	defer bg.Wait()
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -109,7 +133,8 @@ func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				continue
 			}
 			cfg = ncfg
-			h.SetZones(loadZones(log, cfg, h.Zones()))
+			sv.setConfig(cfg)
+			sv.setFiles(loadZones(log, cfg, sv.fileZones()))
 			debug.FreeOSMemory()
 			log.Info("reloaded", "zones", len(h.Zones()))
 		case <-ctx.Done():

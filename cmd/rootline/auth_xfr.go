@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"sync"
+
+	"github.com/rootline-dns/rootline/internal/auth"
+	"github.com/rootline-dns/rootline/internal/config"
+	"github.com/rootline-dns/rootline/internal/transport"
+	"github.com/rootline-dns/rootline/internal/xfr"
+	"github.com/rootline-dns/rootline/internal/zone"
+)
+
+// served is what `rootline auth` serves: zones from files and zones kept
+// as a secondary, published to the handler together whenever either
+// changes. With replication configured it also journals every serial
+// change (for IXFR) and notifies secondaries.
+type served struct {
+	ctx context.Context
+	log *slog.Logger
+	h   *auth.Handler
+
+	primary  *xfr.Primary   // nil without replication
+	second   *xfr.Secondary // nil without secondary zones
+	notifier *xfr.Notifier
+
+	mu     sync.Mutex
+	cfg    *config.Auth
+	files  []*zone.Zone
+	notify map[string][]netip.AddrPort // canonical origin -> targets
+}
+
+func newServed(ctx context.Context, log *slog.Logger, h *auth.Handler, cfg *config.Auth) *served {
+	s := &served{ctx: ctx, log: log, h: h}
+	if !cfg.Transfers() {
+		s.cfg = cfg
+		return s
+	}
+	ex := transport.NewClient(transport.ClientOptions{Logger: log})
+	s.primary = xfr.NewPrimary(log)
+	s.notifier = xfr.NewNotifier(ex, nil, log)
+	if len(cfg.Secondaries) > 0 {
+		var zs []xfr.SecondaryZone
+		for _, sc := range cfg.Secondaries {
+			ps, _ := config.Servers(sc.Primaries) // Validate checked them
+			zs = append(zs, xfr.SecondaryZone{Origin: sc.Origin, Primaries: ps})
+		}
+		s.second = xfr.NewSecondary(xfr.SecondaryOptions{
+			Zones: zs, Exchanger: ex, Logger: log, Changed: s.secondaryChanged,
+		})
+	}
+	s.setConfig(cfg)
+	h.SetTransfers(&xfr.Service{Primary: s.primary, Secondary: s.second})
+	return s
+}
+
+// setConfig takes a (re)loaded configuration's transfer policy and notify
+// targets. Secondary zones and their primaries are fixed at start.
+func (s *served) setConfig(cfg *config.Auth) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg = cfg
+	if s.primary == nil {
+		return
+	}
+	global, _ := config.Prefixes(cfg.AllowTransfer) // Validate checked them
+	globalNotify, _ := config.Servers(cfg.Notify)
+	perZone := map[string][]netip.Prefix{}
+	s.notify = map[string][]netip.AddrPort{}
+	add := func(origin string, allow, notify []string) {
+		o := canonicalOrigin(origin)
+		perZone[o], _ = config.Prefixes(allow)
+		ns, _ := config.Servers(notify)
+		s.notify[o] = append(append([]netip.AddrPort(nil), globalNotify...), ns...)
+	}
+	for _, z := range cfg.Zones {
+		add(z.Origin, z.AllowTransfer, z.Notify)
+	}
+	for _, z := range cfg.Secondaries {
+		add(z.Origin, z.AllowTransfer, z.Notify)
+	}
+	s.primary.SetAllow(global, perZone)
+}
+
+// setFiles replaces the file zones, journals and notifies serial changes,
+// and publishes.
+func (s *served) setFiles(zs []*zone.Zone) {
+	s.mu.Lock()
+	old := make(map[string]*zone.Zone, len(s.files))
+	for _, z := range s.files {
+		old[z.Origin] = z
+	}
+	s.files = zs
+	s.mu.Unlock()
+	for _, z := range zs {
+		if o := old[z.Origin]; o != nil {
+			s.changed(o, z)
+		} else if s.primary != nil && old != nil && len(old) > 0 {
+			s.sendNotify(z) // a zone added by reload
+		}
+	}
+	s.publish()
+}
+
+// notifyAll tells every target of every file zone its serial (at start:
+// secondaries may have missed changes while we were down, RFC 1996 3.1).
+func (s *served) notifyAll() {
+	s.mu.Lock()
+	zs := s.files
+	s.mu.Unlock()
+	for _, z := range zs {
+		s.sendNotify(z)
+	}
+}
+
+func (s *served) secondaryChanged(origin string, old, new *zone.Zone) {
+	if old != nil && new != nil {
+		s.changed(old, new)
+	} else if new != nil {
+		s.sendNotify(new)
+	}
+	s.publish()
+}
+
+// changed journals a new version and notifies when its serial advanced.
+func (s *served) changed(old, new *zone.Zone) {
+	if s.primary != nil && s.primary.Record(old, new) {
+		s.sendNotify(new)
+	}
+}
+
+func (s *served) sendNotify(z *zone.Zone) {
+	if s.notifier == nil {
+		return
+	}
+	s.mu.Lock()
+	targets := s.notify[z.Origin]
+	s.mu.Unlock()
+	if len(targets) > 0 {
+		s.notifier.Notify(s.ctx, z.SOA, targets)
+	}
+}
+
+// publish hands the handler every servable zone; secondary zones without
+// a version are unavailable (SERVFAIL).
+func (s *served) publish() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	zs := append([]*zone.Zone(nil), s.files...)
+	var unavailable []string
+	if s.second != nil {
+		for _, o := range s.second.Origins() {
+			if z := s.second.Zone(o); z != nil {
+				zs = append(zs, z)
+			} else {
+				unavailable = append(unavailable, o)
+			}
+		}
+	}
+	s.h.SetZonesUnavailable(zs, unavailable)
+}
+
+// fileZones returns the zones loaded from files.
+func (s *served) fileZones() []*zone.Zone {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.files
+}
+
+// run keeps the secondary zones until ctx ends, then waits for
+// notifications in flight.
+func (s *served) run(ctx context.Context) {
+	if s.second != nil {
+		s.second.Run(ctx)
+	}
+	if s.notifier != nil {
+		s.notifier.Wait()
+	}
+}
