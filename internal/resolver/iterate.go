@@ -202,7 +202,7 @@ func (r *Resolver) findNSAddr(ctx context.Context, st *query, d *delegation, dep
 		st.glueless++
 		for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
 			st.stack[key] = true
-			resp, err := r.resolve(ctx, st, n, t, depth+1)
+			resp, err := r.resolve(ctx, st, n, t, depth+1, false)
 			delete(st.stack, key)
 			var be *BudgetError
 			if errors.As(err, &be) && (be.Budget == BudgetUpstream || be.Budget == BudgetWallTime) {
@@ -240,8 +240,11 @@ func (r *Resolver) store(s *scrubbed, kind Kind, qtype uint16, rank cache.Rank) 
 		}
 		chain = append(chain, rr)
 	}
-	for k, set := range rrsets(chain) {
-		r.cache.Put(k, cache.Entry{Rank: rank, RRs: set})
+	for _, set := range rrsets(chain) {
+		if set.key.Type == dns.TypeDNAME {
+			r.dnameSeen.Store(true)
+		}
+		r.cache.Put(set.key, cache.Entry{Rank: rank, RRs: set.rrs})
 	}
 	negRank := cache.RankAnswer
 	if rank == cache.RankAuthAnswer {
@@ -257,8 +260,8 @@ func (r *Resolver) store(s *scrubbed, kind Kind, qtype uint16, rank cache.Rank) 
 			r.cache.Put(cache.NewKey(s.final, qtype), cache.Entry{Kind: cache.NoData, Rank: negRank, RRs: s.soa})
 		}
 	}
-	for k, set := range rrsets(s.glue) {
-		r.cache.Put(k, cache.Entry{Rank: cache.RankAdditional, RRs: set})
+	for _, set := range rrsets(s.glue) {
+		r.cache.Put(set.key, cache.Entry{Rank: cache.RankAdditional, RRs: set.rrs})
 	}
 }
 
@@ -270,18 +273,56 @@ func (r *Resolver) storeReferral(s *scrubbed, child string) {
 		}
 	}
 	r.cache.Put(cache.NewKey(child, dns.TypeNS), cache.Entry{Rank: cache.RankAuthority, RRs: ns})
-	for k, set := range rrsets(s.glue) {
-		r.cache.Put(k, cache.Entry{Rank: cache.RankAdditional, RRs: set})
+	for _, set := range rrsets(s.glue) {
+		r.cache.Put(set.key, cache.Entry{Rank: cache.RankAdditional, RRs: set.rrs})
 	}
 }
 
-// rrsets groups records by owner and type.
-func rrsets(rrs []dns.RR) map[cache.Key][]dns.RR {
-	m := map[cache.Key][]dns.RR{}
+// rrsetsLinear is the record count up to which rrsets groups by linear
+// search: replies carry a handful of records in one or two sets, where a
+// map costs more than it saves; a large reply (up to 64 KiB over TCP) must
+// not cost quadratic time, so beyond this a map indexes the sets.
+const rrsetsLinear = 16
+
+// rrset is one group of records with the same owner and type.
+type rrset struct {
+	key cache.Key
+	rrs []dns.RR
+}
+
+// rrsets groups records by owner and type, in order of first appearance.
+func rrsets(rrs []dns.RR) []rrset {
+	var (
+		out   []rrset
+		index map[cache.Key]int
+	)
+	if len(rrs) > rrsetsLinear {
+		index = make(map[cache.Key]int)
+	}
 	for _, rr := range rrs {
 		h := rr.Header()
 		k := cache.NewKey(h.Name, h.Rrtype)
-		m[k] = append(m[k], rr)
+		j := -1
+		if index != nil {
+			if i, ok := index[k]; ok {
+				j = i
+			}
+		} else {
+			for i := range out {
+				if out[i].key == k {
+					j = i
+					break
+				}
+			}
+		}
+		if j < 0 {
+			j = len(out)
+			out = append(out, rrset{key: k})
+			if index != nil {
+				index[k] = j
+			}
+		}
+		out[j].rrs = append(out[j].rrs, rr)
 	}
-	return m
+	return out
 }

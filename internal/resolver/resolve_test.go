@@ -434,3 +434,33 @@ func TestForwarding(t *testing.T) {
 		t.Fatal("non-forwarded name sent to the forwarder")
 	}
 }
+
+// TestCachedDNAMESynthesis: once a DNAME is cached, names below it are
+// answered by synthesis (RFC 6672 3.4) without asking its zone again; the
+// resolver's "no DNAME stored yet" shortcut must not hide it.
+func TestCachedDNAMESynthesis(t *testing.T) {
+	n := hierarchy(t)
+	r, _ := newTestResolver(t, n, nil)
+	if r.dnameSeen.Load() {
+		t.Fatal("dnameSeen set before any DNAME was stored")
+	}
+	if _, err := resolveT(t, r, "www.legacy.example.com.", dns.TypeA); err != nil {
+		t.Fatal(err)
+	}
+	if !r.dnameSeen.Load() {
+		t.Fatal("dnameSeen not set after caching a DNAME")
+	}
+	before := n.count()
+	resp, err := resolveT(t, r, "ns.legacy.example.com.", dns.TypeA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Answer) != 3 || resp.Answer[0].Header().Rrtype != dns.TypeDNAME || resp.Answer[2].(*dns.A).A.String() != "198.51.100.20" {
+		t.Fatalf("answer %v", resp.Answer)
+	}
+	for _, q := range n.queries()[before:] {
+		if dns.IsSubDomain("legacy.example.com.", q.name) {
+			t.Errorf("asked %s %s upstream; the cached DNAME answers it", q.name, dns.TypeToString[q.qtype])
+		}
+	}
+}
