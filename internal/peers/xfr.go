@@ -1,0 +1,197 @@
+package peers
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// XfrZone is a zone for a peer that takes part in zone transfers: a
+// primary (Text set: served from that text) or a secondary (Primary set:
+// transferred from it, NOTIFY accepted from its address).
+type XfrZone struct {
+	Zone
+	Primary netip.AddrPort   // secondary role: where to transfer from
+	Notify  []netip.AddrPort // primary role: who to NOTIFY of changes
+}
+
+// xfrAllow is the prefix allowed to transfer zones from a peer: loopback
+// only, where every test client lives.
+const xfrAllow = "127.0.0.0/8"
+
+// Signal sends sig to the peer process (SIGHUP makes NSD and Knot reload
+// changed zone files).
+func (s *Server) Signal(sig os.Signal) error { return s.proc.cmd.Process.Signal(sig) }
+
+// ZoneFile returns the path of the file holding origin's zone for peers
+// started by StartNSDXfr and StartKnotXfr; rewrite it and send SIGHUP to
+// change a primary's zone.
+func (s *Server) ZoneFile(origin string) string {
+	return filepath.Join(s.Dir, zoneFileName(origin))
+}
+
+func zoneFileName(origin string) string {
+	base := strings.TrimSuffix(strings.ToLower(origin), ".")
+	if base == "" {
+		base = "root"
+	}
+	return base + ".zone"
+}
+
+// writeXfrZones writes the primaries' zone texts.
+func writeXfrZones(t testing.TB, dir string, zones []XfrZone) {
+	t.Helper()
+	for _, z := range zones {
+		if z.Primary.IsValid() {
+			mustLoopback(t, z.Primary.Addr())
+			continue
+		}
+		writeFile(t, filepath.Join(dir, zoneFileName(z.Origin)), z.Text)
+	}
+}
+
+// readyZones are the zones a peer must serve before it counts as started:
+// all of them, secondaries included (their first transfer is done then).
+func readyZones(zones []XfrZone) []Zone {
+	out := make([]Zone, len(zones))
+	for i, z := range zones {
+		out[i] = Zone{Origin: z.Origin}
+	}
+	return out
+}
+
+// StartNSDXfr starts NSD as primary and/or secondary of zones, with the
+// settings of StartNSD. Every zone may be transferred by loopback clients.
+func StartNSDXfr(t testing.TB, listen []netip.AddrPort, zones []XfrZone) *Server {
+	t.Helper()
+	bin := Need(t, "nsd")
+	addrs := resolveListen(t, listen)
+	dir := t.TempDir()
+	writeXfrZones(t, dir, zones)
+	logFile := filepath.Join(dir, "nsd.log")
+	var b strings.Builder
+	b.WriteString("server:\n")
+	for _, a := range addrs {
+		fmt.Fprintf(&b, "  ip-address: %s@%d\n", a.Addr(), a.Port())
+	}
+	fmt.Fprintf(&b, `  database: ""
+  zonesdir: %q
+  zonelistfile: %q
+  xfrdfile: %q
+  xfrdir: %q
+  pidfile: %q
+  logfile: %q
+  username: ""
+  chroot: ""
+  verbosity: 2
+  server-count: 1
+  reuseport: no
+  hide-version: yes
+  hide-identity: yes
+  minimal-responses: yes
+  rrl-ratelimit: 0
+  rrl-whitelist-ratelimit: 0
+  xfrd-reload-timeout: 0
+remote-control:
+  control-enable: no
+`, dir, filepath.Join(dir, "zone.list"), filepath.Join(dir, "xfrd.state"), dir,
+		filepath.Join(dir, "nsd.pid"), logFile)
+	for _, z := range zones {
+		fmt.Fprintf(&b, "zone:\n  name: %q\n  zonefile: %q\n  provide-xfr: %s NOKEY\n", z.Origin, zoneFileName(z.Origin), xfrAllow)
+		if z.Primary.IsValid() {
+			fmt.Fprintf(&b, "  request-xfr: %s@%d NOKEY\n  allow-notify: %s NOKEY\n", z.Primary.Addr(), z.Primary.Port(), z.Primary.Addr())
+		}
+		for _, n := range z.Notify {
+			mustLoopback(t, n.Addr())
+			fmt.Fprintf(&b, "  notify: %s@%d NOKEY\n", n.Addr(), n.Port())
+		}
+	}
+	conf := filepath.Join(dir, "nsd.conf")
+	writeFile(t, conf, b.String())
+	s := &Server{Name: "nsd", Addrs: addrs, Dir: dir}
+	s.proc = start(t, "nsd", dir, bin, []string{"-d", "-c", conf}, logFile)
+	s.ready(t, readyZones(zones))
+	return s
+}
+
+// StartKnotXfr starts Knot DNS as primary and/or secondary of zones, with
+// the settings of StartKnot except that a primary keeps a journal of
+// changes and loads zone-file edits as differences, so it answers IXFR.
+func StartKnotXfr(t testing.TB, listen []netip.AddrPort, zones []XfrZone) *Server {
+	t.Helper()
+	bin := Need(t, "knotd")
+	addrs := resolveListen(t, listen)
+	dir := t.TempDir()
+	writeXfrZones(t, dir, zones)
+	logFile := filepath.Join(dir, "knot.log")
+	var b strings.Builder
+	fmt.Fprintf(&b, "server:\n  rundir: %q\n  pidfile: %q\n  identity: \"\"\n  version: \"\"\n  background-workers: 1\n  udp-workers: 1\n  tcp-workers: 1\n",
+		dir, filepath.Join(dir, "knot.pid"))
+	for _, a := range addrs {
+		fmt.Fprintf(&b, "  listen: %s@%d\n", a.Addr(), a.Port())
+	}
+	fmt.Fprintf(&b, "control:\n  listen: %q\ndatabase:\n  storage: %q\nlog:\n  - target: %q\n    any: debug\n",
+		controlSocket(t, dir), dir, logFile)
+	b.WriteString("remote:\n")
+	ids := map[netip.AddrPort]string{}
+	remote := func(ap netip.AddrPort) string {
+		if id, ok := ids[ap]; ok {
+			return id
+		}
+		mustLoopback(t, ap.Addr())
+		id := fmt.Sprintf("r%d", len(ids))
+		ids[ap] = id
+		fmt.Fprintf(&b, "  - id: %s\n    address: %s@%d\n", id, ap.Addr(), ap.Port())
+		return id
+	}
+	for _, z := range zones {
+		if z.Primary.IsValid() {
+			remote(z.Primary)
+		}
+		for _, n := range z.Notify {
+			remote(n)
+		}
+	}
+	if len(ids) == 0 {
+		// An empty list is not valid YAML for Knot: a dummy that no zone uses.
+		fmt.Fprintf(&b, "  - id: unused\n    address: 127.0.0.1@1\n")
+	}
+	fmt.Fprintf(&b, `acl:
+  - id: xfr
+    address: %s
+    action: transfer
+  - id: notify
+    address: %s
+    action: notify
+template:
+  - id: default
+    storage: %q
+    zonefile-load: difference
+    zonefile-sync: -1
+    journal-content: changes
+    semantic-checks: off
+zone:
+`, xfrAllow, xfrAllow, dir)
+	for _, z := range zones {
+		fmt.Fprintf(&b, "  - domain: %q\n    file: %q\n    acl: [xfr, notify]\n", z.Origin, zoneFileName(z.Origin))
+		if z.Primary.IsValid() {
+			fmt.Fprintf(&b, "    master: %s\n", remote(z.Primary))
+		}
+		if len(z.Notify) > 0 {
+			var ns []string
+			for _, n := range z.Notify {
+				ns = append(ns, remote(n))
+			}
+			fmt.Fprintf(&b, "    notify: [%s]\n", strings.Join(ns, ", "))
+		}
+	}
+	conf := filepath.Join(dir, "knot.conf")
+	writeFile(t, conf, b.String())
+	s := &Server{Name: "knot", Addrs: addrs, Dir: dir}
+	s.proc = start(t, "knot", dir, bin, []string{"-c", conf}, logFile)
+	s.ready(t, readyZones(zones))
+	return s
+}
