@@ -2,8 +2,8 @@ package e2e
 
 import (
 	"fmt"
-	"net/netip"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
