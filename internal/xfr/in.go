@@ -45,8 +45,8 @@ const (
 // so nothing half-applied can be served. It is pure (no I/O), which is
 // what lets FuzzReceive drive it with arbitrary messages.
 type receiver struct {
-	origin     string   // canonical
-	qtype      uint16   // AXFR or IXFR
+	origin     string // canonical
+	qtype      uint16 // AXFR or IXFR
 	base       *zone.Zone
 	maxRecords int
 
