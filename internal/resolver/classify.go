@@ -58,7 +58,7 @@ func classify(s *scrubbed, zone, qname string) (Kind, string) {
 	var child string
 	for _, rr := range s.ns {
 		owner := dns.CanonicalName(rr.Header().Name)
-		if !strings.EqualFold(owner, zone) && dns.IsSubDomain(zone, owner) && dns.IsSubDomain(owner, s.final) {
+		if !strings.EqualFold(owner, zone) && isSubDomain(zone, owner) && isSubDomain(owner, s.final) {
 			if child == "" || dns.CountLabel(owner) > dns.CountLabel(child) {
 				child = owner
 			}

@@ -46,7 +46,7 @@ func (r *Resolver) SetForward(fz []ForwardZone) error {
 func (r *Resolver) forwarderFor(name string) *ForwardZone {
 	fz := *r.forward.Load()
 	for i := range fz {
-		if dns.IsSubDomain(fz[i].Zone, name) {
+		if isSubDomain(fz[i].Zone, name) {
 			return &fz[i]
 		}
 	}
@@ -57,7 +57,7 @@ func (r *Resolver) forwarderFor(name string) *ForwardZone {
 // chain as non-authoritative data (RFC 2181 5.4.1: it ranks below what
 // authoritative servers tell us directly). Servers are tried by SRTT.
 func (r *Resolver) forwardQuery(ctx context.Context, st *query, fz *ForwardZone, qname string, qtype uint16) (*step, error) {
-	tried := map[netip.AddrPort]bool{}
+	var tried triedSet
 	for queries := 0; ; queries++ {
 		if st.expired(ctx) {
 			return nil, st.exceeded(BudgetWallTime)
@@ -72,7 +72,7 @@ func (r *Resolver) forwardQuery(ctx context.Context, st *query, fz *ForwardZone,
 		if !ok {
 			return nil, ErrNoServers
 		}
-		tried[server] = true
+		tried = append(tried, server)
 		st.upstream++
 		reply, rtt, err := r.exchange(ctx, st, server, qname, qtype, true)
 		if err != nil {
@@ -88,7 +88,7 @@ func (r *Resolver) forwardQuery(ctx context.Context, st *query, fz *ForwardZone,
 		case KindFormErr:
 			if reply.IsEdns0() == nil && !r.sel.noEDNS(server.Addr()) {
 				r.sel.setNoEDNS(server.Addr())
-				delete(tried, server)
+				tried = tried.without(server)
 				continue
 			}
 			r.sel.bad(server.Addr())

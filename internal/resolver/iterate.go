@@ -3,7 +3,7 @@ package resolver
 import (
 	"context"
 	"errors"
-	"net/netip"
+	"slices"
 
 	"github.com/miekg/dns"
 
@@ -50,7 +50,7 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 	minimise := !r.cfg.NoQNameMinimisation
 	minLabels := dns.CountLabel(d.zone) + 1 // labels of the next minimised name
 	minimised := 0
-	tried := map[netip.AddrPort]bool{}
+	var tried triedSet
 	queries, fallbacks := 0, 0
 	qlabels := dns.CountLabel(qname)
 	for {
@@ -74,7 +74,7 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 			if d = r.closestDelegation(parent(d.zone), dns.TypeNS); d == nil || len(d.addrs) == 0 {
 				d = r.hints()
 			}
-			tried = map[netip.AddrPort]bool{}
+			tried = tried[:0]
 			minLabels = dns.CountLabel(d.zone) + 1
 			continue
 		}
@@ -93,7 +93,7 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 			sendName, sendType = ancestor(qname, minLabels), dns.TypeA
 		}
 		isMin := sendName != qname
-		tried[server] = true
+		tried = append(tried, server)
 		reply, rtt, err := r.exchange(ctx, st, server, sendName, sendType, false)
 		if err != nil {
 			r.sel.bad(server.Addr())
@@ -108,7 +108,7 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 				// RFC 6891 7: a server that does not know EDNS answers
 				// FORMERR; ask it again without.
 				r.sel.setNoEDNS(server.Addr())
-				delete(tried, server)
+				tried = tried.without(server)
 				continue
 			}
 			r.sel.bad(server.Addr())
@@ -119,14 +119,14 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 				// Relaxed minimisation (RFC 9156 2.3): some servers choke on
 				// it; fall back to the full name with the same server.
 				minimise = false
-				delete(tried, server)
+				tried = tried.without(server)
 			}
 			continue
 		}
 		r.sel.good(server.Addr(), rtt)
 		if kind == KindReferral {
 			r.storeReferral(s, child)
-			nd := &delegation{zone: child, tried: map[string]bool{}}
+			nd := &delegation{zone: child}
 			for _, rr := range s.ns {
 				if ns, ok := rr.(*dns.NS); ok && dns.CanonicalName(ns.Hdr.Name) == child && len(nd.nsNames) < MaxNSPerDelegation {
 					nd.nsNames = append(nd.nsNames, dns.CanonicalName(ns.Ns))
@@ -142,7 +142,7 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 			for _, n := range nd.nsNames {
 				r.addCachedAddrs(nd, n)
 			}
-			d, tried = nd, map[netip.AddrPort]bool{}
+			d, tried = nd, tried[:0]
 			minLabels = dns.CountLabel(child) + 1
 			continue
 		}
@@ -152,13 +152,13 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 				// An empty non-terminal wrongly reported as NXDOMAIN by a
 				// broken server would end the resolution; ask in full.
 				minimise = false
-				delete(tried, server)
+				tried = tried.without(server)
 				continue
 			}
 			// No zone cut at sendName: same servers, one more label.
 			r.store(s, kind, sendType, cache.RankAuthAnswer)
 			minLabels++
-			delete(tried, server)
+			tried = tried.without(server)
 			continue
 		}
 		if s.loop {
@@ -180,16 +180,16 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 // skipped.
 func (r *Resolver) findNSAddr(ctx context.Context, st *query, d *delegation, depth int) error {
 	for _, n := range d.nsNames {
-		if d.tried[n] {
+		if slices.Contains(d.tried, n) {
 			continue
 		}
-		d.tried[n] = true
+		d.tried = append(d.tried, n)
 		before := len(d.addrs)
 		if r.addCachedAddrs(d, n); len(d.addrs) > before {
 			return nil
 		}
 		key := stackKey(n, dns.TypeA)
-		if st.stack[key] {
+		if slices.Contains(st.stack, key) {
 			r.stats.Loops.Add(1)
 			continue
 		}
@@ -201,9 +201,9 @@ func (r *Resolver) findNSAddr(ctx context.Context, st *query, d *delegation, dep
 		}
 		st.glueless++
 		for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
-			st.stack[key] = true
+			st.stack = append(st.stack, key)
 			resp, err := r.resolve(ctx, st, n, t, depth+1, false)
-			delete(st.stack, key)
+			st.stack = st.stack[:len(st.stack)-1]
 			var be *BudgetError
 			if errors.As(err, &be) && (be.Budget == BudgetUpstream || be.Budget == BudgetWallTime) {
 				return err

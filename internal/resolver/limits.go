@@ -3,7 +3,6 @@ package resolver
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync/atomic"
 	"time"
 )
@@ -109,13 +108,13 @@ func newStats() *Stats {
 type query struct {
 	upstream int
 	glueless int
-	stack    map[string]bool
+	stack    []string // questions being resolved on this chain; at most MaxDepth+1
 	stats    *Stats
 	deadline time.Time // end of the wall-time budget (MaxWallTime)
 }
 
 func newQuery(stats *Stats, key string) *query {
-	return &query{stack: map[string]bool{key: true}, stats: stats, deadline: time.Now().Add(MaxWallTime)}
+	return &query{stack: []string{key}, stats: stats, deadline: time.Now().Add(MaxWallTime)}
 }
 
 // expired says whether the resolution must stop: its caller's context
@@ -133,5 +132,3 @@ func (q *query) exceeded(budget string) error {
 	q.stats.Budget[budget].Add(1)
 	return &BudgetError{Budget: budget}
 }
-
-func stackKey(name string, qtype uint16) string { return fmt.Sprintf("%s/%d", name, qtype) }

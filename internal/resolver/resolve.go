@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -243,7 +244,8 @@ func (r *Resolver) cachedDNAME(name string, allowStale bool) (dns.RR, *dns.CNAME
 func (r *Resolver) resolve(ctx context.Context, st *query, qname string, qtype uint16, depth int, checked bool) (*Response, error) {
 	resp := &Response{}
 	name := qname
-	seen := map[string]bool{qname: true}
+	// At most MaxCNAMERestarts+1 names: a slice, searched linearly.
+	seen := []string{qname}
 	for restarts := 0; ; restarts++ {
 		if restarts > MaxCNAMERestarts {
 			return nil, st.exceeded(BudgetCNAME)
@@ -275,11 +277,11 @@ func (r *Resolver) resolve(ctx context.Context, st *query, qname string, qtype u
 			return resp, nil
 		}
 		// KindCNAME: restart at the chain's end, unless we have been there.
-		if seen[s.final] {
+		if slices.Contains(seen, s.final) {
 			r.stats.Loops.Add(1)
 			return nil, ErrLoop
 		}
-		seen[s.final] = true
+		seen = append(seen, s.final)
 		name = s.final
 	}
 }
@@ -297,12 +299,12 @@ type delegation struct {
 	zone    string
 	nsNames []string
 	addrs   []netip.AddrPort
-	tried   map[string]bool // NS names whose addresses we looked up
-	cached  bool            // from the cache, not from a referral just received
+	tried   []string // NS names whose addresses we looked up (at most MaxNSPerDelegation)
+	cached  bool     // from the cache, not from a referral just received
 }
 
 func (r *Resolver) hints() *delegation {
-	d := &delegation{zone: ".", tried: map[string]bool{}}
+	d := &delegation{zone: "."}
 	for _, h := range r.cfg.RootHints {
 		if h.Port() == 0 {
 			h = netip.AddrPortFrom(h.Addr(), r.port())
@@ -321,7 +323,7 @@ func (r *Resolver) closestDelegation(qname string, qtype uint16) *delegation {
 	}
 	for {
 		if res, ok := r.cache.Get(cache.Key{Name: name, Type: dns.TypeNS}); ok && !res.Stale && res.Kind == cache.Positive {
-			d := &delegation{zone: name, tried: map[string]bool{}, cached: true}
+			d := &delegation{zone: name, cached: true}
 			for _, rr := range res.RRs {
 				if ns, ok := rr.(*dns.NS); ok && len(d.nsNames) < MaxNSPerDelegation {
 					d.nsNames = append(d.nsNames, dns.CanonicalName(ns.Ns))

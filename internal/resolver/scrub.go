@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -33,10 +34,11 @@ type scrubbed struct {
 // "out-of-bailiwick" poisoning is how Kaminsky-style attacks land).
 func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 	s := &scrubbed{rcode: m.Rcode, aa: m.Authoritative, original: m}
-	inZone := func(name string) bool { return dns.IsSubDomain(zone, name) }
+	inZone := func(name string) bool { return isSubDomain(zone, name) }
 	cur := qname
 	used := make([]bool, len(m.Answer))
-	visited := map[string]bool{dns.CanonicalName(cur): true}
+	// At most MaxCNAMERestarts+2 names: a slice, searched linearly.
+	visited := append(make([]string, 0, MaxCNAMERestarts+2), dns.CanonicalName(cur))
 	s.finalIn = inZone(cur)
 	// Follow the chain. Each turn consumes one link; bounded by the CNAME
 	// budget, because a longer chain in one reply is an attack or a loop.
@@ -56,7 +58,7 @@ func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 				continue
 			}
 			if dn, ok := rr.(*dns.DNAME); ok && next == "" && qtype != dns.TypeDNAME &&
-				!strings.EqualFold(h.Name, cur) && dns.IsSubDomain(h.Name, cur) {
+				!strings.EqualFold(h.Name, cur) && isSubDomain(h.Name, cur) {
 				// RFC 6672 2.2: replace the DNAME owner suffix of cur by its target.
 				prefix := cur[:len(cur)-len(h.Name)]
 				target := dns.CanonicalName(prefix + dn.Target)
@@ -93,11 +95,11 @@ func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 		if next == "" {
 			break
 		}
-		if visited[next] {
+		if slices.Contains(visited, next) {
 			s.loop = true
 			break
 		}
-		visited[next] = true
+		visited = append(visited, next)
 		cur = next
 		s.finalIn = inZone(cur)
 	}
@@ -110,7 +112,7 @@ func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 	// Authority: NS and SOA at ancestors of the final name, inside the zone.
 	for _, rr := range m.Ns {
 		h := rr.Header()
-		ok := h.Class == dns.ClassINET && inZone(h.Name) && dns.IsSubDomain(h.Name, s.final)
+		ok := h.Class == dns.ClassINET && inZone(h.Name) && isSubDomain(h.Name, s.final)
 		switch {
 		case ok && h.Rrtype == dns.TypeNS:
 			s.ns = append(s.ns, rr)
@@ -122,25 +124,63 @@ func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 	}
 	// Additional: addresses of the NS names above, and only inside the
 	// zone: glue for a name elsewhere is exactly the poisoning vector.
-	targets := map[string]bool{}
-	for _, set := range [][]dns.RR{s.ns, s.chain} {
-		for _, rr := range set {
-			if ns, ok := rr.(*dns.NS); ok {
-				targets[dns.CanonicalName(ns.Ns)] = true
-			}
-		}
-	}
+	targets := nsTargets(s.ns, s.chain)
 	for _, rr := range m.Extra {
 		h := rr.Header()
 		if h.Rrtype == dns.TypeOPT {
 			continue
 		}
 		if (h.Rrtype == dns.TypeA || h.Rrtype == dns.TypeAAAA) && h.Class == dns.ClassINET &&
-			inZone(h.Name) && targets[dns.CanonicalName(h.Name)] {
+			inZone(h.Name) && targets.has(h.Name) {
 			s.glue = append(s.glue, rr)
 			continue
 		}
 		s.dropped++
 	}
 	return s
+}
+
+// targets is the set of NS names whose addresses a reply may carry.
+// Replies name a few; they are compared in place, case-insensitively,
+// unless there are more than rrsetsLinear, when a map of canonical names
+// keeps a hostile reply with thousands of NS records from costing
+// quadratic time.
+type targets struct {
+	few  []string
+	many map[string]bool
+}
+
+func nsTargets(sets ...[]dns.RR) targets {
+	var t targets
+	n := 0
+	for _, set := range sets {
+		n += len(set)
+	}
+	if n > rrsetsLinear {
+		t.many = make(map[string]bool)
+	}
+	for _, set := range sets {
+		for _, rr := range set {
+			if ns, ok := rr.(*dns.NS); ok {
+				if t.many != nil {
+					t.many[dns.CanonicalName(ns.Ns)] = true
+				} else {
+					t.few = append(t.few, ns.Ns)
+				}
+			}
+		}
+	}
+	return t
+}
+
+func (t targets) has(name string) bool {
+	if t.many != nil {
+		return t.many[dns.CanonicalName(name)]
+	}
+	for _, n := range t.few {
+		if equalFold(n, name) {
+			return true
+		}
+	}
+	return false
 }

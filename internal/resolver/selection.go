@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 )
@@ -117,11 +118,11 @@ func (s *selection) noEDNS(a netip.Addr) bool {
 
 // best returns the untried candidate with the lowest SRTT, or false.
 // Ties keep the candidates' order, so tests are deterministic.
-func (s *selection) best(cands []netip.AddrPort, tried map[netip.AddrPort]bool) (netip.AddrPort, bool) {
+func (s *selection) best(cands []netip.AddrPort, tried triedSet) (netip.AddrPort, bool) {
 	var best netip.AddrPort
 	bestRTT := time.Duration(-1)
 	for _, c := range cands {
-		if tried[c] {
+		if tried.has(c) {
 			continue
 		}
 		if r := s.rtt(c.Addr()); bestRTT < 0 || r < bestRTT {
@@ -129,4 +130,16 @@ func (s *selection) best(cands []netip.AddrPort, tried map[netip.AddrPort]bool) 
 		}
 	}
 	return best, bestRTT >= 0
+}
+
+// triedSet is the servers already asked in one iteration step. It holds at
+// most MaxQueriesPerName entries (one per query), so a slice searched
+// linearly is cheaper than a map.
+type triedSet []netip.AddrPort
+
+func (t triedSet) has(a netip.AddrPort) bool { return slices.Contains(t, a) }
+
+// without returns t without a (to ask a server again).
+func (t triedSet) without(a netip.AddrPort) triedSet {
+	return slices.DeleteFunc(t, func(x netip.AddrPort) bool { return x == a })
 }

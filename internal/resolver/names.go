@@ -1,0 +1,55 @@
+package resolver
+
+import "strconv"
+
+// isSubDomain reports whether child is at or below parent, both fully
+// qualified presentation-format names, comparing ASCII case-insensitively
+// (RFC 4343) on label boundaries. It is dns.IsSubDomain without the
+// allocations (that one splits both names into label offsets); scrub calls
+// it for every record of every reply.
+func isSubDomain(parent, child string) bool {
+	if parent == "." {
+		return true
+	}
+	off := len(child) - len(parent)
+	if off < 0 || !equalFold(child[off:], parent) {
+		return false
+	}
+	if off == 0 {
+		return true
+	}
+	if child[off-1] != '.' {
+		return false
+	}
+	// The dot before the suffix must end a label: an odd number of
+	// backslashes before it makes it part of one ("a\.example.").
+	n := 0
+	for i := off - 2; i >= 0 && child[i] == '\\'; i-- {
+		n++
+	}
+	return n%2 == 0
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// stackKey names a question on the dependency stack (cycle detection).
+func stackKey(name string, qtype uint16) string {
+	return name + "/" + strconv.Itoa(int(qtype))
+}
