@@ -209,9 +209,13 @@ func decodeRdata(h dns.RR_Header, recs []byte, off int) (dns.RR, int, error) {
 	rd := recs[off:end]
 	switch {
 	case h.Rrtype == dns.TypeA && len(rd) == net.IPv4len:
-		return &dns.A{Hdr: h, A: net.IP(bytes.Clone(rd))}, end, nil
+		ip := make(net.IP, net.IPv4len)
+		copy(ip, rd)
+		return &dns.A{Hdr: h, A: ip}, end, nil
 	case h.Rrtype == dns.TypeAAAA && len(rd) == net.IPv6len:
-		return &dns.AAAA{Hdr: h, AAAA: net.IP(bytes.Clone(rd))}, end, nil
+		ip := make(net.IP, net.IPv6len)
+		copy(ip, rd)
+		return &dns.AAAA{Hdr: h, AAAA: ip}, end, nil
 	case h.Rrtype == dns.TypeNS || h.Rrtype == dns.TypeCNAME:
 		name, n, err := dns.UnpackDomainName(recs, off)
 		if err != nil || n != end {

@@ -23,9 +23,8 @@ func retype(h uint32, from, to uint16) uint32 {
 // answerFromStore writes the reply to query from a servable RRset entry.
 // found is false when there is no such entry, so the caller may try the
 // stored whole replies.
-func (p *Packed) answerFromStore(query []byte, qend int, wname []byte, nh uint64, qtype uint16, edns bool, maxSize int, out []byte) (_ []byte, _ Hit, found bool) {
+func (p *Packed) answerFromStore(query []byte, qend int, wname []byte, nh uint64, qtype uint16, edns bool, maxSize int, now int64, out []byte) (_ []byte, _ Hit, found bool) {
 	sh, h := p.store.shards[nh%shardCount], keyHash(nh, qtype)
-	now := p.now().UnixNano()
 	sh.mu.Lock()
 	_, idx := sh.find(wname, qtype, h)
 	if idx == 0 && qtype != 0 {
