@@ -117,6 +117,11 @@ func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte)
 	}
 	st := h.state.Load()
 	q, fast := peek(w)
+	if q.qtype == dns.TypeAXFR || q.qtype == dns.TypeIXFR {
+		// Transfer answers depend on the transport and the client (UDP
+		// AXFR is NOTIMP, TCP AXFR REFUSED or a transfer): never cached.
+		fast = false
+	}
 	var keyBuf [264]byte
 	var key []byte
 	if fast {
