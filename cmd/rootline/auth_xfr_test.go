@@ -1,0 +1,23 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+)
+
+func TestAuthTransferFlagsBadUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"auth", "--listen", "127.0.0.1:0", "--secondary", "a.test"},
+		{"auth", "--listen", "127.0.0.1:0", "--secondary", "a.test=nowhere"},
+		{"auth", "--listen", "127.0.0.1:0", "--zone", "a.test=f", "--allow-transfer", "10.0.0.0/40"},
+		{"auth", "--listen", "127.0.0.1:0", "--zone", "a.test=f", "--notify", "host"},
+		{"auth", "--listen", "127.0.0.1:0", "--zone", "a.test=f", "--secondary", "a.test=127.0.0.1"},
+	} {
+		var stderr bytes.Buffer
+		err := run(context.Background(), args, &bytes.Buffer{}, &stderr)
+		if ee, ok := err.(exitError); !ok || ee.code != 2 {
+			t.Errorf("%v: err = %v, want exit 2", args, err)
+		}
+	}
+}
