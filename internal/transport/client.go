@@ -66,7 +66,7 @@ type Client struct {
 	noEDNS  bool
 	tcpOnly bool
 	log     *slog.Logger
-	bufs    sync.Pool // *[]byte of wire.MaxMsgSize, for UDP reads
+	scratch sync.Pool // *scratch: one exchange's buffers
 }
 
 var _ TimeoutExchanger = (*Client)(nil)
@@ -90,10 +90,7 @@ func NewClient(o ClientOptions) *Client {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	c.bufs.New = func() any {
-		b := make([]byte, wire.MaxMsgSize)
-		return &b
-	}
+	c.scratch.New = func() any { return &scratch{read: make([]byte, wire.MaxMsgSize)} }
 	return c
 }
 
@@ -133,14 +130,16 @@ func (c *Client) exchange(ctx context.Context, server netip.AddrPort, req *dns.M
 		return nil, info, &Error{Server: server, Op: "query", Err: ErrBadQuery}
 	}
 	q := c.prepare(req)
-	packed, err := q.Pack()
+	s := c.scratch.Get().(*scratch)
+	defer c.scratch.Put(s)
+	packed, err := q.PackBuffer(s.query[:])
 	if err != nil {
 		return nil, info, &Error{Server: server, Op: "pack", Err: err}
 	}
 	start := time.Now()
 	if !c.tcpOnly {
 		info.Network = "udp"
-		r, n, err := c.udp(ctx, server, q, packed, timeout)
+		r, n, err := c.udp(ctx, s, server, q, packed, timeout)
 		if err != nil {
 			return nil, info, err
 		}
@@ -220,4 +219,18 @@ func (e *Error) Unwrap() error { return e.Err }
 // timeout or the context's deadline).
 func (e *Error) Timeout() bool {
 	return errors.Is(e.Err, ErrTimeout) || errors.Is(e.Err, context.DeadlineExceeded)
+}
+
+// queryBufSize holds any ordinary query: a 255-byte name, the header, the
+// question's type and class and an OPT record fit in 300 bytes; larger
+// ones (many EDNS options) are packed into a new buffer instead.
+const queryBufSize = 512
+
+// scratch is the memory one exchange reuses from the Client's pool: the
+// packed query, the UDP read buffer and the UDP attempt's state. Pooling
+// it saves the allocations of every upstream query but the reply's own.
+type scratch struct {
+	query [queryBufSize]byte
+	read  []byte // wire.MaxMsgSize
+	udp   udpAttempt
 }

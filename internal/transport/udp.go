@@ -48,7 +48,7 @@ func (c *Client) readFailed(ctx context.Context, server netip.AddrPort, w *udpWa
 // spoofer must guess). The socket is connected, so the kernel already
 // drops datagrams from other addresses; the explicit source check keeps
 // that guarantee independent of the socket mode.
-func (c *Client) udpNet(ctx context.Context, server netip.AddrPort, q *dns.Msg, packed []byte, timeout time.Duration) (*dns.Msg, int, error) {
+func (c *Client) udpNet(ctx context.Context, s *scratch, server netip.AddrPort, q *dns.Msg, packed []byte, timeout time.Duration) (*dns.Msg, int, error) {
 	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(server))
 	if err != nil {
 		return nil, 0, c.fail(ctx, server, "udp", "dial", err, 0)
@@ -67,9 +67,7 @@ func (c *Client) udpNet(ctx context.Context, server netip.AddrPort, q *dns.Msg, 
 	if _, err := conn.Write(packed); err != nil {
 		return nil, 0, c.fail(ctx, server, "udp", "write", err, 0)
 	}
-	bp := c.bufs.Get().(*[]byte)
-	defer c.bufs.Put(bp)
-	buf := *bp
+	buf := s.read
 	var w udpWait
 	// Read until a datagram matches; the loop is bounded by the deadline
 	// set above (and ctx), not by a count: a spoofer flooding us must not

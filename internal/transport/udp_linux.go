@@ -33,9 +33,9 @@ const drainCheck = 64
 // nothing yet: the query is written from inside the poller's read loop, after
 // the poller has been armed, so the first read happens when the reply is
 // there. Addresses with a zone (link-local IPv6) take the portable path.
-func (c *Client) udp(ctx context.Context, server netip.AddrPort, q *dns.Msg, packed []byte, timeout time.Duration) (*dns.Msg, int, error) {
+func (c *Client) udp(ctx context.Context, s *scratch, server netip.AddrPort, q *dns.Msg, packed []byte, timeout time.Duration) (*dns.Msg, int, error) {
 	if server.Addr().Zone() != "" {
-		return c.udpNet(ctx, server, q, packed, timeout)
+		return c.udpNet(ctx, s, server, q, packed, timeout)
 	}
 	f, err := dialUDP(server)
 	if err != nil {
@@ -56,14 +56,17 @@ func (c *Client) udp(ctx context.Context, server netip.AddrPort, q *dns.Msg, pac
 		stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Unix(1, 0)) })
 		defer stop()
 	}
-	bp := c.bufs.Get().(*[]byte)
-	defer c.bufs.Put(bp)
-	a := &udpAttempt{c: c, ctx: ctx, server: server, q: q, packed: packed, buf: *bp, deadline: deadline}
+	a := &s.udp
+	if a.stepFn == nil {
+		a.stepFn = a.step // a method value allocates: make it once per scratch
+	}
+	*a = udpAttempt{c: c, ctx: ctx, server: server, q: q, packed: packed, buf: s.read, deadline: deadline, stepFn: a.stepFn}
+	defer a.clear()
 	// Read until a datagram matches; the loop is bounded by the deadline
 	// (the poller's while we wait, drainCheck's while datagrams keep
 	// coming), not by a count: a spoofer flooding us must not be able to
 	// make us give up before the real reply arrives.
-	err = rc.Read(a.step)
+	err = rc.Read(a.stepFn)
 	switch {
 	case a.werr != nil:
 		return nil, 0, c.fail(ctx, server, "udp", "write", a.werr, 0)
@@ -95,6 +98,14 @@ type udpAttempt struct {
 	n     int
 	werr  error // the send failed
 	rerr  error // a read failed, or the deadline passed while draining
+
+	stepFn func(uintptr) bool // a.step, bound once
+}
+
+// clear drops the attempt's references before the scratch goes back to
+// the pool, so pooled memory does not keep replies and contexts alive.
+func (a *udpAttempt) clear() {
+	*a = udpAttempt{stepFn: a.stepFn}
 }
 
 // step is the syscall.RawConn read callback: true ends the loop, false

@@ -12,6 +12,9 @@ import (
 
 // udp sends packed once over a fresh UDP socket and waits for the
 // matching reply.
-func (c *Client) udp(ctx context.Context, server netip.AddrPort, q *dns.Msg, packed []byte, timeout time.Duration) (*dns.Msg, int, error) {
-	return c.udpNet(ctx, server, q, packed, timeout)
+func (c *Client) udp(ctx context.Context, s *scratch, server netip.AddrPort, q *dns.Msg, packed []byte, timeout time.Duration) (*dns.Msg, int, error) {
+	return c.udpNet(ctx, s, server, q, packed, timeout)
 }
+
+// udpAttempt is the state the Linux UDP path keeps in scratch; none here.
+type udpAttempt struct{}
