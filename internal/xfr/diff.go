@@ -25,16 +25,21 @@ func (d *Diff) Size() int { return 2 + len(d.Deleted) + len(d.Added) }
 // Both zones are immutable snapshots; their records are shared, not
 // copied.
 func Compute(old, new *zone.Zone) Diff {
+	return compute(old, old.Names(), new, new.Names())
+}
+
+// compute is Compute with each zone's names given (in any order).
+func compute(old *zone.Zone, oldNames []string, new *zone.Zone, newNames []string) Diff {
 	d := Diff{From: old.SOA, To: new.SOA}
 	// Walk every name of each version once: records of new not in old are
 	// added, records of old not in new are deleted. Each comparison is
 	// within one RRset, so the cost is linear in the zones' size (RRsets
 	// are small; a huge one costs its size squared, bounded by what the
 	// zone parser accepted).
-	for _, name := range new.Names() {
+	for _, name := range newNames {
 		d.Added = appendMissing(d.Added, new.Node(name), old.Node(name))
 	}
-	for _, name := range old.Names() {
+	for _, name := range oldNames {
 		d.Deleted = appendMissing(d.Deleted, old.Node(name), new.Node(name))
 	}
 	return d

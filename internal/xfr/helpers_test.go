@@ -47,7 +47,7 @@ func mustZone(t testing.TB, text string) *zone.Zone {
 // records lists a zone's records as sorted strings, SOA included once.
 func records(z *zone.Zone) []string {
 	var out []string
-	for rr := range axfrRecords(z) {
+	for rr := range axfrRecords(z, nil) {
 		out = append(out, rr.String())
 	}
 	out = out[:len(out)-1] // the closing SOA

@@ -25,12 +25,16 @@ var ErrNoStream = errors.New("xfr: transport cannot send several messages")
 
 // axfrRecords yields the zone as an AXFR carries it (RFC 5936 2.2): the
 // SOA, every other record in canonical name order, and the SOA again.
-func axfrRecords(z *zone.Zone) iter.Seq[dns.RR] {
+// names is z.Names(), or the same list computed before.
+func axfrRecords(z *zone.Zone, names []string) iter.Seq[dns.RR] {
+	if names == nil {
+		names = z.Names()
+	}
 	return func(yield func(dns.RR) bool) {
 		if !yield(z.SOA) {
 			return
 		}
-		for _, name := range z.Names() {
+		for _, name := range names {
 			n := z.Node(name)
 			for _, set := range n.Sets {
 				if set.Type == dns.TypeSOA {

@@ -24,7 +24,7 @@ func TestChunking(t *testing.T) {
 			msgs = append(msgs, append([]byte(nil), b...))
 			return nil
 		}
-		last, err := pack(context.Background(), func() *dns.Msg { return startReply(q) }, send, axfrRecords(z), make([]byte, 0, dns.MaxMsgSize))
+		last, err := pack(context.Background(), func() *dns.Msg { return startReply(q) }, send, axfrRecords(z, nil), make([]byte, 0, dns.MaxMsgSize))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +45,7 @@ func TestChunking(t *testing.T) {
 			}
 		}
 		var want []dns.RR
-		for rr := range axfrRecords(z) {
+		for rr := range axfrRecords(z, nil) {
 			want = append(want, rr)
 		}
 		if len(got) != len(want) {
@@ -80,7 +80,7 @@ func TestChunkingNoStream(t *testing.T) {
 	z := mustZone(t, zoneText(5, 1000))
 	q := new(dns.Msg)
 	q.SetAxfr(testOrigin)
-	if _, err := pack(context.Background(), func() *dns.Msg { return startReply(q) }, nil, axfrRecords(z), nil); err != ErrNoStream {
+	if _, err := pack(context.Background(), func() *dns.Msg { return startReply(q) }, nil, axfrRecords(z, nil), nil); err != ErrNoStream {
 		t.Fatalf("err %v, want ErrNoStream", err)
 	}
 }

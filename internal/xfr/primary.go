@@ -29,6 +29,16 @@ type Primary struct {
 	global   []netip.Prefix            // allowed for every zone
 	perZone  map[string][]netip.Prefix // canonical origin -> allowed
 	journals map[string]*Journal
+	names    map[string]zoneNames // canonical origin -> the latest version's names
+}
+
+// zoneNames caches a version's names in canonical order: sorting them is
+// most of the cost of an AXFR (zone.Names sorts on each call), and a
+// version is transferred by every secondary and diffed at the next
+// reload. One entry per origin bounds the cache by the zones served.
+type zoneNames struct {
+	z     *zone.Zone
+	names []string
 }
 
 // NewPrimary returns a Primary that allows no one until SetAllow: zone
@@ -38,7 +48,27 @@ func NewPrimary(logger *slog.Logger) *Primary {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Primary{log: logger, perZone: map[string][]netip.Prefix{}, journals: map[string]*Journal{}}
+	return &Primary{log: logger, perZone: map[string][]netip.Prefix{}, journals: map[string]*Journal{}, names: map[string]zoneNames{}}
+}
+
+// zoneNames returns z's names in canonical order, from the cache when z is
+// the latest version seen for its origin.
+func (p *Primary) zoneNames(z *zone.Zone) []string {
+	p.mu.RLock()
+	c := p.names[z.Origin]
+	p.mu.RUnlock()
+	if c.z == z {
+		return c.names
+	}
+	names := z.Names()
+	p.mu.Lock()
+	// Keep the newest version's names: an AXFR of the version a reload is
+	// replacing must not evict its successor.
+	if cur := p.names[z.Origin]; cur.z == nil || !SerialLess(z.SOA.Serial, cur.z.SOA.Serial) {
+		p.names[z.Origin] = zoneNames{z, names}
+	}
+	p.mu.Unlock()
+	return names
 }
 
 // SetAllow replaces the transfer policy: global prefixes apply to every
@@ -104,7 +134,8 @@ func (p *Primary) Record(old, new *zone.Zone) bool {
 	}
 	switch SerialCompare(old.SOA.Serial, new.SOA.Serial) {
 	case -1:
-		d := Compute(old, new)
+		oldNames := p.zoneNames(old)
+		d := compute(old, oldNames, new, p.zoneNames(new))
 		p.Journal(new.Origin).Add(d)
 		return true
 	case 0:
@@ -132,7 +163,7 @@ func (p *Primary) Serve(ctx context.Context, req *server.Request, q *dns.Msg, z 
 		return packError(q, dns.RcodeRefused, out)
 	}
 	start := func() *dns.Msg { return startReply(q) }
-	var rrs = axfrRecords(z)
+	var rrs = axfrRecords(z, p.zoneNames(z))
 	kind := "AXFR"
 	if q.Question[0].Qtype == dns.TypeIXFR {
 		client, ok := clientSOA(q, z.Origin)
