@@ -215,28 +215,7 @@ func TestXfrRootlinePrimary(t *testing.T) {
 		}
 		rrs, _ = clientXfr(t, kdig, "-p", fmt.Sprint(rlAddr.Port()), "@"+rlAddr.Addr().String(), xfrOrigin, "AXFR")
 		sameSet(t, "kdig AXFR", want, zoneSet(t, rrs))
-		// Served answers agree too.
-		for _, q := range []struct {
-			name string
-			t    uint16
-		}{{"www." + xfrOrigin, dns.TypeA}, {"x.wild." + xfrOrigin, dns.TypeMX}, {"odd." + xfrOrigin, dns.TypeTXT},
-			{"nope." + xfrOrigin, dns.TypeA}, {"a.sub." + xfrOrigin, dns.TypeA}} {
-			m := new(dns.Msg)
-			m.SetQuestion(q.name, q.t)
-			var ref string
-			for _, a := range []netip.AddrPort{rlAddr, nsdAddr, knotAddr} {
-				r, err := dns.Exchange(m, a.String())
-				if err != nil {
-					t.Fatalf("%s %s at %s: %v", q.name, dns.Type(q.t), a, err)
-				}
-				got := fmt.Sprint(dns.RcodeToString[r.Rcode], r.Authoritative, zoneSet(t, r.Answer), zoneSet(t, r.Ns))
-				if a == rlAddr {
-					ref = got
-				} else if got != ref {
-					t.Errorf("%s %s: %s answers\n%s\nrootline answers\n%s", q.name, dns.Type(q.t), a, got, ref)
-				}
-			}
-		}
+		sameAnswers(t, rlAddr, nsdAddr, knotAddr)
 	}
 	check(1)
 
@@ -291,6 +270,33 @@ func TestXfrRootlinePrimary(t *testing.T) {
 	}
 }
 
+// sameAnswers asks every server the same questions and fails when an
+// answer differs from the first server's.
+func sameAnswers(t *testing.T, addrs ...netip.AddrPort) {
+	t.Helper()
+	for _, q := range []struct {
+		name string
+		t    uint16
+	}{{"www." + xfrOrigin, dns.TypeA}, {"x.wild." + xfrOrigin, dns.TypeMX}, {"odd." + xfrOrigin, dns.TypeTXT},
+		{"nope." + xfrOrigin, dns.TypeA}, {"a.sub." + xfrOrigin, dns.TypeA}, {"bulk7." + xfrOrigin, dns.TypeTXT}} {
+		m := new(dns.Msg)
+		m.SetQuestion(q.name, q.t)
+		var ref string
+		for i, a := range addrs {
+			r, err := dns.Exchange(m, a.String())
+			if err != nil {
+				t.Fatalf("%s %s at %s: %v", q.name, dns.Type(q.t), a, err)
+			}
+			got := fmt.Sprint(dns.RcodeToString[r.Rcode], r.Authoritative, zoneSet(t, r.Answer), zoneSet(t, r.Ns))
+			if i == 0 {
+				ref = got
+			} else if got != ref {
+				t.Errorf("%s %s: %s answers\n%s\n%s answers\n%s", q.name, dns.Type(q.t), a, got, addrs[0], ref)
+			}
+		}
+	}
+}
+
 // exchangeFrom sends m over TCP from the local address src.
 func exchangeFrom(m *dns.Msg, src string, to netip.AddrPort) (*dns.Msg, error) {
 	c := dns.Client{Net: "tcp", Timeout: xfrWait}
@@ -321,6 +327,7 @@ func TestXfrRootlineSecondary(t *testing.T) {
 				"auth", "--listen", rlAddr.String(), "--secondary", xfrOrigin+"="+pAddr.String(), "--allow-transfer", "127.0.0.1")
 			sameSet(t, "after AXFR", zoneSet(t, axfr(t, pAddr)), zoneSet(t, axfr(t, rlAddr)))
 			sameSet(t, "after AXFR (zone text)", textSet(t, xfrZone(1)), zoneSet(t, axfr(t, rlAddr)))
+			sameAnswers(t, pAddr, rlAddr)
 
 			if err := os.WriteFile(p.ZoneFile(xfrOrigin), []byte(xfrZone(2)), 0o644); err != nil {
 				t.Fatal(err)
@@ -332,6 +339,7 @@ func TestXfrRootlineSecondary(t *testing.T) {
 			waitSerial(t, rl, 2) // our SOA REFRESH is an hour: only NOTIFY gets us here
 			sameSet(t, "after NOTIFY", zoneSet(t, axfr(t, pAddr)), zoneSet(t, axfr(t, rlAddr)))
 			sameSet(t, "after NOTIFY (zone text)", textSet(t, xfrZone(2)), zoneSet(t, axfr(t, rlAddr)))
+			sameAnswers(t, pAddr, rlAddr)
 			log := readLog(t, rl)
 			if !strings.Contains(log, "serial=2") {
 				t.Errorf("no transfer of serial 2 logged:\n%s", rl.LogTail())
