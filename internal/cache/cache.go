@@ -225,14 +225,11 @@ func (c *Cache) Put(k Key, e Entry) bool {
 	if err != nil {
 		return false
 	}
-	// Exactly sized (append rounds the capacity up to the allocator's size
-	// class, which is what the heap really holds, so cap is the honest size).
-	data := append([]byte(nil), b...)
 	sh, h := c.store.locate(wname, k.Type)
 	now := c.cfg.Now().UnixNano()
-	ns := slot{data: data, expires: now + int64(ttl)*int64(time.Second), ttl: ttl, hash: h,
-		size: uint32(slotOverhead + cap(data)), nrr: uint16(len(e.RRs)), kind: e.Kind, rank: e.Rank}
-	return sh.put(wname, k.Type, ns, now)
+	ns := slot{expires: now + int64(ttl)*int64(time.Second), ttl: ttl, hash: h,
+		nrr: uint16(len(e.RRs)), kind: e.Kind, rank: e.Rank}
+	return sh.put(wname, k.Type, ns, b, now)
 }
 
 // Get returns the entry for k, or the NXDOMAIN entry for k's name. Expired
@@ -247,9 +244,9 @@ func (c *Cache) Get(k Key) (Result, bool) {
 		return Result{}, false
 	}
 	sh, h := c.store.locate(wname, k.Type)
-	e, ok := sh.get(wname, k.Type, h)
+	e, data, ok := sh.get(wname, k.Type, h)
 	if !ok && k.Type != 0 {
-		e, ok = sh.get(wname, 0, retype(h, k.Type, 0))
+		e, data, ok = sh.get(wname, 0, retype(h, k.Type, 0))
 	}
 	if !ok {
 		return Result{}, false
@@ -264,7 +261,7 @@ func (c *Cache) Get(k Key) (Result, bool) {
 		}
 		res.Stale, res.TTL = true, StaleTTL
 	}
-	rrs, err := decodeRecords(e.data[len(wname)+2:], int(e.nrr), name, res.TTL)
+	rrs, err := decodeRecords(data[len(wname)+2:], int(e.nrr), name, res.TTL)
 	if err != nil {
 		return Result{}, false
 	}

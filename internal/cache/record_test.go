@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/miekg/dns"
 )
@@ -200,9 +201,10 @@ func checkShard(t *testing.T, sh *shard) {
 	for idx := sh.slots[0].next; idx != 0; idx = sh.slots[idx].next {
 		listed++
 		sl := &sh.slots[idx]
-		bytes += int(sl.size)
-		wn := sl.data[:nameLen(sl.data)]
-		qt := uint16(sl.data[len(wn)])<<8 | uint16(sl.data[len(wn)+1])
+		bytes += size(int(sl.n))
+		data := sh.bytesOf(idx)
+		wn := data[:nameLen(data)]
+		qt := uint16(data[len(wn)])<<8 | uint16(data[len(wn)+1])
 		if _, got := sh.find(wn, qt, sl.hash); got != idx {
 			t.Fatalf("slot %d not found under its key", idx)
 		}
@@ -215,6 +217,45 @@ func checkShard(t *testing.T, sh *shard) {
 	}
 	if listed != sh.count || cells != sh.count || bytes != sh.bytes {
 		t.Fatalf("listed %d, indexed %d, count %d, bytes %d vs %d", listed, cells, sh.count, bytes, sh.bytes)
+	}
+	live := 0
+	for idx := sh.slots[0].next; idx != 0; idx = sh.slots[idx].next {
+		live += int(sh.slots[idx].n)
+	}
+	if live+sh.garbage != len(sh.arena) {
+		t.Fatalf("arena: %d live + %d garbage != %d", live, sh.garbage, len(sh.arena))
+	}
+}
+
+// TestArenaCompaction replaces a few entries many times over, so that
+// their shard's arena fills with garbage, and checks that compaction keeps
+// the arena bounded and the entries intact.
+func TestArenaCompaction(t *testing.T) {
+	c := New(Config{Now: newClock().now})
+	names := []string{"a.example.", "b.example.", "c.example."}
+	long := strings.Repeat("x", 200)
+	for i := range 1000 {
+		for _, name := range names {
+			txt := fmt.Sprintf("%s %d", long, i)
+			c.Put(NewKey(name, dns.TypeTXT), Entry{Rank: RankAuthAnswer, RRs: []dns.RR{rr(t, fmt.Sprintf(`%s 300 IN TXT "%s"`, name, txt))}})
+		}
+	}
+	for _, name := range names {
+		res, ok := c.Get(NewKey(name, dns.TypeTXT))
+		if !ok || res.RRs[0].(*dns.TXT).Txt[0] != long+" 999" {
+			t.Fatalf("%s: ok=%v %v", name, ok, res.RRs)
+		}
+	}
+	compactions := 0
+	for _, sh := range c.store.shards {
+		checkShard(t, sh)
+		compactions += sh.compactions
+		if len(sh.arena) > minCompact+sh.bytes*2 {
+			t.Fatalf("arena of %d bytes for %d live bytes: not compacted", len(sh.arena), sh.bytes)
+		}
+	}
+	if compactions == 0 {
+		t.Fatal("no compaction")
 	}
 }
 
@@ -235,5 +276,82 @@ func TestEvictionKeepsIndex(t *testing.T) {
 	c.FlushAll()
 	if n, b := c.Stats(); n != 0 || b != 0 {
 		t.Fatalf("after FlushAll: %d entries, %d bytes", n, b)
+	}
+}
+
+// TestConcurrentReadersAndWriters runs fast-path hits and Gets while other
+// goroutines replace the same entries (growing and compacting the arena);
+// under -race it proves readers never see bytes a writer is changing, and
+// every reply must still parse.
+func TestConcurrentReadersAndWriters(t *testing.T) {
+	c := New(Config{Now: newClock().now, MaxBytes: 4 << 20})
+	const names = 50
+	put := func(i, v int) {
+		name := fmt.Sprintf("n%d.example.", i)
+		// Long records so that replacements fill the arena past minCompact.
+		a := &dns.TXT{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 300}, Txt: []string{fmt.Sprintf("%0200d", v)}}
+		c.Put(NewKey(name, dns.TypeTXT), Entry{Rank: RankAuthAnswer, RRs: []dns.RR{a}})
+		m := new(dns.Msg)
+		m.SetQuestion(name, dns.TypeTXT)
+		m.Response, m.Answer = true, []dns.RR{a}
+		c.Packed.Store(m)
+	}
+	for i := range names {
+		put(i, 0)
+	}
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for w := range 2 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for v := range 3000 {
+				put((v*7+w)%names, v)
+			}
+		}()
+	}
+	for range 2 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			out := make([]byte, 0, 512)
+			for v := range 6000 {
+				name := fmt.Sprintf("n%d.example.", v%names)
+				q := new(dns.Msg)
+				q.SetQuestion(name, dns.TypeTXT)
+				w, _ := q.Pack()
+				if b, hit := c.Packed.Answer(w, out, 1232); hit != Miss {
+					var m dns.Msg
+					if err := m.Unpack(b); err != nil || len(m.Answer) != 1 {
+						errs <- fmt.Errorf("hit for %s does not parse: %v", name, err)
+						return
+					}
+				}
+				if res, ok := c.Get(NewKey(name, dns.TypeTXT)); ok && (len(res.RRs) != 1 || len(res.RRs[0].(*dns.TXT).Txt[0]) != 200) {
+					errs <- fmt.Errorf("Get %s: %v", name, res.RRs)
+					return
+				}
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	compactions := 0
+	for _, sh := range c.store.shards {
+		checkShard(t, sh)
+		compactions += sh.compactions
+	}
+	if compactions == 0 {
+		t.Error("no arena was compacted: the test did not exercise compaction under load")
+	}
+}
+
+// TestSlotSize pins the slot layout that slotOverhead is calibrated for.
+func TestSlotSize(t *testing.T) {
+	if n := unsafe.Sizeof(slot{}); n != 40 {
+		t.Fatalf("slot is %d bytes; recalibrate slotOverhead (TestAccountingHonest) and update this test", n)
 	}
 }

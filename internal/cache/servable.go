@@ -38,7 +38,7 @@ func (p *Packed) answerFromStore(query []byte, qend int, wname []byte, nh uint64
 		return out, Miss, false
 	}
 	sl := &sh.slots[idx]
-	recs := sl.data[len(wname)+2:]
+	recs := sh.bytesOf(idx)[len(wname)+2:]
 	size := qend + 4 + len(recs)
 	if edns {
 		size += optLen
@@ -139,7 +139,7 @@ func (p *Packed) markServable(m *dns.Msg) bool {
 		return false
 	}
 	sl := &sh.slots[idx]
-	if sl.kind != kind || now >= sl.expires || int(sl.nrr) != len(set) || !sameRecords(sl.data[len(wname)+2:], enc) {
+	if sl.kind != kind || now >= sl.expires || int(sl.nrr) != len(set) || !sameRecords(sh.bytesOf(idx)[len(wname)+2:], enc) {
 		return false
 	}
 	// A new reply: a later hit near expiry may ask for a prefetch again.

@@ -6,24 +6,42 @@ import (
 	"sync"
 )
 
-// The RRset store keeps every entry as one byte slice in wire form (see
-// record.go) inside a flat array of slots, found through an open-addressing
-// table of 32-bit slot numbers and kept in recency order by a doubly linked
-// list of slot numbers. Compared with a Go map of pointers to entries that
-// hold dns.RR structs, an entry costs one allocation (its bytes) instead of
-// six or so, and the index costs a few bytes instead of a map slot, a list
-// node and a key string. The same bytes answer both Get (materialised into
-// dns.RR on demand) and the packed fast path (copied into the reply).
+// The RRset store keeps every entry's bytes in wire form (see record.go)
+// in one append-only byte arena per shard, and its metadata in a flat
+// array of slots, found through an open-addressing table of 32-bit slot
+// numbers and kept in recency order by a doubly linked list of slot
+// numbers. Compared with a Go map of pointers to entries that hold dns.RR
+// structs, an entry costs no allocation of its own (six or so before), the
+// index costs a few bytes instead of a map slot, a list node and a key
+// string, and neither slots nor arena hold pointers, so the garbage
+// collector never scans them. The same bytes answer both Get (materialised
+// into dns.RR on demand) and the packed fast path (copied into the reply).
+//
+// The arena is never written below its length: replaced and evicted
+// entries leave garbage that compact reclaims by copying the live entries
+// into a new arena. So a slice of it taken under the lock stays valid and
+// unchanged after the lock is released.
 
 const (
 	// minTable is the smallest index table of a shard that holds anything.
 	minTable = 16
-	// slotOverhead is what one entry costs beyond its byte slice: its slot
-	// (64 bytes) times the average spare capacity of the growing slot
-	// array, plus its share of the index table (4 bytes a cell at a load
-	// between 3/8 and 3/4). Calibrated against runtime.MemStats with 50k
-	// entries (TestAccountingHonest).
-	slotOverhead = 88
+	// slotOverhead is what one entry costs beyond its bytes: its slot (40
+	// bytes) times the average spare capacity of the growing slot array,
+	// plus its share of the index table (4 bytes a cell at a load between
+	// 3/8 and 3/4) and of the arena's spare capacity. Calibrated against
+	// runtime.MemStats with 50k and 100k entries (TestAccountingHonest,
+	// TestMemoryPerName).
+	slotOverhead = 70
+	// maxEntry is the largest entry: its length is kept in 16 bits, and an
+	// RRset that does not fit a 64 KiB DNS message cannot be served anyway.
+	maxEntry = 1<<16 - 1
+	// minCompact: arenas smaller than this are not compacted; the copy
+	// would cost more than the garbage.
+	minCompact = 16 << 10
+	// compactFraction: an arena is compacted once garbage is more than
+	// 1/compactFraction of it, which bounds the waste at 25% and makes the
+	// copying cost amortised O(1) per byte stored.
+	compactFraction = 4
 )
 
 // Slot flags.
@@ -37,18 +55,23 @@ const (
 )
 
 // slot is one entry. Slot 0 of a shard is the sentinel of its LRU list.
+// Its bytes, the key (wire name, type) then the records, are
+// arena[off:off+n].
 type slot struct {
-	data       []byte // key (wire name, type) then records; nil when free
 	expires    int64  // Unix nanoseconds; stored = expires - ttl seconds
+	off        uint32 // in the shard's arena
 	prev, next uint32 // LRU links; free slots chain through next
 	ttl        uint32 // lifetime in seconds, as given to every record
 	hash       uint32
-	size       uint32 // accounted bytes
+	n          uint16 // length of the bytes; 0 when free
 	nrr        uint16
 	kind       Kind
 	rank       Rank
 	flags      uint8
 }
+
+// size is what an entry of n bytes is charged against the budget.
+func size(n int) int { return slotOverhead + n }
 
 // stored is when the entry was stored (Unix nanoseconds).
 func (s *slot) stored() int64 { return s.expires - int64(s.ttl)*1e9 }
@@ -86,13 +109,16 @@ func keyHash(nameHash uint64, qtype uint16) uint32 {
 }
 
 type shard struct {
-	mu     sync.Mutex
-	table  []uint32 // linear probing; 0 is empty, else a slot number
-	slots  []slot
-	free   uint32 // head of the free-slot list (0: none)
-	count  int
-	bytes  int
-	budget int
+	mu          sync.Mutex
+	table       []uint32 // linear probing; 0 is empty, else a slot number
+	slots       []slot
+	arena       []byte
+	garbage     int    // arena bytes of replaced and removed entries
+	compactions int    // how many times compact ran (tests look)
+	free        uint32 // head of the free-slot list (0: none)
+	count       int
+	bytes       int
+	budget      int
 }
 
 func newShard(budget int) *shard {
@@ -104,6 +130,14 @@ func newShard(budget int) *shard {
 func keyMatch(data, wname []byte, qtype uint16) bool {
 	n := len(wname)
 	return len(data) >= n+2 && data[n] == byte(qtype>>8) && data[n+1] == byte(qtype) && bytes.Equal(data[:n], wname)
+}
+
+// bytesOf returns slot idx's bytes, capped so that no append reaches the
+// arena.
+func (s *shard) bytesOf(idx uint32) []byte {
+	sl := &s.slots[idx]
+	end := int(sl.off) + int(sl.n)
+	return s.arena[sl.off:end:end]
 }
 
 // find returns the table cell and slot number of a key, or 0, 0. The probe
@@ -119,7 +153,7 @@ func (s *shard) find(wname []byte, qtype uint16, h uint32) (int, uint32) {
 		if idx == 0 {
 			return 0, 0
 		}
-		if sl := &s.slots[idx]; sl.hash == h && keyMatch(sl.data, wname, qtype) {
+		if s.slots[idx].hash == h && keyMatch(s.bytesOf(idx), wname, qtype) {
 			return i, idx
 		}
 		i = (i + 1) & mask
@@ -219,47 +253,89 @@ func (s *shard) alloc() uint32 {
 		s.free = s.slots[idx].next
 		return idx
 	}
-	s.slots = append(s.slots, slot{})
+	s.slots = grow(s.slots, 1)
+	s.slots = s.slots[:len(s.slots)+1]
+	s.slots[len(s.slots)-1] = slot{}
 	return uint32(len(s.slots) - 1)
+}
+
+// growFraction: the slot array and the arena grow by an eighth, where
+// append would add a quarter or more. They hold most of the cache's
+// memory, so spare capacity is spare memory; copying more often costs
+// little (amortised eight copies per byte, at fill time only).
+const growFraction = 8
+
+// grow returns b with room for n more elements.
+func grow[T any](b []T, n int) []T {
+	if len(b)+n <= cap(b) {
+		return b
+	}
+	nb := make([]T, len(b), len(b)+n+len(b)/growFraction+16)
+	copy(nb, b)
+	return nb
 }
 
 func (s *shard) removeSlot(idx uint32) {
 	s.unindex(s.cellOf(idx))
 	s.unlink(idx)
-	s.bytes -= int(s.slots[idx].size)
+	n := int(s.slots[idx].n)
+	s.bytes -= size(n)
+	s.garbage += n
 	s.slots[idx] = slot{next: s.free}
 	s.free = idx
 }
 
-// get returns a copy of the entry for the key and marks it most recently
-// used.
-func (s *shard) get(wname []byte, qtype uint16, h uint32) (slot, bool) {
+// compact copies the live entries into a new arena once garbage is a large
+// enough share of the old one.
+func (s *shard) compact() {
+	if len(s.arena) < minCompact || s.garbage*compactFraction <= len(s.arena) {
+		return
+	}
+	live := len(s.arena) - s.garbage
+	arena := make([]byte, 0, live+live/compactFraction)
+	for idx := s.slots[0].next; idx != 0; idx = s.slots[idx].next {
+		b := s.bytesOf(idx)
+		s.slots[idx].off = uint32(len(arena))
+		arena = append(arena, b...)
+	}
+	s.arena, s.garbage = arena, 0
+	s.compactions++
+}
+
+// get returns a copy of the entry for the key and its bytes, and marks it
+// most recently used.
+func (s *shard) get(wname []byte, qtype uint16, h uint32) (slot, []byte, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, idx := s.find(wname, qtype, h)
 	if idx == 0 {
-		return slot{}, false
+		return slot{}, nil, false
 	}
 	s.touch(idx)
-	return s.slots[idx], true
+	return s.slots[idx], s.bytesOf(idx), true
 }
 
-// put stores ns under its key unless a live entry of higher rank is there
-// (RFC 2181 5.4.1), then evicts least recently used entries until the
-// shard is within budget. An entry larger than the whole budget is not
-// stored at all.
-func (s *shard) put(wname []byte, qtype uint16, ns slot, now int64) bool {
-	if int(ns.size) > s.budget {
+// put stores data (key and records) with the metadata in ns under its key
+// unless a live entry of higher rank is there (RFC 2181 5.4.1), then
+// evicts least recently used entries until the shard is within budget. An
+// entry larger than the whole budget is not stored at all.
+func (s *shard) put(wname []byte, qtype uint16, ns slot, data []byte, now int64) bool {
+	if len(data) > maxEntry || size(len(data)) > s.budget {
 		return false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.arena)+len(data) > 1<<32-1 {
+		return false // offsets are 32 bits; only a budget of many GiB per shard gets here
+	}
+	ns.off, ns.n = uint32(len(s.arena)), uint16(len(data))
 	if _, idx := s.find(wname, qtype, ns.hash); idx != 0 {
 		old := &s.slots[idx]
 		if old.rank > ns.rank && now < old.expires {
 			return false
 		}
-		s.bytes += int(ns.size) - int(old.size)
+		s.bytes += size(len(data)) - size(int(old.n))
+		s.garbage += int(old.n)
 		ns.prev, ns.next = old.prev, old.next
 		*old = ns
 		s.touch(idx)
@@ -268,11 +344,13 @@ func (s *shard) put(wname []byte, qtype uint16, ns slot, now int64) bool {
 		s.slots[idx] = ns
 		s.index(idx) // before pushFront: a rehash walks the list
 		s.pushFront(idx)
-		s.bytes += int(ns.size)
+		s.bytes += size(len(data))
 	}
+	s.arena = append(grow(s.arena, len(data)), data...)
 	for s.bytes > s.budget && s.slots[0].prev != 0 {
 		s.removeSlot(s.slots[0].prev)
 	}
+	s.compact()
 	return true
 }
 
@@ -284,12 +362,13 @@ func (s *shard) removeFunc(match func(data []byte) bool) int {
 	n := 0
 	for idx := s.slots[0].next; idx != 0; {
 		next := s.slots[idx].next
-		if match(s.slots[idx].data) {
+		if match(s.bytesOf(idx)) {
 			s.removeSlot(idx)
 			n++
 		}
 		idx = next
 	}
+	s.compact()
 	return n
 }
 
@@ -297,7 +376,7 @@ func (s *shard) removeFunc(match func(data []byte) bool) int {
 func (s *shard) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.table, s.slots, s.free, s.count, s.bytes = nil, make([]slot, 1), 0, 0, 0
+	s.table, s.slots, s.arena, s.garbage, s.free, s.count, s.bytes = nil, make([]slot, 1), nil, 0, 0, 0, 0
 }
 
 func (s *shard) stats() (entries, bytes int) {
