@@ -187,3 +187,15 @@ func TestNewKeepsInput(t *testing.T) {
 		t.Errorf("input changed:\n%s\n%s", before, fmt.Sprint(rrs))
 	}
 }
+
+// RFC 4034 6.1's example, shuffled, sorts back into its canonical order.
+func TestCanonicalOrder(t *testing.T) {
+	want := []string{"example.", "a.example.", "yljkjljk.a.example.", "Z.a.example.", "zABC.a.EXAMPLE.", "z.example.", "\\001.z.example.", "*.z.example.", "\\200.z.example."}
+	for i := range want {
+		for j := range want {
+			if got := CanonicalLess(want[i], want[j]); got != (i < j) {
+				t.Errorf("CanonicalLess(%q, %q) = %v", want[i], want[j], got)
+			}
+		}
+	}
+}
