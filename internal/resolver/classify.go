@@ -57,7 +57,7 @@ func classify(s *scrubbed, zone, qname string) (Kind, string) {
 	// itself without AA is an "upward referral": a lame server.
 	var child string
 	for _, rr := range s.ns {
-		owner := dns.CanonicalName(rr.Header().Name)
+		owner := canonical(rr.Header().Name)
 		if !strings.EqualFold(owner, zone) && isSubDomain(zone, owner) && isSubDomain(owner, s.final) {
 			if child == "" || dns.CountLabel(owner) > dns.CountLabel(child) {
 				child = owner

@@ -35,7 +35,7 @@ func (r *Resolver) SetForward(fz []ForwardZone) error {
 			}
 			srv[i] = s
 		}
-		out = append(out, ForwardZone{Zone: dns.CanonicalName(f.Zone), Servers: srv})
+		out = append(out, ForwardZone{Zone: canonical(f.Zone), Servers: srv})
 	}
 	// Longest zone first, so the most specific forward wins.
 	sort.SliceStable(out, func(i, j int) bool { return dns.CountLabel(out[i].Zone) > dns.CountLabel(out[j].Zone) })

@@ -246,7 +246,7 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, bool) {
 		// RFC 1034 4.3.1: without RD, answer from what we know.
 		var ok bool
 		if resp, ok = h.r.CacheOnly(qq); !ok {
-			if m.Ns = h.r.cachedReferral(dns.CanonicalName(qq.Name)); len(m.Ns) == 0 {
+			if m.Ns = h.r.cachedReferral(canonical(qq.Name)); len(m.Ns) == 0 {
 				m.Rcode = dns.RcodeServerFailure // nothing known, not even the root
 			}
 			return m, false

@@ -59,21 +59,21 @@ func ParseRootHints(r io.Reader, file string) ([]netip.AddrPort, error) {
 		switch v := rr.(type) {
 		case *dns.NS:
 			if v.Hdr.Name == "." {
-				nsNames[dns.CanonicalName(v.Ns)] = true
+				nsNames[canonical(v.Ns)] = true
 			}
 		case *dns.A:
 			if a, ok := netip.AddrFromSlice(v.A.To4()); ok {
 				addrs = append(addrs, struct {
 					owner string
 					addr  netip.Addr
-				}{dns.CanonicalName(v.Hdr.Name), a})
+				}{canonical(v.Hdr.Name), a})
 			}
 		case *dns.AAAA:
 			if a, ok := netip.AddrFromSlice(v.AAAA.To16()); ok {
 				addrs = append(addrs, struct {
 					owner string
 					addr  netip.Addr
-				}{dns.CanonicalName(v.Hdr.Name), a})
+				}{canonical(v.Hdr.Name), a})
 			}
 		}
 	}

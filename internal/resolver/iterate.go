@@ -128,13 +128,13 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 			r.storeReferral(s, child)
 			nd := &delegation{zone: child}
 			for _, rr := range s.ns {
-				if ns, ok := rr.(*dns.NS); ok && dns.CanonicalName(ns.Hdr.Name) == child && len(nd.nsNames) < MaxNSPerDelegation {
-					nd.nsNames = append(nd.nsNames, dns.CanonicalName(ns.Ns))
+				if ns, ok := rr.(*dns.NS); ok && canonical(ns.Hdr.Name) == child && len(nd.nsNames) < MaxNSPerDelegation {
+					nd.nsNames = append(nd.nsNames, canonical(ns.Ns))
 				}
 			}
 			for _, g := range s.glue {
 				for _, n := range nd.nsNames {
-					if dns.CanonicalName(g.Header().Name) == n {
+					if canonical(g.Header().Name) == n {
 						r.addAddr(nd, g)
 					}
 				}
@@ -241,10 +241,7 @@ func (r *Resolver) store(s *scrubbed, kind Kind, qtype uint16, rank cache.Rank) 
 		chain = append(chain, rr)
 	}
 	for _, set := range rrsets(chain) {
-		if set.key.Type == dns.TypeDNAME {
-			r.dnameSeen.Store(true)
-		}
-		r.cache.Put(set.key, cache.Entry{Rank: rank, RRs: set.rrs})
+		r.putRRset(set, rank)
 	}
 	negRank := cache.RankAnswer
 	if rank == cache.RankAuthAnswer {
@@ -261,20 +258,35 @@ func (r *Resolver) store(s *scrubbed, kind Kind, qtype uint16, rank cache.Rank) 
 		}
 	}
 	for _, set := range rrsets(s.glue) {
-		r.cache.Put(set.key, cache.Entry{Rank: cache.RankAdditional, RRs: set.rrs})
+		r.putRRset(set, cache.RankAdditional)
+	}
+}
+
+// putRRset caches one RRset and keeps the resolver's shortcuts honest:
+// a stored DNAME enables the DNAME lookups, and stored addresses of a
+// name retire remembered server addresses that may list it (after the
+// store, so a concurrent reader can at worst remember the old ones for
+// addrMemoLife).
+func (r *Resolver) putRRset(set rrset, rank cache.Rank) {
+	r.cache.Put(set.key, cache.Entry{Rank: rank, RRs: set.rrs})
+	switch set.key.Type {
+	case dns.TypeDNAME:
+		r.dnameSeen.Store(true)
+	case dns.TypeA, dns.TypeAAAA:
+		r.addrs.forget(set.key.Name)
 	}
 }
 
 func (r *Resolver) storeReferral(s *scrubbed, child string) {
 	var ns []dns.RR
 	for _, rr := range s.ns {
-		if dns.CanonicalName(rr.Header().Name) == child {
+		if canonical(rr.Header().Name) == child {
 			ns = append(ns, rr)
 		}
 	}
 	r.cache.Put(cache.NewKey(child, dns.TypeNS), cache.Entry{Rank: cache.RankAuthority, RRs: ns})
 	for _, set := range rrsets(s.glue) {
-		r.cache.Put(set.key, cache.Entry{Rank: cache.RankAdditional, RRs: set.rrs})
+		r.putRRset(set, cache.RankAdditional)
 	}
 }
 

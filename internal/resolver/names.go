@@ -1,6 +1,10 @@
 package resolver
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/miekg/dns"
+)
 
 // isSubDomain reports whether child is at or below parent, both fully
 // qualified presentation-format names, comparing ASCII case-insensitively
@@ -52,4 +56,27 @@ func equalFold(a, b string) bool {
 // stackKey names a question on the dependency stack (cycle detection).
 func stackKey(name string, qtype uint16) string {
 	return name + "/" + strconv.Itoa(int(qtype))
+}
+
+// canonical returns name fully qualified with ASCII letters lower-cased
+// (RFC 4343; RFC 4034 6.2), without allocating when it already is. Unlike
+// dns.CanonicalName, which maps runes, bytes outside ASCII are kept as
+// they are (invalid UTF-8 is not replaced), and the common clean case
+// costs one pass over the bytes.
+func canonical(name string) string {
+	if !dns.IsFqdn(name) {
+		name += "."
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(name)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return name
 }

@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"testing"
+	"unicode/utf8"
 
 	"github.com/miekg/dns"
 )
@@ -50,6 +51,36 @@ func FuzzIsSubDomain(f *testing.F) {
 		}
 		if got, want := isSubDomain(parent, child), dns.IsSubDomain(parent, child); got != want {
 			t.Errorf("isSubDomain(%q, %q) = %v, dns.IsSubDomain says %v", parent, child, got, want)
+		}
+	})
+}
+
+func TestCanonical(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", "."},
+		{".", "."},
+		{"example.com.", "example.com."},
+		{"Example.COM", "example.com."},
+		{`A\.B.example.`, `a\.b.example.`},
+		{"caf\xc3\xa9.example.", "caf\xc3\xa9.example."},
+	} {
+		if got := canonical(tc.in); got != tc.want {
+			t.Errorf("canonical(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// FuzzCanonical checks canonical against dns.CanonicalName wherever the
+// latter is exact (valid UTF-8: it maps runes).
+func FuzzCanonical(f *testing.F) {
+	f.Add("Example.COM.")
+	f.Add(`a\066c.`)
+	f.Fuzz(func(t *testing.T, name string) {
+		if !utf8.ValidString(name) {
+			return
+		}
+		if got, want := canonical(name), dns.CanonicalName(name); got != want {
+			t.Errorf("canonical(%q) = %q, dns.CanonicalName says %q", name, got, want)
 		}
 	})
 }

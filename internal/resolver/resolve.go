@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -72,6 +73,7 @@ type Resolver struct {
 	// that cachedDNAME does can be skipped (DNAMEs are rare; most
 	// resolvers never meet one).
 	dnameSeen atomic.Bool
+	addrs     addrMemo // server addresses of cached zone cuts
 	forward   atomic.Pointer[[]ForwardZone]
 }
 
@@ -126,7 +128,7 @@ func (r *Resolver) usable(a netip.Addr) bool {
 // Resolve answers q from the cache or by iteration. An error means no
 // trustworthy answer (the caller sends SERVFAIL).
 func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Response, error) {
-	name := dns.CanonicalName(q.Name)
+	name := canonical(q.Name)
 	if resp, ok, err := r.fromCache(name, q.Qtype, false); ok || err != nil {
 		if errors.Is(err, ErrRemembered) {
 			r.stats.Remembered.Add(1)
@@ -165,7 +167,7 @@ func (r *Resolver) Refresh(ctx context.Context, q dns.Question) error {
 	ctx, cancel := context.WithTimeout(ctx, MaxWallTime)
 	defer cancel()
 	r.stats.Prefetches.Add(1)
-	name := dns.CanonicalName(q.Name)
+	name := canonical(q.Name)
 	st := newQuery(r.stats, stackKey(name, q.Qtype))
 	_, err := r.iterate(ctx, st, name, q.Qtype, 0)
 	return err
@@ -174,7 +176,7 @@ func (r *Resolver) Refresh(ctx context.Context, q dns.Question) error {
 // CacheOnly answers from the cache without any upstream query (for RD=0
 // queries). ok is false on a miss.
 func (r *Resolver) CacheOnly(q dns.Question) (*Response, bool) {
-	resp, ok, err := r.fromCache(dns.CanonicalName(q.Name), q.Qtype, false)
+	resp, ok, err := r.fromCache(canonical(q.Name), q.Qtype, false)
 	return resp, ok && err == nil
 }
 
@@ -212,7 +214,7 @@ func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Respo
 		}
 		resp.Stale = resp.Stale || res.Stale
 		resp.Answer = append(resp.Answer, res.RRs...)
-		name = dns.CanonicalName(res.RRs[0].(*dns.CNAME).Target)
+		name = canonical(res.RRs[0].(*dns.CNAME).Target)
 	}
 	return nil, false, nil
 }
@@ -229,7 +231,7 @@ func (r *Resolver) cachedDNAME(name string, allowStale bool) (dns.RR, *dns.CNAME
 			continue
 		}
 		dn := res.RRs[0].(*dns.DNAME)
-		target := dns.CanonicalName(name[:len(name)-len(anc)] + dn.Target)
+		target := canonical(name[:len(name)-len(anc)] + dn.Target)
 		if _, ok := dns.IsDomainName(target); !ok || len(target) > 254 {
 			return nil, nil, false
 		}
@@ -326,11 +328,20 @@ func (r *Resolver) closestDelegation(qname string, qtype uint16) *delegation {
 			d := &delegation{zone: name, cached: true}
 			for _, rr := range res.RRs {
 				if ns, ok := rr.(*dns.NS); ok && len(d.nsNames) < MaxNSPerDelegation {
-					d.nsNames = append(d.nsNames, dns.CanonicalName(ns.Ns))
+					d.nsNames = append(d.nsNames, canonical(ns.Ns))
 				}
 			}
+			now := r.cfg.Now()
+			if addrs, ok := r.addrs.get(name, d.nsNames, now); ok {
+				d.addrs = addrs
+				return d
+			}
+			ttl := uint32(addrMemoLife / time.Second)
 			for _, n := range d.nsNames {
-				r.addCachedAddrs(d, n)
+				ttl = min(ttl, r.addCachedAddrs(d, n))
+			}
+			if len(d.addrs) > 0 && ttl > 0 {
+				r.addrs.put(name, d.nsNames, d.addrs, now.Add(time.Duration(ttl)*time.Second))
 			}
 			return d
 		}
@@ -341,14 +352,19 @@ func (r *Resolver) closestDelegation(qname string, qtype uint16) *delegation {
 	}
 }
 
-func (r *Resolver) addCachedAddrs(d *delegation, nsName string) {
+// addCachedAddrs adds nsName's cached addresses to d and returns the
+// smallest remaining TTL of the address sets it found (MaxUint32 if none).
+func (r *Resolver) addCachedAddrs(d *delegation, nsName string) uint32 {
+	ttl := uint32(math.MaxUint32)
 	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
 		if res, ok := r.cache.Get(cache.Key{Name: nsName, Type: t}); ok && !res.Stale && res.Kind == cache.Positive {
+			ttl = min(ttl, res.TTL)
 			for _, rr := range res.RRs {
 				r.addAddr(d, rr)
 			}
 		}
 	}
+	return ttl
 }
 
 func (r *Resolver) addAddr(d *delegation, rr dns.RR) {
@@ -399,11 +415,12 @@ func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPor
 	m.SetQuestion(name, qtype)
 	m.Id = newID()
 	m.RecursionDesired = rd
-	if !r.sel.noEDNS(server.Addr()) {
+	timeout, noEDNS := r.sel.params(server.Addr())
+	if !noEDNS {
 		m.SetEdns0(ednsSize, false)
 	}
 	r.stats.Upstream.Add(1)
-	timeout := st.attempt(r.sel.timeout(server.Addr()))
+	timeout = st.attempt(timeout)
 	start := r.cfg.Now()
 	var (
 		reply *dns.Msg

@@ -38,7 +38,7 @@ func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 	cur := qname
 	used := make([]bool, len(m.Answer))
 	// At most MaxCNAMERestarts+2 names: a slice, searched linearly.
-	visited := append(make([]string, 0, MaxCNAMERestarts+2), dns.CanonicalName(cur))
+	visited := append(make([]string, 0, MaxCNAMERestarts+2), canonical(cur))
 	s.finalIn = inZone(cur)
 	// Follow the chain. Each turn consumes one link; bounded by the CNAME
 	// budget, because a longer chain in one reply is an attack or a loop.
@@ -61,7 +61,7 @@ func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 				!strings.EqualFold(h.Name, cur) && isSubDomain(h.Name, cur) {
 				// RFC 6672 2.2: replace the DNAME owner suffix of cur by its target.
 				prefix := cur[:len(cur)-len(h.Name)]
-				target := dns.CanonicalName(prefix + dn.Target)
+				target := canonical(prefix + dn.Target)
 				if _, ok := dns.IsDomainName(target); !ok || len(target) > 254 {
 					continue
 				}
@@ -80,7 +80,7 @@ func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 					strings.EqualFold(c.Hdr.Name, cur) && inZone(c.Hdr.Name) {
 					used[i] = true
 					s.chain = append(s.chain, rr)
-					next = dns.CanonicalName(c.Target)
+					next = canonical(c.Target)
 					break
 				}
 			}
@@ -163,7 +163,7 @@ func nsTargets(sets ...[]dns.RR) targets {
 		for _, rr := range set {
 			if ns, ok := rr.(*dns.NS); ok {
 				if t.many != nil {
-					t.many[dns.CanonicalName(ns.Ns)] = true
+					t.many[canonical(ns.Ns)] = true
 				} else {
 					t.few = append(t.few, ns.Ns)
 				}
@@ -175,7 +175,7 @@ func nsTargets(sets ...[]dns.RR) targets {
 
 func (t targets) has(name string) bool {
 	if t.many != nil {
-		return t.many[dns.CanonicalName(name)]
+		return t.many[canonical(name)]
 	}
 	for _, n := range t.few {
 		if equalFold(n, name) {

@@ -71,16 +71,14 @@ func (s *selection) infoLocked(a netip.Addr) *serverInfo {
 	return si
 }
 
-// rtt returns the current estimate for a.
-func (s *selection) rtt(a netip.Addr) time.Duration {
+// params returns how long to wait for a (a few times the SRTT, bounded)
+// and whether it needs queries without EDNS, under one lock: both are
+// needed for every upstream query.
+func (s *selection) params(a netip.Addr) (timeout time.Duration, noEDNS bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.infoLocked(a).srtt
-}
-
-// timeout returns how long to wait for a: a few times the SRTT, bounded.
-func (s *selection) timeout(a netip.Addr) time.Duration {
-	return min(max(3*s.rtt(a), minTimeout), maxTimeout)
+	si := s.infoLocked(a)
+	return min(max(3*si.srtt, minTimeout), maxTimeout), si.noEDNS
 }
 
 // good records a reply after rtt: SRTT = 0.7 SRTT + 0.3 sample, the
@@ -121,11 +119,13 @@ func (s *selection) noEDNS(a netip.Addr) bool {
 func (s *selection) best(cands []netip.AddrPort, tried triedSet) (netip.AddrPort, bool) {
 	var best netip.AddrPort
 	bestRTT := time.Duration(-1)
+	s.mu.Lock() // once for all candidates: this runs before every upstream query
+	defer s.mu.Unlock()
 	for _, c := range cands {
 		if tried.has(c) {
 			continue
 		}
-		if r := s.rtt(c.Addr()); bestRTT < 0 || r < bestRTT {
+		if r := s.infoLocked(c.Addr()).srtt; bestRTT < 0 || r < bestRTT {
 			best, bestRTT = c, r
 		}
 	}
