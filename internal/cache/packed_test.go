@@ -302,6 +302,13 @@ func TestPackedFromRRset(t *testing.T) {
 	if _, hit := c.Packed.Answer(query(t, "www.example.", dns.TypeAAAA, false), nil, 0); hit != Miss {
 		t.Fatal("NODATA for MX answered AAAA")
 	}
+	// The same records again (a refresh): still served, with the new TTL.
+	c.Put(NewKey("www.example.", dns.TypeA), Entry{Rank: RankAuthAnswer, RRs: []dns.RR{rr(t, "www.example. 300 IN A 192.0.2.1")}})
+	if out, hit := c.Packed.Answer(query(t, "www.example.", dns.TypeA, false), nil, 0); hit != Fresh {
+		t.Fatal("refreshed entry with the same records no longer served")
+	} else if m := new(dns.Msg); m.Unpack(out) != nil || m.Answer[0].Header().Ttl != 300 {
+		t.Fatalf("refreshed entry served with the old TTL: %v", m)
+	}
 	// New data: no hit until a reply built from it is stored.
 	c.Put(NewKey("www.example.", dns.TypeA), Entry{Rank: RankAuthAnswer, RRs: []dns.RR{rr(t, "www.example. 300 IN A 192.0.2.9")}})
 	if _, hit := c.Packed.Answer(query(t, "www.example.", dns.TypeA, false), nil, 0); hit != Miss {

@@ -334,6 +334,12 @@ func (s *shard) put(wname []byte, qtype uint16, ns slot, data []byte, now int64)
 		if old.rank > ns.rank && now < old.expires {
 			return false
 		}
+		if old.kind == ns.kind && sameRecords(s.bytesOf(idx)[len(wname)+2:], data[len(wname)+2:]) {
+			// The same records again (a refresh, or a set repeated in
+			// another reply): what the fast path served is still what the
+			// resolver would answer, so it may go on serving it.
+			ns.flags = old.flags & flagServable
+		}
 		s.bytes += size(len(data)) - size(int(old.n))
 		s.garbage += int(old.n)
 		ns.prev, ns.next = old.prev, old.next
