@@ -101,10 +101,10 @@ func BenchmarkMemoryPerName(b *testing.B) {
 }
 
 // maxHeapPerName is the ceiling TestMemoryPerName enforces: the wire-form
-// arena store measured about 172 bytes per typical name (the dns.RR store
+// arena stores measured about 151 bytes per typical name (the dns.RR store
 // plus a second packed copy cost 666); the margin absorbs Go version
 // drift, not a return to storing names twice.
-const maxHeapPerName = 230
+const maxHeapPerName = 200
 
 // TestMemoryPerName pins the memory a typical cached name costs, so a
 // change that makes the cache fat again fails here rather than in the PSS

@@ -1,34 +1,29 @@
 package cache
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
-	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
 )
 
-// Packed caches whole replies in wire form, keyed by the lower-cased
-// question. A hit copies the bytes, patches the ID, the RD bit, the
-// question's letter case (so 0x20 case randomisation survives) and every
-// TTL (decremented by the time spent in the cache), and appends an OPT
-// record if the client sent one. No unpacking, no allocation.
+// Packed is the fast path: it answers repeated questions from wire-form
+// data without unpacking or allocating. Replies of one cached RRset come
+// from the RRset store (servable.go); other replies (CNAME chains, say)
+// are kept whole, keyed by the lower-cased question, in shards of the same
+// kind as the RRset store's. An entry's bytes are the reply (ID 0,
+// question in lower case, no OPT) followed by the offset of every TTL
+// field in it, two bytes each (the slot's nrr counts them). A hit copies
+// the bytes, patches the ID, the RD bit, the question's letter case (so
+// 0x20 case randomisation survives) and every TTL (decremented by the
+// time spent in the cache), and appends an OPT record if the client sent
+// one.
 type Packed struct {
 	now    func() time.Time
 	store  *rrStore // answers replies made of one cached RRset
-	shards [shardCount]*lru[string, *packedEntry]
-}
-
-type packedEntry struct {
-	wire    []byte   // ID 0, question in lower case, no OPT
-	ttlOffs []uint16 // offsets of every TTL field in wire
-	stored  int64    // Unix nanoseconds (see entry)
-	expires int64
-	ttl     uint32 // lifetime in seconds (the minimum TTL in the reply)
-	// prefetching is set once when a hit near expiry asked for a prefetch,
-	// so one popular name triggers one refresh, not one per query.
-	prefetching atomic.Bool
+	shards [shardCount]*shard
 }
 
 const (
@@ -45,10 +40,6 @@ const (
 	// PrefetchFraction: a hit with less than 1/10 of its TTL left asks for
 	// a refresh (Unbound's prefetch uses the same 10%).
 	PrefetchFraction = 10
-	// packedOverhead is the memory of one packed entry beyond its bytes
-	// (entry, LRU node, map slot, slice headers), calibrated like
-	// entryOverhead.
-	packedOverhead = 220
 	// minPrefetchTTL: short-lived answers are not prefetched; their owners
 	// chose a short TTL and a refresh would cost more than it saves.
 	minPrefetchTTL = 10
@@ -57,7 +48,7 @@ const (
 func newPacked(budget int, now func() time.Time, store *rrStore) *Packed {
 	p := &Packed{now: now, store: store}
 	for i := range p.shards {
-		p.shards[i] = newLRU[string, *packedEntry](budget / shardCount)
+		p.shards[i] = newShard(budget/shardCount, headerLen)
 	}
 	return p
 }
@@ -105,13 +96,18 @@ func (p *Packed) Store(m *dns.Msg) {
 	if err != nil {
 		return
 	}
-	now := p.now()
-	e := &packedEntry{wire: w, ttlOffs: offs, stored: now.UnixNano(), expires: now.Add(time.Duration(ttl) * time.Second).UnixNano(), ttl: ttl}
+	if len(offs) > maxRRs {
+		return
+	}
+	for _, off := range offs {
+		w = binary.BigEndian.AppendUint16(w, off)
+	}
 	qend := headerLen + nameLen(w[headerLen:])
-	key := make([]byte, 0, qend-headerLen+2)
-	key = append(key, w[headerLen:qend]...)
-	key = append(key, byte(q.Qtype>>8), byte(q.Qtype))
-	p.shards[p.store.nameHash(key[:len(key)-2])%shardCount].put(string(key), e, len(w)+2*len(offs)+len(key)+packedOverhead)
+	wname := w[headerLen:qend]
+	nh := p.store.nameHash(wname)
+	now := p.now().UnixNano()
+	ns := slot{expires: now + int64(ttl)*int64(time.Second), ttl: ttl, hash: keyHash(nh, q.Qtype), nrr: uint16(len(offs))}
+	p.shards[nh%shardCount].put(wname, q.Qtype, ns, w, now)
 }
 
 // Hit is the outcome of Answer.
@@ -155,38 +151,39 @@ func (p *Packed) Answer(query, out []byte, udpLimit int) ([]byte, Hit) {
 	if b, hit, found := p.answerFromStore(query, qend, key, nh, qtype, edns, maxSize, now, out); found {
 		return b, hit
 	}
-	key = append(key, byte(qtype>>8), byte(qtype))
 	sh := p.shards[nh%shardCount]
 	sh.mu.Lock()
-	n, found := sh.m[string(key)]
-	var e *packedEntry
-	if found {
-		e = n.val
-		if sh.root.next != n {
-			sh.unlink(n)
-			sh.pushFront(n)
-		}
-	}
-	sh.mu.Unlock()
-	if e == nil {
+	_, idx := sh.find(key, qtype, keyHash(nh, qtype))
+	if idx == 0 || now >= sh.slots[idx].expires {
+		sh.mu.Unlock()
 		return out, Miss
 	}
-	if now >= e.expires {
-		return out, Miss
-	}
-	size := len(e.wire)
+	sl := &sh.slots[idx]
+	data := sh.bytesOf(idx)
+	wire, offs := data[:len(data)-2*int(sl.nrr)], data[len(data)-2*int(sl.nrr):]
+	size := len(wire)
 	if edns {
 		size += optLen
 	}
 	if maxSize > 0 && size > maxSize {
+		sh.mu.Unlock()
 		return out, Miss
 	}
-	out = append(out[:0], e.wire...)
+	elapsed := uint32((now - sl.stored()) / int64(time.Second))
+	hit := Fresh
+	if left := sl.ttl - elapsed; sl.ttl >= minPrefetchTTL && left < sl.ttl/PrefetchFraction && sl.flags&flagPrefetching == 0 {
+		sl.flags |= flagPrefetching
+		hit = FreshPrefetch
+	}
+	sh.touch(idx)
+	sh.mu.Unlock()
+
+	out = append(out[:0], wire...)
 	out[0], out[1] = query[0], query[1]
 	out[2] |= query[2] & (flagRD >> 8)
 	copy(out[headerLen:qend], query[headerLen:qend])
-	elapsed := uint32((now - e.stored) / int64(time.Second))
-	for _, off := range e.ttlOffs {
+	for i := 0; i < len(offs); i += 2 {
+		off := binary.BigEndian.Uint16(offs[i:])
 		t := binary.BigEndian.Uint32(out[off:])
 		binary.BigEndian.PutUint32(out[off:], t-elapsed)
 	}
@@ -195,23 +192,19 @@ func (p *Packed) Answer(query, out []byte, udpLimit int) ([]byte, Hit) {
 		binary.BigEndian.PutUint16(out[10:], ar+1)
 		out = append(out, 0, 0, byte(dns.TypeOPT), byte(EDNSSize>>8), byte(EDNSSize&0xff), 0, 0, 0, 0, 0, 0)
 	}
-	hit := Fresh
-	left := e.ttl - elapsed
-	if e.ttl >= minPrefetchTTL && left < e.ttl/PrefetchFraction && e.prefetching.CompareAndSwap(false, true) {
-		hit = FreshPrefetch
-	}
 	return out, hit
 }
 
 func (p *Packed) flushName(wname []byte) {
-	p.shards[p.store.nameHash(wname)%shardCount].removeFunc(func(k string, _ *packedEntry) bool {
-		return len(k) == len(wname)+2 && k[:len(wname)] == string(wname)
+	p.shards[p.store.nameHash(wname)%shardCount].removeFunc(func(data []byte) bool {
+		q := data[headerLen:]
+		return len(q) > len(wname) && bytes.Equal(q[:len(wname)], wname)
 	})
 }
 
 func (p *Packed) flushAll() {
 	for _, s := range p.shards {
-		s.removeFunc(func(string, *packedEntry) bool { return true })
+		s.reset()
 	}
 }
 

@@ -100,6 +100,9 @@ func TestPackedMisses(t *testing.T) {
 	if _, hit := c.Packed.Answer(query(t, "big.example.", dns.TypeTXT, false), nil, 0); hit != Fresh {
 		t.Error("big answer missing over TCP")
 	}
+	for _, sh := range c.Packed.shards {
+		checkShard(t, sh)
+	}
 }
 
 func TestPackedPrefetchOnce(t *testing.T) {

@@ -202,7 +202,7 @@ func checkShard(t *testing.T, sh *shard) {
 		listed++
 		sl := &sh.slots[idx]
 		bytes += size(int(sl.n))
-		data := sh.bytesOf(idx)
+		data := sh.bytesOf(idx)[sh.keyOff:]
 		wn := data[:nameLen(data)]
 		qt := uint16(data[len(wn)])<<8 | uint16(data[len(wn)+1])
 		if _, got := sh.find(wn, qt, sl.hash); got != idx {

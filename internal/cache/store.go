@@ -85,7 +85,7 @@ type rrStore struct {
 func newRRStore(budget int) *rrStore {
 	st := &rrStore{seed: maphash.MakeSeed()}
 	for i := range st.shards {
-		st.shards[i] = newShard(budget / shardCount)
+		st.shards[i] = newShard(budget/shardCount, 0)
 	}
 	return st
 }
@@ -119,10 +119,13 @@ type shard struct {
 	count       int
 	bytes       int
 	budget      int
+	// keyOff is where an entry's key starts in its bytes: 0 for RRsets,
+	// headerLen for whole replies, whose question is their key.
+	keyOff int
 }
 
-func newShard(budget int) *shard {
-	return &shard{budget: budget, slots: make([]slot, 1)}
+func newShard(budget, keyOff int) *shard {
+	return &shard{budget: budget, keyOff: keyOff, slots: make([]slot, 1)}
 }
 
 // keyMatch reports whether data starts with the key (wname, qtype). A wire
@@ -153,7 +156,7 @@ func (s *shard) find(wname []byte, qtype uint16, h uint32) (int, uint32) {
 		if idx == 0 {
 			return 0, 0
 		}
-		if s.slots[idx].hash == h && keyMatch(s.bytesOf(idx), wname, qtype) {
+		if s.slots[idx].hash == h && keyMatch(s.bytesOf(idx)[s.keyOff:], wname, qtype) {
 			return i, idx
 		}
 		i = (i + 1) & mask
@@ -334,7 +337,7 @@ func (s *shard) put(wname []byte, qtype uint16, ns slot, data []byte, now int64)
 		if old.rank > ns.rank && now < old.expires {
 			return false
 		}
-		if old.kind == ns.kind && sameRecords(s.bytesOf(idx)[len(wname)+2:], data[len(wname)+2:]) {
+		if s.keyOff == 0 && old.kind == ns.kind && sameRecords(s.bytesOf(idx)[len(wname)+2:], data[len(wname)+2:]) {
 			// The same records again (a refresh, or a set repeated in
 			// another reply): what the fast path served is still what the
 			// resolver would answer, so it may go on serving it.
