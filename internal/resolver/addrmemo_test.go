@@ -12,49 +12,64 @@ import (
 func TestAddrMemo(t *testing.T) {
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	a1 := netip.MustParseAddrPort("192.0.2.1:53")
-	ns := []string{"ns1.example.", "ns2.example."}
+	a6 := netip.MustParseAddrPort("[2001:db8::1]:53")
+	rr := func(s string) dns.RR {
+		r, err := dns.NewRR(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
 	var m addrMemo
-	if _, ok := m.get("example.", ns, t0); ok {
+	if _, ok := m.get("ns1.example.", t0); ok {
 		t.Fatal("hit in an empty memo")
 	}
-	m.put("example.", ns, []netip.AddrPort{a1}, t0.Add(time.Second))
-	tests := []struct {
-		name    string
-		nsNames []string
-		at      time.Time
-		hit     bool
-	}{
-		{"same NS set, fresh", ns, t0, true},
-		{"expired", ns, t0.Add(time.Second), false},
-		{"NS set changed", []string{"ns1.example.", "ns3.example."}, t0, false},
-		{"NS set shrank", ns[:1], t0, false},
+	m.put("ns1.example.", []netip.AddrPort{a1, a6}, t0.Add(time.Second))
+	if addrs, ok := m.get("ns1.example.", t0); !ok || len(addrs) != 2 {
+		t.Fatalf("fresh entry: %v %v", addrs, ok)
 	}
-	for _, tc := range tests {
-		addrs, ok := m.get("example.", tc.nsNames, tc.at)
-		if ok != tc.hit || (ok && (len(addrs) != 1 || addrs[0] != a1)) {
-			t.Errorf("%s: got %v %v, want hit=%v", tc.name, addrs, ok, tc.hit)
-		}
+	if _, ok := m.get("ns1.example.", t0.Add(time.Second)); ok {
+		t.Error("expired entry used")
 	}
 	// Appending to a returned slice must not write into the memo.
-	addrs, _ := m.get("example.", ns, t0)
+	addrs, _ := m.get("ns1.example.", t0)
 	_ = append(addrs, netip.MustParseAddrPort("192.0.2.2:53"))
-	if again, _ := m.get("example.", ns, t0); len(again) != 1 {
+	if again, _ := m.get("ns1.example.", t0); len(again) != 2 {
 		t.Errorf("memo changed by an append: %v", again)
 	}
-	m.forget("www.example.") // not an NS name: kept
-	if _, ok := m.get("example.", ns, t0); !ok {
-		t.Error("forgetting an unrelated name dropped the entry")
+	for _, tc := range []struct {
+		name string
+		rrs  []dns.RR
+		keep bool
+	}{
+		{"same A set again", []dns.RR{rr("ns1.example. 300 A 192.0.2.1")}, true},
+		{"same AAAA set again", []dns.RR{rr("ns1.example. 300 AAAA 2001:db8::1")}, true},
+		{"A set changed", []dns.RR{rr("ns1.example. 300 A 192.0.2.9")}, false},
+		{"A set grew", []dns.RR{rr("ns1.example. 300 A 192.0.2.1"), rr("ns1.example. 300 A 192.0.2.9")}, false},
+		{"AAAA set changed", []dns.RR{rr("ns1.example. 300 AAAA 2001:db8::9")}, false},
+	} {
+		m.put("ns1.example.", []netip.AddrPort{a1, a6}, t0.Add(time.Second))
+		m.stored("ns1.example.", tc.rrs)
+		if _, ok := m.get("ns1.example.", t0); ok != tc.keep {
+			t.Errorf("%s: entry kept = %v, want %v", tc.name, ok, tc.keep)
+		}
 	}
-	m.forget("ns2.example.")
-	if _, ok := m.get("example.", ns, t0); ok {
-		t.Error("storing an NS name's addresses kept the entry")
+	m.put("ns1.example.", []netip.AddrPort{a1, a6}, t0.Add(time.Second))
+	if !m.holds("ns1.example.", []dns.RR{rr("ns1.example. 300 A 192.0.2.1")}, t0) {
+		t.Error("holds: same A set not recognised")
 	}
-	// Bounded: past maxAddrMemo zones it starts afresh.
+	if m.holds("ns1.example.", []dns.RR{rr("ns1.example. 300 A 192.0.2.1")}, t0.Add(time.Second)) {
+		t.Error("holds: expired entry counted")
+	}
+	if m.holds("ns1.example.", []dns.RR{rr("ns1.example. 300 A 192.0.2.7")}, t0) {
+		t.Error("holds: different A set counted")
+	}
+	// Bounded: past maxAddrMemo names it starts afresh.
 	for i := range maxAddrMemo + 10 {
-		m.put(fmt.Sprintf("z%d.", i), ns, []netip.AddrPort{a1}, t0.Add(time.Second))
+		m.put(fmt.Sprintf("ns%d.example.", i), []netip.AddrPort{a1}, t0.Add(time.Second))
 	}
-	if len(m.zones) > maxAddrMemo {
-		t.Errorf("%d zones remembered, bound %d", len(m.zones), maxAddrMemo)
+	if len(m.names) > maxAddrMemo {
+		t.Errorf("%d names remembered, bound %d", len(m.names), maxAddrMemo)
 	}
 }
 

@@ -257,23 +257,30 @@ func (r *Resolver) store(s *scrubbed, kind Kind, qtype uint16, rank cache.Rank) 
 			r.cache.Put(cache.NewKey(s.final, qtype), cache.Entry{Kind: cache.NoData, Rank: negRank, RRs: s.soa})
 		}
 	}
+	now := r.cfg.Now()
 	for _, set := range rrsets(s.glue) {
+		// Servers repeat their NS names' addresses with every answer.
+		// When those are exactly what the memo holds (so the cache holds
+		// them too, for at least as long), storing them again would only
+		// refresh the TTL of additional-section data: skip the work.
+		if r.addrs.holds(set.key.Name, set.rrs, now) {
+			continue
+		}
 		r.putRRset(set, cache.RankAdditional)
 	}
 }
 
 // putRRset caches one RRset and keeps the resolver's shortcuts honest:
-// a stored DNAME enables the DNAME lookups, and stored addresses of a
-// name retire remembered server addresses that may list it (after the
-// store, so a concurrent reader can at worst remember the old ones for
-// addrMemoLife).
+// a stored DNAME enables the DNAME lookups, and new addresses for a name
+// retire the ones remembered for it (after the store, so a concurrent
+// reader can at worst remember the old ones for addrMemoLife).
 func (r *Resolver) putRRset(set rrset, rank cache.Rank) {
 	r.cache.Put(set.key, cache.Entry{Rank: rank, RRs: set.rrs})
 	switch set.key.Type {
 	case dns.TypeDNAME:
 		r.dnameSeen.Store(true)
 	case dns.TypeA, dns.TypeAAAA:
-		r.addrs.forget(set.key.Name)
+		r.addrs.stored(set.key.Name, set.rrs)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -73,7 +72,7 @@ type Resolver struct {
 	// that cachedDNAME does can be skipped (DNAMEs are rare; most
 	// resolvers never meet one).
 	dnameSeen atomic.Bool
-	addrs     addrMemo // server addresses of cached zone cuts
+	addrs     addrMemo // usable addresses of NS names, briefly
 	forward   atomic.Pointer[[]ForwardZone]
 }
 
@@ -332,16 +331,8 @@ func (r *Resolver) closestDelegation(qname string, qtype uint16) *delegation {
 				}
 			}
 			now := r.cfg.Now()
-			if addrs, ok := r.addrs.get(name, d.nsNames, now); ok {
-				d.addrs = addrs
-				return d
-			}
-			ttl := uint32(addrMemoLife / time.Second)
 			for _, n := range d.nsNames {
-				ttl = min(ttl, r.addCachedAddrs(d, n))
-			}
-			if len(d.addrs) > 0 && ttl > 0 {
-				r.addrs.put(name, d.nsNames, d.addrs, now.Add(time.Duration(ttl)*time.Second))
+				r.addMemoAddrs(d, n, now)
 			}
 			return d
 		}
@@ -352,19 +343,42 @@ func (r *Resolver) closestDelegation(qname string, qtype uint16) *delegation {
 	}
 }
 
-// addCachedAddrs adds nsName's cached addresses to d and returns the
-// smallest remaining TTL of the address sets it found (MaxUint32 if none).
-func (r *Resolver) addCachedAddrs(d *delegation, nsName string) uint32 {
-	ttl := uint32(math.MaxUint32)
+func (r *Resolver) addCachedAddrs(d *delegation, nsName string) {
 	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
 		if res, ok := r.cache.Get(cache.Key{Name: nsName, Type: t}); ok && !res.Stale && res.Kind == cache.Positive {
-			ttl = min(ttl, res.TTL)
 			for _, rr := range res.RRs {
 				r.addAddr(d, rr)
 			}
 		}
 	}
-	return ttl
+}
+
+// addMemoAddrs is addCachedAddrs through the address memo: the cache is
+// read only when the memo has nothing fresh for nsName, and what it gives
+// is remembered for addrMemoLife (or the records' TTL if sooner).
+func (r *Resolver) addMemoAddrs(d *delegation, nsName string, now time.Time) {
+	if addrs, ok := r.addrs.get(nsName, now); ok {
+		for _, a := range addrs {
+			r.addAddrPort(d, a)
+		}
+		return
+	}
+	var own delegation // this name's addresses alone, to remember
+	ttl := uint32(addrMemoLife / time.Second)
+	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
+		if res, ok := r.cache.Get(cache.Key{Name: nsName, Type: t}); ok && !res.Stale && res.Kind == cache.Positive {
+			ttl = min(ttl, res.TTL)
+			for _, rr := range res.RRs {
+				r.addAddr(&own, rr)
+			}
+		}
+	}
+	for _, a := range own.addrs {
+		r.addAddrPort(d, a)
+	}
+	if len(own.addrs) > 0 && ttl > 0 {
+		r.addrs.put(nsName, own.addrs, now.Add(time.Duration(ttl)*time.Second))
+	}
 }
 
 func (r *Resolver) addAddr(d *delegation, rr dns.RR) {
@@ -378,7 +392,11 @@ func (r *Resolver) addAddr(d *delegation, rr dns.RR) {
 	if !r.usable(a) {
 		return
 	}
-	ap := netip.AddrPortFrom(a, r.port())
+	r.addAddrPort(d, netip.AddrPortFrom(a, r.port()))
+}
+
+// addAddrPort adds a usable server address to d once.
+func (r *Resolver) addAddrPort(d *delegation, ap netip.AddrPort) {
 	for _, x := range d.addrs {
 		if x == ap {
 			return
