@@ -55,8 +55,9 @@ const (
 )
 
 // slot is one entry. Slot 0 of a shard is the sentinel of its LRU list.
-// Its bytes, the key (wire name, type) then the records, are
-// arena[off:off+n].
+// Its bytes are arena[off:off+n]: in the RRset store the key (wire name,
+// type) then nrr records; in the whole-reply store (packed.go) the reply,
+// whose question is the key, then nrr TTL offsets.
 type slot struct {
 	expires    int64  // Unix nanoseconds; stored = expires - ttl seconds
 	off        uint32 // in the shard's arena
