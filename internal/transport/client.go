@@ -67,6 +67,7 @@ type Client struct {
 	tcpOnly bool
 	log     *slog.Logger
 	scratch sync.Pool // *scratch: one exchange's buffers
+	socks   sockPool  // idle UDP sockets (Linux)
 }
 
 var _ TimeoutExchanger = (*Client)(nil)
@@ -79,6 +80,7 @@ func NewClient(o ClientOptions) *Client {
 		noEDNS:  o.NoEDNS,
 		tcpOnly: o.TCP,
 		log:     o.Logger,
+		socks:   newSockPool(),
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout

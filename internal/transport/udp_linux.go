@@ -4,7 +4,6 @@ package transport
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
 	"os"
 	"time"
@@ -20,32 +19,38 @@ import (
 // would cost more than the check is worth on the normal path.
 const drainCheck = 64
 
-// udp sends packed once over a fresh UDP socket and waits for the matching
-// reply. A fresh socket per query gives a kernel-chosen random source port
-// (RFC 5452 9.2: port randomisation is the other half of the 32 bits an
-// off-path spoofer must guess).
+// udp sends packed once over a UDP socket connected afresh, and waits for
+// the matching reply. Every query gets a new kernel-chosen random source
+// port (RFC 5452 9.2: port randomisation is the other half of the 32 bits
+// an off-path spoofer must guess), whether its socket is new or reused
+// (see sockPool).
 //
 // This is the resolver's hottest system path (one attempt per upstream
 // query), so it talks to the kernel directly instead of through net.Dial:
-// socket(2) and connect(2) by hand, then the runtime's poller through an
-// *os.File. That saves the net package's setsockopt, getsockname and
-// getpeername calls, its address conversions, and the read that would find
-// nothing yet: the query is written from inside the poller's read loop, after
-// the poller has been armed, so the first read happens when the reply is
+// connect(2) by hand on a pooled socket registered with the runtime's
+// poller. That saves, per query, socket(2), close(2), the poller's
+// registration, the net package's setsockopt, getsockname and getpeername
+// calls and its address conversions, and the read that would find nothing
+// yet: the query is written from inside the poller's read loop, after the
+// poller has been armed, so the first read happens when the reply is
 // there. Addresses with a zone (link-local IPv6) take the portable path.
 func (c *Client) udp(ctx context.Context, s *scratch, server netip.AddrPort, q *dns.Msg, packed []byte, timeout time.Duration) (*dns.Msg, int, error) {
 	if server.Addr().Zone() != "" {
 		return c.udpNet(ctx, s, server, q, packed, timeout)
 	}
-	f, err := dialUDP(server)
+	sock, err := c.socks.get(server)
 	if err != nil {
 		return nil, 0, c.fail(ctx, server, "udp", "dial", err, 0)
 	}
-	defer f.Close()
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return nil, 0, c.fail(ctx, server, "udp", "dial", err, 0)
-	}
+	reuse := false
+	defer func() {
+		if reuse {
+			c.socks.put(sock)
+		} else {
+			sock.close()
+		}
+	}()
+	f, rc := sock.f, sock.rc
 	deadline := attemptDeadline(ctx, timeout)
 	if err := f.SetReadDeadline(deadline); err != nil {
 		return nil, 0, c.fail(ctx, server, "udp", "dial", err, 0)
@@ -79,6 +84,7 @@ func (c *Client) udp(ctx context.Context, s *scratch, server netip.AddrPort, q *
 		}
 		return nil, 0, c.readFailed(ctx, server, &a.w, err)
 	}
+	reuse = true // only a socket whose exchange completed is kept
 	return a.reply, a.n, nil
 }
 
@@ -152,34 +158,4 @@ func (a *udpAttempt) step(fd uintptr) bool {
 			return true
 		}
 	}
-}
-
-// dialUDP returns a non-blocking UDP socket connected to server, with a
-// kernel-chosen random source port, registered with the runtime poller.
-func dialUDP(server netip.AddrPort) (*os.File, error) {
-	var (
-		family int
-		sa     unix.Sockaddr
-	)
-	switch a := server.Addr(); {
-	case a.Is4():
-		family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(server.Port()), Addr: a.As4()}
-	case a.Is6():
-		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: int(server.Port()), Addr: a.As16()}
-	default:
-		return nil, fmt.Errorf("invalid address %v", a)
-	}
-	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
-	if err != nil {
-		return nil, os.NewSyscallError("socket", err)
-	}
-	// connect(2) on a datagram socket does not block: it binds a random
-	// ephemeral port and fixes the peer.
-	if err := unix.Connect(fd, sa); err != nil {
-		unix.Close(fd)
-		return nil, os.NewSyscallError("connect", err)
-	}
-	// The descriptor is non-blocking, so os.NewFile registers it with the
-	// poller (deadlines and parking work as for net.Conn).
-	return os.NewFile(uintptr(fd), "udp"), nil
 }

@@ -18,3 +18,9 @@ func (c *Client) udp(ctx context.Context, s *scratch, server netip.AddrPort, q *
 
 // udpAttempt is the state the Linux UDP path keeps in scratch; none here.
 type udpAttempt struct{}
+
+// sockPool keeps nothing on this platform: every query opens its own
+// socket through the net package.
+type sockPool struct{}
+
+func newSockPool() sockPool { return sockPool{} }
