@@ -42,8 +42,16 @@ func (c *Client) udp(ctx context.Context, s *scratch, server netip.AddrPort, q *
 	if err != nil {
 		return nil, 0, c.fail(ctx, server, "udp", "dial", err, 0)
 	}
-	reuse := false
+	var (
+		reuse bool        // set once the exchange got its reply
+		stop  func() bool // unregisters the cancellation callback
+	)
 	defer func() {
+		if stop != nil && !stop() {
+			// The callback ran or is running: it may yet set a deadline
+			// on this socket, which must not reach the next query.
+			reuse = false
+		}
 		if reuse {
 			c.socks.put(sock)
 		} else {
@@ -58,8 +66,7 @@ func (c *Client) udp(ctx context.Context, s *scratch, server netip.AddrPort, q *
 	if ctx.Done() != nil {
 		// Cancelling ctx unblocks the wait at once instead of at the
 		// deadline.
-		stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Unix(1, 0)) })
-		defer stop()
+		stop = context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Unix(1, 0)) })
 	}
 	a := &s.udp
 	if a.stepFn == nil {
