@@ -19,8 +19,6 @@ const ednsSize = wire.DefaultEDNSSize
 // the root for every query.
 const maxParentFallbacks = 2
 
-func newID() uint16 { return wire.NewID() }
-
 // iterate resolves one name from the deepest known delegation down
 // (RFC 1034 4.3.2): each turn picks a server, asks, scrubs and classifies
 // the reply, stores what it may, and then follows a referral, returns a

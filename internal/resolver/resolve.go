@@ -19,6 +19,7 @@ import (
 
 	"github.com/rootline-dns/rootline/internal/cache"
 	"github.com/rootline-dns/rootline/internal/transport"
+	"github.com/rootline-dns/rootline/internal/wire"
 )
 
 // Config is the resolver's inputs. Exchanger is required.
@@ -431,7 +432,6 @@ func ancestor(name string, n int) string {
 func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPort, name string, qtype uint16, rd bool) (*dns.Msg, time.Duration, error) {
 	m := new(dns.Msg)
 	m.SetQuestion(name, qtype)
-	m.Id = newID()
 	m.RecursionDesired = rd
 	timeout, noEDNS := r.sel.params(server.Addr())
 	if !noEDNS {
@@ -445,8 +445,10 @@ func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPor
 		err   error
 	)
 	if te, ok := r.cfg.Exchanger.(transport.TimeoutExchanger); ok {
+		// It gives the query sent a fresh random ID itself.
 		reply, err = te.ExchangeTimeout(ctx, server, m, timeout)
 	} else {
+		m.Id = wire.NewID() // RFC 5452 9.2, whatever the Exchanger does
 		tctx, cancel := context.WithTimeout(ctx, timeout)
 		reply, err = r.cfg.Exchanger.Exchange(tctx, server, m)
 		if err != nil && tctx.Err() != nil && !errors.Is(err, context.DeadlineExceeded) {

@@ -47,8 +47,9 @@ func newSelection(now func() time.Time) *selection {
 	return &selection{now: now, m: make(map[netip.Addr]*serverInfo)}
 }
 
-func (s *selection) infoLocked(a netip.Addr) *serverInfo {
-	now := s.now()
+// infoLocked returns a's entry as of now, creating it if needed. Callers
+// read the clock once per operation (it is a visible cost per query).
+func (s *selection) infoLocked(a netip.Addr, now time.Time) *serverInfo {
 	si, ok := s.m[a]
 	if ok && now.Sub(si.updated) > serverEntryTTL {
 		delete(s.m, a)
@@ -77,7 +78,7 @@ func (s *selection) infoLocked(a netip.Addr) *serverInfo {
 func (s *selection) params(a netip.Addr) (timeout time.Duration, noEDNS bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	si := s.infoLocked(a)
+	si := s.infoLocked(a, s.now())
 	return min(max(3*si.srtt, minTimeout), maxTimeout), si.noEDNS
 }
 
@@ -87,9 +88,10 @@ func (s *selection) params(a netip.Addr) (timeout time.Duration, noEDNS bool) {
 func (s *selection) good(a netip.Addr, rtt time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	si := s.infoLocked(a)
+	now := s.now()
+	si := s.infoLocked(a, now)
 	si.srtt = (7*si.srtt + 3*rtt) / 10
-	si.updated = s.now()
+	si.updated = now
 }
 
 // bad records a timeout or a useless reply: the estimate doubles (back-off),
@@ -97,21 +99,22 @@ func (s *selection) good(a netip.Addr, rtt time.Duration) {
 func (s *selection) bad(a netip.Addr) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	si := s.infoLocked(a)
+	now := s.now()
+	si := s.infoLocked(a, now)
 	si.srtt = min(2*si.srtt+minTimeout, maxBackoffRTT)
-	si.updated = s.now()
+	si.updated = now
 }
 
 func (s *selection) setNoEDNS(a netip.Addr) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.infoLocked(a).noEDNS = true
+	s.infoLocked(a, s.now()).noEDNS = true
 }
 
 func (s *selection) noEDNS(a netip.Addr) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.infoLocked(a).noEDNS
+	return s.infoLocked(a, s.now()).noEDNS
 }
 
 // best returns the untried candidate with the lowest SRTT, or false.
@@ -121,11 +124,12 @@ func (s *selection) best(cands []netip.AddrPort, tried triedSet) (netip.AddrPort
 	bestRTT := time.Duration(-1)
 	s.mu.Lock() // once for all candidates: this runs before every upstream query
 	defer s.mu.Unlock()
+	now := s.now()
 	for _, c := range cands {
 		if tried.has(c) {
 			continue
 		}
-		if r := s.infoLocked(c.Addr()).srtt; bestRTT < 0 || r < bestRTT {
+		if r := s.infoLocked(c.Addr(), now).srtt; bestRTT < 0 || r < bestRTT {
 			best, bestRTT = c, r
 		}
 	}

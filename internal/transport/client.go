@@ -110,7 +110,7 @@ func (c *Client) Exchange(ctx context.Context, server netip.AddrPort, req *dns.M
 // and the wait goes on until the attempt's deadline (RFC 5452 9.1); a reply
 // with TC set is retried over TCP (RFC 7766 5). Errors are *Error.
 func (c *Client) ExchangeInfo(ctx context.Context, server netip.AddrPort, req *dns.Msg) (*dns.Msg, Info, error) {
-	return c.exchange(ctx, server, req, c.timeout)
+	return c.exchange(ctx, server, req, c.timeout, true)
 }
 
 // ExchangeTimeout is Exchange with timeout bounding each attempt instead
@@ -120,11 +120,13 @@ func (c *Client) ExchangeTimeout(ctx context.Context, server netip.AddrPort, req
 	if timeout <= 0 {
 		timeout = c.timeout
 	}
-	r, _, err := c.exchange(ctx, server, req, min(timeout, maxTimeout))
+	r, _, err := c.exchange(ctx, server, req, min(timeout, maxTimeout), false)
 	return r, err
 }
 
-func (c *Client) exchange(ctx context.Context, server netip.AddrPort, req *dns.Msg, timeout time.Duration) (*dns.Msg, Info, error) {
+// exchange does one transaction; timed says whether Info.RTT is wanted
+// (two clock reads a resolver that times its queries itself can skip).
+func (c *Client) exchange(ctx context.Context, server netip.AddrPort, req *dns.Msg, timeout time.Duration, timed bool) (*dns.Msg, Info, error) {
 	server = netip.AddrPortFrom(server.Addr().Unmap(), server.Port())
 	info := Info{Server: server}
 	if len(req.Question) != 1 {
@@ -138,7 +140,10 @@ func (c *Client) exchange(ctx context.Context, server netip.AddrPort, req *dns.M
 	if err != nil {
 		return nil, info, &Error{Server: server, Op: "pack", Err: err}
 	}
-	start := time.Now()
+	var start time.Time
+	if timed {
+		start = time.Now()
+	}
 	if !c.tcpOnly {
 		info.Network = "udp"
 		r, n, err := c.udp(ctx, s, server, q, packed, timeout)
@@ -146,7 +151,10 @@ func (c *Client) exchange(ctx context.Context, server netip.AddrPort, req *dns.M
 			return nil, info, err
 		}
 		if !r.Truncated {
-			info.Size, info.RTT = n, time.Since(start)
+			info.Size = n
+			if timed {
+				info.RTT = time.Since(start)
+			}
 			return r, info, nil
 		}
 		c.log.Debug("truncated reply, retrying over TCP", "server", server, "qname", q.Question[0].Name)
@@ -157,7 +165,10 @@ func (c *Client) exchange(ctx context.Context, server netip.AddrPort, req *dns.M
 	if err != nil {
 		return nil, info, err
 	}
-	info.Size, info.RTT = n, time.Since(start)
+	info.Size = n
+	if timed {
+		info.RTT = time.Since(start)
+	}
 	return r, info, nil
 }
 

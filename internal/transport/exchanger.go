@@ -19,7 +19,9 @@ type Exchanger interface {
 }
 
 // TimeoutExchanger is an Exchanger that can also bound one exchange by a
-// timeout given per call. A resolver picks a timeout per server (a few
+// timeout given per call, and that sends every query with a fresh
+// crypto-random ID of its own (RFC 5452 9.2), as Client does, so callers
+// need not draw one. A resolver picks a timeout per server (a few
 // times its smoothed RTT) for every upstream query; passing it as an
 // argument spares it a derived context per query, which costs a runtime
 // timer, a cancellation registration and several allocations.
