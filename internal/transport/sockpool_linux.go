@@ -46,10 +46,19 @@ func newSockPool() sockPool {
 }
 
 // udpSock is a non-blocking UDP socket registered with the runtime poller.
+// The callbacks its RawConn runs are bound once, with their arguments and
+// results in fields: a closure per call would be an allocation per query.
 type udpSock struct {
 	f  *os.File
 	rc syscall.RawConn
 	v6 bool
+
+	sa4       unix.SockaddrInet4
+	sa6       unix.SockaddrInet6
+	err       error // result of the last callback
+	clean     bool  // result of the last resetFn
+	connectFn func(fd uintptr)
+	resetFn   func(fd uintptr)
 }
 
 // get returns a socket connected to server, from the pool or new.
@@ -110,51 +119,61 @@ func newUDPSock(v6 bool) (*udpSock, error) {
 		f.Close()
 		return nil, err
 	}
-	return &udpSock{f: f, rc: rc, v6: v6}, nil
+	s := &udpSock{f: f, rc: rc, v6: v6}
+	s.connectFn, s.resetFn = s.doConnect, s.doReset
+	return s, nil
 }
 
 // connect fixes the peer; on an unbound (new or disconnected) socket it
 // also binds a random ephemeral port. connect(2) on a datagram socket
 // does not block.
 func (s *udpSock) connect(server netip.AddrPort) error {
-	var sa unix.Sockaddr
 	switch a := server.Addr(); {
 	case a.Is4() && !s.v6:
-		sa = &unix.SockaddrInet4{Port: int(server.Port()), Addr: a.As4()}
+		s.sa4 = unix.SockaddrInet4{Port: int(server.Port()), Addr: a.As4()}
 	case a.Is6() && s.v6:
-		sa = &unix.SockaddrInet6{Port: int(server.Port()), Addr: a.As16()}
+		s.sa6 = unix.SockaddrInet6{Port: int(server.Port()), Addr: a.As16()}
 	default:
 		return fmt.Errorf("invalid address %v", a)
 	}
-	var cerr error
-	if err := s.rc.Control(func(fd uintptr) { cerr = unix.Connect(int(fd), sa) }); err != nil {
+	if err := s.rc.Control(s.connectFn); err != nil {
 		return err
 	}
-	return os.NewSyscallError("connect", cerr)
+	return os.NewSyscallError("connect", s.err)
+}
+
+func (s *udpSock) doConnect(fd uintptr) {
+	if s.v6 {
+		s.err = unix.Connect(int(fd), &s.sa6)
+	} else {
+		s.err = unix.Connect(int(fd), &s.sa4)
+	}
 }
 
 // reset disconnects s, which releases its port, and empties its receive
 // queue (datagrams and any pending error). It reports whether s is clean.
 func (s *udpSock) reset() bool {
-	ok := false
-	err := s.rc.Control(func(fd uintptr) {
-		// connect(2) to an AF_UNSPEC address dissolves the association.
-		// x/sys/unix has no Sockaddr for it, hence the raw call.
-		unspec := unix.RawSockaddr{Family: unix.AF_UNSPEC}
-		if _, _, e := unix.Syscall(unix.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&unspec)), unsafe.Sizeof(unspec)); e != 0 {
+	s.clean = false
+	err := s.rc.Control(s.resetFn)
+	return err == nil && s.clean
+}
+
+func (s *udpSock) doReset(fd uintptr) {
+	// connect(2) to an AF_UNSPEC address dissolves the association.
+	// x/sys/unix has no Sockaddr for it, hence the raw call.
+	unspec := unix.RawSockaddr{Family: unix.AF_UNSPEC}
+	if _, _, e := unix.Syscall(unix.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&unspec)), unsafe.Sizeof(unspec)); e != 0 {
+		return
+	}
+	var b [1]byte // a datagram longer than this is discarded whole
+	for range maxStale {
+		_, err := unix.Read(int(fd), b[:])
+		if errors.Is(err, unix.EAGAIN) {
+			s.clean = true
 			return
 		}
-		var b [1]byte // a datagram longer than this is discarded whole
-		for range maxStale {
-			_, err := unix.Read(int(fd), b[:])
-			if errors.Is(err, unix.EAGAIN) {
-				ok = true
-				return
-			}
-			// A datagram or a pending error (ICMP) consumed: read on.
-		}
-	})
-	return err == nil && ok
+		// A datagram or a pending error (ICMP) consumed: read on.
+	}
 }
 
 func (s *udpSock) close() { s.f.Close() }
