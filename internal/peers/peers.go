@@ -267,6 +267,7 @@ func (p *process) stop(t testing.TB, name string) {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
+		p.reapGroup()
 		return
 	case <-time.After(stopTimeout):
 	}
@@ -277,6 +278,14 @@ func (p *process) stop(t testing.TB, name string) {
 	case <-time.After(stopTimeout):
 		t.Errorf("peers: %s (pid %d) survived SIGKILL", name, p.cmd.Process.Pid)
 	}
+}
+
+// reapGroup ends what is left of the process group once its leader has
+// exited: NSD's server and xfrd children can outlive the parent briefly and
+// keep the port bound, which made the next test's bind fail. The group was
+// created for this process alone (Setpgid), so nothing else is signalled.
+func (p *process) reapGroup() {
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 }
 
 // tail returns the end of each log file.
