@@ -1,14 +1,10 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"strings"
-
-	"github.com/BurntSushi/toml"
 )
 
 // Auth is the configuration of `rootline auth`. Flags fill the common
@@ -48,22 +44,7 @@ type AuthSecondary struct {
 
 // LoadAuth reads a TOML file into c, on top of what c already holds.
 func LoadAuth(path string, c *Auth) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(c)
-	if err != nil {
-		return fmt.Errorf("config %s: %w", path, err)
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		return fmt.Errorf("config %s: unknown keys: %s", path, strings.Join(keys, ", "))
-	}
-	return nil
+	return loadFile(path, c)
 }
 
 // ParseZoneFlag parses ORIGIN=FILE.

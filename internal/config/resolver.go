@@ -1,15 +1,12 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/miekg/dns"
 )
 
@@ -44,40 +41,9 @@ type Forward struct {
 	Servers []string `toml:"servers"` // ADDR or ADDR:PORT ([V6]:PORT)
 }
 
-// maxConfigBytes bounds a configuration file: real ones are a few KiB; a
-// larger file is a mistake (a zone file passed by accident) and should not
-// be read into memory whole.
-const maxConfigBytes = 1 << 20
-
 // LoadResolver reads a TOML file into c, on top of what c holds.
 func LoadResolver(path string, c *Resolver) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	if st.Size() > maxConfigBytes {
-		return fmt.Errorf("config %s: larger than %d bytes", path, maxConfigBytes)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	return decodeResolver(b, path, c)
-}
-
-func decodeResolver(b []byte, path string, c *Resolver) error {
-	md, err := toml.NewDecoder(bytes.NewReader(b)).Decode(c)
-	if err != nil {
-		return fmt.Errorf("config %s: %w", path, err)
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
-		}
-		return fmt.Errorf("config %s: unknown keys: %s", path, strings.Join(keys, ", "))
-	}
-	return nil
+	return loadFile(path, c)
 }
 
 // ParseForwardFlag parses ZONE=ADDR[:PORT][,ADDR[:PORT]...].

@@ -100,7 +100,7 @@ func FuzzDecodeResolver(f *testing.F) {
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var c Resolver
-		if decodeResolver(b, "fuzz", &c) == nil {
+		if decodeStrict(b, "fuzz", &c) == nil {
 			_ = c.Validate()
 		}
 	})
