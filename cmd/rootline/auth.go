@@ -47,20 +47,10 @@ func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Var(&secondaries, "secondary", "zone to serve as a secondary, ORIGIN=PRIMARY_ADDR[:PORT] (repeatable)")
 	cfgFile := fs.String("config", "", "TOML configuration file (flags add to it)")
 	verbose := fs.Bool("v", false, "log debug messages")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitError{code: 2}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return exitError{code: 2, msg: fmt.Sprintf("auth: unexpected argument %q", fs.Arg(0))}
-	}
-	level := slog.LevelInfo
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	log := newLogger(stderr, level)
+	log := daemonLogger(stderr, *verbose)
 
 	load := func() (*config.Auth, error) {
 		var c config.Auth

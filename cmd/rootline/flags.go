@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,4 +31,30 @@ func parseListen(vals []string) ([]netip.AddrPort, error) {
 
 func newLogger(stderr io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// parseFlags parses a daemon's arguments the same way for every command:
+// -h prints the usage and ends the command successfully; a bad flag or a
+// stray argument ends it with exit status 2. done reports that the command
+// must return err now.
+func parseFlags(fs *flag.FlagSet, args []string) (done bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return true, exitError{code: 2}
+	}
+	if fs.NArg() > 0 {
+		return true, exitError{code: 2, msg: fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+	}
+	return false, nil
+}
+
+// daemonLogger is the text logger on stderr, at debug level with -v.
+func daemonLogger(stderr io.Writer, verbose bool) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return newLogger(stderr, level)
 }

@@ -56,23 +56,13 @@ func runResolver(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	queryLog := fs.Bool("query-log", false, "log every query")
 	serveStale := fs.Bool("serve-stale", false, "answer from expired cache when upstream fails (RFC 8767)")
 	verbose := fs.Bool("v", false, "log debug messages")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitError{code: 2}
-	}
-	if fs.NArg() > 0 {
-		return exitError{code: 2, msg: fmt.Sprintf("resolver: unexpected argument %q", fs.Arg(0))}
+	if done, err := parseFlags(fs, args); done {
+		return err
 	}
 	if *upstreamPort > 65535 {
 		return exitError{code: 2, msg: "resolver: --upstream-port above 65535"}
 	}
-	level := slog.LevelInfo
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	log := newLogger(stderr, level)
+	log := daemonLogger(stderr, *verbose)
 
 	load := func() (*config.Resolver, error) {
 		var c config.Resolver
