@@ -67,6 +67,13 @@ func classify(s *scrubbed, zone, qname string) (Kind, string) {
 	if child != "" && !s.aa {
 		return KindReferral, child
 	}
+	if len(s.chain) == 0 && len(s.soa) == 0 && child == "" && s.upward {
+		// An empty reply whose authority section refers us to a zone
+		// above the one asked (often the root servers), with no SOA: the
+		// server does not serve the zone, whatever its AA bit says. It is
+		// lame (RFC 1034 4.3.2, RFC 4697 2.4), not a NODATA answer.
+		return KindLame, ""
+	}
 	if len(s.chain) > 0 {
 		if s.aa || len(s.soa) > 0 {
 			return KindNoData, ""

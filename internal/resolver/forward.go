@@ -93,10 +93,13 @@ func (r *Resolver) forwardQuery(ctx context.Context, st *query, fz *ForwardZone,
 			}
 			r.sel.bad(server.Addr())
 			continue
-		case KindRefused, KindServerFail:
+		case KindRefused, KindServerFail, KindReferral:
+			// A referral from a forwarder means it did not recurse for us
+			// (RFC 1034 4.3.1: RD asks it to): it is as useless as one
+			// that fails, and its NS records are not an answer.
 			r.sel.bad(server.Addr())
 			continue
-		case KindLame, KindReferral:
+		case KindLame:
 			// A recursive server's empty NOERROR without SOA is NODATA it
 			// chose not to explain; not cacheable without the SOA.
 			kind = KindNoData

@@ -464,3 +464,19 @@ func TestCachedDNAMESynthesis(t *testing.T) {
 		}
 	}
 }
+
+// TestForwarderReferralIsFailure: a forwarder that answers with a referral
+// did not recurse (iter_scrub_ns_fwd.rpl); its NS records are no answer,
+// and with no other forwarder the query fails instead of turning into an
+// empty NOERROR.
+func TestForwarderReferralIsFailure(t *testing.T) {
+	n := hierarchy(t)
+	// The root server answers every name with a referral, as a forwarder
+	// that does not recurse would.
+	fwd := netip.MustParseAddrPort("198.51.100.1:53")
+	r, _ := newTestResolver(t, n, func(c *Config) { c.Forward = []ForwardZone{{Zone: "example.com", Servers: []netip.AddrPort{fwd}}} })
+	resp, err := resolveT(t, r, "www.example.com.", dns.TypeA)
+	if err == nil {
+		t.Fatalf("resolved through a non-recursing forwarder: %+v", resp)
+	}
+}

@@ -21,6 +21,7 @@ type scrubbed struct {
 	soa      []dns.RR // authority SOA at an ancestor-or-self of final
 	glue     []dns.RR // additional A/AAAA for names in ns or answer NS sets
 	loop     bool     // the chain returned to a name it had passed
+	upward   bool     // authority had NS records for a zone above the one asked (dropped)
 	dropped  int      // records removed as out of bailiwick or unrelated
 	original *dns.Msg
 }
@@ -118,6 +119,12 @@ func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 			s.ns = append(s.ns, rr)
 		case ok && h.Rrtype == dns.TypeSOA:
 			s.soa = append(s.soa, rr)
+		case h.Rrtype == dns.TypeNS && h.Class == dns.ClassINET && !inZone(h.Name) && isSubDomain(h.Name, zone):
+			// An "upward referral": the server points back up the tree,
+			// at a zone it was not asked about. Not trusted, but noted:
+			// it marks the server as lame for this zone.
+			s.upward = true
+			s.dropped++
 		default:
 			s.dropped++
 		}

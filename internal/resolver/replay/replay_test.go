@@ -12,7 +12,10 @@ import (
 	"testing"
 )
 
-var updatePass = flag.Bool("update", false, "rewrite testdata/pass.txt with the scenarios that pass now")
+var (
+	updatePass  = flag.Bool("update", false, "rewrite testdata/pass.txt with the scenarios that pass now")
+	oneScenario = flag.String("scenario", "", "TestScenario replays only this file, tracing every exchange")
+)
 
 // corpusDir is Unbound's scenarios, shared read-only next to the repository.
 func corpusDir(t *testing.T) string {
@@ -81,6 +84,31 @@ func TestUnboundScenarios(t *testing.T) {
 		if !slices.Contains(passed, n) && !t.Failed() {
 			t.Errorf("%s is in pass.txt but did not run", n)
 		}
+	}
+}
+
+// TestScenario replays one scenario named by -scenario with a trace of
+// every upstream exchange: the tool for finding out why one fails.
+func TestScenario(t *testing.T) {
+	if *oneScenario == "" {
+		t.Skip("no -scenario given")
+	}
+	fh, err := os.Open(filepath.Join(corpusDir(t), *oneScenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	s, err := Parse(fh, *oneScenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if why := s.Skip(); why != "" {
+		t.Logf("would be skipped: %s", why)
+	}
+	res := s.RunTrace(context.Background(), t.Logf)
+	t.Logf("%d checks", res.Checks)
+	for _, f := range res.Failures {
+		t.Error(f)
 	}
 }
 

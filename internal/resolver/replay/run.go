@@ -77,9 +77,10 @@ func (s *Scenario) Skip() string {
 
 // network serves the scenario's ranges to the resolver.
 type network struct {
-	mu   sync.Mutex
-	s    *Scenario
-	step int
+	mu    sync.Mutex
+	s     *Scenario
+	step  int
+	trace func(format string, args ...any) // nil: silent
 }
 
 func (n *network) Exchange(ctx context.Context, srv netip.AddrPort, req *dns.Msg) (*dns.Msg, error) {
@@ -89,15 +90,44 @@ func (n *network) Exchange(ctx context.Context, srv netip.AddrPort, req *dns.Msg
 	q := req.Question[0]
 	if m := n.find(step, srv, req, false); m != nil {
 		if !m.Truncated {
+			n.logf("step %d: %s %s @%s -> %s", step, q.Name, dns.TypeToString[q.Qtype], srv, oneLine(m))
 			return m, nil
 		}
 		// TC: a real transport retries over TCP; the script answers that
 		// only with an entry that matches "tcp", else the TCP try fails.
 		if m := n.find(step, srv, req, true); m != nil {
+			n.logf("step %d: %s %s @%s (tcp) -> %s", step, q.Name, dns.TypeToString[q.Qtype], srv, oneLine(m))
 			return m, nil
 		}
 	}
+	n.logf("step %d: %s %s @%s -> no entry", step, q.Name, dns.TypeToString[q.Qtype], srv)
 	return nil, fmt.Errorf("replay: no entry for %s %s at %s (step %d): %w", q.Name, dns.TypeToString[q.Qtype], srv, step, context.DeadlineExceeded)
+}
+
+func (n *network) logf(format string, args ...any) {
+	if n.trace != nil {
+		n.trace(format, args...)
+	}
+}
+
+// oneLine summarises a reply for a trace.
+func oneLine(m *dns.Msg) string {
+	var b strings.Builder
+	b.WriteString(dns.RcodeToString[m.Rcode])
+	if m.Authoritative {
+		b.WriteString(" aa")
+	}
+	for i, sec := range [][]dns.RR{m.Answer, m.Ns, m.Extra} {
+		b.WriteString([]string{" AN[", " NS[", " AD["}[i])
+		for j, rr := range sec {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(strings.Join(strings.Fields(rr.String()), " "))
+		}
+		b.WriteString("]")
+	}
+	return b.String()
 }
 
 // find returns the first entry's packet matching req at srv in this step.
@@ -156,11 +186,15 @@ type Result struct {
 
 // Run replays s. The clock starts at a fixed instant and moves only with
 // TIME_PASSES steps.
-func (s *Scenario) Run(ctx context.Context) Result {
+func (s *Scenario) Run(ctx context.Context) Result { return s.RunTrace(ctx, nil) }
+
+// RunTrace is Run that reports every upstream exchange to trace (for
+// debugging a scenario with go test -v -run TestScenario -scenario NAME).
+func (s *Scenario) RunTrace(ctx context.Context, trace func(format string, args ...any)) Result {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	var clkMu sync.Mutex
 	clock := func() time.Time { clkMu.Lock(); defer clkMu.Unlock(); return now }
-	net := &network{s: s}
+	net := &network{s: s, trace: trace}
 	cfg := resolver.Config{
 		Exchanger:             net,
 		Now:                   clock,
