@@ -1,6 +1,7 @@
 package zone
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -21,26 +22,66 @@ import (
 
 // fastText parses text, the top-level file, on the fast path. It returns
 // false, with p and st unchanged, when the slow path must parse it.
+//
+// The fast path has two gears. The first reads the plain records itself
+// (quick.go) and gives each run of the other entries one miekg/dns parser
+// (a pending run). A file where such runs are frequent (a signed zone,
+// RRSIG after every set) would pay a parser set-up per run, so past
+// mixedMinRuns runs, if they are more than one in mixedRatio entries, the
+// file is parsed again in the second gear: one miekg/dns parser for the
+// whole file, in step with the scanner.
 func (p *parser) fastText(text string, st *fileState) bool {
 	if p.slowOnly || st.origin == "" || st.hasDirTTL || st.hasLast || st.owner != "" || st.depth != 0 {
 		return false
 	}
 	saved, start := *st, len(p.entries)
-	if p.fastEntries(text, st) {
-		p.fast = true
-		return true
+	for _, useQuick := range []bool{!p.noQuick, false} {
+		r := p.fastEntries(text, st, useQuick)
+		if r == fastOK {
+			p.fast = true
+			return true
+		}
+		clear(p.entries[start:]) // let the abandoned records be collected
+		p.entries = p.entries[:start]
+		*st = saved
+		if r == fastFail || !useQuick {
+			break
+		}
 	}
-	clear(p.entries[start:]) // let the abandoned records be collected
-	p.entries = p.entries[:start]
-	*st = saved
 	return false
 }
+
+// fastResult is how a fast-path attempt ended.
+type fastResult int
+
+const (
+	fastOK    fastResult = iota
+	fastMixed            // too many pending runs: try the other gear
+	fastFail             // the slow path must parse the file
+)
+
+const (
+	// mixedMinRuns is the number of pending runs the first gear accepts
+	// whatever their share: a parser set-up costs a few microseconds, so a
+	// few hundred of them cost less than parsing a file twice.
+	mixedMinRuns = 256
+	// mixedRatio: more than one pending run per mixedRatio entries means
+	// the file is mostly records miekg/dns must read, and one parser for
+	// the whole file is cheaper.
+	mixedRatio = 8
+)
 
 // minRecordBytes is the shortest line a record takes ("a NS b" and its
 // newline), for sizing the entries of a file before parsing it.
 const minRecordBytes = 7
 
-func (p *parser) fastEntries(text string, st *fileState) bool {
+// pending is a run of consecutive entries the quick parser declined.
+type pending struct {
+	entries []entry
+	runs    int
+}
+
+func (p *parser) fastEntries(text string, st *fileState, useQuick bool) fastResult {
 	if p.entries == nil {
 		// A record takes a line of at least minRecordBytes: the line count
 		// bounds the entries, so the slice is allocated once, and no more
@@ -48,6 +89,95 @@ func (p *parser) fastEntries(text string, st *fileState) bool {
 		n := min(strings.Count(text, "\n")+1, len(text)/minRecordBytes+1, p.opt.MaxRecords)
 		p.entries = make([]Entry, 0, n)
 	}
+	if !useQuick {
+		return p.lockstep(text, st)
+	}
+	var q quick
+	var pend pending
+	sc := scanner{text: text, line: 1}
+	for {
+		e, ok := sc.next()
+		if !ok {
+			break
+		}
+		if e.tooLong || e.unbalanced {
+			return fastFail
+		}
+		if e.text[0] == '$' {
+			if !p.flush(&pend, text, st) || !fastDirective(e, st) {
+				return fastFail
+			}
+			continue
+		}
+		if l, ok := q.split(e.text); ok {
+			if !p.flush(&pend, text, st) {
+				return fastFail
+			}
+			if rr, ok := q.build(l, st, p.defaultTTL(st)); ok {
+				if len(p.entries) >= p.opt.MaxRecords {
+					return fastFail
+				}
+				h := rr.Header()
+				if !l.blank {
+					st.owner = h.Name
+				}
+				if !st.hasDirTTL {
+					st.lastTTL, st.hasLast = h.Ttl, true
+				}
+				p.entries = append(p.entries, Entry{RR: rr, File: st.file, Line: e.line})
+				continue
+			}
+		}
+		blankOwner := e.text[0] == ' ' || e.text[0] == '\t'
+		if blankOwner && st.owner == "" && len(pend.entries) == 0 {
+			return fastFail
+		}
+		if len(pend.entries) == 0 {
+			pend.runs++
+			if pend.runs > mixedMinRuns && pend.runs*mixedRatio > len(p.entries) {
+				return fastMixed
+			}
+		}
+		pend.entries = append(pend.entries, e)
+	}
+	if !p.flush(&pend, text, st) {
+		return fastFail
+	}
+	return fastOK
+}
+
+// flush parses the pending run with one miekg/dns parser, primed with the
+// file state as the slow path primes its parsers: the origin, the default
+// TTL ($TTL as a directive, so that a record's own TTL does not replace
+// it, as in miekg/dns's own reading of the file), and the last owner
+// written out for a run that starts with a blank owner field.
+func (p *parser) flush(pend *pending, text string, st *fileState) bool {
+	if len(pend.entries) == 0 {
+		return true
+	}
+	first, last := pend.entries[0], pend.entries[len(pend.entries)-1]
+	run := text[first.off : last.off+len(last.text)]
+	var prefix string
+	if st.hasDirTTL {
+		prefix = "$TTL " + strconv.FormatUint(uint64(st.dirTTL), 10) + "\n"
+	}
+	if first.text[0] == ' ' || first.text[0] == '\t' {
+		prefix += st.owner
+	}
+	zp := dns.NewZoneParser(strings.NewReader(prefix+run), st.origin, st.file)
+	zp.SetDefaultTTL(p.defaultTTL(st))
+	for _, e := range pend.entries {
+		if !p.takeNext(zp, e, st) {
+			return false
+		}
+	}
+	pend.entries = pend.entries[:0]
+	_, more := zp.Next()
+	return !more && zp.Err() == nil
+}
+
+// lockstep is the second gear: one miekg/dns parser over the whole file.
+func (p *parser) lockstep(text string, st *fileState) fastResult {
 	zp := dns.NewZoneParser(strings.NewReader(text), st.origin, st.file)
 	zp.SetDefaultTTL(p.defaultTTL(st))
 	sc := scanner{text: text, line: 1}
@@ -57,48 +187,57 @@ func (p *parser) fastEntries(text string, st *fileState) bool {
 			break
 		}
 		if e.tooLong || e.unbalanced {
-			return false
+			return fastFail
 		}
 		if e.text[0] == '$' {
 			if !fastDirective(e, st) {
-				return false
+				return fastFail
 			}
 			continue
 		}
-		blankOwner := e.text[0] == ' ' || e.text[0] == '\t'
-		if blankOwner && st.owner == "" {
-			return false
+		if !p.takeNext(zp, e, st) {
+			return fastFail
 		}
-		rr, ok := zp.Next()
-		if !ok {
-			return false
-		}
-		h := rr.Header()
-		switch {
-		case blankOwner:
-			if h.Name != st.owner {
-				return false
-			}
-			h.Name = st.owner // one string for all records of a name
-		case !ownerMatches(firstToken(e.text), h.Name, st.origin):
-			return false
-		case h.Name == st.owner:
-			h.Name = st.owner
-		default:
-			st.owner = h.Name
-		}
-		if !st.hasDirTTL {
-			st.lastTTL, st.hasLast = h.Ttl, true
-		}
-		if noRdata(rr, e.text, blankOwner) || len(p.entries) >= p.opt.MaxRecords {
-			return false
-		}
-		p.entries = append(p.entries, Entry{RR: rr, File: st.file, Line: e.line})
 	}
 	// Every entry had its record; miekg/dns must have none left over.
 	if _, more := zp.Next(); more || zp.Err() != nil {
+		return fastFail
+	}
+	return fastOK
+}
+
+// takeNext takes the record miekg/dns read for entry e, checking that it
+// is the one the slow path would read for e.
+func (p *parser) takeNext(zp *dns.ZoneParser, e entry, st *fileState) bool {
+	blankOwner := e.text[0] == ' ' || e.text[0] == '\t'
+	if blankOwner && st.owner == "" {
 		return false
 	}
+	rr, ok := zp.Next()
+	if !ok {
+		return false
+	}
+	h := rr.Header()
+	switch {
+	case blankOwner:
+		if h.Name != st.owner {
+			return false
+		}
+		h.Name = st.owner // one string for all records of a name
+	case !ownerMatches(firstToken(e.text), h.Name, st.origin):
+		return false
+	case h.Name == st.owner:
+		h.Name = st.owner
+	default:
+		st.owner = h.Name
+	}
+	if !st.hasDirTTL {
+		st.lastTTL, st.hasLast = h.Ttl, true
+	}
+	if noRdata(rr, e.text, blankOwner) || len(p.entries) >= p.opt.MaxRecords {
+		return false
+	}
+	p.entries = append(p.entries, Entry{RR: rr, File: st.file, Line: e.line})
 	return true
 }
 
@@ -116,7 +255,7 @@ func fastDirective(e entry, st *fileState) bool {
 		if !ok {
 			return false
 		}
-		st.origin = o
+		st.origin = strings.Clone(o) // records keep it: not the file text
 	case "$TTL":
 		ttl, err := parseTTL(toks[1])
 		if err != nil {

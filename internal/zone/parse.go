@@ -149,6 +149,7 @@ type parser struct {
 	errs     int
 	stopped  bool
 	slowOnly bool // tests: skip the fast path (fast.go)
+	noQuick  bool // tests: skip the quick parser (quick.go)
 	fast     bool // the fast path produced the result
 }
 

@@ -6,6 +6,7 @@ import "strings"
 // joined by parentheses (RFC 1035 5.1), with the line it starts on.
 type entry struct {
 	text       string
+	off        int // byte offset of text in the scanned text
 	line       int
 	tooLong    bool // longer than MaxEntryBytes: skipped
 	unbalanced bool // "(" not closed before the end of the file
@@ -60,7 +61,7 @@ func (s *scanner) scan() (e entry, content bool) {
 				s.pos = i + 1
 				// The newline stays: miekg/dns reads a type or value at
 				// the very end of its input differently.
-				return entry{text: t[start : i+1], line: startLine}, content
+				return entry{text: t[start : i+1], off: start, line: startLine}, content
 			}
 		case c == '\\':
 			content = true
@@ -89,9 +90,9 @@ func (s *scanner) scan() (e entry, content bool) {
 	}
 	s.pos = i
 	if depth > 0 {
-		return entry{text: t[start:i], line: startLine, unbalanced: true}, content
+		return entry{text: t[start:i], off: start, line: startLine, unbalanced: true}, content
 	}
-	return entry{text: t[start:i], line: startLine}, content
+	return entry{text: t[start:i], off: start, line: startLine}, content
 }
 
 // tokens splits an entry into its fields, dropping comments and
