@@ -124,6 +124,7 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 		r.sel.good(server.Addr(), rtt)
 		if kind == KindReferral {
 			r.storeReferral(s, child)
+			st.noteParentGlue(s.glue)
 			nd := &delegation{zone: child}
 			for _, rr := range s.ns {
 				if ns, ok := rr.(*dns.NS); ok && canonical(ns.Hdr.Name) == child && len(nd.nsNames) < MaxNSPerDelegation {
@@ -223,6 +224,19 @@ func (r *Resolver) findNSAddr(ctx context.Context, st *query, d *delegation, dep
 			return nil
 		}
 	}
+	// Last resort: the addresses a parent's referral gave for these NS
+	// names, when the child's own answer named others that failed (the
+	// parent and child disagree, and only the parent is right). Each is
+	// added once, so this ends when all of them were tried.
+	before := len(d.addrs)
+	for _, g := range st.parentGlue {
+		if slices.Contains(d.nsNames, g.name) {
+			r.addAddr(d, g.rr)
+		}
+	}
+	if len(d.addrs) > before {
+		return nil
+	}
 	return ErrNoServers
 }
 
@@ -255,6 +269,23 @@ func (r *Resolver) store(s *scrubbed, kind Kind, qtype uint16, rank cache.Rank) 
 			r.cache.Put(cache.NewKey(s.final, qtype), cache.Entry{Kind: cache.NoData, Rank: negRank, RRs: s.soa})
 		}
 	}
+	if rank == cache.RankAuthAnswer {
+		// The zone's own NS set, from the authority section of its
+		// authoritative answer, outranks the parent's referral (RFC 2181
+		// 5.4.1) and may name servers the parent does not know: when the
+		// parent's servers fail, these are the ones to ask. It never
+		// outlives the NS set cached now, though: a zone whose servers
+		// keep re-asserting it would otherwise live on after the parent
+		// dropped or moved the delegation ("ghost domain names", the
+		// domain-sale scenarios of Unbound's tests).
+		for _, set := range rrsets(s.ns) {
+			rrs := set.rrs
+			if res, ok := r.cache.Get(set.key); ok && !res.Stale && res.Kind == cache.Positive {
+				rrs = capTTL(rrs, res.TTL)
+			}
+			r.cache.Put(set.key, cache.Entry{Rank: cache.RankAuthAuthority, RRs: rrs})
+		}
+	}
 	now := r.cfg.Now()
 	for _, set := range rrsets(s.glue) {
 		// Servers repeat their NS names' addresses with every answer.
@@ -266,6 +297,23 @@ func (r *Resolver) store(s *scrubbed, kind Kind, qtype uint16, rank cache.Rank) 
 		}
 		r.putRRset(set, cache.RankAdditional)
 	}
+}
+
+// capTTL returns rrs with no TTL above ttl, copying only when one is.
+func capTTL(rrs []dns.RR, ttl uint32) []dns.RR {
+	out := rrs
+	for i, rr := range rrs {
+		if rr.Header().Ttl <= ttl {
+			continue
+		}
+		if &out[0] == &rrs[0] {
+			out = slices.Clone(rrs)
+		}
+		c := dns.Copy(rr)
+		c.Header().Ttl = ttl
+		out[i] = c
+	}
+	return out
 }
 
 // putRRset caches one RRset and keeps the resolver's shortcuts honest:

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync/atomic"
 	"time"
+
+	"github.com/miekg/dns"
 )
 
 // The budgets below bound the work one client query can cause. Each is
@@ -111,6 +113,32 @@ type query struct {
 	stack    []string // questions being resolved on this chain; at most MaxDepth+1
 	stats    *Stats
 	deadline time.Time // end of the wall-time budget (MaxWallTime)
+	// parentGlue is the referral glue seen during this query (at most
+	// MaxParentGlue addresses): the parent's view of an NS name's
+	// addresses, which the child's own answer replaces in the cache but
+	// which is the fallback when the child's addresses do not answer.
+	parentGlue []parentAddr
+}
+
+// parentAddr is one address a referral gave for an NS name.
+type parentAddr struct {
+	name string // canonical NS name
+	rr   dns.RR
+}
+
+// MaxParentGlue bounds the referral glue one query remembers as a
+// fallback: a resolution passes a handful of referrals with a few
+// addresses each; a hostile referral with hundreds must not grow it.
+const MaxParentGlue = 32
+
+// noteParentGlue remembers referral glue for the parent-side fallback.
+func (q *query) noteParentGlue(glue []dns.RR) {
+	for _, rr := range glue {
+		if len(q.parentGlue) >= MaxParentGlue {
+			return
+		}
+		q.parentGlue = append(q.parentGlue, parentAddr{name: canonical(rr.Header().Name), rr: rr})
+	}
 }
 
 func newQuery(stats *Stats, key string) *query {
