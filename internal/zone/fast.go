@@ -44,6 +44,7 @@ func (p *parser) fastText(text string, st *fileState) bool {
 		clear(p.entries[start:]) // let the abandoned records be collected
 		p.entries = p.entries[:start]
 		*st = saved
+		p.quickN = 0
 		if r == fastFail || !useQuick {
 			break
 		}
@@ -125,6 +126,7 @@ func (p *parser) fastEntries(text string, st *fileState, useQuick bool) fastResu
 					st.lastTTL, st.hasLast = h.Ttl, true
 				}
 				p.entries = append(p.entries, Entry{RR: rr, File: st.file, Line: e.line})
+				p.quickN++
 				continue
 			}
 		}

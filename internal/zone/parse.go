@@ -150,6 +150,7 @@ type parser struct {
 	stopped  bool
 	slowOnly bool // tests: skip the fast path (fast.go)
 	noQuick  bool // tests: skip the quick parser (quick.go)
+	quickN   int  // records the quick parser built (tests)
 	fast     bool // the fast path produced the result
 }
 
