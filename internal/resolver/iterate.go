@@ -256,7 +256,7 @@ func (r *Resolver) store(s *scrubbed, kind Kind, qtype uint16, rank cache.Rank) 
 		r.putRRset(set, rank)
 	}
 	negRank := cache.RankAnswer
-	if rank == cache.RankAuthAnswer {
+	if rank == cache.RankAuthAnswer && r.cfg.ChildNSFromAnswers {
 		negRank = cache.RankAuthAuthority
 	}
 	switch kind {
@@ -269,7 +269,7 @@ func (r *Resolver) store(s *scrubbed, kind Kind, qtype uint16, rank cache.Rank) 
 			r.cache.Put(cache.NewKey(s.final, qtype), cache.Entry{Kind: cache.NoData, Rank: negRank, RRs: s.soa})
 		}
 	}
-	if rank == cache.RankAuthAnswer {
+	if rank == cache.RankAuthAnswer && r.cfg.ChildNSFromAnswers {
 		// The zone's own NS set, from the authority section of its
 		// authoritative answer, outranks the parent's referral (RFC 2181
 		// 5.4.1) and may name servers the parent does not know: when the
@@ -278,7 +278,13 @@ func (r *Resolver) store(s *scrubbed, kind Kind, qtype uint16, rank cache.Rank) 
 		// keep re-asserting it would otherwise live on after the parent
 		// dropped or moved the delegation ("ghost domain names", the
 		// domain-sale scenarios of Unbound's tests).
+		// Only the apex NS set of the zone asked: an NS set for a name
+		// below it in an answer is a "promiscuous" claim of a zone cut
+		// the server never referred us to (iter_scrub_promiscuous.rpl).
 		for _, set := range rrsets(s.ns) {
+			if !equalFold(set.key.Name, s.zone) {
+				continue
+			}
 			rrs := set.rrs
 			if res, ok := r.cache.Get(set.key); ok && !res.Stale && res.Kind == cache.Positive {
 				rrs = capTTL(rrs, res.TTL)

@@ -58,8 +58,9 @@ func TestParentSideGlueFallback(t *testing.T) {
 
 // TestChildNSSetUsed: the NS set in the authority section of the child's
 // authoritative answers names a server the parent does not; when the
-// parent's server dies, that one is used (iter_pcnamech.rpl). It never
-// outlives the parent's delegation, though (iter_domain_sale_nschange.rpl).
+// parent's server dies, that one is used when ChildNSFromAnswers is on
+// (iter_pcnamech.rpl). It never outlives the parent's delegation, though
+// (iter_domain_sale_nschange.rpl). Off, the parent's NS set stays.
 func TestChildNSSetUsed(t *testing.T) {
 	n := hierarchy(t)
 	// com. delegates example.com to ns1 only.
@@ -88,7 +89,14 @@ mx MX 10 www
 	s1 := n.serve("198.51.100.10", child)
 	s1.hook = withNS
 	n.serve("198.51.100.11", child).hook = withNS
-	r, _ := newTestResolver(t, n, nil)
+	off, _ := newTestResolver(t, n, nil)
+	if _, err := resolveT(t, off, "www.example.com.", dns.TypeA); err != nil {
+		t.Fatal(err)
+	}
+	if res, ok := off.Cache().Get(cache.NewKey("example.com.", dns.TypeNS)); !ok || len(res.RRs) != 1 {
+		t.Fatalf("ChildNSFromAnswers off: cached NS set %+v (ok %v), want the parent's one name", res, ok)
+	}
+	r, _ := newTestResolver(t, n, func(c *Config) { c.ChildNSFromAnswers = true })
 	if _, err := resolveT(t, r, "www.example.com.", dns.TypeA); err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,14 @@ type Config struct {
 	AllowLoopbackUpstream bool
 	// NoQNameMinimisation turns RFC 9156 off (it is on by default).
 	NoQNameMinimisation bool
+	// ChildNSFromAnswers caches the NS set a zone's servers put in the
+	// authority section of their authoritative answers (RFC 2181 5.4.1
+	// ranks it above the parent's referral), so servers only the child
+	// names are used when the parent's fail. Off by default: a zone's
+	// server can then re-point its own zone wherever it likes for as long
+	// as the parent's delegation lives (Unbound's iter-scrub-promiscuous
+	// defence, default on there, drops such records too).
+	ChildNSFromAnswers bool
 	// Quiet sends only the queries a resolution needs: no priming. Replay
 	// tests use it so a script can answer every query.
 	Quiet bool

@@ -22,6 +22,7 @@ type scrubbed struct {
 	glue     []dns.RR // additional A/AAAA for names in ns or answer NS sets
 	loop     bool     // the chain returned to a name it had passed
 	upward   bool     // authority had NS records for a zone above the one asked (dropped)
+	zone     string   // the zone whose server sent it
 	dropped  int      // records removed as out of bailiwick or unrelated
 	original *dns.Msg
 }
@@ -34,7 +35,7 @@ type scrubbed struct {
 // any record whose owner is outside zone, is dropped (RFC 2181 5.4.1;
 // "out-of-bailiwick" poisoning is how Kaminsky-style attacks land).
 func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
-	s := &scrubbed{rcode: m.Rcode, aa: m.Authoritative, original: m}
+	s := &scrubbed{rcode: m.Rcode, aa: m.Authoritative, original: m, zone: zone}
 	inZone := func(name string) bool { return isSubDomain(zone, name) }
 	cur := qname
 	used := make([]bool, len(m.Answer))
