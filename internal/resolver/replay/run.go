@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -43,6 +44,9 @@ var supportedOptions = map[string]bool{
 	"stub-zone:stub-prime":             true,
 	"forward-zone:name":                true,
 	"forward-zone:forward-addr":        true,
+	"server:cache-max-ttl":             true, // cache.Config.MaxTTL
+	"server:cache-min-ttl":             true, // cache.Config.MinTTL
+	"server:cache-max-negative-ttl":    true, // cache.Config.MaxNegTTL
 }
 
 // Skip reports why s cannot be replayed faithfully, or "".
@@ -201,7 +205,7 @@ func (s *Scenario) RunTrace(ctx context.Context, trace func(format string, args 
 	cfg := resolver.Config{
 		Exchanger:             net,
 		Now:                   clock,
-		Cache:                 cache.New(cache.Config{Now: clock, ServeStale: false}),
+		Cache:                 cache.New(cache.Config{Now: clock, MinTTL: seconds(s, "server:cache-min-ttl"), MaxTTL: seconds(s, "server:cache-max-ttl"), MaxNegTTL: seconds(s, "server:cache-max-negative-ttl")}),
 		AllowLoopbackUpstream: true,
 		Quiet:                 true,
 		NoQNameMinimisation:   first(s.Options["server:qname-minimisation"]) == "no",
@@ -311,6 +315,16 @@ func rrStrings(rrs []dns.RR) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// seconds reads a TTL option in seconds; absent or bad is 0 (the cache's
+// default).
+func seconds(s *Scenario, key string) time.Duration {
+	n, err := strconv.Atoi(first(s.Options[key]))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return time.Duration(n) * time.Second
 }
 
 func first(v []string) string {
