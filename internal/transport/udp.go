@@ -102,5 +102,11 @@ func (c *Client) fail(ctx context.Context, server netip.AddrPort, network, op st
 			err = context.DeadlineExceeded
 		}
 	}
+	// The operation is already named by Op: "read: read: connection
+	// refused" says less than "read: connection refused".
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		err = se.Err
+	}
 	return &Error{Server: server, Network: network, Op: op, Err: err, Ignored: ignored}
 }
