@@ -282,7 +282,7 @@ func (r *Resolver) store(s *scrubbed, kind Kind, qtype uint16, rank cache.Rank) 
 		// below it in an answer is a "promiscuous" claim of a zone cut
 		// the server never referred us to (iter_scrub_promiscuous.rpl).
 		for _, set := range rrsets(s.ns) {
-			if !equalFold(set.key.Name, s.zone) {
+			if !wire.EqualFold(set.key.Name, s.zone) {
 				continue
 			}
 			rrs := set.rrs

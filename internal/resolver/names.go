@@ -4,6 +4,8 @@ import (
 	"strconv"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/wire"
 )
 
 // isSubDomain reports whether child is at or below parent, both fully
@@ -16,7 +18,7 @@ func isSubDomain(parent, child string) bool {
 		return true
 	}
 	off := len(child) - len(parent)
-	if off < 0 || !equalFold(child[off:], parent) {
+	if off < 0 || !wire.EqualFold(child[off:], parent) {
 		return false
 	}
 	if off == 0 {
@@ -32,25 +34,6 @@ func isSubDomain(parent, child string) bool {
 		n++
 	}
 	return n%2 == 0
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // stackKey names a question on the dependency stack (cycle detection).

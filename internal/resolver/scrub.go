@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/wire"
 )
 
 // scrubbed is a reply reduced to what the server may speak for (its
@@ -186,7 +188,7 @@ func (t targets) has(name string) bool {
 		return t.many[canonical(name)]
 	}
 	for _, n := range t.few {
-		if equalFold(n, name) {
+		if wire.EqualFold(n, name) {
 			return true
 		}
 	}

@@ -105,7 +105,7 @@ func dropLastSet(rrs []dns.RR) []dns.RR {
 	i := len(rrs) - 1
 	for i > 0 {
 		h := rrs[i-1].Header()
-		if h.Rrtype != last.Rrtype || h.Class != last.Class || !equalFold(h.Name, last.Name) {
+		if h.Rrtype != last.Rrtype || h.Class != last.Class || !EqualFold(h.Name, last.Name) {
 			break
 		}
 		i--
@@ -113,7 +113,10 @@ func dropLastSet(rrs []dns.RR) []dns.RR {
 	return rrs[:i]
 }
 
-func equalFold(a, b string) bool {
+// EqualFold compares DNS names ASCII case-insensitively (RFC 4343 3): unlike
+// strings.EqualFold it does not fold non-ASCII letters, which DNS treats as
+// distinct octets.
+func EqualFold(a, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}
