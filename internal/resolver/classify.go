@@ -19,9 +19,10 @@ const (
 	KindServerFail             // SERVFAIL, NOTIMP and other failures
 	KindRefused                // REFUSED
 	KindFormErr                // FORMERR: maybe it does not speak EDNS
+	KindYXDomain               // a DNAME substitution overflowed (RFC 6672 2.2): the answer is YXDOMAIN
 )
 
-var kindNames = [...]string{"answer", "cname", "referral", "nxdomain", "nodata", "lame", "servfail", "refused", "formerr"}
+var kindNames = [...]string{"answer", "cname", "referral", "nxdomain", "nodata", "lame", "servfail", "refused", "formerr", "yxdomain"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -40,6 +41,13 @@ func classify(s *scrubbed, zone, qname string) (Kind, string) {
 		return KindRefused, ""
 	case dns.RcodeFormatError:
 		return KindFormErr, ""
+	case dns.RcodeYXDomain:
+		// Only an authoritative server's DNAME synthesis can overflow;
+		// anything else saying YXDOMAIN to a query is broken.
+		if s.aa && s.overflow {
+			return KindYXDomain, ""
+		}
+		return KindServerFail, ""
 	default:
 		return KindServerFail, ""
 	}

@@ -147,7 +147,7 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 		}
 		if isMin {
 			minimised++
-			if kind == KindNXDomain {
+			if kind == KindNXDomain || kind == KindYXDomain {
 				// An empty non-terminal wrongly reported as NXDOMAIN by a
 				// broken server would end the resolution; ask in full.
 				minimise = false

@@ -285,6 +285,9 @@ func (r *Resolver) resolve(ctx context.Context, st *query, qname string, qtype u
 		case KindNoData:
 			resp.Ns = s.soa
 			return resp, nil
+		case KindYXDomain:
+			resp.Rcode = dns.RcodeYXDomain // the DNAME is in the chain
+			return resp, nil
 		}
 		// KindCNAME: restart at the chain's end, unless we have been there.
 		if slices.Contains(seen, s.final) {

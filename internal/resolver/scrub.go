@@ -16,6 +16,7 @@ type scrubbed struct {
 	rcode    int
 	aa       bool
 	chain    []dns.RR // answer: CNAME/DNAME chain from qname, then the data
+	overflow bool     // the chain ends in a DNAME whose substitution is too long (YXDOMAIN)
 	final    string   // the name the chain ends at (qname without a chain)
 	finalIn  bool     // final is inside the bailiwick
 	data     bool     // chain ends in records of the asked type
@@ -67,6 +68,13 @@ func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 				prefix := cur[:len(cur)-len(h.Name)]
 				target := canonical(prefix + dn.Target)
 				if _, ok := dns.IsDomainName(target); !ok || len(target) > 254 {
+					if m.Rcode == dns.RcodeYXDomain {
+						// The substitution overflows, as the server says
+						// (RFC 6672 2.2): the DNAME is the whole answer.
+						used[i] = true
+						s.chain = append(s.chain, rr)
+						s.overflow = true
+					}
 					continue
 				}
 				used[i] = true
