@@ -25,32 +25,7 @@ func StartNSD(t testing.TB, listen []netip.AddrPort, zones []Zone) *Server {
 	logFile := filepath.Join(dir, "nsd.log")
 
 	var b strings.Builder
-	b.WriteString("server:\n")
-	for _, a := range addrs {
-		fmt.Fprintf(&b, "  ip-address: %s@%d\n", a.Addr(), a.Port())
-	}
-	fmt.Fprintf(&b, `  database: ""
-  zonesdir: %q
-  zonelistfile: %q
-  xfrdfile: %q
-  xfrdir: %q
-  pidfile: %q
-  logfile: %q
-  username: ""
-  chroot: ""
-  verbosity: 1
-  server-count: 1
-  reuseport: no
-  hide-version: yes
-  hide-identity: yes
-  minimal-responses: yes
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-  tcp-count: 100
-remote-control:
-  control-enable: no
-`, dir, filepath.Join(dir, "zone.list"), filepath.Join(dir, "xfrd.state"), dir,
-		filepath.Join(dir, "nsd.pid"), logFile)
+	nsdServerConf(&b, addrs, dir, logFile, "  verbosity: 1\n  tcp-count: 100\n")
 	for i, z := range zones {
 		fmt.Fprintf(&b, "zone:\n  name: %q\n  zonefile: %q\n", z.Origin, files[i])
 	}
@@ -62,4 +37,34 @@ remote-control:
 	s.proc = start(t, "nsd", dir, bin, []string{"-d", "-c", conf}, logFile)
 	s.ready(t, zones)
 	return s
+}
+
+// nsdServerConf writes the server: and remote-control: sections every NSD
+// the harness starts shares: state files in dir, foreground-friendly, no
+// RRL (Debian builds it in), minimal responses; extra adds server: lines.
+func nsdServerConf(b *strings.Builder, addrs []netip.AddrPort, dir, logFile, extra string) {
+	b.WriteString("server:\n")
+	for _, a := range addrs {
+		fmt.Fprintf(b, "  ip-address: %s@%d\n", a.Addr(), a.Port())
+	}
+	fmt.Fprintf(b, `  database: ""
+  zonesdir: %q
+  zonelistfile: %q
+  xfrdfile: %q
+  xfrdir: %q
+  pidfile: %q
+  logfile: %q
+  username: ""
+  chroot: ""
+  server-count: 1
+  reuseport: no
+  hide-version: yes
+  hide-identity: yes
+  minimal-responses: yes
+  rrl-ratelimit: 0
+  rrl-whitelist-ratelimit: 0
+%sremote-control:
+  control-enable: no
+`, dir, filepath.Join(dir, "zone.list"), filepath.Join(dir, "xfrd.state"), dir,
+		filepath.Join(dir, "nsd.pid"), logFile, extra)
 }

@@ -73,32 +73,7 @@ func StartNSDXfr(t testing.TB, listen []netip.AddrPort, zones []XfrZone) *Server
 	writeXfrZones(t, dir, zones)
 	logFile := filepath.Join(dir, "nsd.log")
 	var b strings.Builder
-	b.WriteString("server:\n")
-	for _, a := range addrs {
-		fmt.Fprintf(&b, "  ip-address: %s@%d\n", a.Addr(), a.Port())
-	}
-	fmt.Fprintf(&b, `  database: ""
-  zonesdir: %q
-  zonelistfile: %q
-  xfrdfile: %q
-  xfrdir: %q
-  pidfile: %q
-  logfile: %q
-  username: ""
-  chroot: ""
-  verbosity: 2
-  server-count: 1
-  reuseport: no
-  hide-version: yes
-  hide-identity: yes
-  minimal-responses: yes
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-  xfrd-reload-timeout: 0
-remote-control:
-  control-enable: no
-`, dir, filepath.Join(dir, "zone.list"), filepath.Join(dir, "xfrd.state"), dir,
-		filepath.Join(dir, "nsd.pid"), logFile)
+	nsdServerConf(&b, addrs, dir, logFile, "  verbosity: 2\n  xfrd-reload-timeout: 0\n")
 	for _, z := range zones {
 		fmt.Fprintf(&b, "zone:\n  name: %q\n  zonefile: %q\n  provide-xfr: %s NOKEY\n", z.Origin, zoneFileName(z.Origin), xfrAllow)
 		if z.Primary.IsValid() {
