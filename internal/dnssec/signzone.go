@@ -154,8 +154,10 @@ func SignZone(origin string, nodes []Node, keys []*Key, opt SignOptions) (*Signe
 	var jobs []job
 	for n := range merged {
 		sets := merged[n].Sets
+		// By type, but the SOA first: zone file readers expect the
+		// apex's SOA to open the file.
 		slices.SortStableFunc(sets, func(a, b []dns.RR) int {
-			return cmpInt(int(a[0].Header().Rrtype), int(b[0].Header().Rrtype))
+			return cmpInt(typeRank(a[0].Header().Rrtype), typeRank(b[0].Header().Rrtype))
 		})
 		out.Nodes[n] = SignedNode{Name: merged[n].Name, Sets: make([]SignedSet, len(sets))}
 		for s, set := range sets {
@@ -229,6 +231,13 @@ func signs(k Kind, t uint16) bool {
 		return t == dns.TypeDS || t == dns.TypeNSEC
 	}
 	return false
+}
+
+func typeRank(t uint16) int {
+	if t == dns.TypeSOA {
+		return -1
+	}
+	return int(t)
 }
 
 func setOf(n *Node, t uint16) []dns.RR {
