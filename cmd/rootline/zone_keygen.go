@@ -30,15 +30,8 @@ func runZoneKeygen(ctx context.Context, args []string, stdout, stderr io.Writer)
 	algName := fs.String("a", "ecdsap256sha256", "algorithm: ecdsap256sha256 (13) or ed25519 (15)")
 	ksk := fs.Bool("ksk", false, "make a key-signing key (SEP flag)")
 	dir := fs.String("dir", ".", "folder to write the key files to")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitError{code: 2}
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return exitError{code: 2, msg: "zone keygen: give exactly one ORIGIN"}
+	if done, err := parseOneArg(fs, args, "ORIGIN"); done {
+		return err
 	}
 	origin := fs.Arg(0)
 	if _, ok := dns.IsDomainName(origin); !ok {
@@ -84,4 +77,22 @@ func writeNew(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return f.Close()
+}
+
+// parseOneArg parses a zone subcommand's flags, which must leave exactly
+// one argument (what names it in the error). -h ends the command
+// successfully; misuse ends it with exit status 2. done reports that the
+// command must return err now.
+func parseOneArg(fs *flag.FlagSet, args []string, what string) (done bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return true, exitError{code: 2}
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return true, exitError{code: 2, msg: fmt.Sprintf("%s: give exactly one %s", fs.Name(), what)}
+	}
+	return false, nil
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -53,15 +52,8 @@ func runZoneSign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	saltHex := fs.String("salt", "", "NSEC3 salt in hex (RFC 9276: leave empty)")
 	iterations := fs.Uint("iterations", 0, "NSEC3 extra iterations (RFC 9276: 0)")
 	expire := fs.String("expire", "30d", "signature lifetime (Go duration, or N followed by d for days)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitError{code: 2}
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return exitError{code: 2, msg: "zone sign: give exactly one zone FILE"}
+	if done, err := parseOneArg(fs, args, "zone FILE"); done {
+		return err
 	}
 	life, err := parseLifetime(*expire)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/miekg/dns"
@@ -126,7 +127,7 @@ func AlgorithmName(alg uint8) string {
 // insensitive ("13", "ecdsap256sha256", "ED25519").
 func ParseAlgorithm(s string) (uint8, bool) {
 	for a, name := range dns.AlgorithmToString {
-		if equalFoldASCII(name, s) {
+		if strings.EqualFold(name, s) {
 			return a, true
 		}
 	}
@@ -135,25 +136,6 @@ func ParseAlgorithm(s string) (uint8, bool) {
 		return n, true
 	}
 	return 0, false
-}
-
-func equalFoldASCII(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // DS computes the DS record for k (RFC 4034 5.1.4; digest types 2 =
