@@ -29,6 +29,10 @@ func runZone(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	switch args[0] {
 	case "check":
 		return runZoneCheck(ctx, args[1:], stdout, stderr)
+	case "keygen":
+		return runZoneKeygen(ctx, args[1:], stdout, stderr)
+	case "sign":
+		return runZoneSign(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, zoneUsage)
 		return nil
