@@ -40,7 +40,9 @@ type Result struct {
 	Ns     []dns.RR
 	Extra  []dns.RR
 
-	dnssec bool
+	dnssec bool     // DO set and the zone signed: add signatures and proofs
+	proofs []dns.RR // NSEC/NSEC3 records and their signatures, for authority
+	at     step     // where the last name lookup ended, for its proof
 }
 
 // Lookup answers qname/qtype from z. qname must be in z (at or below its
@@ -51,11 +53,14 @@ type Result struct {
 // dnssec is the query's DO bit (RFC 3225): DS records go into referrals only
 // when the client asked for DNSSEC data.
 func Lookup(z *zone.Zone, qname string, qtype uint16, dnssec bool) Result {
-	r := Result{dnssec: dnssec}
+	r := Result{dnssec: dnssec && z.Signed()}
 	seen := 0
 	name := qname
 	for {
 		kind, next := r.step(z, name, qtype)
+		if r.dnssec {
+			r.prove(z, kind)
+		}
 		if kind != Answer || next == "" {
 			r.Kind = kind
 			break
@@ -71,7 +76,11 @@ func Lookup(z *zone.Zone, qname string, qtype uint16, dnssec bool) Result {
 	}
 	if r.Kind == NoData || r.Kind == NXDomain {
 		r.Ns = append(r.Ns, negativeSOA(z))
+		if r.dnssec {
+			r.Ns = append(r.Ns, negativeSOASigs(z)...)
+		}
 	}
+	r.Ns = append(r.Ns, r.proofs...)
 	if r.Kind == Answer {
 		r.addAdditional(z)
 	}
@@ -93,6 +102,7 @@ func loops(ans []dns.RR, name string) bool {
 // is a CNAME, the name the chain continues at.
 func (r *Result) step(z *zone.Zone, qname string, qtype uint16) (Kind, string) {
 	lname := strings.ToLower(qname)
+	r.at = step{name: lname}
 	// Walk down from the label below the apex to qname: a delegation point
 	// or DNAME on the way decides the answer before the name itself does.
 	labels := labelStarts(lname)
@@ -101,13 +111,13 @@ func (r *Result) step(z *zone.Zone, qname string, qtype uint16) (Kind, string) {
 	// A DNAME at the apex redirects every name below it (RFC 6672 2.3).
 	if lname != z.Origin {
 		if d := encloser.DNAME(); d != nil {
-			return r.dname(d, qname, z.Origin, qtype)
+			return r.dname(encloser, d, qname, z.Origin, qtype)
 		}
 	}
 	for i := len(labels) - apexLabels - 1; i >= 0; i-- {
 		name := lname[labels[i]:]
 		n := z.Node(name)
-		if n == nil {
+		if n == nil || n.Hashed() {
 			break
 		}
 		encloser = n
@@ -118,17 +128,20 @@ func (r *Result) step(z *zone.Zone, qname string, qtype uint16) (Kind, string) {
 		}
 		if !exact {
 			if d := n.DNAME(); d != nil {
-				return r.dname(d, qname, name, qtype)
+				return r.dname(n, d, qname, name, qtype)
 			}
 		}
 	}
+	r.at.encloser = encloser
 	if encloser.Name == lname {
+		r.at.node = encloser
 		return r.exact(encloser, qname, qtype, false)
 	}
 	// qname does not exist. RFC 4592 3.3.1: a wildcard child of the closest
 	// encloser answers in its place, with the owner rewritten to qname.
 	if encloser.Wild {
 		if w := z.Node("*." + encloser.Name); w != nil {
+			r.at.node, r.at.wild = w, true
 			return r.exact(w, qname, qtype, true)
 		}
 	}
@@ -142,15 +155,15 @@ func (r *Result) exact(n *zone.Node, qname string, qtype uint16, wild bool) (Kin
 	}
 	if qtype == dns.TypeANY {
 		// RFC 8482 4.1: answer ANY with one RRset rather than all of them.
-		r.Answer = append(r.Answer, owned(n.Sets[0].RRs, qname, wild)...)
+		r.answerSet(n, n.Sets[0].Type, n.Sets[0].RRs, qname, wild)
 		return Answer, ""
 	}
 	if rrs := n.Get(qtype); rrs != nil {
-		r.Answer = append(r.Answer, owned(rrs, qname, wild)...)
+		r.answerSet(n, qtype, rrs, qname, wild)
 		return Answer, ""
 	}
 	if c := n.Get(dns.TypeCNAME); c != nil {
-		r.Answer = append(r.Answer, owned(c, qname, wild)...)
+		r.answerSet(n, dns.TypeCNAME, c, qname, wild)
 		return Answer, c[0].(*dns.CNAME).Target
 	}
 	return NoData, ""
@@ -158,8 +171,13 @@ func (r *Result) exact(n *zone.Node, qname string, qtype uint16, wild bool) (Kin
 
 // dname synthesises the CNAME of RFC 6672 2.2 for qname below owner.
 // A CNAME question is answered by the synthesised CNAME itself, not chased.
-func (r *Result) dname(d *dns.DNAME, qname, owner string, qtype uint16) (Kind, string) {
+func (r *Result) dname(n *zone.Node, d *dns.DNAME, qname, owner string, qtype uint16) (Kind, string) {
 	r.Answer = append(r.Answer, d)
+	if r.dnssec {
+		// The synthesised CNAME stays unsigned: validators check it
+		// against the signed DNAME (RFC 6672 5.3.1).
+		r.Answer = append(r.Answer, sigsFor(n, dns.TypeDNAME, "")...)
+	}
 	prefix := qname[:len(qname)-len(owner)]
 	target := prefix + d.Target
 	if d.Target == "." {
@@ -194,13 +212,14 @@ func (r *Result) referral(z *zone.Zone, cut *zone.Node) {
 	// RFC 4035 3.1.4: a referral carries the DS RRset (with its signatures)
 	// for DNSSEC clients; an unsigned zone's DS proves nothing and NSD and
 	// Knot leave it out, so do we.
-	if ds, sigs := cut.Get(dns.TypeDS), cut.Get(dns.TypeRRSIG); r.dnssec && ds != nil && sigs != nil {
+	if ds := cut.Get(dns.TypeDS); r.dnssec && ds != nil {
 		r.Ns = append(r.Ns, ds...)
-		for _, rr := range sigs {
-			if rr.(*dns.RRSIG).TypeCovered == dns.TypeDS {
-				r.Ns = append(r.Ns, rr)
-			}
-		}
+		r.Ns = append(r.Ns, sigsFor(cut, dns.TypeDS, "")...)
+	} else if r.dnssec {
+		// No DS: prove it, so the child is provably insecure (RFC 4035
+		// 3.1.4.1, RFC 5155 7.2.7).
+		r.at = step{name: cut.Name, encloser: cut, node: cut}
+		r.proveNoData(z)
 	}
 	for _, rr := range ns {
 		r.addAddresses(z, rr.(*dns.NS).Ns)
@@ -228,10 +247,13 @@ func (r *Result) addAddresses(z *zone.Zone, target string) {
 		return
 	}
 	for _, t := range [...]uint16{dns.TypeA, dns.TypeAAAA} {
-		for _, rr := range n.Get(t) {
-			if !containsRR(r.Extra, rr) {
-				r.Extra = append(r.Extra, rr)
-			}
+		rrs := n.Get(t)
+		if len(rrs) == 0 || containsRR(r.Extra, rrs[0]) {
+			continue
+		}
+		r.Extra = append(r.Extra, rrs...)
+		if r.dnssec {
+			r.Extra = append(r.Extra, sigsFor(n, t, "")...)
 		}
 	}
 }

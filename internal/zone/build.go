@@ -140,6 +140,7 @@ func assemble(origin string, index map[string]int32, names []string, off []int32
 		}
 		n.Sets = sets[first:len(sets):len(sets)]
 		n.Cut = name != origin && n.Get(dns.TypeNS) != nil
+		n.hashed = isHashedOwner(n, origin)
 	}
 	for _, name := range names {
 		if strings.HasPrefix(name, "*.") {

@@ -20,6 +20,8 @@ type Zone struct {
 	apex  *Node
 	index map[string]int32 // lower-case owner -> position in nodes
 	nodes []Node           // every name, empty non-terminals included
+
+	denial denial // NSEC/NSEC3 order, built on first use
 }
 
 // Node is one owner name in the zone. Nodes, their Sets and the records
@@ -31,6 +33,8 @@ type Node struct {
 	Sets []RRset // sorted by Type; empty for an empty non-terminal
 	Cut  bool    // NS here and not the apex: a delegation point
 	Wild bool    // "*.Name" exists: the wildcard child of this node
+
+	hashed bool // an NSEC3 owner name, outside the name tree
 }
 
 // RRset is the records of one type at one name; all share the owner and TTL
