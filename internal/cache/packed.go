@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"time"
 
 	"github.com/miekg/dns"
@@ -66,7 +67,7 @@ func (p *Packed) Store(m *dns.Msg) {
 	q := m.Question[0]
 	c := &dns.Msg{}
 	c.Response, c.RecursionAvailable, c.Rcode, c.Compress = true, true, m.Rcode, true
-	c.Question = []dns.Question{{Name: dns.CanonicalName(q.Name), Qtype: q.Qtype, Qclass: q.Qclass}}
+	c.Question = []dns.Question{{Name: dnsname.Canonical(q.Name), Qtype: q.Qtype, Qclass: q.Qclass}}
 	c.Answer, c.Ns = m.Answer, m.Ns
 	for _, rr := range m.Extra {
 		if rr.Header().Rrtype != dns.TypeOPT {

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"encoding/binary"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"time"
 
 	"github.com/miekg/dns"
@@ -112,8 +113,8 @@ func (p *Packed) markServable(m *dns.Msg) bool {
 		return false
 	}
 	var nb [maxName]byte
-	wname, ok := wireName(q.Name, &nb)
-	if !ok {
+	wname, err := dnsname.AppendCanonicalWire(nb[:0], q.Name)
+	if err != nil {
 		return false
 	}
 	var buf [512]byte

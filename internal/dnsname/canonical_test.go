@@ -81,6 +81,19 @@ func TestEscapedLabels(t *testing.T) {
 		{`x.a.b.test.`, `a\.b.test.`, false},
 		{"b.example.", `a\.b.example.`, false},
 		{`a\256.test.`, "test.", false}, // invalid
+		// moved from the resolver's own isSubDomain
+		{".", ".", true},
+		{"com.", ".", true},
+		{"www.Example.com.", "COM.", true},
+		{"com.", "example.com.", false},
+		{"example.com.", "ample.com.", false},
+		{"xcom.", "com.", false},
+		{`a\.example.com.`, "example.com.", false},
+		{`a\.example.com.`, "com.", true},
+		{`a\\.example.com.`, "example.com.", true},
+		{`example\.com.`, "com.", false},
+		{`example\\\.com.`, "com.", false},
+		{"example.org.", "example.com.", false},
 	}
 	for _, s := range subs {
 		if got := IsSubdomain(s.child, s.parent); got != s.want {

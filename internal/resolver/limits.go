@@ -3,6 +3,7 @@ package resolver
 import (
 	"context"
 	"errors"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"sync/atomic"
 	"time"
 
@@ -137,7 +138,7 @@ func (q *query) noteParentGlue(glue []dns.RR) {
 		if len(q.parentGlue) >= MaxParentGlue {
 			return
 		}
-		q.parentGlue = append(q.parentGlue, parentAddr{name: canonical(rr.Header().Name), rr: rr})
+		q.parentGlue = append(q.parentGlue, parentAddr{name: dnsname.Canonical(rr.Header().Name), rr: rr})
 	}
 }
 
