@@ -1,6 +1,7 @@
 package zone
 
 import (
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"slices"
 
 	"github.com/miekg/dns"
@@ -178,5 +179,5 @@ func fromGroups(origin string, entries []Entry, g *groups, dup []bool) (*Zone, e
 		}
 		off[o+1] = int32(len(all))
 	}
-	return assemble(dns.CanonicalName(origin), g.index, g.names, off, all)
+	return assemble(dnsname.Canonical(origin), g.index, g.names, off, all)
 }

@@ -3,6 +3,7 @@ package zone
 import (
 	"errors"
 	"fmt"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -121,7 +122,7 @@ func finish(origin, file string, p *parser) (*Zone, []Problem, error) {
 		}
 	}
 	if errs > 0 {
-		le := &LoadError{Origin: dns.Fqdn(origin)}
+		le := &LoadError{Origin: dnsname.Fqdn(origin)}
 		for _, pr := range problems {
 			if !pr.Warning {
 				le.Problems = append(le.Problems, pr)
@@ -159,7 +160,7 @@ func DetectOrigin(text []byte) string {
 		if strings.EqualFold(toks[0], "$ORIGIN") {
 			if len(toks) == 2 && dns.IsFqdn(toks[1]) {
 				if _, ok := dns.IsDomainName(toks[1]); ok {
-					return dns.CanonicalName(toks[1])
+					return dnsname.Canonical(toks[1])
 				}
 			}
 			return ""
@@ -170,7 +171,7 @@ func DetectOrigin(text []byte) string {
 		for _, t := range toks[1:min(len(toks), 4)] {
 			if strings.EqualFold(t, "SOA") {
 				if _, ok := dns.IsDomainName(toks[0]); ok && dns.IsFqdn(toks[0]) {
-					return dns.CanonicalName(toks[0])
+					return dnsname.Canonical(toks[0])
 				}
 				return ""
 			}

@@ -3,6 +3,7 @@ package zone
 import (
 	"errors"
 	"fmt"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"io"
 	"io/fs"
 	"os"
@@ -200,7 +201,7 @@ func (p *parser) parse(r io.Reader, origin, file, fsName string, depth int) {
 	}
 	st := &fileState{file: file, fsName: fsName, depth: depth}
 	if origin != "" {
-		o := dns.Fqdn(origin)
+		o := dnsname.Fqdn(origin)
 		if _, ok := dns.IsDomainName(o); !ok {
 			p.problem(file, 0, false, "bad origin %q", origin)
 			return
