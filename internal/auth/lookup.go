@@ -4,7 +4,7 @@
 package auth
 
 import (
-	"strings"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 
 	"github.com/miekg/dns"
 
@@ -63,7 +63,7 @@ func Lookup(z *zone.Zone, qname string, qtype uint16, dnssec bool) Result {
 		// A CNAME (or DNAME-synthesised CNAME) points to next: chase it while
 		// it stays in this zone, as NSD and Knot do; the resolver follows the rest.
 		seen++
-		if seen > maxChain || !dns.IsSubDomain(z.Origin, strings.ToLower(next)) || loops(r.Answer, next) {
+		if seen > maxChain || !dnsname.IsSubdomain(next, z.Origin) || loops(r.Answer, next) {
 			r.Kind = Answer
 			break
 		}
@@ -82,7 +82,7 @@ func Lookup(z *zone.Zone, qname string, qtype uint16, dnssec bool) Result {
 // loop: RFC 1034 3.6.2 says such chains must stop).
 func loops(ans []dns.RR, name string) bool {
 	for _, rr := range ans {
-		if strings.EqualFold(rr.Header().Name, name) {
+		if dnsname.Equal(rr.Header().Name, name) {
 			return true
 		}
 	}
@@ -92,11 +92,11 @@ func loops(ans []dns.RR, name string) bool {
 // step looks one name up. It returns the kind and, when the answer so far
 // is a CNAME, the name the chain continues at.
 func (r *Result) step(z *zone.Zone, qname string, qtype uint16) (Kind, string) {
-	lname := strings.ToLower(qname)
+	lname := dnsname.Canonical(qname)
 	// Walk down from the label below the apex to qname: a delegation point
 	// or DNAME on the way decides the answer before the name itself does.
 	labels := labelStarts(lname)
-	apexLabels := dns.CountLabel(z.Origin)
+	apexLabels := dnsname.CountLabels(z.Origin)
 	encloser := z.Apex()
 	// A DNAME at the apex redirects every name below it (RFC 6672 2.3).
 	if lname != z.Origin {
@@ -165,7 +165,7 @@ func (r *Result) dname(d *dns.DNAME, qname, owner string, qtype uint16) (Kind, s
 	if d.Target == "." {
 		target = prefix
 	}
-	if len(target) > 254 || !validName(target) {
+	if len(target) > 254 || dnsname.Validate(target) != nil {
 		return YXDomain, ""
 	}
 	c := &dns.CNAME{
@@ -177,13 +177,6 @@ func (r *Result) dname(d *dns.DNAME, qname, owner string, qtype uint16) (Kind, s
 		return Answer, ""
 	}
 	return Answer, target
-}
-
-// validName reports whether s packs into at most 255 octets (RFC 1035 3.1).
-func validName(s string) bool {
-	var buf [256]byte
-	_, err := dns.PackDomainName(s, buf[:], 0, nil, false)
-	return err == nil
 }
 
 // referral fills in the delegation at cut: its NS set in authority and the
@@ -223,7 +216,7 @@ func (r *Result) addAdditional(z *zone.Zone) {
 }
 
 func (r *Result) addAddresses(z *zone.Zone, target string) {
-	n := z.Node(strings.ToLower(target))
+	n := z.Node(dnsname.Canonical(target))
 	if n == nil {
 		return
 	}
@@ -275,7 +268,7 @@ func labelStarts(name string) []int {
 		return nil
 	}
 	starts := make([]int, 0, 8)
-	for off, end := 0, false; !end; off, end = dns.NextLabel(name, off) {
+	for off, end := 0, false; !end; off, end = dnsname.NextLabel(name, off) {
 		starts = append(starts, off)
 	}
 	return starts
