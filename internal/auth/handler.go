@@ -3,13 +3,13 @@ package auth
 import (
 	"context"
 	"encoding/binary"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/wire"
 	"github.com/rootline-dns/rootline/internal/zone"

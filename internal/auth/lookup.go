@@ -4,10 +4,9 @@
 package auth
 
 import (
-	"github.com/rootline-dns/rootline/internal/dnsname"
-
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
 

@@ -2,10 +2,10 @@ package auth
 
 import (
 	"context"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/zone"
 )

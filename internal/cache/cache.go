@@ -15,10 +15,11 @@ package cache
 import (
 	"bytes"
 	"encoding/binary"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 const (

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // Packed is the fast path: it answers repeated questions from wire-form

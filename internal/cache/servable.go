@@ -2,10 +2,11 @@ package cache
 
 import (
 	"encoding/binary"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // The packed fast path answers most questions straight from the RRset

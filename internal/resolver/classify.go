@@ -1,9 +1,9 @@
 package resolver
 
 import (
-	"github.com/rootline-dns/rootline/internal/dnsname"
-
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // Kind is what a scrubbed reply means for the question asked.

@@ -3,7 +3,6 @@ package resolver
 import (
 	"context"
 	"fmt"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"net/netip"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/cache"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // fakeNet is an in-memory network of authoritative servers: each address

@@ -3,13 +3,13 @@ package resolver
 import (
 	"context"
 	"fmt"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"net/netip"
 	"sort"
 
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/cache"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // ForwardZone sends every name at or below Zone to Servers with RD=1

@@ -2,7 +2,6 @@ package resolver
 
 import (
 	"context"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/cache"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/wire"
 )

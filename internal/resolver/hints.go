@@ -2,11 +2,12 @@ package resolver
 
 import (
 	"fmt"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"io"
 	"net/netip"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // ianaRoots are the root server addresses published by IANA in named.root

@@ -3,12 +3,12 @@ package resolver
 import (
 	"context"
 	"errors"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"slices"
 
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/cache"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/wire"
 )
 

@@ -3,11 +3,12 @@ package resolver
 import (
 	"context"
 	"errors"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // The budgets below bound the work one client query can cause. Each is

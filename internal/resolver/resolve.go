@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"log/slog"
 	"net/netip"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/cache"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/transport"
 	"github.com/rootline-dns/rootline/internal/wire"
 )

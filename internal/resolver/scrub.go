@@ -1,11 +1,11 @@
 package resolver
 
 import (
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"slices"
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // scrubbed is a reply reduced to what the server may speak for (its

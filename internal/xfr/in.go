@@ -3,11 +3,11 @@ package xfr
 import (
 	"errors"
 	"fmt"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"strings"
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
 

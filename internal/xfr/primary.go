@@ -2,13 +2,13 @@ package xfr
 
 import (
 	"context"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"log/slog"
 	"net/netip"
 	"sync"
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/wire"
 	"github.com/rootline-dns/rootline/internal/zone"

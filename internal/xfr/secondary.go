@@ -3,7 +3,6 @@ package xfr
 import (
 	"context"
 	"errors"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"log/slog"
 	"net/netip"
 	"sync"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
 

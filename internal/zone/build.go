@@ -2,12 +2,13 @@ package zone
 
 import (
 	"fmt"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"math"
 	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // build is New. It works in passes over flat arrays rather than growing

@@ -1,10 +1,11 @@
 package zone
 
 import (
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"slices"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // groups is the validator's view of a zone: entries grouped by owner name

@@ -3,13 +3,14 @@ package zone
 import (
 	"errors"
 	"fmt"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // LoadError is returned when a zone must not be served; it holds every

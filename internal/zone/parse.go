@@ -3,7 +3,6 @@ package zone
 import (
 	"errors"
 	"fmt"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"io"
 	"io/fs"
 	"os"
@@ -12,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // Limits of the parser. Each bounds memory or work on hostile input.

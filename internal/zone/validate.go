@@ -3,11 +3,12 @@ package zone
 import (
 	"encoding/base32"
 	"fmt"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"sort"
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // smallSet is the RRset size up to which duplicates are found by comparing

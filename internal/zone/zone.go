@@ -5,10 +5,11 @@
 package zone
 
 import (
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"sort"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // Zone is one zone's data indexed by owner name.
