@@ -159,7 +159,7 @@ func DetectOrigin(text []byte) string {
 			continue
 		}
 		if strings.EqualFold(toks[0], "$ORIGIN") {
-			if len(toks) == 2 && dns.IsFqdn(toks[1]) {
+			if len(toks) == 2 && dnsname.IsFqdn(toks[1]) {
 				if _, ok := dns.IsDomainName(toks[1]); ok {
 					return dnsname.Canonical(toks[1])
 				}
@@ -171,7 +171,7 @@ func DetectOrigin(text []byte) string {
 		}
 		for _, t := range toks[1:min(len(toks), 4)] {
 			if strings.EqualFold(t, "SOA") {
-				if _, ok := dns.IsDomainName(toks[0]); ok && dns.IsFqdn(toks[0]) {
+				if _, ok := dns.IsDomainName(toks[0]); ok && dnsname.IsFqdn(toks[0]) {
 					return dnsname.Canonical(toks[0])
 				}
 				return ""

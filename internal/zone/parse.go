@@ -249,7 +249,7 @@ func (p *parser) record(e entry, st *fileState) {
 	if st.origin == "" && !blankOwner {
 		// miekg/dns accepts a relative owner without an origin by leaving
 		// it relative; refuse instead of inventing one.
-		if tok := firstToken(e.text); !dns.IsFqdn(tok) {
+		if tok := firstToken(e.text); !dnsname.IsFqdn(tok) {
 			p.problem(st.file, e.line, false, "relative owner name %q and no $ORIGIN", tok)
 			return
 		}
@@ -404,7 +404,7 @@ func absolute(name, origin string) (string, bool) {
 	switch {
 	case name == "@":
 		name = origin
-	case !dns.IsFqdn(name):
+	case !dnsname.IsFqdn(name):
 		if origin == "" {
 			return "", false
 		}

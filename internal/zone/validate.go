@@ -100,7 +100,7 @@ func check(origin string, entries []Entry) *validation {
 			continue
 		}
 		if !haveGood || name != goodName { // else the previous record's owner passed already
-			if _, ok := dns.IsDomainName(name); !ok || !dns.IsFqdn(name) {
+			if _, ok := dns.IsDomainName(name); !ok || !dnsname.IsFqdn(name) {
 				v.add(e, false, "%q is not a valid domain name (labels up to 63 octets, names up to 255)", h.Name)
 				continue
 			}
