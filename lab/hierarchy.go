@@ -11,6 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
 
@@ -91,7 +92,7 @@ func originOf(file string) (string, error) {
 	if !ok {
 		return "", nil
 	}
-	origin := dns.CanonicalName(base)
+	origin := dnsname.Canonical(base)
 	if base == "" || strings.HasSuffix(base, ".") {
 		return "", fmt.Errorf("%s: want ORIGIN%s without a trailing dot, or %s for the root", file, ZoneSuffix, RootFile)
 	}
@@ -183,7 +184,7 @@ func parseZoneFile(fsys fs.FS, name, origin string, budget *int) ([]dns.RR, []zo
 // parentsFirst orders origins by depth, then by name, so the root comes
 // first and a zone's parent before it.
 func parentsFirst(a, b string) bool {
-	da, db := dns.CountLabel(a), dns.CountLabel(b)
+	da, db := dnsname.CountLabels(a), dnsname.CountLabels(b)
 	if da != db {
 		return da < db
 	}
@@ -211,7 +212,7 @@ func (h *hierarchy) findServers() error {
 		var apexNS []string
 		for _, rr := range h.records[origin] {
 			if ns, ok := rr.(*dns.NS); ok && rr.Header().Name == origin {
-				apexNS = append(apexNS, dns.CanonicalName(ns.Ns))
+				apexNS = append(apexNS, dnsname.Canonical(ns.Ns))
 			}
 		}
 		if len(apexNS) == 0 {

@@ -30,6 +30,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/auth"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
@@ -237,7 +238,7 @@ func (l *Lab) find(nameOrAddr string) *labServer {
 		}
 		return nil
 	}
-	name := dns.CanonicalName(nameOrAddr)
+	name := dnsname.Canonical(nameOrAddr)
 	for _, s := range l.servers {
 		if contains(s.spec.Names, name) {
 			return s

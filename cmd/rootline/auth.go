@@ -16,6 +16,7 @@ import (
 
 	"github.com/rootline-dns/rootline/internal/auth"
 	"github.com/rootline-dns/rootline/internal/config"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
@@ -152,7 +153,7 @@ func loadZones(log *slog.Logger, cfg *config.Auth, old []*zone.Zone) []*zone.Zon
 			log.Warn("zone problem", "zone", zc.Origin, "problem", p.String())
 		}
 		if err != nil {
-			origin := canonicalOrigin(zc.Origin)
+			origin := dnsname.Canonical(zc.Origin)
 			if o := prev[origin]; o != nil {
 				log.Error("zone not reloaded, still serving the old version", "zone", zc.Origin, "serial", o.SOA.Serial, "err", err)
 				out = append(out, o)
@@ -165,17 +166,4 @@ func loadZones(log *slog.Logger, cfg *config.Auth, old []*zone.Zone) []*zone.Zon
 		out = append(out, z)
 	}
 	return out
-}
-
-func canonicalOrigin(o string) string {
-	if o == "" || o[len(o)-1] != '.' {
-		o += "."
-	}
-	b := []byte(o)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }

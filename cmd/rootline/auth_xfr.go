@@ -8,6 +8,7 @@ import (
 
 	"github.com/rootline-dns/rootline/internal/auth"
 	"github.com/rootline-dns/rootline/internal/config"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/transport"
 	"github.com/rootline-dns/rootline/internal/xfr"
 	"github.com/rootline-dns/rootline/internal/zone"
@@ -70,7 +71,7 @@ func (s *served) setConfig(cfg *config.Auth) {
 	perZone := map[string][]netip.Prefix{}
 	s.notify = map[string][]netip.AddrPort{}
 	add := func(origin string, allow, notify []string) {
-		o := canonicalOrigin(origin)
+		o := dnsname.Canonical(origin)
 		perZone[o], _ = config.Prefixes(allow)
 		ns, _ := config.Servers(notify)
 		s.notify[o] = append(append([]netip.AddrPort(nil), globalNotify...), ns...)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
 
@@ -78,7 +79,7 @@ func checkZoneFile(file, origin string, opt zone.Options, stdout, stderr io.Writ
 	if origin == "" {
 		origin = originFor(file)
 	}
-	origin = fqdnLower(origin)
+	origin = dnsname.Canonical(origin)
 	z, problems, err := zone.Load(file, origin, opt)
 	for _, p := range problems {
 		fmt.Fprintln(stderr, p.String())
@@ -113,13 +114,4 @@ func originFor(file string) string {
 		base = strings.TrimSuffix(base, ext)
 	}
 	return base
-}
-
-// fqdnLower writes an origin as the summary shows it: lower case, with the
-// final dot.
-func fqdnLower(o string) string {
-	if !strings.HasSuffix(o, ".") {
-		o += "."
-	}
-	return strings.ToLower(o)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/dnssec"
 )
 
@@ -44,7 +45,7 @@ func runZoneKeygen(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	k, err := dnssec.Generate(fqdnLower(origin), alg, *ksk, time.Now())
+	k, err := dnssec.Generate(dnsname.Canonical(origin), alg, *ksk, time.Now())
 	if err != nil {
 		return fmt.Errorf("zone keygen: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/dnssec"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
@@ -84,7 +85,7 @@ func runZoneSign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if o == "" {
 		o = originFor(file)
 	}
-	o = fqdnLower(o)
+	o = dnsname.Canonical(o)
 	z, problems, err := zone.Load(file, o, zone.Options{})
 	if err != nil {
 		for _, p := range problems {

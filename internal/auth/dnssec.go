@@ -3,6 +3,8 @@ package auth
 import (
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
+
 	"github.com/rootline-dns/rootline/internal/zone"
 )
 
@@ -189,13 +191,7 @@ func (r *Result) addDenial(n *zone.Node, t uint16) {
 // nextCloser is the name one label longer than encloser on the way down
 // to name (RFC 5155 1.3): name itself when it is encloser's child.
 func nextCloser(name, encloser string) string {
-	want := dns.CountLabel(encloser) + 1
-	for n := name; ; {
-		if dns.CountLabel(n) <= want {
-			return n
-		}
-		n = dnsParent(n)
-	}
+	return dnsname.Suffix(name, dnsname.CountLabels(encloser)+1)
 }
 
 // wildcardOf is the wildcard name directly below name.
@@ -206,12 +202,9 @@ func wildcardOf(name string) string {
 	return "*." + name
 }
 
-// dnsParent strips the first label of a lower-case, fully qualified name;
-// the root's parent is the root.
+// dnsParent strips the first label of a fully qualified name; the root's
+// parent is the root.
 func dnsParent(name string) string {
-	i, end := dns.NextLabel(name, 0)
-	if end || i >= len(name) {
-		return "."
-	}
-	return name[i:]
+	p, _ := dnsname.Parent(name)
+	return p
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/binary"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/wire"
 	"github.com/rootline-dns/rootline/internal/zone"
@@ -84,7 +84,7 @@ func (h *Handler) SetZonesUnavailable(zs []*zone.Zone, unavailable []string) {
 		st.zones[z.Origin] = z
 	}
 	for _, o := range unavailable {
-		o = strings.ToLower(dns.Fqdn(o))
+		o = dnsname.Canonical(o)
 		if st.zones[o] == nil {
 			if st.unavailable == nil {
 				st.unavailable = make(map[string]bool)
@@ -277,7 +277,7 @@ func (st *state) answer(m *dns.Msg, proto server.Proto) *dns.Msg {
 		switch {
 		case proto == server.UDP && q.Qtype == dns.TypeAXFR:
 			return errorReply(m, dns.RcodeNotImplemented)
-		case z == nil || !strings.EqualFold(z.Origin, q.Name):
+		case z == nil || !dnsname.Equal(z.Origin, q.Name):
 			return errorReply(m, dns.RcodeNotAuth)
 		}
 		return errorReply(m, dns.RcodeRefused)
@@ -292,7 +292,7 @@ func (st *state) answer(m *dns.Msg, proto server.Proto) *dns.Msg {
 	// Work in lower case: owner names that equal the question then
 	// compress to it, and slow() puts the client's spelling back into the
 	// question, so answers carry the query's case (RFC 4343 4.1) as NSD's do.
-	q.Name = strings.ToLower(q.Name)
+	q.Name = dnsname.Canonical(q.Name)
 	r := Lookup(z, q.Name, q.Qtype, opt != nil && opt.Do())
 	resp := reply(m)
 	resp.Question = []dns.Question{q}
@@ -312,9 +312,9 @@ func (st *state) answer(m *dns.Msg, proto server.Proto) *dns.Msg {
 // parent side of a cut (RFC 4035 3.1.4.1), so it skips a zone whose apex is
 // the name itself when a parent zone is served too.
 func (st *state) find(name string, qtype uint16) *zone.Zone {
-	name = strings.ToLower(name)
+	name = dnsname.Canonical(name)
 	var found *zone.Zone
-	for off, end := 0, false; ; off, end = dns.NextLabel(name, off) {
+	for off, end := 0, false; ; off, end = dnsname.NextLabel(name, off) {
 		suffix := name[off:]
 		if end {
 			suffix = "."

@@ -4,10 +4,9 @@
 package auth
 
 import (
-	"strings"
-
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
 
@@ -68,7 +67,7 @@ func Lookup(z *zone.Zone, qname string, qtype uint16, dnssec bool) Result {
 		// A CNAME (or DNAME-synthesised CNAME) points to next: chase it while
 		// it stays in this zone, as NSD and Knot do; the resolver follows the rest.
 		seen++
-		if seen > maxChain || !dns.IsSubDomain(z.Origin, strings.ToLower(next)) || loops(r.Answer, next) {
+		if seen > maxChain || !dnsname.IsSubdomain(next, z.Origin) || loops(r.Answer, next) {
 			r.Kind = Answer
 			break
 		}
@@ -91,7 +90,7 @@ func Lookup(z *zone.Zone, qname string, qtype uint16, dnssec bool) Result {
 // loop: RFC 1034 3.6.2 says such chains must stop).
 func loops(ans []dns.RR, name string) bool {
 	for _, rr := range ans {
-		if strings.EqualFold(rr.Header().Name, name) {
+		if dnsname.Equal(rr.Header().Name, name) {
 			return true
 		}
 	}
@@ -101,12 +100,12 @@ func loops(ans []dns.RR, name string) bool {
 // step looks one name up. It returns the kind and, when the answer so far
 // is a CNAME, the name the chain continues at.
 func (r *Result) step(z *zone.Zone, qname string, qtype uint16) (Kind, string) {
-	lname := strings.ToLower(qname)
+	lname := dnsname.Canonical(qname)
 	r.at = step{name: lname}
 	// Walk down from the label below the apex to qname: a delegation point
 	// or DNAME on the way decides the answer before the name itself does.
 	labels := labelStarts(lname)
-	apexLabels := dns.CountLabel(z.Origin)
+	apexLabels := dnsname.CountLabels(z.Origin)
 	encloser := z.Apex()
 	// A DNAME at the apex redirects every name below it (RFC 6672 2.3).
 	if lname != z.Origin {
@@ -183,7 +182,7 @@ func (r *Result) dname(n *zone.Node, d *dns.DNAME, qname, owner string, qtype ui
 	if d.Target == "." {
 		target = prefix
 	}
-	if len(target) > 254 || !validName(target) {
+	if len(target) > 254 || dnsname.Validate(target) != nil {
 		return YXDomain, ""
 	}
 	c := &dns.CNAME{
@@ -195,13 +194,6 @@ func (r *Result) dname(n *zone.Node, d *dns.DNAME, qname, owner string, qtype ui
 		return Answer, ""
 	}
 	return Answer, target
-}
-
-// validName reports whether s packs into at most 255 octets (RFC 1035 3.1).
-func validName(s string) bool {
-	var buf [256]byte
-	_, err := dns.PackDomainName(s, buf[:], 0, nil, false)
-	return err == nil
 }
 
 // referral fills in the delegation at cut: its NS set in authority and the
@@ -242,7 +234,7 @@ func (r *Result) addAdditional(z *zone.Zone) {
 }
 
 func (r *Result) addAddresses(z *zone.Zone, target string) {
-	n := z.Node(strings.ToLower(target))
+	n := z.Node(dnsname.Canonical(target))
 	if n == nil {
 		return
 	}
@@ -297,7 +289,7 @@ func labelStarts(name string) []int {
 		return nil
 	}
 	starts := make([]int, 0, 8)
-	for off, end := 0, false; !end; off, end = dns.NextLabel(name, off) {
+	for off, end := 0, false; !end; off, end = dnsname.NextLabel(name, off) {
 		starts = append(starts, off)
 	}
 	return starts

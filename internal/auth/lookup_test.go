@@ -155,3 +155,38 @@ func TestLookupDNAMEOverflow(t *testing.T) {
 		t.Fatalf("kind = %v, want YXDomain", r.Kind)
 	}
 }
+
+// TestLookupEscapedOwner: a zone file may spell an owner with escapes; the
+// query carries the name as miekg/dns unpacks it. Both go through
+// dnsname.Canonical, so they meet: \065bc is abc, and a\.b (one label)
+// is not b's child.
+func TestLookupEscapedOwner(t *testing.T) {
+	z := loadZone(t, "example.test.", `
+$TTL 300
+@        SOA ns hostmaster 1 3600 600 86400 300
+@        NS  ns
+ns       A   192.0.2.1
+\065bc   A   192.0.2.2
+a\046b   A   192.0.2.3
+b        A   192.0.2.4
+`)
+	for _, tc := range []struct {
+		qname string
+		kind  Kind
+		want  string
+	}{
+		{"abc.example.test.", Answer, "192.0.2.2"},
+		{"ABC.example.test.", Answer, "192.0.2.2"},
+		{`a\.b.example.test.`, Answer, "192.0.2.3"},
+		{"a.b.example.test.", NXDomain, ""},
+	} {
+		r := Lookup(z, tc.qname, dns.TypeA, false)
+		if r.Kind != tc.kind {
+			t.Errorf("%s: kind %v, want %v", tc.qname, r.Kind, tc.kind)
+			continue
+		}
+		if tc.want != "" && (len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != tc.want) {
+			t.Errorf("%s: answer %v, want %s", tc.qname, r.Answer, tc.want)
+		}
+	}
+}

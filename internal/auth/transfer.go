@@ -2,10 +2,10 @@ package auth
 
 import (
 	"context"
-	"strings"
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
@@ -39,7 +39,7 @@ func (st *state) transfer(ctx context.Context, t Transfers, req *server.Request,
 		return nil, false
 	}
 	z := st.find(q.Name, q.Qtype)
-	if z == nil || !strings.EqualFold(z.Origin, q.Name) {
+	if z == nil || !dnsname.Equal(z.Origin, q.Name) {
 		return nil, false // NOTAUTH
 	}
 	return t.ServeTransfer(ctx, req, m, z, out), true
@@ -48,8 +48,8 @@ func (st *state) transfer(ctx context.Context, t Transfers, req *server.Request,
 // isUnavailable reports whether name falls in an unavailable zone more
 // specific than z (the served zone found for it, if any).
 func (st *state) isUnavailable(name string, z *zone.Zone) bool {
-	name = strings.ToLower(name)
-	for off, end := 0, false; ; off, end = dns.NextLabel(name, off) {
+	name = dnsname.Canonical(name)
+	for off, end := 0, false; ; off, end = dnsname.NextLabel(name, off) {
 		suffix := name[off:]
 		if end {
 			suffix = "."

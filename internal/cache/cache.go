@@ -15,10 +15,11 @@ package cache
 import (
 	"bytes"
 	"encoding/binary"
-	"strings"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 const (
@@ -90,7 +91,7 @@ type Key struct {
 
 // NewKey canonicalises name (lower case, trailing dot).
 func NewKey(name string, qtype uint16) Key {
-	return Key{Name: dns.CanonicalName(name), Type: qtype}
+	return Key{Name: dnsname.Canonical(name), Type: qtype}
 }
 
 // Entry is what Put stores.
@@ -214,14 +215,14 @@ func (c *Cache) Put(k Key, e Entry) bool {
 		}
 	}
 	var nb [maxName]byte
-	wname, ok := wireName(lowerFQDN(k.Name), &nb)
-	if !ok {
+	wname, err := dnsname.AppendCanonicalWire(nb[:0], k.Name)
+	if err != nil {
 		return false
 	}
 	var buf [512]byte
 	b := append(buf[:0], wname...)
 	b = binary.BigEndian.AppendUint16(b, k.Type)
-	b, err := appendRecords(b, wname, e.RRs, ttl)
+	b, err = appendRecords(b, wname, e.RRs, ttl)
 	if err != nil {
 		return false
 	}
@@ -237,10 +238,10 @@ func (c *Cache) Put(k Key, e Entry) bool {
 // of a serve-stale cache; otherwise they are a miss. The records are new
 // objects each time: callers may change them.
 func (c *Cache) Get(k Key) (Result, bool) {
-	name := lowerFQDN(k.Name)
+	name := dnsname.Canonical(k.Name) // free when already canonical, as the resolver's are
 	var nb [maxName]byte
-	wname, ok := wireName(name, &nb)
-	if !ok {
+	wname, err := dnsname.AppendCanonicalWire(nb[:0], name)
+	if err != nil {
 		return Result{}, false
 	}
 	sh, h := c.store.locate(wname, k.Type)
@@ -273,8 +274,8 @@ func (c *Cache) Get(k Key) (Result, bool) {
 // reports how many RRset entries went.
 func (c *Cache) FlushName(name string) int {
 	var nb [maxName]byte
-	wname, ok := wireName(lowerFQDN(name), &nb)
-	if !ok {
+	wname, err := dnsname.AppendCanonicalWire(nb[:0], name)
+	if err != nil {
 		return 0
 	}
 	sh, _ := c.store.locate(wname, 0)
@@ -301,22 +302,4 @@ func (c *Cache) Stats() (entries, bytes int) {
 		bytes += b
 	}
 	return entries, bytes
-}
-
-// lowerFQDN avoids CanonicalName's allocation when the name is already
-// canonical, the common case on the resolver's internal paths.
-func lowerFQDN(s string) string {
-	if strings.HasSuffix(s, ".") {
-		clean := true
-		for i := 0; i < len(s); i++ {
-			if 'A' <= s[i] && s[i] <= 'Z' {
-				clean = false
-				break
-			}
-		}
-		if clean {
-			return s
-		}
-	}
-	return dns.CanonicalName(s)
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // Packed is the fast path: it answers repeated questions from wire-form
@@ -66,7 +68,7 @@ func (p *Packed) Store(m *dns.Msg) {
 	q := m.Question[0]
 	c := &dns.Msg{}
 	c.Response, c.RecursionAvailable, c.Rcode, c.Compress = true, true, m.Rcode, true
-	c.Question = []dns.Question{{Name: dns.CanonicalName(q.Name), Qtype: q.Qtype, Qclass: q.Qclass}}
+	c.Question = []dns.Question{{Name: dnsname.Canonical(q.Name), Qtype: q.Qtype, Qclass: q.Qclass}}
 	c.Answer, c.Ns = m.Answer, m.Ns
 	for _, rr := range m.Extra {
 		if rr.Header().Rrtype != dns.TypeOPT {

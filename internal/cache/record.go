@@ -34,60 +34,6 @@ const (
 
 var errCorrupt = errors.New("cache: corrupt entry")
 
-// wireName packs a fully qualified presentation name into buf in lower
-// case. Length bytes are at most 63, below 'A', so lower-casing every byte
-// is safe. Names without escapes (nearly all) take a short loop; the rest
-// go through miekg/dns, which knows the escapes.
-func wireName(name string, buf *[maxName]byte) ([]byte, bool) {
-	if w, ok := plainWireName(name, buf); ok {
-		return w, true
-	}
-	n, err := dns.PackDomainName(name, buf[:], 0, nil, false)
-	if err != nil || n == 0 {
-		return nil, false
-	}
-	w := buf[:n]
-	lowerASCII(w)
-	return w, true
-}
-
-// plainWireName handles names without backslashes; ok is false for
-// anything else (escapes, empty labels, overlong names), which the caller
-// hands to the full packer for a verdict.
-func plainWireName(name string, buf *[maxName]byte) ([]byte, bool) {
-	if name == "." {
-		buf[0] = 0
-		return buf[:1], true
-	}
-	if len(name) < 2 || len(name) > maxName-1 || name[len(name)-1] != '.' {
-		return nil, false
-	}
-	// The wire form is one byte longer than the text: each dot becomes the
-	// next label's length, and the root label is added.
-	w := buf[:len(name)+1]
-	start := 0
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '.':
-			l := i - start
-			if l == 0 || l > 63 {
-				return nil, false
-			}
-			w[start] = byte(l)
-			start = i + 1
-		case c == '\\':
-			return nil, false
-		case 'A' <= c && c <= 'Z':
-			w[i+1] = c + 'a' - 'A'
-		default:
-			w[i+1] = c
-		}
-	}
-	w[len(name)] = 0
-	return w, true
-}
-
 func lowerASCII(b []byte) {
 	for i, c := range b {
 		if 'A' <= c && c <= 'Z' {

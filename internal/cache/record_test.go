@@ -1,7 +1,6 @@
 package cache
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -73,45 +72,6 @@ func TestRoundTrip(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestWireName(t *testing.T) {
-	for _, name := range []string{".", "a.", "www.Example.COM.", `a\.b.example.`, `\065b.example.`,
-		strings.Repeat("a", 63) + ".", strings.Repeat("a", 64) + ".", "a..b.", ".a.", "noroot",
-		strings.Repeat("abcdefg.", 31) + "x.", strings.Repeat("abcdefg.", 32) + "x."} {
-		var nb [maxName]byte
-		got, ok := wireName(dns.Fqdn(name), &nb)
-		want := make([]byte, maxName)
-		n, err := dns.PackDomainName(dns.CanonicalName(name), want, 0, nil, false)
-		if (err == nil) != ok {
-			t.Errorf("%q: ok=%v, miekg err=%v", name, ok, err)
-			continue
-		}
-		// Case-insensitive: \065 is an 'A', which the cache folds too.
-		if ok && !bytes.EqualFold(got, want[:n]) {
-			t.Errorf("%q: %q, want %q", name, got, want[:n])
-		}
-	}
-}
-
-// FuzzWireName: the short path must agree with miekg/dns on every name,
-// up to letter case.
-func FuzzWireName(f *testing.F) {
-	for _, s := range []string{".", "www.example.", `a\.b.`, `\000.`, "A.B.", "a..", "x", " ."} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, name string) {
-		var nb [maxName]byte
-		got, ok := wireName(name, &nb)
-		want := make([]byte, maxName)
-		n, err := dns.PackDomainName(name, want, 0, nil, false)
-		if ok != (err == nil && n > 0) {
-			t.Fatalf("%q: ok=%v, miekg: %v", name, ok, err)
-		}
-		if ok && !bytes.EqualFold(got, want[:n]) {
-			t.Fatalf("%q: %q, miekg %q", name, got, want[:n])
-		}
-	})
 }
 
 // FuzzRoundTrip feeds records from arbitrary wire data through Put and Get:

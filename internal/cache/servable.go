@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // The packed fast path answers most questions straight from the RRset
@@ -112,8 +114,8 @@ func (p *Packed) markServable(m *dns.Msg) bool {
 		return false
 	}
 	var nb [maxName]byte
-	wname, ok := wireName(q.Name, &nb)
-	if !ok {
+	wname, err := dnsname.AppendCanonicalWire(nb[:0], q.Name)
+	if err != nil {
 		return false
 	}
 	var buf [512]byte

@@ -110,10 +110,12 @@ func FuzzValidate(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
-		n, err := wireLen(name)
+		var buf [MaxNameLen]byte
+		w, _, err := appendWire(buf[:0], name)
 		if err != nil {
 			return
 		}
+		n := len(w)
 		for i := 0; i < len(name); i++ {
 			if name[i] >= 0x80 {
 				// miekg/dns's IsFqdn miscounts backslashes after a
@@ -121,8 +123,8 @@ func FuzzValidate(f *testing.F) {
 				return
 			}
 		}
-		buf := make([]byte, 512)
-		off, perr := dns.PackDomainName(Fqdn(name), buf, 0, nil, false)
+		pack := make([]byte, 512)
+		off, perr := dns.PackDomainName(Fqdn(name), pack, 0, nil, false)
 		if perr != nil {
 			t.Fatalf("we accept %q (len %d), miekg/dns rejects: %v", name, n, perr)
 		}

@@ -1,9 +1,9 @@
 package resolver
 
 import (
-	"strings"
-
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // Kind is what a scrubbed reply means for the question asked.
@@ -65,9 +65,9 @@ func classify(s *scrubbed, zone, qname string) (Kind, string) {
 	// itself without AA is an "upward referral": a lame server.
 	var child string
 	for _, rr := range s.ns {
-		owner := canonical(rr.Header().Name)
-		if !strings.EqualFold(owner, zone) && isSubDomain(zone, owner) && isSubDomain(owner, s.final) {
-			if child == "" || dns.CountLabel(owner) > dns.CountLabel(child) {
+		owner := dnsname.Canonical(rr.Header().Name)
+		if !dnsname.Equal(owner, zone) && dnsname.IsSubdomain(owner, zone) && dnsname.IsSubdomain(s.final, owner) {
+			if child == "" || dnsname.CountLabels(owner) > dnsname.CountLabels(child) {
 				child = owner
 			}
 		}

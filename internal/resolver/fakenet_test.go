@@ -12,6 +12,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/cache"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // fakeNet is an in-memory network of authoritative servers: each address
@@ -115,7 +116,7 @@ func (s *fakeServer) answer(req *dns.Msg) *dns.Msg {
 	for hop := 0; hop < 8; hop++ {
 		// Delegation between the apex and the name: a referral.
 		for l := dns.CountLabel(z.origin) + 1; l <= dns.CountLabel(name); l++ {
-			cut := ancestor(name, l)
+			cut := dnsname.Suffix(name, l)
 			if ns := z.find(cut, dns.TypeNS); len(ns) > 0 && !(cut == name && q.Qtype == dns.TypeDS) {
 				if len(m.Answer) > 0 {
 					return m // a CNAME into a child zone: the resolver restarts

@@ -9,6 +9,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/cache"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // ForwardZone sends every name at or below Zone to Servers with RD=1
@@ -35,10 +36,10 @@ func (r *Resolver) SetForward(fz []ForwardZone) error {
 			}
 			srv[i] = s
 		}
-		out = append(out, ForwardZone{Zone: canonical(f.Zone), Servers: srv})
+		out = append(out, ForwardZone{Zone: dnsname.Canonical(f.Zone), Servers: srv})
 	}
 	// Longest zone first, so the most specific forward wins.
-	sort.SliceStable(out, func(i, j int) bool { return dns.CountLabel(out[i].Zone) > dns.CountLabel(out[j].Zone) })
+	sort.SliceStable(out, func(i, j int) bool { return dnsname.CountLabels(out[i].Zone) > dnsname.CountLabels(out[j].Zone) })
 	r.forward.Store(&out)
 	return nil
 }
@@ -46,7 +47,7 @@ func (r *Resolver) SetForward(fz []ForwardZone) error {
 func (r *Resolver) forwarderFor(name string) *ForwardZone {
 	fz := *r.forward.Load()
 	for i := range fz {
-		if isSubDomain(fz[i].Zone, name) {
+		if dnsname.IsSubdomain(name, fz[i].Zone) {
 			return &fz[i]
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/cache"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/wire"
 )
@@ -246,7 +247,7 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, bool) {
 		// RFC 1034 4.3.1: without RD, answer from what we know.
 		var ok bool
 		if resp, ok = h.r.CacheOnly(qq); !ok {
-			if m.Ns = h.r.cachedReferral(canonical(qq.Name)); len(m.Ns) == 0 {
+			if m.Ns = h.r.cachedReferral(dnsname.Canonical(qq.Name)); len(m.Ns) == 0 {
 				m.Rcode = dns.RcodeServerFailure // nothing known, not even the root
 			}
 			return m, false
@@ -275,7 +276,7 @@ func (r *Resolver) cachedReferral(name string) []dns.RR {
 		if name == "." {
 			return nil
 		}
-		name = parent(name)
+		name, _ = dnsname.Parent(name)
 	}
 }
 

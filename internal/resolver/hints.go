@@ -6,6 +6,8 @@ import (
 	"net/netip"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // ianaRoots are the root server addresses published by IANA in named.root
@@ -59,21 +61,21 @@ func ParseRootHints(r io.Reader, file string) ([]netip.AddrPort, error) {
 		switch v := rr.(type) {
 		case *dns.NS:
 			if v.Hdr.Name == "." {
-				nsNames[canonical(v.Ns)] = true
+				nsNames[dnsname.Canonical(v.Ns)] = true
 			}
 		case *dns.A:
 			if a, ok := netip.AddrFromSlice(v.A.To4()); ok {
 				addrs = append(addrs, struct {
 					owner string
 					addr  netip.Addr
-				}{canonical(v.Hdr.Name), a})
+				}{dnsname.Canonical(v.Hdr.Name), a})
 			}
 		case *dns.AAAA:
 			if a, ok := netip.AddrFromSlice(v.AAAA.To16()); ok {
 				addrs = append(addrs, struct {
 					owner string
 					addr  netip.Addr
-				}{canonical(v.Hdr.Name), a})
+				}{dnsname.Canonical(v.Hdr.Name), a})
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/cache"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/wire"
 )
 
@@ -46,11 +47,11 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 		d.addrs = r.hints().addrs
 	}
 	minimise := !r.cfg.NoQNameMinimisation
-	minLabels := dns.CountLabel(d.zone) + 1 // labels of the next minimised name
+	minLabels := dnsname.CountLabels(d.zone) + 1 // labels of the next minimised name
 	minimised := 0
 	var tried triedSet
 	queries, fallbacks := 0, 0
-	qlabels := dns.CountLabel(qname)
+	qlabels := dnsname.CountLabels(qname)
 	for {
 		if st.expired(ctx) {
 			return nil, st.exceeded(BudgetWallTime)
@@ -69,11 +70,12 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 			// from the parent's, or the zone moved). Ask the parent again,
 			// whose referral brings fresh glue.
 			fallbacks++
-			if d = r.closestDelegation(parent(d.zone), dns.TypeNS); d == nil || len(d.addrs) == 0 {
+			up, _ := dnsname.Parent(d.zone)
+			if d = r.closestDelegation(up, dns.TypeNS); d == nil || len(d.addrs) == 0 {
 				d = r.hints()
 			}
 			tried = tried[:0]
-			minLabels = dns.CountLabel(d.zone) + 1
+			minLabels = dnsname.CountLabels(d.zone) + 1
 			continue
 		}
 		if st.upstream >= MaxUpstreamPerQuery {
@@ -88,7 +90,7 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 		// type A, until the full name (or the step cap) is reached.
 		sendName, sendType := qname, qtype
 		if minimise && minimised < MaxMinimisedQueries && minLabels < qlabels && qtype != dns.TypeDS {
-			sendName, sendType = ancestor(qname, minLabels), dns.TypeA
+			sendName, sendType = dnsname.Suffix(qname, minLabels), dns.TypeA
 		}
 		isMin := sendName != qname
 		tried = append(tried, server)
@@ -127,13 +129,13 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 			st.noteParentGlue(s.glue)
 			nd := &delegation{zone: child}
 			for _, rr := range s.ns {
-				if ns, ok := rr.(*dns.NS); ok && canonical(ns.Hdr.Name) == child && len(nd.nsNames) < MaxNSPerDelegation {
-					nd.nsNames = append(nd.nsNames, canonical(ns.Ns))
+				if ns, ok := rr.(*dns.NS); ok && dnsname.Canonical(ns.Hdr.Name) == child && len(nd.nsNames) < MaxNSPerDelegation {
+					nd.nsNames = append(nd.nsNames, dnsname.Canonical(ns.Ns))
 				}
 			}
 			for _, g := range s.glue {
 				for _, n := range nd.nsNames {
-					if canonical(g.Header().Name) == n {
+					if dnsname.Canonical(g.Header().Name) == n {
 						r.addAddr(nd, g)
 					}
 				}
@@ -142,7 +144,7 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 				r.addCachedAddrs(nd, n)
 			}
 			d, tried = nd, tried[:0]
-			minLabels = dns.CountLabel(child) + 1
+			minLabels = dnsname.CountLabels(child) + 1
 			continue
 		}
 		if isMin {
@@ -282,7 +284,7 @@ func (r *Resolver) store(s *scrubbed, kind Kind, qtype uint16, rank cache.Rank) 
 		// below it in an answer is a "promiscuous" claim of a zone cut
 		// the server never referred us to (iter_scrub_promiscuous.rpl).
 		for _, set := range rrsets(s.ns) {
-			if !wire.EqualFold(set.key.Name, s.zone) {
+			if !dnsname.Equal(set.key.Name, s.zone) {
 				continue
 			}
 			rrs := set.rrs
@@ -339,7 +341,7 @@ func (r *Resolver) putRRset(set rrset, rank cache.Rank) {
 func (r *Resolver) storeReferral(s *scrubbed, child string) {
 	var ns []dns.RR
 	for _, rr := range s.ns {
-		if canonical(rr.Header().Name) == child {
+		if dnsname.Canonical(rr.Header().Name) == child {
 			ns = append(ns, rr)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // The budgets below bound the work one client query can cause. Each is
@@ -137,7 +139,7 @@ func (q *query) noteParentGlue(glue []dns.RR) {
 		if len(q.parentGlue) >= MaxParentGlue {
 			return
 		}
-		q.parentGlue = append(q.parentGlue, parentAddr{name: canonical(rr.Header().Name), rr: rr})
+		q.parentGlue = append(q.parentGlue, parentAddr{name: dnsname.Canonical(rr.Header().Name), rr: rr})
 	}
 }
 

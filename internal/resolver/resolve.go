@@ -11,13 +11,13 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/cache"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/transport"
 	"github.com/rootline-dns/rootline/internal/wire"
 )
@@ -136,7 +136,7 @@ func (r *Resolver) usable(a netip.Addr) bool {
 // Resolve answers q from the cache or by iteration. An error means no
 // trustworthy answer (the caller sends SERVFAIL).
 func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Response, error) {
-	name := canonical(q.Name)
+	name := dnsname.Canonical(q.Name)
 	if resp, ok, err := r.fromCache(name, q.Qtype, false); ok || err != nil {
 		if errors.Is(err, ErrRemembered) {
 			r.stats.Remembered.Add(1)
@@ -175,7 +175,7 @@ func (r *Resolver) Refresh(ctx context.Context, q dns.Question) error {
 	ctx, cancel := context.WithTimeout(ctx, MaxWallTime)
 	defer cancel()
 	r.stats.Prefetches.Add(1)
-	name := canonical(q.Name)
+	name := dnsname.Canonical(q.Name)
 	st := newQuery(r.stats, stackKey(name, q.Qtype))
 	_, err := r.iterate(ctx, st, name, q.Qtype, 0)
 	return err
@@ -184,7 +184,7 @@ func (r *Resolver) Refresh(ctx context.Context, q dns.Question) error {
 // CacheOnly answers from the cache without any upstream query (for RD=0
 // queries). ok is false on a miss.
 func (r *Resolver) CacheOnly(q dns.Question) (*Response, bool) {
-	resp, ok, err := r.fromCache(canonical(q.Name), q.Qtype, false)
+	resp, ok, err := r.fromCache(dnsname.Canonical(q.Name), q.Qtype, false)
 	return resp, ok && err == nil
 }
 
@@ -222,7 +222,7 @@ func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Respo
 		}
 		resp.Stale = resp.Stale || res.Stale
 		resp.Answer = append(resp.Answer, res.RRs...)
-		name = canonical(res.RRs[0].(*dns.CNAME).Target)
+		name = dnsname.Canonical(res.RRs[0].(*dns.CNAME).Target)
 	}
 	return nil, false, nil
 }
@@ -233,13 +233,13 @@ func (r *Resolver) cachedDNAME(name string, allowStale bool) (dns.RR, *dns.CNAME
 	if !r.dnameSeen.Load() {
 		return nil, nil, false
 	}
-	for anc := parent(name); anc != "."; anc = parent(anc) {
+	for anc, more := dnsname.Parent(name); more && anc != "."; anc, more = dnsname.Parent(anc) {
 		res, ok := r.cache.Get(cache.Key{Name: anc, Type: dns.TypeDNAME})
 		if !ok || (res.Stale && !allowStale) || res.Kind != cache.Positive || len(res.RRs) == 0 {
 			continue
 		}
 		dn := res.RRs[0].(*dns.DNAME)
-		target := canonical(name[:len(name)-len(anc)] + dn.Target)
+		target := dnsname.Canonical(name[:len(name)-len(anc)] + dn.Target)
 		if _, ok := dns.IsDomainName(target); !ok || len(target) > 254 {
 			return nil, nil, false
 		}
@@ -332,14 +332,14 @@ func (r *Resolver) hints() *delegation {
 func (r *Resolver) closestDelegation(qname string, qtype uint16) *delegation {
 	name := qname
 	if qtype == dns.TypeDS && name != "." { // DS lives in the parent (RFC 4035 3.1.4.1)
-		name = parent(name)
+		name, _ = dnsname.Parent(name)
 	}
 	for {
 		if res, ok := r.cache.Get(cache.Key{Name: name, Type: dns.TypeNS}); ok && !res.Stale && res.Kind == cache.Positive {
 			d := &delegation{zone: name, cached: true}
 			for _, rr := range res.RRs {
 				if ns, ok := rr.(*dns.NS); ok && len(d.nsNames) < MaxNSPerDelegation {
-					d.nsNames = append(d.nsNames, canonical(ns.Ns))
+					d.nsNames = append(d.nsNames, dnsname.Canonical(ns.Ns))
 				}
 			}
 			now := r.cfg.Now()
@@ -351,7 +351,7 @@ func (r *Resolver) closestDelegation(qname string, qtype uint16) *delegation {
 		if name == "." {
 			return nil
 		}
-		name = parent(name)
+		name, _ = dnsname.Parent(name)
 	}
 }
 
@@ -417,29 +417,6 @@ func (r *Resolver) addAddrPort(d *delegation, ap netip.AddrPort) {
 	d.addrs = append(d.addrs, ap)
 }
 
-func parent(name string) string {
-	if name == "." {
-		return "."
-	}
-	i := strings.IndexByte(name, '.')
-	if i == len(name)-1 {
-		return "."
-	}
-	return name[i+1:]
-}
-
-// ancestor returns the suffix of name with n labels.
-func ancestor(name string, n int) string {
-	idx := dns.Split(name)
-	if n <= 0 {
-		return "."
-	}
-	if n >= len(idx) {
-		return name
-	}
-	return name[idx[len(idx)-n]:]
-}
-
 func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPort, name string, qtype uint16, rd bool) (*dns.Msg, time.Duration, error) {
 	m := new(dns.Msg)
 	m.SetQuestion(name, qtype)
@@ -479,7 +456,7 @@ func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPor
 		}
 		return nil, rtt, fmt.Errorf("query %s %s to %s: %w", name, dns.TypeToString[qtype], server, err)
 	}
-	if len(reply.Question) != 1 || !strings.EqualFold(reply.Question[0].Name, name) || reply.Question[0].Qtype != qtype || !reply.Response {
+	if len(reply.Question) != 1 || !dnsname.Equal(reply.Question[0].Name, name) || reply.Question[0].Qtype != qtype || !reply.Response {
 		r.stats.UpstreamErrors.Add(1)
 		return nil, rtt, fmt.Errorf("query %s to %s: reply does not match the question", name, server)
 	}

@@ -480,3 +480,35 @@ func TestForwarderReferralIsFailure(t *testing.T) {
 		t.Fatalf("resolved through a non-recursing forwarder: %+v", resp)
 	}
 }
+
+// TestCachedDNAMEEscapedDot: a\.b.example. is one label "a.b" below
+// example., not a name below b.example.; a DNAME cached at b.example.
+// must not be applied to it (RFC 6672 2.3 applies a DNAME only to names
+// strictly below its owner). Walking up by splitting at the first '.'
+// ignored the escape and did apply it.
+func TestCachedDNAMEEscapedDot(t *testing.T) {
+	n := hierarchy(t)
+	r, _ := newTestResolver(t, n, nil)
+	put := func(rr string) {
+		t.Helper()
+		x, err := dns.NewRR(rr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := x.Header()
+		if !r.cache.Put(cache.NewKey(h.Name, h.Rrtype), cache.Entry{Kind: cache.Positive, Rank: cache.RankAuthAnswer, RRs: []dns.RR{x}}) {
+			t.Fatalf("cache refused %s", rr)
+		}
+	}
+	put(`b.example. 300 IN DNAME target.test.`)
+	put(`x.target.test. 300 IN A 192.0.2.1`)
+	put(`a\.target.test. 300 IN A 192.0.2.2`)
+	r.dnameSeen.Store(true)
+	// Control: a name really below the DNAME owner is synthesised.
+	if resp, ok := r.CacheOnly(dns.Question{Name: "x.b.example.", Qtype: dns.TypeA, Qclass: dns.ClassINET}); !ok || len(resp.Answer) != 3 {
+		t.Fatalf("x.b.example.: ok %v, answer %v; want DNAME, CNAME, A", ok, resp)
+	}
+	if resp, ok := r.CacheOnly(dns.Question{Name: `a\.b.example.`, Qtype: dns.TypeA, Qclass: dns.ClassINET}); ok {
+		t.Fatalf(`a\.b.example. answered from the DNAME at b.example.: %v`, resp.Answer)
+	}
+}

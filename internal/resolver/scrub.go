@@ -2,11 +2,10 @@ package resolver
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/miekg/dns"
 
-	"github.com/rootline-dns/rootline/internal/wire"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // scrubbed is a reply reduced to what the server may speak for (its
@@ -39,11 +38,11 @@ type scrubbed struct {
 // "out-of-bailiwick" poisoning is how Kaminsky-style attacks land).
 func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 	s := &scrubbed{rcode: m.Rcode, aa: m.Authoritative, original: m, zone: zone}
-	inZone := func(name string) bool { return isSubDomain(zone, name) }
+	inZone := func(name string) bool { return dnsname.IsSubdomain(name, zone) }
 	cur := qname
 	used := make([]bool, len(m.Answer))
 	// At most MaxCNAMERestarts+2 names: a slice, searched linearly.
-	visited := append(make([]string, 0, MaxCNAMERestarts+2), canonical(cur))
+	visited := append(make([]string, 0, MaxCNAMERestarts+2), dnsname.Canonical(cur))
 	s.finalIn = inZone(cur)
 	// Follow the chain. Each turn consumes one link; bounded by the CNAME
 	// budget, because a longer chain in one reply is an attack or a loop.
@@ -55,7 +54,7 @@ func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 				continue
 			}
 			if h.Rrtype == qtype || qtype == dns.TypeANY {
-				if strings.EqualFold(h.Name, cur) {
+				if dnsname.Equal(h.Name, cur) {
 					used[i] = true
 					s.chain = append(s.chain, rr)
 					s.data = true
@@ -63,10 +62,12 @@ func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 				continue
 			}
 			if dn, ok := rr.(*dns.DNAME); ok && next == "" && qtype != dns.TypeDNAME &&
-				!strings.EqualFold(h.Name, cur) && isSubDomain(h.Name, cur) {
+				!dnsname.Equal(h.Name, cur) && dnsname.IsSubdomain(cur, h.Name) {
 				// RFC 6672 2.2: replace the DNAME owner suffix of cur by its target.
-				prefix := cur[:len(cur)-len(h.Name)]
-				target := canonical(prefix + dn.Target)
+				// The owner's labels, not its length: it may be spelled
+				// otherwise than cur's suffix (\065 for a).
+				prefix := cur[:len(cur)-len(dnsname.Suffix(cur, dnsname.CountLabels(h.Name)))]
+				target := dnsname.Canonical(prefix + dn.Target)
 				if _, ok := dns.IsDomainName(target); !ok || len(target) > 254 {
 					if m.Rcode == dns.RcodeYXDomain {
 						// The substitution overflows, as the server says
@@ -89,17 +90,17 @@ func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 		if next == "" {
 			for i, rr := range m.Answer {
 				if c, ok := rr.(*dns.CNAME); ok && !used[i] && qtype != dns.TypeCNAME &&
-					strings.EqualFold(c.Hdr.Name, cur) && inZone(c.Hdr.Name) {
+					dnsname.Equal(c.Hdr.Name, cur) && inZone(c.Hdr.Name) {
 					used[i] = true
 					s.chain = append(s.chain, rr)
-					next = canonical(c.Target)
+					next = dnsname.Canonical(c.Target)
 					break
 				}
 			}
 		} else {
 			// The server's own synthesised CNAME for cur is redundant now.
 			for i, rr := range m.Answer {
-				if rr.Header().Rrtype == dns.TypeCNAME && strings.EqualFold(rr.Header().Name, cur) {
+				if rr.Header().Rrtype == dns.TypeCNAME && dnsname.Equal(rr.Header().Name, cur) {
 					used[i] = true
 				}
 			}
@@ -124,13 +125,13 @@ func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 	// Authority: NS and SOA at ancestors of the final name, inside the zone.
 	for _, rr := range m.Ns {
 		h := rr.Header()
-		ok := h.Class == dns.ClassINET && inZone(h.Name) && isSubDomain(h.Name, s.final)
+		ok := h.Class == dns.ClassINET && inZone(h.Name) && dnsname.IsSubdomain(s.final, h.Name)
 		switch {
 		case ok && h.Rrtype == dns.TypeNS:
 			s.ns = append(s.ns, rr)
 		case ok && h.Rrtype == dns.TypeSOA:
 			s.soa = append(s.soa, rr)
-		case h.Rrtype == dns.TypeNS && h.Class == dns.ClassINET && !inZone(h.Name) && isSubDomain(h.Name, zone):
+		case h.Rrtype == dns.TypeNS && h.Class == dns.ClassINET && !inZone(h.Name) && dnsname.IsSubdomain(zone, h.Name):
 			// An "upward referral": the server points back up the tree,
 			// at a zone it was not asked about. Not trusted, but noted:
 			// it marks the server as lame for this zone.
@@ -181,7 +182,7 @@ func nsTargets(sets ...[]dns.RR) targets {
 		for _, rr := range set {
 			if ns, ok := rr.(*dns.NS); ok {
 				if t.many != nil {
-					t.many[canonical(ns.Ns)] = true
+					t.many[dnsname.Canonical(ns.Ns)] = true
 				} else {
 					t.few = append(t.few, ns.Ns)
 				}
@@ -193,10 +194,10 @@ func nsTargets(sets ...[]dns.RR) targets {
 
 func (t targets) has(name string) bool {
 	if t.many != nil {
-		return t.many[canonical(name)]
+		return t.many[dnsname.Canonical(name)]
 	}
 	for _, n := range t.few {
-		if wire.EqualFold(n, name) {
+		if dnsname.Equal(n, name) {
 			return true
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"encoding/binary"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 const (
@@ -105,32 +107,10 @@ func dropLastSet(rrs []dns.RR) []dns.RR {
 	i := len(rrs) - 1
 	for i > 0 {
 		h := rrs[i-1].Header()
-		if h.Rrtype != last.Rrtype || h.Class != last.Class || !EqualFold(h.Name, last.Name) {
+		if h.Rrtype != last.Rrtype || h.Class != last.Class || !dnsname.Equal(h.Name, last.Name) {
 			break
 		}
 		i--
 	}
 	return rrs[:i]
-}
-
-// EqualFold compares DNS names ASCII case-insensitively (RFC 4343 3): unlike
-// strings.EqualFold it does not fold non-ASCII letters, which DNS treats as
-// distinct octets.
-func EqualFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/wire"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
@@ -75,7 +76,7 @@ func Transfer(ctx context.Context, primary netip.AddrPort, origin string, base *
 		qtype = dns.TypeIXFR
 		q.Ns = []dns.RR{dns.Copy(base.SOA)}
 	}
-	q.Question = []dns.Question{{Name: canonical(origin), Qtype: qtype, Qclass: dns.ClassINET}}
+	q.Question = []dns.Question{{Name: dnsname.Canonical(origin), Qtype: qtype, Qclass: dns.ClassINET}}
 	packed, err := q.Pack()
 	if err != nil {
 		return nil, fmt.Errorf("xfr: %s from %s: %w", dns.Type(qtype), primary, err)

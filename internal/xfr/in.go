@@ -7,6 +7,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
 
@@ -62,7 +63,7 @@ func newReceiver(origin string, qtype uint16, base *zone.Zone, maxRecords int) *
 	if maxRecords <= 0 {
 		maxRecords = DefaultMaxRecords
 	}
-	return &receiver{origin: canonical(origin), qtype: qtype, base: base, maxRecords: maxRecords}
+	return &receiver{origin: dnsname.Canonical(origin), qtype: qtype, base: base, maxRecords: maxRecords}
 }
 
 var errNotDone = errors.New("transfer ended before its final SOA")
@@ -81,7 +82,7 @@ func (r *receiver) feed(m *dns.Msg) error {
 	// RFC 5936 2.2.1: only the first message must carry the question;
 	// those that do must ask what we asked.
 	for _, q := range m.Question {
-		if !strings.EqualFold(q.Name, r.origin) || q.Qtype != r.qtype && !(r.qtype == dns.TypeIXFR && q.Qtype == dns.TypeAXFR) {
+		if !dnsname.Equal(q.Name, r.origin) || q.Qtype != r.qtype && !(r.qtype == dns.TypeIXFR && q.Qtype == dns.TypeAXFR) {
 			return fmt.Errorf("question %s %s does not match the transfer of %s", q.Name, dns.Type(q.Qtype), r.origin)
 		}
 	}
@@ -114,11 +115,11 @@ func (r *receiver) record(rr dns.RR) error {
 	if h.Class != dns.ClassINET {
 		return fmt.Errorf("%s %s: class %s", h.Name, dns.Type(h.Rrtype), dns.Class(h.Class))
 	}
-	if !dns.IsSubDomain(r.origin, h.Name) {
+	if !dnsname.IsSubdomain(h.Name, r.origin) {
 		return fmt.Errorf("%s is outside the zone %s", h.Name, r.origin)
 	}
 	soa, isSOA := rr.(*dns.SOA)
-	if isSOA && !strings.EqualFold(h.Name, r.origin) {
+	if isSOA && !dnsname.Equal(h.Name, r.origin) {
 		return fmt.Errorf("SOA at %s, not at the apex", h.Name)
 	}
 	switch r.phase {
@@ -281,5 +282,5 @@ func rrKey(rr dns.RR) string {
 	// String is "owner\tTTL\tclass\ttype\trdata".
 	owner, rest, _ := strings.Cut(s, "\t")
 	_, rest, _ = strings.Cut(rest, "\t")
-	return strings.ToLower(owner) + "\t" + rest
+	return dnsname.Canonical(owner) + "\t" + rest
 }

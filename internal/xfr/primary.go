@@ -4,11 +4,11 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
-	"strings"
 	"sync"
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/wire"
 	"github.com/rootline-dns/rootline/internal/zone"
@@ -76,7 +76,7 @@ func (p *Primary) zoneNames(z *zone.Zone) []string {
 func (p *Primary) SetAllow(global []netip.Prefix, perZone map[string][]netip.Prefix) {
 	pz := make(map[string][]netip.Prefix, len(perZone))
 	for o, ps := range perZone {
-		pz[canonical(o)] = masked(ps)
+		pz[dnsname.Canonical(o)] = masked(ps)
 	}
 	p.mu.Lock()
 	p.global, p.perZone = masked(global), pz
@@ -99,7 +99,7 @@ func (p *Primary) Allowed(origin string, client netip.Addr) bool {
 	a := client.Unmap().WithZone("")
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	for _, ps := range [][]netip.Prefix{p.global, p.perZone[canonical(origin)]} {
+	for _, ps := range [][]netip.Prefix{p.global, p.perZone[dnsname.Canonical(origin)]} {
 		for _, pr := range ps {
 			if pr.Contains(a) {
 				return true
@@ -111,7 +111,7 @@ func (p *Primary) Allowed(origin string, client netip.Addr) bool {
 
 // Journal returns the zone's journal, creating it.
 func (p *Primary) Journal(origin string) *Journal {
-	origin = canonical(origin)
+	origin = dnsname.Canonical(origin)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	j := p.journals[origin]
@@ -230,7 +230,7 @@ func oneRecord(rr dns.RR) func(func(dns.RR) bool) {
 // clientSOA returns the SOA an IXFR query carries for origin.
 func clientSOA(q *dns.Msg, origin string) (*dns.SOA, bool) {
 	for _, rr := range q.Ns {
-		if soa, ok := rr.(*dns.SOA); ok && strings.EqualFold(soa.Hdr.Name, origin) {
+		if soa, ok := rr.(*dns.SOA); ok && dnsname.Equal(soa.Hdr.Name, origin) {
 			return soa, true
 		}
 	}
@@ -264,9 +264,4 @@ func packError(q *dns.Msg, rcode int, out []byte) []byte {
 		return nil
 	}
 	return b
-}
-
-// canonical lower-cases and fully qualifies a zone origin.
-func canonical(o string) string {
-	return strings.ToLower(dns.Fqdn(o))
 }

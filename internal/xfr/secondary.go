@@ -5,12 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
 
@@ -86,7 +86,7 @@ func NewSecondary(o SecondaryOptions) *Secondary {
 	}
 	s := &Secondary{o: o, log: o.Logger, zones: make(map[string]*secZone, len(o.Zones))}
 	for _, z := range o.Zones {
-		z.Origin = canonical(z.Origin)
+		z.Origin = dnsname.Canonical(z.Origin)
 		s.zones[z.Origin] = &secZone{cfg: z, notify: make(chan struct{}, 1)}
 	}
 	return s
@@ -104,7 +104,7 @@ func (s *Secondary) Origins() []string {
 // Zone returns the version of origin being served, nil if none (not yet
 // transferred, or expired).
 func (s *Secondary) Zone(origin string) *zone.Zone {
-	sz := s.zones[canonical(origin)]
+	sz := s.zones[dnsname.Canonical(origin)]
 	if sz == nil {
 		return nil
 	}
@@ -126,7 +126,7 @@ func (s *Secondary) Run(ctx context.Context) {
 // reports whether origin is one of our secondary zones, allowed whether
 // addr is one of its primaries. An allowed NOTIFY schedules a refresh.
 func (s *Secondary) Notify(origin string, from netip.Addr) (known, allowed bool) {
-	sz := s.zones[canonical(origin)]
+	sz := s.zones[dnsname.Canonical(origin)]
 	if sz == nil {
 		return false, false
 	}
@@ -248,7 +248,7 @@ func (s *Secondary) serial(ctx context.Context, primary netip.AddrPort, origin s
 		return 0, errors.New("primary " + primary.String() + " is not authoritative for " + origin + " (" + dns.RcodeToString[r.Rcode] + ")")
 	}
 	for _, rr := range r.Answer {
-		if soa, ok := rr.(*dns.SOA); ok && strings.EqualFold(soa.Hdr.Name, origin) {
+		if soa, ok := rr.(*dns.SOA); ok && dnsname.Equal(soa.Hdr.Name, origin) {
 			return soa.Serial, nil
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // build is New. It works in passes over flat arrays rather than growing
@@ -23,7 +25,7 @@ import (
 //     into RRsets and nodes, lowering TTLs within each set (RFC 2181 5.2)
 //     and within the signatures of each covered type (RFC 4034 3).
 func build(origin string, rrs []dns.RR) (*Zone, error) {
-	origin = dns.CanonicalName(origin)
+	origin = dnsname.Canonical(origin)
 	if len(rrs) >= math.MaxInt32 {
 		return nil, fmt.Errorf("zone %s: %d records is more than one zone can index", origin, len(rrs))
 	}
@@ -50,8 +52,8 @@ func build(origin string, rrs []dns.RR) (*Zone, error) {
 		}
 		if last < 0 || h.Name != lastRaw {
 			lastRaw = h.Name
-			name := lower(dns.Fqdn(h.Name))
-			if !inZone(name, origin) {
+			name := dnsname.Canonical(h.Name)
+			if !dnsname.IsSubdomain(name, origin) {
 				return nil, fmt.Errorf("zone %s: %s is outside the zone", origin, h.Name)
 			}
 			o, ok := index[name]
@@ -109,7 +111,7 @@ func assemble(origin string, index map[string]int32, names []string, off []int32
 	// Pass 4.
 	withData := len(names)
 	for o := range withData {
-		for p := parent(names[o]); len(p) >= len(origin) && p != ""; p = parent(p) {
+		for p, ok := dnsname.Parent(names[o]); ok && len(p) >= len(origin); p, ok = dnsname.Parent(p) {
 			if _, ok := index[p]; ok {
 				break
 			}
@@ -156,24 +158,6 @@ func assemble(origin string, index map[string]int32, names []string, off []int32
 	}
 	z.SOA = soa[0].(*dns.SOA)
 	return z, nil
-}
-
-// inZone reports whether the canonical name is origin or below it,
-// without splitting either into labels. The dot before origin must be a
-// label separator, not an escaped "\." inside a label.
-func inZone(name, origin string) bool {
-	if name == origin || origin == "." {
-		return true
-	}
-	cut := len(name) - len(origin) - 1
-	if cut < 1 || name[cut] != '.' || name[cut+1:] != origin {
-		return false
-	}
-	slashes := 0
-	for i := cut - 1; i >= 0 && name[i] == '\\'; i-- {
-		slashes++
-	}
-	return slashes%2 == 0
 }
 
 // setKey orders records within a name: by type, and signatures by the

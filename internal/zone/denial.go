@@ -1,12 +1,21 @@
 package zone
 
 import (
+	"encoding/base32"
+	"encoding/hex"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
+	"github.com/rootline-dns/rootline/internal/dnssec"
 )
+
+// base32Hex spells NSEC3 hashes as owner labels do (RFC 5155 3.3), in
+// lower case as the zone stores owner names.
+var base32Hex = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
 
 // denial indexes a signed zone's NSEC or NSEC3 records for the proofs of
 // non-existence an authoritative server sends (RFC 4035 3.1.3, RFC 5155
@@ -18,12 +27,13 @@ type denial struct {
 	// NSEC: the nodes that own an NSEC record, in canonical order
 	// (RFC 4034 6.1), with their canonical keys for the binary search.
 	nsec     []int32
-	nsecKeys [][]string
+	nsecKeys []string // dnsname.AppendOrderKey: byte order is canonical order
 
 	// NSEC3: the nodes that own an NSEC3 record, ordered by their hash
 	// (the first label, lower-case base32hex, whose text order is the
 	// order of the hashes, RFC 4648 7), and the apex's parameters.
 	param  *dns.NSEC3PARAM
+	salt   []byte
 	nsec3  []int32
 	hashes []string
 }
@@ -57,19 +67,12 @@ func (z *Zone) CoveringNSEC(name string) *Node {
 	if len(d.nsec) == 0 {
 		return nil
 	}
-	key := canonicalKey(name)
-	// The first owner after name; the one before it covers name.
-	i, _ := slices.BinarySearchFunc(d.nsecKeys, key, func(k, target []string) int {
-		if keyLess(target, k) {
-			return 1
-		}
-		if keyLess(k, target) {
-			return -1
-		}
-		return 0
-	})
-	if i < len(d.nsec) && !keyLess(key, d.nsecKeys[i]) && !keyLess(d.nsecKeys[i], key) {
-		return &z.nodes[d.nsec[i]] // an exact match
+	var buf [2 * dnsname.MaxNameLen]byte
+	key := dnsname.AppendOrderKey(buf[:0], name)
+	// The first owner at or after name; the one before it covers name.
+	i, found := slices.BinarySearch(d.nsecKeys, string(key))
+	if found {
+		return &z.nodes[d.nsec[i]]
 	}
 	if i == 0 {
 		i = len(d.nsec) // before the first owner: the last one wraps around
@@ -86,8 +89,16 @@ func (z *Zone) NSEC3(name string) (n *Node, match bool) {
 	if d.param == nil || len(d.nsec3) == 0 {
 		return nil, false
 	}
-	h := strings.ToLower(dns.HashName(name, d.param.Hash, d.param.Iterations, d.param.Salt))
-	i, found := slices.BinarySearch(d.hashes, h)
+	if d.param.Hash != dns.SHA1 {
+		return nil, false // the only NSEC3 hash there is (RFC 5155 11)
+	}
+	raw, err := dnssec.HashName(name, d.param.Iterations, d.salt)
+	if err != nil {
+		return nil, false
+	}
+	var buf [64]byte
+	h := base32Hex.AppendEncode(buf[:0], raw)
+	i, found := slices.BinarySearch(d.hashes, string(h))
 	if found {
 		return &z.nodes[d.nsec3[i]], true
 	}
@@ -105,7 +116,15 @@ func (z *Zone) buildDenial() {
 	z.denial.once.Do(func() {
 		d := &z.denial
 		if p := z.apex.Get(dns.TypeNSEC3PARAM); len(p) > 0 {
-			d.param = p[0].(*dns.NSEC3PARAM)
+			param := p[0].(*dns.NSEC3PARAM)
+			if param.Salt != "-" && param.Salt != "" {
+				salt, err := hex.DecodeString(param.Salt)
+				if err == nil {
+					d.param, d.salt = param, salt
+				}
+			} else {
+				d.param = param
+			}
 		}
 		for i := range z.nodes {
 			n := &z.nodes[i]
@@ -118,20 +137,13 @@ func (z *Zone) buildDenial() {
 				d.nsec = append(d.nsec, int32(i))
 			}
 		}
-		keys := make([][]string, len(z.nodes))
+		keys := make(map[int32]string, len(d.nsec))
+		var buf [2 * dnsname.MaxNameLen]byte
 		for _, i := range d.nsec {
-			keys[i] = canonicalKey(z.nodes[i].Name)
+			keys[i] = string(dnsname.AppendOrderKey(buf[:0], z.nodes[i].Name))
 		}
-		slices.SortFunc(d.nsec, func(a, b int32) int {
-			if keyLess(keys[a], keys[b]) {
-				return -1
-			}
-			if keyLess(keys[b], keys[a]) {
-				return 1
-			}
-			return 0
-		})
-		d.nsecKeys = make([][]string, len(d.nsec))
+		slices.SortFunc(d.nsec, func(a, b int32) int { return strings.Compare(keys[a], keys[b]) })
+		d.nsecKeys = make([]string, len(d.nsec))
 		for j, i := range d.nsec {
 			d.nsecKeys[j] = keys[i]
 		}
@@ -150,7 +162,7 @@ func (z *Zone) buildDenial() {
 // isHashedOwner reports whether a node's records are only NSEC3 and the
 // signatures over it, directly below the apex: an NSEC3 owner name.
 func isHashedOwner(n *Node, origin string) bool {
-	if len(n.Sets) == 0 || parent(n.Name) != origin {
+	if p, _ := dnsname.Parent(n.Name); len(n.Sets) == 0 || p != origin {
 		return false
 	}
 	for _, s := range n.Sets {

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // The slow path (parser.record) gives every entry its own miekg/dns parser
@@ -278,7 +280,7 @@ func ownerMatches(tok, name, origin string) bool {
 	switch {
 	case tok == "@":
 		return name == origin
-	case dns.IsFqdn(tok):
+	case dnsname.IsFqdn(tok):
 		return name == tok
 	case origin == ".":
 		return len(name) == len(tok)+1 && name[len(tok)] == '.' && name[:len(tok)] == tok

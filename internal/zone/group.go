@@ -4,6 +4,8 @@ import (
 	"slices"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // groups is the validator's view of a zone: entries grouped by owner name
@@ -178,5 +180,5 @@ func fromGroups(origin string, entries []Entry, g *groups, dup []bool) (*Zone, e
 		}
 		off[o+1] = int32(len(all))
 	}
-	return assemble(dns.CanonicalName(origin), g.index, g.names, off, all)
+	return assemble(dnsname.Canonical(origin), g.index, g.names, off, all)
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // LoadError is returned when a zone must not be served; it holds every
@@ -121,7 +123,7 @@ func finish(origin, file string, p *parser) (*Zone, []Problem, error) {
 		}
 	}
 	if errs > 0 {
-		le := &LoadError{Origin: dns.Fqdn(origin)}
+		le := &LoadError{Origin: dnsname.Fqdn(origin)}
 		for _, pr := range problems {
 			if !pr.Warning {
 				le.Problems = append(le.Problems, pr)
@@ -157,9 +159,9 @@ func DetectOrigin(text []byte) string {
 			continue
 		}
 		if strings.EqualFold(toks[0], "$ORIGIN") {
-			if len(toks) == 2 && dns.IsFqdn(toks[1]) {
+			if len(toks) == 2 && dnsname.IsFqdn(toks[1]) {
 				if _, ok := dns.IsDomainName(toks[1]); ok {
-					return dns.CanonicalName(toks[1])
+					return dnsname.Canonical(toks[1])
 				}
 			}
 			return ""
@@ -169,8 +171,8 @@ func DetectOrigin(text []byte) string {
 		}
 		for _, t := range toks[1:min(len(toks), 4)] {
 			if strings.EqualFold(t, "SOA") {
-				if _, ok := dns.IsDomainName(toks[0]); ok && dns.IsFqdn(toks[0]) {
-					return dns.CanonicalName(toks[0])
+				if _, ok := dns.IsDomainName(toks[0]); ok && dnsname.IsFqdn(toks[0]) {
+					return dnsname.Canonical(toks[0])
 				}
 				return ""
 			}

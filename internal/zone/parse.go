@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // Limits of the parser. Each bounds memory or work on hostile input.
@@ -200,7 +202,7 @@ func (p *parser) parse(r io.Reader, origin, file, fsName string, depth int) {
 	}
 	st := &fileState{file: file, fsName: fsName, depth: depth}
 	if origin != "" {
-		o := dns.Fqdn(origin)
+		o := dnsname.Fqdn(origin)
 		if _, ok := dns.IsDomainName(o); !ok {
 			p.problem(file, 0, false, "bad origin %q", origin)
 			return
@@ -247,7 +249,7 @@ func (p *parser) record(e entry, st *fileState) {
 	if st.origin == "" && !blankOwner {
 		// miekg/dns accepts a relative owner without an origin by leaving
 		// it relative; refuse instead of inventing one.
-		if tok := firstToken(e.text); !dns.IsFqdn(tok) {
+		if tok := firstToken(e.text); !dnsname.IsFqdn(tok) {
 			p.problem(st.file, e.line, false, "relative owner name %q and no $ORIGIN", tok)
 			return
 		}
@@ -402,7 +404,7 @@ func absolute(name, origin string) (string, bool) {
 	switch {
 	case name == "@":
 		name = origin
-	case !dns.IsFqdn(name):
+	case !dnsname.IsFqdn(name):
 		if origin == "" {
 			return "", false
 		}

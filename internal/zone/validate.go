@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // smallSet is the RRset size up to which duplicates are found by comparing
@@ -84,7 +86,7 @@ func (v *validation) add(e *Entry, warn bool, format string, args ...any) {
 
 func check(origin string, entries []Entry) *validation {
 	v := &validation{}
-	origin = lower(dns.Fqdn(origin))
+	origin = dnsname.Canonical(origin)
 	g := newGrouper(entries)
 
 	// Pass 1: per-record checks, and grouping by name and type.
@@ -92,17 +94,17 @@ func check(origin string, entries []Entry) *validation {
 	for i := range entries {
 		e := &entries[i]
 		h := e.RR.Header()
-		name := lower(h.Name)
+		name := dnsname.Canonical(h.Name)
 		if h.Class != dns.ClassINET {
 			v.add(e, false, "%s %s: class %s, only IN is served", h.Name, dns.Type(h.Rrtype), dns.Class(h.Class))
 			continue
 		}
 		if !haveGood || name != goodName { // else the previous record's owner passed already
-			if _, ok := dns.IsDomainName(name); !ok || !dns.IsFqdn(name) {
+			if _, ok := dns.IsDomainName(name); !ok || !dnsname.IsFqdn(name) {
 				v.add(e, false, "%q is not a valid domain name (labels up to 63 octets, names up to 255)", h.Name)
 				continue
 			}
-			if !inZone(name, origin) {
+			if !dnsname.IsSubdomain(name, origin) {
 				v.add(e, false, "%s is outside the zone %s (out-of-zone data)", h.Name, origin)
 				continue
 			}
@@ -261,7 +263,7 @@ func (v *validation) checkName(entries []Entry, name, origin string, n *vnode, n
 	// below a cut, is the one kind of data below a cut that is expected.
 	occluded := false
 	if name != origin {
-		for p := parent(name); len(p) >= len(origin); p = parent(p) {
+		for p, ok := dnsname.Parent(name); ok && len(p) >= len(origin); p, ok = dnsname.Parent(p) {
 			if dnames[p] {
 				v.add(&entries[n.sets[0].idx[0]], true, "%s is occluded by the DNAME at %s", name, p)
 				occluded = true
@@ -299,8 +301,8 @@ func (v *validation) checkName(entries []Entry, name, origin string, n *vnode, n
 		return
 	}
 	for _, i := range ns.idx {
-		target := lower(entries[i].RR.(*dns.NS).Ns)
-		if !dns.IsSubDomain(origin, target) || !needsGlue(target, origin, cuts) {
+		target := dnsname.Canonical(entries[i].RR.(*dns.NS).Ns)
+		if !dnsname.IsSubdomain(target, origin) || !needsGlue(target, origin, cuts) {
 			continue
 		}
 		t := nodes.node(target)
@@ -313,23 +315,12 @@ func (v *validation) checkName(entries []Entry, name, origin string, n *vnode, n
 // needsGlue reports whether target lies at or below a delegation point of
 // the zone, where only glue can give its address.
 func needsGlue(target, origin string, cuts map[string]bool) bool {
-	for p := target; len(p) > len(origin); p = parent(p) {
+	for p, ok := target, true; ok && len(p) > len(origin); p, ok = dnsname.Parent(p) {
 		if cuts[p] {
 			return true
 		}
 	}
 	return false
-}
-
-// lower returns the lower-case form of a name, without allocating when it
-// is lower case already (the usual case).
-func lower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; 'A' <= c && c <= 'Z' {
-			return strings.ToLower(s)
-		}
-	}
-	return s
 }
 
 func sortProblems(ps []Problem) {
@@ -358,7 +349,7 @@ func checkRdata(rr dns.RR) string {
 	case *dns.NSEC3:
 		// RFC 5155 3.3: base32hex without padding; SHA-1 hashes are 20 octets.
 		label := r.Hdr.Name
-		if i, _ := dns.NextLabel(label, 0); i > 0 {
+		if i, _ := dnsname.NextLabel(label, 0); i > 0 {
 			label = label[:i-1]
 		}
 		owner, err := nsec3Hash.DecodeString(strings.ToUpper(label))

@@ -6,9 +6,10 @@ package zone
 
 import (
 	"sort"
-	"strings"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // Zone is one zone's data indexed by owner name.
@@ -101,15 +102,16 @@ func (z *Zone) Len() int { return len(z.nodes) }
 func (z *Zone) Names() []string {
 	type keyed struct {
 		name string
-		key  []string
+		key  string
 	}
 	ks := make([]keyed, len(z.nodes))
+	var buf [2 * dnsname.MaxNameLen]byte
 	for i := range z.nodes {
-		ks[i] = keyed{z.nodes[i].Name, canonicalKey(z.nodes[i].Name)}
+		ks[i] = keyed{z.nodes[i].Name, string(dnsname.AppendOrderKey(buf[:0], z.nodes[i].Name))}
 	}
 	// Keys are computed once per name, not once per comparison: sorting a
 	// million names would otherwise split and lower-case 20 million times.
-	sort.Slice(ks, func(i, j int) bool { return keyLess(ks[i].key, ks[j].key) })
+	sort.Slice(ks, func(i, j int) bool { return ks[i].key < ks[j].key })
 	names := make([]string, len(ks))
 	for i := range ks {
 		names[i] = ks[i].name
@@ -119,35 +121,7 @@ func (z *Zone) Names() []string {
 
 // CanonicalLess orders names as RFC 4034 6.1 does: by labels right to left,
 // each compared as lower-case octets (escapes such as \. and \DDD decoded).
-func CanonicalLess(a, b string) bool {
-	return keyLess(canonicalKey(a), canonicalKey(b))
-}
-
-// canonicalKey is name's labels in wire form, lower-cased, rightmost first.
-func canonicalKey(name string) []string {
-	var buf [256]byte
-	n, err := dns.PackDomainName(dns.Fqdn(name), buf[:], 0, nil, false)
-	if err != nil {
-		return []string{strings.ToLower(name)} // not a valid name: order it by its text
-	}
-	var labels []string
-	for off := 0; off < n && buf[off] != 0; off += int(buf[off]) + 1 {
-		labels = append(labels, strings.ToLower(string(buf[off+1:off+1+int(buf[off])])))
-	}
-	for i, j := 0, len(labels)-1; i < j; i, j = i+1, j-1 {
-		labels[i], labels[j] = labels[j], labels[i]
-	}
-	return labels
-}
-
-func keyLess(a, b []string) bool {
-	for i := 0; i < len(a) && i < len(b); i++ {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
-	}
-	return len(a) < len(b)
-}
+func CanonicalLess(a, b string) bool { return dnsname.Compare(a, b) < 0 }
 
 // New indexes rrs as the zone at origin. It expects records that passed
 // Validate; it still refuses what it cannot index (no SOA at the apex, data
@@ -157,16 +131,4 @@ func keyLess(a, b []string) bool {
 // rrs itself is neither kept nor reordered.
 func New(origin string, rrs []dns.RR) (*Zone, error) {
 	return build(origin, rrs)
-}
-
-// parent strips the first label of a canonical name ("" for the root).
-func parent(name string) string {
-	if name == "." {
-		return ""
-	}
-	i, _ := dns.NextLabel(name, 0)
-	if i >= len(name) {
-		return "."
-	}
-	return name[i:]
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/cache"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/resolver"
 	"github.com/rootline-dns/rootline/internal/server"
 )
@@ -173,10 +174,10 @@ func (e *Entry) matches(req *dns.Msg) bool {
 	if e.Match["qtype"] && q.Qtype != eq.Qtype {
 		return false
 	}
-	if e.Match["qname"] && !strings.EqualFold(q.Name, eq.Name) {
+	if e.Match["qname"] && !dnsname.Equal(q.Name, eq.Name) {
 		return false
 	}
-	if e.Match["subdomain"] && !dns.IsSubDomain(eq.Name, q.Name) {
+	if e.Match["subdomain"] && !dnsname.IsSubdomain(q.Name, eq.Name) {
 		return false
 	}
 	if e.Match["noedns"] || e.Match["ednsdata"] {
