@@ -16,11 +16,12 @@
 // or trying again may help. An optional cache (Options.CacheSize) keeps
 // answers for their TTL.
 //
-// Trace is the one implementation behind `rootline lookup +trace`, its
-// JSON form and any other view of a resolution: it reports each Step as
-// plain data (the server asked, the reply, what the resolver makes of it
-// and what the trace does next) and leaves presentation to the caller. It
-// judges replies with the resolver's own scrub and classify and starts
-// from the resolver's built-in root hints unless given others, so what it
-// makes of each reply is what the resolver makes of it.
+// Trace is the one implementation behind `rootline lookup +trace`, meant
+// for every other view of a resolution too (JSON, explain, a web page): it
+// reports each Step as plain data (the server asked, the reply, what the
+// resolver makes of it and what the trace does next) and leaves
+// presentation to the caller. It judges replies with the resolver's own
+// scrub and classify and starts from the resolver's built-in root hints
+// unless given others, so what it makes of each reply is what the
+// resolver makes of it.
 package lookup
