@@ -85,7 +85,7 @@ func RootHintsFromReply(r *dns.Msg, server netip.AddrPort) (*RootHints, error) {
 		seen[name] = true
 		found := false
 		for _, x := range r.Extra {
-			if a, ok := rrAddr(x); ok && dnsname.Equal(x.Header().Name, name) {
+			if a, ok := resolver.RecordAddr(x); ok && dnsname.Equal(x.Header().Name, name) {
 				h.Servers = append(h.Servers, NameServer{Name: name, Addr: netip.AddrPortFrom(a, server.Port())})
 				found = true
 			}
@@ -98,15 +98,4 @@ func RootHintsFromReply(r *dns.Msg, server netip.AddrPort) (*RootHints, error) {
 		return nil, ErrNoRootServers
 	}
 	return h, nil
-}
-
-// rrAddr is the address of an A or AAAA record.
-func rrAddr(rr dns.RR) (netip.Addr, bool) {
-	switch v := rr.(type) {
-	case *dns.A:
-		return netip.AddrFromSlice(v.A.To4())
-	case *dns.AAAA:
-		return netip.AddrFromSlice(v.AAAA.To16())
-	}
-	return netip.Addr{}, false
 }

@@ -39,26 +39,13 @@ var kindOf = map[resolver.Kind]Kind{
 	resolver.KindYXDomain: KindYXDomain,
 }
 
-func (k Kind) String() string {
-	if k < numKinds {
-		return kindNames[k]
-	}
-	return fmt.Sprintf("kind(%d)", uint8(k))
-}
+func (k Kind) String() string { return nameOf(k, kindNames[:], "kind") }
 
 // MarshalText writes the Kind's name.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
 // UnmarshalText reads a name MarshalText wrote.
-func (k *Kind) UnmarshalText(b []byte) error {
-	for i, n := range kindNames {
-		if n == string(b) {
-			*k = Kind(i)
-			return nil
-		}
-	}
-	return fmt.Errorf("lookup: unknown kind %q", b)
-}
+func (k *Kind) UnmarshalText(b []byte) error { return parseName(k, kindNames[:], b, "kind") }
 
 // Action is what a trace does because of a step: the reason for the next
 // one.
@@ -96,25 +83,30 @@ const (
 
 var actionNames = [numActions]string{"next-server", "referral", "glueless", "cname", "done", "glue-lookup", "glue-failed", "glue-found"}
 
-func (a Action) String() string {
-	if a < numActions {
-		return actionNames[a]
-	}
-	return fmt.Sprintf("action(%d)", uint8(a))
-}
+func (a Action) String() string { return nameOf(a, actionNames[:], "action") }
 
 // MarshalText writes the Action's name.
 func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
 // UnmarshalText reads a name MarshalText wrote.
-func (a *Action) UnmarshalText(b []byte) error {
-	for i, n := range actionNames {
+func (a *Action) UnmarshalText(b []byte) error { return parseName(a, actionNames[:], b, "action") }
+
+// nameOf and parseName map the small enums to and from their names.
+func nameOf[T ~uint8](v T, names []string, what string) string {
+	if int(v) < len(names) {
+		return names[v]
+	}
+	return fmt.Sprintf("%s(%d)", what, uint8(v))
+}
+
+func parseName[T ~uint8](v *T, names []string, b []byte, what string) error {
+	for i, n := range names {
 		if n == string(b) {
-			*a = Action(i)
+			*v = T(i)
 			return nil
 		}
 	}
-	return fmt.Errorf("lookup: unknown action %q", b)
+	return fmt.Errorf("lookup: unknown %s %q", what, b)
 }
 
 // Step is one thing a trace did: usually one exchange with one server

@@ -208,7 +208,7 @@ func (t *tracer) glue(v resolver.Verdict) []NameServer {
 	var out []NameServer
 	for _, n := range v.NS {
 		for _, rr := range v.Glue {
-			if a, ok := rrAddr(rr); ok && dnsname.Equal(rr.Header().Name, n) {
+			if a, ok := resolver.RecordAddr(rr); ok && dnsname.Equal(rr.Header().Name, n) {
 				out = append(out, NameServer{Name: n, Addr: netip.AddrPortFrom(a, t.port())})
 			}
 		}
@@ -239,7 +239,7 @@ func (t *tracer) glueless(ctx context.Context, child string, names []string, dep
 				continue
 			}
 			for _, rr := range ans.Answer {
-				if a, ok := rrAddr(rr); ok && rr.Header().Rrtype == qt {
+				if a, ok := resolver.RecordAddr(rr); ok && rr.Header().Rrtype == qt {
 					out = append(out, NameServer{Name: n, Addr: netip.AddrPortFrom(a, t.port())})
 				}
 			}

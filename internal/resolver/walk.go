@@ -57,6 +57,9 @@ func ClassifyReply(m *dns.Msg, zone, qname string, qtype uint16) Verdict {
 	return v
 }
 
+// RecordAddr is the address of an A or AAAA record.
+func RecordAddr(rr dns.RR) (netip.Addr, bool) { return rrAddr(rr) }
+
 // RootServer is one root name server address from root hints.
 type RootServer struct {
 	Name string // canonical
@@ -103,23 +106,16 @@ func ParseRootServers(r io.Reader, file string) (RootServers, error) {
 		if n++; n > maxHintRecords {
 			return RootServers{}, fmt.Errorf("root hints %s: more than %d records", file, maxHintRecords)
 		}
-		var a netip.Addr
 		switch v := rr.(type) {
 		case *dns.NS:
 			if v.Hdr.Name == "." {
 				nsNames[canonical(v.Ns)] = true
 				rs.NS = append(rs.NS, v)
 			}
-			continue
-		case *dns.A:
-			a, ok = netip.AddrFromSlice(v.A.To4())
-		case *dns.AAAA:
-			a, ok = netip.AddrFromSlice(v.AAAA.To16())
-		default:
-			continue
-		}
-		if ok {
-			addrs = append(addrs, RootServer{Name: canonical(rr.Header().Name), Addr: a})
+		case *dns.A, *dns.AAAA:
+			if a, ok := rrAddr(rr); ok {
+				addrs = append(addrs, RootServer{Name: canonical(rr.Header().Name), Addr: a})
+			}
 		}
 	}
 	if err := zp.Err(); err != nil {
