@@ -49,6 +49,10 @@ type Options struct {
 	NoHosts bool
 	// Exchanger sends the queries; nil means Rootline's transport client.
 	Exchanger Exchanger
+	// NoEDNS makes the default Exchanger send requests that carry no OPT
+	// record as they are, instead of adding one (dig's +noedns). It has
+	// no effect on a caller's Exchanger.
+	NoEDNS bool
 	// CacheSize is the number of answers kept in an in-process cache that
 	// honours TTLs (RFC 1035 3.2.1, RFC 2308 5 for negative answers); 0,
 	// the default, disables it.
@@ -65,7 +69,8 @@ type Client struct {
 	conf  *Config
 	hosts *Hosts
 	ex    Exchanger
-	cache *cache // nil when off
+	tc    *transport.Client // the default Exchanger (nil with the caller's): it reports Info
+	cache *cache            // nil when off
 	log   *slog.Logger
 	next  atomic.Uint32 // rotation start (resolv.conf "options rotate")
 }
@@ -115,7 +120,8 @@ func New(o Options) (*Client, error) {
 		c.hosts = nil
 	}
 	if c.ex == nil {
-		c.ex = transport.NewClient(transport.ClientOptions{Timeout: c.conf.Timeout, TCP: c.conf.UseTCP, Logger: c.log})
+		c.tc = transport.NewClient(transport.ClientOptions{Timeout: c.conf.Timeout, TCP: c.conf.UseTCP, NoEDNS: o.NoEDNS, Logger: c.log})
+		c.ex = c.tc
 	}
 	if o.CacheSize > 0 {
 		now := o.Now
@@ -162,58 +168,6 @@ func readHosts(path string) (*Hosts, error) {
 // Config returns a copy of the configuration in use.
 func (c *Client) Config() Config { return *c.conf }
 
-// Exchange sends req as it is (ID, flags and EDNS chosen by the Exchanger)
-// to the configured servers in turn, with the configured attempts, and
-// returns the first reply and the server that sent it. Any reply is
-// returned, whatever its RCODE: interpreting it is the caller's business.
-func (c *Client) Exchange(ctx context.Context, req *dns.Msg) (*dns.Msg, netip.AddrPort, error) {
-	name := ""
-	if len(req.Question) > 0 {
-		name = req.Question[0].Name
-	}
-	return c.exchange(ctx, name, req, func(*dns.Msg) bool { return true })
-}
-
-// exchange tries the servers (attempts rounds, rotated if configured) until
-// accept(reply) holds. It returns the last reply (accepted or not) if any.
-// The loop is bounded: Attempts (<= 5) x Servers (<= 3 from resolv.conf, or
-// the caller's list).
-func (c *Client) exchange(ctx context.Context, name string, req *dns.Msg, accept func(*dns.Msg) bool) (*dns.Msg, netip.AddrPort, error) {
-	servers := c.conf.Servers
-	if len(servers) == 0 {
-		return nil, netip.AddrPort{}, &Error{Err: ErrNoServers, Name: name, Rcode: -1, IsTemporary: true}
-	}
-	start := 0
-	if c.conf.Rotate {
-		start = int(c.next.Add(1)-1) % len(servers)
-	}
-	var last *dns.Msg
-	var lastServer netip.AddrPort
-	var lastErr error
-	for range c.conf.Attempts {
-		for i := range servers {
-			if err := ctx.Err(); err != nil {
-				return last, lastServer, lookupErr(name, lastServer, err)
-			}
-			s := servers[(start+i)%len(servers)]
-			r, err := c.ex.Exchange(ctx, s, req)
-			c.log.Debug("exchange", "server", s, "name", name, "err", err)
-			if err != nil {
-				lastErr, lastServer = err, s
-				continue
-			}
-			last, lastServer, lastErr = r, s, nil
-			if accept(r) {
-				return r, s, nil
-			}
-		}
-	}
-	if last != nil {
-		return last, lastServer, nil
-	}
-	return nil, lastServer, lookupErr(name, lastServer, lastErr)
-}
-
 // lookupErr classifies a transport failure.
 func lookupErr(name string, server netip.AddrPort, err error) *Error {
 	e := &Error{Err: err, Name: name, Server: server, Rcode: -1, IsTemporary: true}
@@ -241,7 +195,8 @@ func (c *Client) query(ctx context.Context, name string, qtype uint16) (*dns.Msg
 	good := func(r *dns.Msg) bool {
 		return r.Rcode == dns.RcodeSuccess || r.Rcode == dns.RcodeNameError
 	}
-	r, server, err := c.exchange(ctx, name, req, good)
+	r, info, err := c.exchange(ctx, name, req, good)
+	server := info.Server
 	if err != nil {
 		return nil, server, err
 	}

@@ -1,7 +1,10 @@
 // Package lookup answers the questions programs ask of the DNS: what
 // addresses does this name have (LookupNetIP, like getaddrinfo), what name
 // does this address have (LookupAddr, like getnameinfo), and the MX, TXT,
-// NS, SRV and CNAME records of a name; Exchange sends any message.
+// NS, SRV and CNAME records of a name; Exchange and ExchangeInfo send any
+// message, ExchangeInfo reporting the server, round trip time, size and
+// transport of the reply; Trace walks the delegations from the root down
+// to an answer, step by step.
 //
 // A Client reads /etc/resolv.conf (nameserver, search, domain, ndots,
 // timeout, attempts, rotate, use-vc) and /etc/hosts once, when it is made;
@@ -12,4 +15,13 @@
 // like net.DNSError, whether the name was not found, the servers timed out,
 // or trying again may help. An optional cache (Options.CacheSize) keeps
 // answers for their TTL.
+//
+// Trace is the one implementation behind `rootline lookup +trace`, meant
+// for every other view of a resolution too (JSON, explain, a web page): it
+// reports each Step as plain data (the server asked, the reply, what the
+// resolver makes of it and what the trace does next) and leaves
+// presentation to the caller. It judges replies with the resolver's own
+// scrub and classify and starts from the resolver's built-in root hints
+// unless given others, so what it makes of each reply is what the
+// resolver makes of it.
 package lookup

@@ -9,6 +9,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/lab"
 	"github.com/rootline-dns/rootline/lookup"
 )
 
@@ -113,4 +114,67 @@ func ExampleParseHosts() {
 	h, _ := lookup.ParseHosts(strings.NewReader("192.0.2.7 printer.lan printer # office\n"))
 	fmt.Println(h.Addrs("PRINTER"), h.Names(netip.MustParseAddr("192.0.2.7")))
 	// Output: [192.0.2.7] [printer.lan. printer.]
+}
+
+func ExampleClient_ExchangeInfo() {
+	server, stop := exampleServer()
+	defer stop()
+	c, _ := lookup.New(lookup.Options{Servers: []netip.AddrPort{server}, NoHosts: true})
+	req := new(dns.Msg)
+	req.SetQuestion("www.example.test.", dns.TypeA)
+	r, info, err := c.ExchangeInfo(context.Background(), req)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(r.Answer[0].(*dns.A).A, info.Server == server, info.Transport, info.Size == r.Len(), info.RTT > 0)
+	// Output: 192.0.2.1 true udp true true
+}
+
+// ExampleClient_Trace walks the lab's hierarchy, in memory, from its root
+// to www.example.org, whose zone is delegated without glue and whose name
+// is a CNAME into another zone.
+func ExampleClient_Trace() {
+	l, err := lab.New(lab.Options{})
+	if err != nil {
+		panic(err)
+	}
+	c, _ := lookup.New(lookup.Options{Config: &lookup.Config{}, NoHosts: true, Exchanger: l.Network()})
+	var hints strings.Builder
+	for _, rr := range l.RootHints() {
+		hints.WriteString(rr.String() + "\n")
+	}
+	roots, err := lookup.ParseRootHints(strings.NewReader(hints.String()), "lab")
+	if err != nil {
+		panic(err)
+	}
+	q := dns.Question{Name: "www.example.org.", Qtype: dns.TypeA, Qclass: dns.ClassINET}
+	r, err := c.Trace(context.Background(), q, lookup.TraceOptions{Roots: roots, FollowCNAME: true}, func(s lookup.Step) {
+		indent := strings.Repeat("  ", s.Depth)
+		switch {
+		case s.IsExchange():
+			fmt.Printf("%s%s %s: %s, %s\n", indent, s.ServerName, s.Question.Name, s.Kind, s.Action)
+		default:
+			fmt.Printf("%s%s %s\n", indent, s.Action, s.Target)
+		}
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(r.Answer[0].(*dns.A).A)
+	// Output:
+	// a.root-servers.test. www.example.org.: referral, referral
+	// a.gtld-servers.test. www.example.org.: referral, glueless
+	// glue-lookup ns1.example.net.
+	//   a.root-servers.test. ns1.example.net.: referral, referral
+	//   a.gtld-servers.test. ns1.example.net.: referral, referral
+	//   ns1.example.net. ns1.example.net.: answer, done
+	//   a.root-servers.test. ns1.example.net.: referral, referral
+	//   a.gtld-servers.test. ns1.example.net.: referral, referral
+	//   ns1.example.net. ns1.example.net.: nodata, done
+	// glue-found ns1.example.net.
+	// ns1.example.net. www.example.org.: cname, cname
+	// a.root-servers.test. www.example.com.: referral, referral
+	// a.gtld-servers.test. www.example.com.: referral, referral
+	// ns1.example.com. www.example.com.: answer, done
+	// 203.0.113.10
 }

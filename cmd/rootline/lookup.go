@@ -14,7 +14,6 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/dnsname"
-	"github.com/rootline-dns/rootline/internal/transport"
 	"github.com/rootline-dns/rootline/lookup"
 )
 
@@ -337,9 +336,16 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	client := transport.NewClient(transport.ClientOptions{
-		Timeout: a.timeout, UDPSize: a.bufsize, NoEDNS: !a.edns, TCP: a.tcp,
+	client, err := lookup.New(lookup.Options{
+		Config:  &lookup.Config{Servers: servers, Timeout: a.timeout, Attempts: a.tries, UseTCP: a.tcp},
+		NoHosts: true,
+		// Requests carry their own OPT record (request); +noedns sends
+		// none at all.
+		NoEDNS: !a.edns,
 	})
+	if err != nil {
+		return err
+	}
 	out := &printer{w: stdout, args: a}
 	if a.trace {
 		return runTrace(ctx, a, client, out)
@@ -347,10 +353,10 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	code := exitOK
 	for _, q := range a.questions {
 		req := a.request(q)
-		r, info, err := ask(ctx, client, servers, a.tries, req)
+		r, info, err := client.ExchangeInfo(ctx, req)
 		if err != nil {
 			out.noReply(req, servers, err)
-			fmt.Fprintf(stderr, "rootline: lookup %s %s: no reply: %v\n", q.name, dns.TypeToString[q.qtype], err)
+			fmt.Fprintf(stderr, "rootline: lookup %s %s: no reply: %v\n", q.name, dns.TypeToString[q.qtype], exchangeErr(err))
 			code = exitNoReply
 			continue
 		}
@@ -374,28 +380,6 @@ func (a *lookupArgs) request(q question) *dns.Msg {
 		m.SetEdns0(a.bufsize, a.dnssec)
 	}
 	return m
-}
-
-// ask tries each server in turn, tries times over, until one replies.
-func ask(ctx context.Context, c *transport.Client, servers []netip.AddrPort, tries int, req *dns.Msg) (*dns.Msg, transport.Info, error) {
-	var lastErr error
-	for range tries {
-		for _, s := range servers {
-			if err := ctx.Err(); err != nil {
-				return nil, transport.Info{}, err
-			}
-			r, info, err := c.ExchangeInfo(ctx, s, req)
-			if err == nil {
-				return r, info, nil
-			}
-			lastErr = err
-			var te *transport.Error
-			if errors.As(err, &te) && !te.Timeout() && te.Network == "tcp" {
-				continue // a refused TCP connection will not change on retry
-			}
-		}
-	}
-	return nil, transport.Info{}, lastErr
 }
 
 // servers resolves @SERVER (an address, ADDR:PORT, [V6]:PORT, or a host

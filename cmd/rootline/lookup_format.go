@@ -11,7 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/rootline-dns/rootline/internal/transport"
+	"github.com/rootline-dns/rootline/lookup"
 )
 
 // printer writes replies the way the options ask: dig's text layout,
@@ -30,7 +30,7 @@ func (p *printer) when() time.Time {
 }
 
 // reply prints one reply to req.
-func (p *printer) reply(req, r *dns.Msg, info transport.Info) {
+func (p *printer) reply(req, r *dns.Msg, info lookup.Info) {
 	switch {
 	case p.args.json:
 		p.json(r)
@@ -60,7 +60,7 @@ func (p *printer) banner(req *dns.Msg) {
 }
 
 // text prints dig's default layout (BIND 9.18 dig, section by section).
-func (p *printer) text(req, r *dns.Msg, info transport.Info) {
+func (p *printer) text(req, r *dns.Msg, info lookup.Info) {
 	w := p.w
 	p.banner(req)
 	if info.TruncatedUDP {
@@ -109,7 +109,7 @@ func (p *printer) text(req, r *dns.Msg, info transport.Info) {
 		fmt.Fprintf(w, ";; %s SECTION:\n%s\n\n", s.name, strings.Join(lines, "\n"))
 	}
 	fmt.Fprintf(w, ";; Query time: %d msec\n", info.RTT.Milliseconds())
-	fmt.Fprintf(w, ";; SERVER: %s#%d(%s) (%s)\n", info.Server.Addr(), info.Server.Port(), info.Server.Addr(), strings.ToUpper(info.Network))
+	fmt.Fprintf(w, ";; SERVER: %s#%d(%s) (%s)\n", info.Server.Addr(), info.Server.Port(), info.Server.Addr(), strings.ToUpper(string(info.Transport)))
 	fmt.Fprintf(w, ";; WHEN: %s\n", p.when().UTC().Format("Mon Jan 02 15:04:05 MST 2006"))
 	fmt.Fprintf(w, ";; MSG SIZE  rcvd: %d\n\n", info.Size)
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/rootline-dns/rootline/internal/transport"
+	"github.com/rootline-dns/rootline/lookup"
 )
 
 // FuzzLookupFormat feeds arbitrary wire messages to the text, +short and
@@ -43,7 +43,7 @@ func FuzzLookupFormat(f *testing.F) {
 		}
 		req := new(dns.Msg)
 		req.SetQuestion("a.test.", dns.TypeA)
-		info := transport.Info{Network: "udp", Size: len(b), RTT: time.Millisecond}
+		info := lookup.Info{Transport: lookup.UDP, Size: len(b), RTT: time.Millisecond}
 		for _, a := range []*lookupArgs{{}, {short: true}, {json: true}} {
 			var out bytes.Buffer
 			p := &printer{w: &out, args: a, now: func() time.Time { return time.Unix(0, 0) }}
@@ -78,19 +78,6 @@ func FuzzParseLookupArgs(f *testing.F) {
 			if !dns.IsFqdn(q.name) {
 				t.Fatalf("%q: name %q not fully qualified", line, q.name)
 			}
-		}
-	})
-}
-
-// FuzzTraceHints: a root hints file of any content loads or fails cleanly.
-func FuzzTraceHints(f *testing.F) {
-	f.Add(ianaRootHints)
-	f.Add(". NS a.\na. A 127.0.0.1\n")
-	f.Add("$INCLUDE /etc/passwd\n")
-	f.Fuzz(func(t *testing.T, text string) {
-		tr := &tracer{port: 53}
-		if err := tr.loadHints(text); err == nil && len(tr.roots) == 0 {
-			t.Fatal("no error and no roots")
 		}
 	})
 }

@@ -1,13 +1,8 @@
 package resolver
 
 import (
-	"fmt"
 	"io"
 	"net/netip"
-
-	"github.com/miekg/dns"
-
-	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // ianaRoots are the root server addresses published by IANA in named.root
@@ -46,50 +41,13 @@ const maxHintRecords = 1000
 // file syntax: ". NS name" plus A/AAAA records for those names) and returns
 // the addresses of the root servers, on port 53.
 func ParseRootHints(r io.Reader, file string) ([]netip.AddrPort, error) {
-	zp := dns.NewZoneParser(r, ".", file)
-	zp.SetIncludeAllowed(false)
-	nsNames := map[string]bool{}
-	var addrs []struct {
-		owner string
-		addr  netip.Addr
+	rs, err := ParseRootServers(r, file)
+	if err != nil {
+		return nil, err
 	}
-	n := 0
-	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
-		if n++; n > maxHintRecords {
-			return nil, fmt.Errorf("root hints %s: more than %d records", file, maxHintRecords)
-		}
-		switch v := rr.(type) {
-		case *dns.NS:
-			if v.Hdr.Name == "." {
-				nsNames[dnsname.Canonical(v.Ns)] = true
-			}
-		case *dns.A:
-			if a, ok := netip.AddrFromSlice(v.A.To4()); ok {
-				addrs = append(addrs, struct {
-					owner string
-					addr  netip.Addr
-				}{dnsname.Canonical(v.Hdr.Name), a})
-			}
-		case *dns.AAAA:
-			if a, ok := netip.AddrFromSlice(v.AAAA.To16()); ok {
-				addrs = append(addrs, struct {
-					owner string
-					addr  netip.Addr
-				}{dnsname.Canonical(v.Hdr.Name), a})
-			}
-		}
-	}
-	if err := zp.Err(); err != nil {
-		return nil, fmt.Errorf("root hints: %w", err)
-	}
-	var out []netip.AddrPort
-	for _, a := range addrs {
-		if nsNames[a.owner] {
-			out = append(out, netip.AddrPortFrom(a.addr, 53))
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("root hints %s: no addresses for the root's NS names", file)
+	out := make([]netip.AddrPort, 0, len(rs.Addrs))
+	for _, a := range rs.Addrs {
+		out = append(out, netip.AddrPortFrom(a.Addr, 53))
 	}
 	return out, nil
 }
