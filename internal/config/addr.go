@@ -1,0 +1,147 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// defaultDNSPort is the port of a server given without one (forwarders,
+// primaries, NOTIFY targets).
+const defaultDNSPort = 53
+
+// Servers is a list of name servers, each written ADDR, ADDR:PORT or
+// [V6]:PORT (ParseServer); the port defaults to 53. In TOML it is an
+// array of strings.
+type Servers []netip.AddrPort
+
+// UnmarshalTOML implements toml.Unmarshaler.
+func (s *Servers) UnmarshalTOML(v any) error {
+	strs, err := stringList(v)
+	if err != nil {
+		return err
+	}
+	out := make(Servers, 0, len(strs))
+	for _, str := range strs {
+		ap, err := ParseServer(str)
+		if err != nil {
+			return err
+		}
+		out = append(out, ap)
+	}
+	*s = out
+	return nil
+}
+
+// Prefixes is a list of client prefixes, each a CIDR or a bare address
+// meaning just that host (ParsePrefix). In TOML it is an array of strings.
+type Prefixes []netip.Prefix
+
+// UnmarshalTOML implements toml.Unmarshaler.
+func (p *Prefixes) UnmarshalTOML(v any) error {
+	strs, err := stringList(v)
+	if err != nil {
+		return err
+	}
+	out := make(Prefixes, 0, len(strs))
+	for _, str := range strs {
+		pfx, err := ParsePrefix(str)
+		if err != nil {
+			return err
+		}
+		out = append(out, pfx)
+	}
+	*p = out
+	return nil
+}
+
+// stringList is a decoded TOML array of strings.
+func stringList(v any) ([]string, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("want an array of strings, not %T", v)
+	}
+	out := make([]string, len(list))
+	for i, e := range list {
+		s, ok := e.(string)
+		if !ok {
+			return nil, fmt.Errorf("element %d: want a string, not %T", i, e)
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+// ParseServer parses ADDR, ADDR:PORT, [V6] or [V6]:PORT, ignoring
+// surrounding spaces; the port defaults to 53.
+func ParseServer(s string) (netip.AddrPort, error) {
+	s = strings.TrimSpace(s)
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap, nil
+	}
+	a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"))
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("server %q: want ADDR or ADDR:PORT", s)
+	}
+	return netip.AddrPortFrom(a, defaultDNSPort), nil
+}
+
+// ParsePrefix parses a CIDR prefix; a bare address means just that host
+// (/32 or /128). The result is masked: 10.1.2.3/8 is 10.0.0.0/8.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q: want a CIDR such as 192.0.2.0/24 or an address", s)
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// ParseListen parses a listen address: ADDR:PORT or [V6]:PORT, the port
+// required (a daemon's port is never guessed).
+func ParseListen(s string) (netip.AddrPort, error) {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("%q: want ADDR:PORT such as 127.0.0.1:53 or [::1]:53", s)
+	}
+	return ap, nil
+}
+
+// checkListen reports listen addresses that are missing or left zero (an
+// empty string in TOML decodes to the zero AddrPort without error).
+func checkListen(listen []netip.AddrPort, flag string) []error {
+	if len(listen) == 0 {
+		return []error{fmt.Errorf("no listen address (%s ADDR:PORT)", flag)}
+	}
+	var errs []error
+	for i, l := range listen {
+		if !l.IsValid() {
+			errs = append(errs, fmt.Errorf("listen: entry %d: empty address, want ADDR:PORT", i+1))
+		}
+	}
+	return errs
+}
+
+// checkServers reports zero entries of a Servers list built by hand.
+func checkServers(key string, list Servers) []error {
+	var errs []error
+	for i, s := range list {
+		if !s.IsValid() {
+			errs = append(errs, fmt.Errorf("%s: entry %d: empty address", key, i+1))
+		}
+	}
+	return errs
+}
+
+// checkPrefixes reports zero entries of a Prefixes list built by hand.
+func checkPrefixes(key string, list Prefixes) []error {
+	var errs []error
+	for i, p := range list {
+		if !p.IsValid() {
+			errs = append(errs, fmt.Errorf("%s: entry %d: empty prefix", key, i+1))
+		}
+	}
+	return errs
+}
