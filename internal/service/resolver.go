@@ -120,7 +120,8 @@ func (s *Resolver) Start(ctx context.Context) error {
 	srv := server.New(scfg, server.Recover(s.log)(s.h))
 	if err := srv.Start(ctx); err != nil {
 		if s.httpSrv != nil {
-			s.httpSrv.Close() //nolint:errcheck // the start error is the one to report
+			err = errors.Join(err, s.httpSrv.Close())
+			s.httpSrv, s.metricsAddr = nil, netip.AddrPort{}
 		}
 		return err
 	}
