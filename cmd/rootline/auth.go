@@ -92,12 +92,5 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
-	reload := func(ctx context.Context) error {
-		cfg, err := load()
-		if err != nil {
-			return err
-		}
-		return svc.Reload(ctx, cfg)
-	}
-	return serveDaemon(ctx, log, "auth", svc, reload, hooks)
+	return serveDaemon(ctx, log, "auth", svc, load, hooks)
 }

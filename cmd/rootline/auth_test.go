@@ -3,89 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's logger and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// startedDaemon is a daemon command running in the background: its bound
-// addresses, the outcome of each SIGHUP it handled, and stop, which
-// cancels it and returns its result.
-type startedDaemon struct {
-	udp, tcp []netip.AddrPort
-	reloads  chan error
-	stop     func() error
-}
-
-// startDaemon runs a daemon command and returns once its listeners are
-// bound (the ready hook, not a sleep).
-func startDaemon(t *testing.T, cmd func(context.Context, []string, io.Writer, daemonHooks) error, args []string, stderr *syncBuffer) *startedDaemon {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	d := &startedDaemon{reloads: make(chan error, 8)}
-	ready := make(chan struct{})
-	hooks := daemonHooks{
-		ready: func(udp, tcp []netip.AddrPort) {
-			d.udp, d.tcp = udp, tcp
-			close(ready)
-		},
-		reloaded: func(err error) { d.reloads <- err },
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd(ctx, args, stderr, hooks) }()
-	select {
-	case <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("%v exited before it was ready: %v\n%s", args, err, stderr.String())
-	case <-time.After(10 * time.Second):
-		cancel()
-		t.Fatalf("%v not ready in 10 s:\n%s", args, stderr.String())
-	}
-	var once sync.Once
-	var err error
-	d.stop = func() error {
-		once.Do(func() {
-			cancel()
-			select {
-			case err = <-done:
-			case <-time.After(10 * time.Second):
-				err = errors.New("did not stop within 10 s")
-			}
-		})
-		return err
-	}
-	t.Cleanup(func() { d.stop() })
-	return d
-}
 
 func TestAuthServesUDPAndTCP(t *testing.T) {
 	var stderr syncBuffer

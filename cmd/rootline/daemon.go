@@ -14,10 +14,12 @@ import (
 // shutdownGrace bounds how long in-flight queries may finish at stop.
 const shutdownGrace = 5 * time.Second
 
-// daemon is a service of internal/service as the commands drive it.
-type daemon interface {
+// daemon is a service of internal/service as the commands drive it; C is
+// its configuration.
+type daemon[C any] interface {
 	Start(ctx context.Context) error
 	Addrs() (udp, tcp []netip.AddrPort)
+	Reload(ctx context.Context, cfg C) error
 	Shutdown(ctx context.Context) error
 }
 
@@ -28,10 +30,10 @@ type daemonHooks struct {
 	reloaded func(err error)                 // a SIGHUP was handled (err: rejected)
 }
 
-// serveDaemon starts d, reloads it on SIGHUP (reload re-reads the
-// configuration and hands it to the service) and shuts it down when ctx
-// ends. name prefixes start errors.
-func serveDaemon(ctx context.Context, log *slog.Logger, name string, d daemon, reload func(context.Context) error, hooks daemonHooks) error {
+// serveDaemon starts d, reloads it on SIGHUP with what load reads again
+// (file and flags; a configuration that fails to load changes nothing),
+// and shuts it down when ctx ends. name prefixes start errors.
+func serveDaemon[C any](ctx context.Context, log *slog.Logger, name string, d daemon[C], load func() (C, error), hooks daemonHooks) error {
 	// SIGHUP is caught before the service starts, so whoever waits for
 	// readiness may signal at once.
 	hup := make(chan os.Signal, 1)
@@ -46,7 +48,10 @@ func serveDaemon(ctx context.Context, log *slog.Logger, name string, d daemon, r
 	for {
 		select {
 		case <-hup:
-			err := reload(ctx)
+			cfg, err := load()
+			if err == nil {
+				err = d.Reload(ctx, cfg)
+			}
 			if err != nil {
 				log.Error("reload: configuration rejected, keeping the old one", "err", err)
 			}

@@ -102,12 +102,5 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	if err != nil {
 		return exitError{code: 2, msg: "resolver: " + err.Error()}
 	}
-	reload := func(ctx context.Context) error {
-		cfg, err := load()
-		if err != nil {
-			return err
-		}
-		return svc.Reload(ctx, cfg)
-	}
-	return serveDaemon(ctx, log, "resolver", svc, reload, hooks)
+	return serveDaemon(ctx, log, "resolver", svc, load, hooks)
 }

@@ -17,20 +17,7 @@ type Servers []netip.AddrPort
 
 // UnmarshalTOML implements toml.Unmarshaler.
 func (s *Servers) UnmarshalTOML(v any) error {
-	strs, err := stringList(v)
-	if err != nil {
-		return err
-	}
-	out := make(Servers, 0, len(strs))
-	for _, str := range strs {
-		ap, err := ParseServer(str)
-		if err != nil {
-			return err
-		}
-		out = append(out, ap)
-	}
-	*s = out
-	return nil
+	return decodeList(v, (*[]netip.AddrPort)(s), ParseServer)
 }
 
 // Prefixes is a list of client prefixes, each a CIDR or a bare address
@@ -39,37 +26,30 @@ type Prefixes []netip.Prefix
 
 // UnmarshalTOML implements toml.Unmarshaler.
 func (p *Prefixes) UnmarshalTOML(v any) error {
-	strs, err := stringList(v)
-	if err != nil {
-		return err
-	}
-	out := make(Prefixes, 0, len(strs))
-	for _, str := range strs {
-		pfx, err := ParsePrefix(str)
-		if err != nil {
-			return err
-		}
-		out = append(out, pfx)
-	}
-	*p = out
-	return nil
+	return decodeList(v, (*[]netip.Prefix)(p), ParsePrefix)
 }
 
-// stringList is a decoded TOML array of strings.
-func stringList(v any) ([]string, error) {
+// decodeList sets *dst to a decoded TOML array of strings, each parsed by
+// parse; on error *dst is left alone.
+func decodeList[T any](v any, dst *[]T, parse func(string) (T, error)) error {
 	list, ok := v.([]any)
 	if !ok {
-		return nil, fmt.Errorf("want an array of strings, not %T", v)
+		return fmt.Errorf("want an array of strings, not %T", v)
 	}
-	out := make([]string, len(list))
+	out := make([]T, 0, len(list))
 	for i, e := range list {
 		s, ok := e.(string)
 		if !ok {
-			return nil, fmt.Errorf("element %d: want a string, not %T", i, e)
+			return fmt.Errorf("element %d: want a string, not %T", i+1, e)
 		}
-		out[i] = s
+		x, err := parse(s)
+		if err != nil {
+			return err
+		}
+		out = append(out, x)
 	}
-	return out, nil
+	*dst = out
+	return nil
 }
 
 // ParseServer parses ADDR, ADDR:PORT, [V6] or [V6]:PORT, ignoring

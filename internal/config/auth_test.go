@@ -87,13 +87,19 @@ func TestLoadAuthBadValues(t *testing.T) {
 		{"listen = [\"\"]\n[[zone]]\norigin = \"a.test\"\nfile = \"f\"", "listen"}, // decodes, Validate rejects
 	}
 	for _, tc := range tests {
-		var c Auth
-		err := decodeStrict([]byte(tc.toml), "t.toml", &c)
-		if err == nil {
-			err = c.Validate()
-		}
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%q: err = %v, want it to name %q", tc.toml, err, tc.want)
-		}
+		checkNamesKey(t, tc.toml, tc.want, &Auth{})
+	}
+}
+
+// checkNamesKey decodes text into c and validates it, and wants an error
+// naming key.
+func checkNamesKey(t *testing.T, text, key string, c interface{ Validate() error }) {
+	t.Helper()
+	err := decodeStrict([]byte(text), "t.toml", c)
+	if err == nil {
+		err = c.Validate()
+	}
+	if err == nil || !strings.Contains(err.Error(), key) {
+		t.Errorf("%q: err = %v, want it to name %q", text, err, key)
 	}
 }

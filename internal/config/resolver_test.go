@@ -134,11 +134,7 @@ func TestLoadResolverBadValues(t *testing.T) {
 		{"[[forward]]\nzone = \"corp\"\nservers = [\"not-an-ip\"]", "servers"},
 	}
 	for _, tc := range tests {
-		var c Resolver
-		err := decodeStrict([]byte(tc.toml), "t.toml", &c)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%q: err = %v, want it to name %q", tc.toml, err, tc.want)
-		}
+		checkNamesKey(t, tc.toml, tc.want, &Resolver{})
 	}
 }
 
