@@ -95,32 +95,16 @@ func checkListen(listen []netip.AddrPort, flag string) []error {
 	if len(listen) == 0 {
 		return []error{fmt.Errorf("no listen address (%s ADDR:PORT)", flag)}
 	}
-	var errs []error
-	for i, l := range listen {
-		if !l.IsValid() {
-			errs = append(errs, fmt.Errorf("listen: entry %d: empty address, want ADDR:PORT", i+1))
-		}
-	}
-	return errs
+	return checkValid("listen", "address, want ADDR:PORT", listen)
 }
 
-// checkServers reports zero entries of a Servers list built by hand.
-func checkServers(key string, list Servers) []error {
+// checkValid reports zero entries of an address list built by hand (a
+// decoded one has none); what names the kind of entry.
+func checkValid[T interface{ IsValid() bool }](key, what string, list []T) []error {
 	var errs []error
-	for i, s := range list {
-		if !s.IsValid() {
-			errs = append(errs, fmt.Errorf("%s: entry %d: empty address", key, i+1))
-		}
-	}
-	return errs
-}
-
-// checkPrefixes reports zero entries of a Prefixes list built by hand.
-func checkPrefixes(key string, list Prefixes) []error {
-	var errs []error
-	for i, p := range list {
-		if !p.IsValid() {
-			errs = append(errs, fmt.Errorf("%s: entry %d: empty prefix", key, i+1))
+	for i, x := range list {
+		if !x.IsValid() {
+			errs = append(errs, fmt.Errorf("%s: entry %d: empty %s", key, i+1, what))
 		}
 	}
 	return errs

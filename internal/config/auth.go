@@ -91,8 +91,8 @@ func (c *Auth) Validate() error {
 		errs = append(errs, errors.New("no zones (--zone ORIGIN=FILE or --secondary ORIGIN=PRIMARY)"))
 	}
 	check := func(what string, prefixes Prefixes, notify Servers) {
-		errs = append(errs, checkPrefixes(what+"allow-transfer", prefixes)...)
-		errs = append(errs, checkServers(what+"notify", notify)...)
+		errs = append(errs, checkValid(what+"allow-transfer", "prefix", prefixes)...)
+		errs = append(errs, checkValid(what+"notify", "address", notify)...)
 	}
 	check("", c.AllowTransfer, c.Notify)
 	seen := map[string]bool{}
@@ -115,7 +115,7 @@ func (c *Auth) Validate() error {
 		if len(z.Primaries) == 0 {
 			errs = append(errs, fmt.Errorf("secondary %s: no primaries", z.Origin))
 		}
-		errs = append(errs, checkServers("secondary "+z.Origin+": primaries", z.Primaries)...)
+		errs = append(errs, checkValid("secondary "+z.Origin+": primaries", "address", z.Primaries)...)
 		check("secondary "+z.Origin+": ", z.AllowTransfer, z.Notify)
 	}
 	return errors.Join(errs...)

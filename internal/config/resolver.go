@@ -69,7 +69,7 @@ func ParseForwardFlag(v string) (Forward, error) {
 // Each error names its key.
 func (c *Resolver) Validate() error {
 	errs := checkListen(c.Listen, "--listen")
-	errs = append(errs, checkPrefixes("allow", c.Allow)...)
+	errs = append(errs, checkValid("allow", "prefix", c.Allow)...)
 	seen := map[string]bool{}
 	for _, f := range c.Forward {
 		if _, ok := dns.IsDomainName(f.Zone); !ok {
@@ -84,7 +84,7 @@ func (c *Resolver) Validate() error {
 		if len(f.Servers) == 0 {
 			errs = append(errs, fmt.Errorf("forward zone %s: no servers", z))
 		}
-		errs = append(errs, checkServers("forward zone "+z+": servers", f.Servers)...)
+		errs = append(errs, checkValid("forward zone "+z+": servers", "address", f.Servers)...)
 		for _, ap := range f.Servers {
 			// Said at start rather than as SERVFAIL on every query.
 			if ap.Addr().Unmap().IsLoopback() && !c.AllowLoopbackUpstream {

@@ -20,24 +20,6 @@ import (
 	"github.com/rootline-dns/rootline/internal/zone"
 )
 
-// syncBuffer is a log sink safe for the service's goroutines and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 var loopback0 = []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}
 
 func soaZone(origin string, serial int) string {
@@ -77,7 +59,7 @@ func TestLoadZonesKeepsOldZoneOnError(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "z.zone")
 	writeFile(t, f, soaZone("z.test.", 7))
 	cfg := &config.Auth{Listen: loopback0, Zones: []config.AuthZone{{Origin: "z.test", File: f}}}
-	var logs syncBuffer
+	var logs bytes.Buffer // one goroutine writes and reads
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	zs := loadZones(context.Background(), log, cfg, nil)
 	if len(zs) != 1 || zs[0].SOA.Serial != 7 {
