@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -40,7 +41,9 @@ func serveDaemon[C any](ctx context.Context, log *slog.Logger, name string, d da
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	if err := d.Start(ctx); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		// Shutdown ends what New set going; with nothing bound it does
+		// not wait.
+		return errors.Join(fmt.Errorf("%s: %w", name, err), d.Shutdown(context.Background()))
 	}
 	if hooks.ready != nil {
 		hooks.ready(d.Addrs())
