@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // Auth is the configuration of `rootline auth`. Flags fill the common
@@ -97,7 +99,7 @@ func (c *Auth) Validate() error {
 	check("", c.AllowTransfer, c.Notify)
 	seen := map[string]bool{}
 	twice := func(origin string) {
-		o := strings.ToLower(strings.TrimSuffix(origin, ".")) + "."
+		o := dnsname.Canonical(origin)
 		if seen[o] {
 			errs = append(errs, fmt.Errorf("zone %s configured twice", origin))
 		}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // Resolver is the configuration of `rootline resolver`. Flags fill the
@@ -76,7 +78,7 @@ func (c *Resolver) Validate() error {
 			errs = append(errs, fmt.Errorf("forward zone %q: not a domain name", f.Zone))
 			continue
 		}
-		z := dns.CanonicalName(f.Zone)
+		z := dnsname.Canonical(f.Zone)
 		if seen[z] {
 			errs = append(errs, fmt.Errorf("forward zone %s configured twice", z))
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rootline-dns/rootline/internal/auth"
 	"github.com/rootline-dns/rootline/internal/config"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/transport"
 	"github.com/rootline-dns/rootline/internal/xfr"
 	"github.com/rootline-dns/rootline/internal/zone"
@@ -68,7 +69,7 @@ func (s *served) setConfig(cfg *config.Auth) {
 	perZone := map[string][]netip.Prefix{}
 	s.notify = map[string][]netip.AddrPort{}
 	add := func(origin string, allow config.Prefixes, notify config.Servers) {
-		o := canonicalOrigin(origin)
+		o := dnsname.Canonical(origin)
 		perZone[o] = allow
 		s.notify[o] = append(append([]netip.AddrPort(nil), cfg.Notify...), notify...)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rootline-dns/rootline/internal/config"
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
 
@@ -21,7 +22,7 @@ func loadZones(ctx context.Context, log *slog.Logger, cfg *config.Auth, old []*z
 	var out []*zone.Zone
 	for _, zc := range cfg.Zones {
 		if err := ctx.Err(); err != nil {
-			if o := prev[canonicalOrigin(zc.Origin)]; o != nil {
+			if o := prev[dnsname.Canonical(zc.Origin)]; o != nil {
 				out = append(out, o)
 			}
 			continue
@@ -32,7 +33,7 @@ func loadZones(ctx context.Context, log *slog.Logger, cfg *config.Auth, old []*z
 			log.Warn("zone problem", "zone", zc.Origin, "problem", p.String())
 		}
 		if err != nil {
-			origin := canonicalOrigin(zc.Origin)
+			origin := dnsname.Canonical(zc.Origin)
 			if o := prev[origin]; o != nil {
 				log.Error("zone not reloaded, still serving the old version", "zone", zc.Origin, "serial", o.SOA.Serial, "err", err)
 				out = append(out, o)
@@ -45,17 +46,4 @@ func loadZones(ctx context.Context, log *slog.Logger, cfg *config.Auth, old []*z
 		out = append(out, z)
 	}
 	return out
-}
-
-func canonicalOrigin(o string) string {
-	if o == "" || o[len(o)-1] != '.' {
-		o += "."
-	}
-	b := []byte(o)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
