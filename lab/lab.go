@@ -29,9 +29,10 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/rootline-dns/rootline/internal/auth"
+	"github.com/rootline-dns/rootline/internal/config"
 	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/server"
+	"github.com/rootline-dns/rootline/internal/service"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
 
@@ -89,16 +90,16 @@ type Lab struct {
 	// by SetFault get it too.
 	ctx    context.Context
 	opt    Options
-	mu     sync.Mutex // guards closed, res and each labServer's srv
+	mu     sync.Mutex // guards closed, res and each labServer's listening
 	closed bool
-	res    *labResolver
+	res    *service.Resolver
 }
 
 type labServer struct {
-	spec    Server
-	handler *faulty
-	auth    *auth.Handler
-	srv     *server.Server // nil when not listening
+	spec      Server
+	handler   *faulty       // the fault wrapper, served by svc and by Network
+	svc       *service.Auth // its listeners run between Start and Shutdown
+	listening bool          // guarded by Lab.mu
 }
 
 // New builds the lab's servers without opening any socket: use Network to
@@ -141,7 +142,9 @@ func New(opt Options) (*Lab, error) {
 	return l, nil
 }
 
-// build (re)assigns addresses at l.port and loads each zone as served.
+// build assigns addresses at l.port and makes each server: an Auth
+// service (the same one `rootline auth` runs) serving its zones from
+// memory behind the fault wrapper.
 func (l *Lab) build() error {
 	if err := l.h.assign(l.base, l.port); err != nil {
 		return err
@@ -154,22 +157,27 @@ func (l *Lab) build() error {
 		}
 		zones[origin] = z
 	}
-	if l.servers == nil {
-		for _, spec := range l.h.servers {
-			a := auth.NewHandler(l.log.With("server", spec.Name()))
-			s := &labServer{spec: spec, auth: a, handler: &faulty{next: a}}
-			l.servers = append(l.servers, s)
-		}
-	}
-	clear(l.byAddr)
-	for i, s := range l.servers {
-		s.spec = l.h.servers[i]
-		zs := make([]*zone.Zone, 0, len(s.spec.Zones))
-		for _, origin := range s.spec.Zones {
+	for _, spec := range l.h.servers {
+		zs := make([]*zone.Zone, 0, len(spec.Zones))
+		for _, origin := range spec.Zones {
 			zs = append(zs, zones[origin])
 		}
-		s.auth.SetZones(zs)
-		l.byAddr[s.spec.Addr.Addr()] = s
+		s := &labServer{spec: spec}
+		svc, err := service.NewAuth(&config.Auth{Listen: []netip.AddrPort{spec.Addr}}, service.AuthOptions{
+			Logger: l.log.With("server", spec.Name()),
+			Zones:  zs,
+			Wrap: func(next server.Handler) server.Handler {
+				s.handler = &faulty{next: next}
+				return s.handler
+			},
+			Server: listenerTuning,
+		})
+		if err != nil {
+			return fmt.Errorf("lab: %s: %w", spec.Name(), err)
+		}
+		s.svc = svc
+		l.servers = append(l.servers, s)
+		l.byAddr[spec.Addr.Addr()] = s
 	}
 	return nil
 }

@@ -1,14 +1,14 @@
 package lab
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
 
-	"github.com/rootline-dns/rootline/internal/cache"
-	"github.com/rootline-dns/rootline/internal/resolver"
-	"github.com/rootline-dns/rootline/internal/server"
-	"github.com/rootline-dns/rootline/internal/transport"
+	"github.com/rootline-dns/rootline/internal/config"
+	"github.com/rootline-dns/rootline/internal/service"
 )
 
 // upstreamTimeout is the lab resolver's wait per upstream try: every lab
@@ -17,56 +17,37 @@ import (
 // dropped query costs only a second before the next server is tried.
 const upstreamTimeout = time.Second
 
-// labResolver is the lab's caching resolver: Rootline's own resolver,
-// primed from the lab root and learning everything else by referral.
-type labResolver struct {
-	r       *resolver.Resolver
-	handler *resolver.Handler
-	srv     *server.Server
-	addr    netip.AddrPort
-}
-
-// newResolver builds the resolver for servers listening on l.port. It asks
-// the lab servers over real sockets (Rootline's transport), as it would on
-// the internet; only the lab-only options differ: loopback upstreams are
-// allowed and every server is asked on l.port.
-func (l *Lab) newResolver(opt Options) (*labResolver, error) {
-	r, err := resolver.New(resolver.Config{
-		Exchanger:             transport.NewClient(transport.ClientOptions{Timeout: upstreamTimeout, Logger: l.log}),
-		Cache:                 cache.New(cache.Config{ServeStale: opt.ServeStale, Now: opt.Now}),
-		Now:                   opt.Now,
-		Logger:                l.log.With("server", "resolver"),
-		RootHints:             l.RootAddrs(),
-		UpstreamPort:          l.port,
-		AllowLoopbackUpstream: true,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("lab: resolver: %w", err)
-	}
+// startResolver starts the lab's caching resolver on base+53 at l.port:
+// the Resolver service `rootline resolver` runs, primed from the lab root
+// and learning everything else by referral over real sockets, as it would
+// on the internet. Only the lab-only settings differ: loopback upstreams
+// are allowed and every server is asked on l.port. l.mu is held.
+func (l *Lab) startResolver(opt Options) error {
 	b := l.base.As4()
 	b[3] += resolverOffset
-	return &labResolver{
-		r:       r,
-		handler: resolver.NewHandler(r, resolver.HandlerConfig{Logger: l.log.With("server", "resolver")}),
-		addr:    netip.AddrPortFrom(netip.AddrFrom4(b), l.port),
-	}, nil
-}
-
-// startResolver starts the resolver on base+53 at l.port. l.mu is held.
-func (l *Lab) startResolver(opt Options) error {
-	lr, err := l.newResolver(opt)
+	addr := netip.AddrPortFrom(netip.AddrFrom4(b), l.port)
+	cfg := &config.Resolver{
+		Listen:                []netip.AddrPort{addr},
+		UpstreamPort:          l.port,
+		AllowLoopbackUpstream: true,
+		Cache:                 config.ResolverCache{ServeStale: opt.ServeStale},
+	}
+	r, err := service.NewResolver(cfg, service.ResolverOptions{
+		Logger:          l.log.With("server", "resolver"),
+		Now:             opt.Now,
+		RootHints:       l.RootAddrs(),
+		UpstreamTimeout: upstreamTimeout,
+		Server:          listenerTuning,
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("lab: resolver: %w", err)
 	}
-	log := l.log.With("server", "resolver")
-	srv := server.New(server.Config{Listen: []netip.AddrPort{lr.addr}, UDPSockets: udpSocketsPerServer, UDPBatch: udpBatch, Logger: log},
-		server.Recover(log)(lr.handler))
-	if err := srv.Start(l.ctx); err != nil {
-		lr.handler.Close()
-		return fmt.Errorf("lab: starting the resolver on %s: %w", lr.addr, err)
+	if err := r.Start(l.ctx); err != nil {
+		// Shutdown of a service that never started only ends the
+		// handler's background work; it cannot wait.
+		return errors.Join(fmt.Errorf("lab: starting the resolver on %s: %w", addr, err), r.Shutdown(context.Background()))
 	}
-	lr.srv = srv
-	l.res = lr
+	l.res = r
 	return nil
 }
 
@@ -76,5 +57,9 @@ func (l *Lab) ResolverAddr() netip.AddrPort {
 	if l.res == nil {
 		return netip.AddrPort{}
 	}
-	return l.res.addr
+	udp, _ := l.res.Addrs()
+	if len(udp) == 0 {
+		return netip.AddrPort{}
+	}
+	return udp[0]
 }

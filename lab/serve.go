@@ -20,13 +20,13 @@ const (
 	// closeGrace bounds how long Close waits for in-flight queries (a Slow
 	// server's delay among them) before the servers are stopped anyway.
 	closeGrace = 2 * time.Second
-	// udpSocketsPerServer: a lab serves a person or a test, not load; one
-	// UDP socket per server keeps descriptors and goroutines few.
-	udpSocketsPerServer = 1
-	// udpBatch: one datagram per read, for the same reason; batching pays
-	// only under load and costs 128 KiB of buffers per slot.
-	udpBatch = 1
 )
+
+// listenerTuning is every lab listener's: a lab serves a person or a test,
+// not load. One UDP socket per server keeps descriptors and goroutines
+// few, and one datagram per read avoids batch buffers (128 KiB a slot)
+// that pay only under load.
+var listenerTuning = server.Config{UDPSockets: 1, UDPBatch: 1}
 
 // Start builds the lab (see New) and starts every server on its loopback
 // address. With opt.Port 0 it finds one port free on all the addresses;
@@ -62,6 +62,7 @@ func (l *Lab) setPort(p uint16) {
 	for i, s := range l.servers {
 		s.spec.Addr = netip.AddrPortFrom(s.spec.Addr.Addr(), p)
 		l.h.servers[i].Addr = s.spec.Addr
+		s.svc.SetListen([]netip.AddrPort{s.spec.Addr})
 	}
 }
 
@@ -79,7 +80,7 @@ func (l *Lab) listenAll() error {
 			return err
 		}
 		if l.port == 0 {
-			udp, _ := s.srv.Addrs()
+			udp, _ := s.svc.Addrs()
 			if len(udp) == 0 {
 				l.stopAll()
 				return fmt.Errorf("lab: %s: server reports no address", s.spec.Name())
@@ -102,17 +103,10 @@ func (l *Lab) listenAll() error {
 
 // listen starts one server on its address. l.mu is held.
 func (l *Lab) listen(s *labServer) error {
-	cfg := server.Config{
-		Listen:     []netip.AddrPort{s.spec.Addr},
-		UDPSockets: udpSocketsPerServer,
-		UDPBatch:   udpBatch,
-		Logger:     l.log.With("server", s.spec.Name()),
-	}
-	srv := server.New(cfg, server.Recover(cfg.Logger)(s.handler))
-	if err := srv.Start(l.ctx); err != nil {
+	if err := s.svc.Start(l.ctx); err != nil {
 		return fmt.Errorf("lab: starting %s on %s: %w", s.spec.Name(), s.spec.Addr, err)
 	}
-	s.srv = srv
+	s.listening = true
 	return nil
 }
 
@@ -122,14 +116,13 @@ func (l *Lab) stopAll() error {
 	defer cancel()
 	var errs []error
 	if l.res != nil {
-		errs = append(errs, l.res.srv.Shutdown(ctx))
-		l.res.handler.Close()
+		errs = append(errs, l.res.Shutdown(ctx))
 		l.res = nil
 	}
 	for _, s := range l.servers {
-		if s.srv != nil {
-			errs = append(errs, s.srv.Shutdown(ctx))
-			s.srv = nil
+		if s.listening {
+			errs = append(errs, s.svc.Shutdown(ctx))
+			s.listening = false
 		}
 	}
 	return errors.Join(errs...)
@@ -152,13 +145,13 @@ func (l *Lab) SetFault(nameOrAddr string, f Fault) error {
 	}
 	s := l.find(nameOrAddr)
 	switch {
-	case f == Down && s.srv != nil:
+	case f == Down && s.listening:
 		ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
 		defer cancel()
-		err := s.srv.Shutdown(ctx)
-		s.srv = nil
+		err := s.svc.Shutdown(ctx)
+		s.listening = false
 		return err
-	case f != Down && s.srv == nil:
+	case f != Down && !s.listening:
 		return l.listen(s)
 	}
 	return nil

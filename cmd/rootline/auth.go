@@ -2,23 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
-	"os/signal"
-	"runtime/debug"
-	"sync"
-	"syscall"
-	"time"
 
-	"github.com/rootline-dns/rootline/internal/auth"
 	"github.com/rootline-dns/rootline/internal/config"
-	"github.com/rootline-dns/rootline/internal/dnsname"
-	"github.com/rootline-dns/rootline/internal/server"
-	"github.com/rootline-dns/rootline/internal/zone"
+	"github.com/rootline-dns/rootline/internal/service"
 )
 
 const authUsage = `usage: rootline auth --listen ADDR:PORT [--listen ...] --zone ORIGIN=FILE [--zone ...] [--config FILE]
@@ -33,10 +22,13 @@ reload that advances a zone's serial, --notify targets get a NOTIFY.
 --secondary zones are transferred from their primary, refreshed on the SOA
 timers and on NOTIFY from it, and served like the others.`
 
-// shutdownGrace bounds how long in-flight queries may finish at stop.
-const shutdownGrace = 5 * time.Second
-
 func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return authCommand(ctx, args, stderr, daemonHooks{})
+}
+
+// authCommand is `rootline auth`: flags and the config file make a
+// config.Auth, and internal/service serves it.
+func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks daemonHooks) error {
 	fs := flag.NewFlagSet("auth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, authUsage); fs.PrintDefaults() }
@@ -53,6 +45,7 @@ func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	log := daemonLogger(stderr, *verbose)
 
+	// load reads the file and adds the flags; SIGHUP calls it again.
 	load := func() (*config.Auth, error) {
 		var c config.Auth
 		if *cfgFile != "" {
@@ -60,7 +53,11 @@ func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				return nil, err
 			}
 		}
-		c.Listen = append(c.Listen, listens...)
+		listen, err := parseEach("--listen", listens, config.ParseListen)
+		if err != nil {
+			return nil, err
+		}
+		c.Listen = append(c.Listen, listen...)
 		for _, z := range zones {
 			az, err := config.ParseZoneFlag(z)
 			if err != nil {
@@ -68,8 +65,16 @@ func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			c.Zones = append(c.Zones, az)
 		}
-		c.AllowTransfer = append(c.AllowTransfer, allowXfr...)
-		c.Notify = append(c.Notify, notify...)
+		allow, err := parseEach("--allow-transfer", allowXfr, config.ParsePrefix)
+		if err != nil {
+			return nil, err
+		}
+		c.AllowTransfer = append(c.AllowTransfer, allow...)
+		targets, err := parseEach("--notify", notify, config.ParseServer)
+		if err != nil {
+			return nil, err
+		}
+		c.Notify = append(c.Notify, targets...)
 		for _, v := range secondaries {
 			sc, err := config.ParseSecondaryFlag(v)
 			if err != nil {
@@ -83,87 +88,9 @@ func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return exitError{code: 2, msg: "auth: " + err.Error()}
 	}
-	h := auth.NewHandler(log)
-	zs := loadZones(log, cfg, nil)
-	if len(zs) == 0 && len(cfg.Secondaries) == 0 {
-		return errors.New("auth: no zone could be loaded")
-	}
-	sv := newServed(ctx, log, h, cfg)
-	sv.setFiles(zs)
-	// Parsing leaves garbage several times the zones' size: hand it back
-	// now rather than whenever the runtime gets to it (a 1M-record zone
-	// drops from ~400 to ~225 MiB resident).
-	debug.FreeOSMemory()
-
-	addrs, err := parseListen(cfg.Listen)
+	svc, err := service.NewAuth(cfg, service.AuthOptions{Logger: log})
 	if err != nil {
-		return exitError{code: 2, msg: "auth: " + err.Error()}
-	}
-	srv := server.New(server.Config{Listen: addrs, Logger: log}, server.Recover(log)(h))
-	if err := srv.Start(ctx); err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
-	udp, tcp := srv.Addrs()
-	log.Info("serving", "zones", len(zs), "secondaries", len(cfg.Secondaries), "udp", udp, "tcp", tcp)
-	sv.notifyAll()
-	var bg sync.WaitGroup
-	bg.Go(func() { sv.run(ctx) })
-	defer bg.Wait()
-
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for {
-		select {
-		case <-hup:
-			// Listen addresses are fixed for the process's life; zones and
-			// their files are re-read.
-			ncfg, err := load()
-			if err != nil {
-				log.Error("reload: configuration rejected, keeping the old one", "err", err)
-				continue
-			}
-			cfg = ncfg
-			sv.setConfig(cfg)
-			sv.setFiles(loadZones(log, cfg, sv.fileZones()))
-			debug.FreeOSMemory()
-			log.Info("reloaded", "zones", len(h.Zones()))
-		case <-ctx.Done():
-			log.Info("stopping")
-			sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-			defer cancel()
-			return srv.Shutdown(sctx)
-		}
-	}
-}
-
-// loadZones loads every configured zone. A zone that fails keeps its
-// previous version from old (if any): a broken file never replaces a zone
-// being served.
-func loadZones(log *slog.Logger, cfg *config.Auth, old []*zone.Zone) []*zone.Zone {
-	prev := make(map[string]*zone.Zone, len(old))
-	for _, z := range old {
-		prev[z.Origin] = z
-	}
-	var out []*zone.Zone
-	for _, zc := range cfg.Zones {
-		t0 := time.Now()
-		z, problems, err := zone.Load(zc.File, zc.Origin, zone.Options{AllowInclude: zc.AllowInclude})
-		for _, p := range problems {
-			log.Warn("zone problem", "zone", zc.Origin, "problem", p.String())
-		}
-		if err != nil {
-			origin := dnsname.Canonical(zc.Origin)
-			if o := prev[origin]; o != nil {
-				log.Error("zone not reloaded, still serving the old version", "zone", zc.Origin, "serial", o.SOA.Serial, "err", err)
-				out = append(out, o)
-			} else {
-				log.Error("zone not loaded", "zone", zc.Origin, "err", err)
-			}
-			continue
-		}
-		log.Info("zone loaded", "zone", z.Origin, "serial", z.SOA.Serial, "records", z.Records, "took", time.Since(t0).Round(time.Millisecond))
-		out = append(out, z)
-	}
-	return out
+	return serveDaemon(ctx, log, "auth", svc, load, hooks)
 }

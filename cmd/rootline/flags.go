@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/netip"
 	"strings"
 )
 
@@ -16,15 +15,16 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-// parseListen parses ADDR:PORT values ("127.0.0.1:53", "[::1]:53").
-func parseListen(vals []string) ([]netip.AddrPort, error) {
-	out := make([]netip.AddrPort, 0, len(vals))
+// parseEach parses every value of a repeatable flag; the error names the
+// flag.
+func parseEach[T any](flag string, vals []string, parse func(string) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(vals))
 	for _, v := range vals {
-		ap, err := netip.ParseAddrPort(v)
+		x, err := parse(v)
 		if err != nil {
-			return nil, fmt.Errorf("--listen %q: want ADDR:PORT such as 127.0.0.1:53 or [::1]:53", v)
+			return nil, fmt.Errorf("%s %w", flag, err)
 		}
-		out = append(out, ap)
+		out = append(out, x)
 	}
 	return out, nil
 }

@@ -40,37 +40,14 @@ func (w *readyWriter) String() string {
 }
 
 // runLabInBackground starts "rootline lab ARGS" and returns its output once
-// the map is printed; cancel stops it, and done reports its result.
+// the map is printed; stop stops it and returns its result.
 func runLabInBackground(t *testing.T, args ...string) (out *readyWriter, stop func() error) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	out = &readyWriter{ready: make(chan struct{})}
-	var stderr bytes.Buffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"lab"}, args...), out, &stderr) }()
-	select {
-	case <-out.ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("lab exited early: %v\n%s\n%s", err, out, stderr.String())
-	case <-time.After(10 * time.Second):
-		cancel()
-		t.Fatalf("lab did not start in 10 s:\n%s", out)
-	}
-	var once sync.Once
-	var err error
-	stop = func() error {
-		once.Do(func() {
-			cancel()
-			select {
-			case err = <-done:
-			case <-time.After(10 * time.Second):
-				err = errors.New("lab did not stop within 10 s")
-			}
-		})
-		return err
-	}
-	t.Cleanup(func() { stop() })
+	var stderr syncBuffer
+	stop = background(t, "lab", out.ready, func(ctx context.Context) error {
+		return run(ctx, append([]string{"lab"}, args...), out, &stderr)
+	}, func() string { return out.String() + "\n" + stderr.String() })
 	return out, stop
 }
 

@@ -2,25 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
-	"net/netip"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
-	"github.com/rootline-dns/rootline/internal/cache"
 	"github.com/rootline-dns/rootline/internal/config"
-	"github.com/rootline-dns/rootline/internal/metrics"
-	"github.com/rootline-dns/rootline/internal/resolver"
-	"github.com/rootline-dns/rootline/internal/server"
-	"github.com/rootline-dns/rootline/internal/transport"
+	"github.com/rootline-dns/rootline/internal/service"
 )
 
 const resolverUsage = `usage: rootline resolver --listen ADDR:PORT [--listen ...] [--root-hints FILE]
@@ -36,11 +23,13 @@ keeping the cache; SIGTERM or SIGINT stops. With --metrics, Prometheus
 metrics are at http://ADDR:PORT/metrics, and POST /cache/flush[?name=NAME]
 from a loopback client empties the cache (or one name's entries).`
 
-// metricsHeaderTimeout bounds how long a metrics client may take to send its
-// request headers, so idle connections cannot pile up (Slowloris).
-const metricsHeaderTimeout = 5 * time.Second
-
 func runResolver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return resolverCommand(ctx, args, stderr, daemonHooks{})
+}
+
+// resolverCommand is `rootline resolver`: flags and the config file make a
+// config.Resolver, and internal/service serves it.
+func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks daemonHooks) error {
 	fs := flag.NewFlagSet("resolver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, resolverUsage); fs.PrintDefaults() }
@@ -64,6 +53,7 @@ func runResolver(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	log := daemonLogger(stderr, *verbose)
 
+	// load reads the file and adds the flags; SIGHUP calls it again.
 	load := func() (*config.Resolver, error) {
 		var c config.Resolver
 		if *cfgFile != "" {
@@ -71,8 +61,16 @@ func runResolver(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				return nil, err
 			}
 		}
-		c.Listen = append(c.Listen, listens...)
-		c.Allow = append(c.Allow, allows...)
+		listen, err := parseEach("--listen", listens, config.ParseListen)
+		if err != nil {
+			return nil, err
+		}
+		c.Listen = append(c.Listen, listen...)
+		allow, err := parseEach("--allow", allows, config.ParsePrefix)
+		if err != nil {
+			return nil, err
+		}
+		c.Allow = append(c.Allow, allow...)
 		for _, f := range forwards {
 			fw, err := config.ParseForwardFlag(f)
 			if err != nil {
@@ -84,7 +82,9 @@ func runResolver(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			c.RootHints = *rootHints
 		}
 		if *metricsAddr != "" {
-			c.Metrics = *metricsAddr
+			if c.Metrics, err = config.ParseListen(*metricsAddr); err != nil {
+				return nil, fmt.Errorf("--metrics %w", err)
+			}
 		}
 		if *upstreamPort != 0 {
 			c.UpstreamPort = uint16(*upstreamPort)
@@ -98,153 +98,9 @@ func runResolver(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return exitError{code: 2, msg: "resolver: " + err.Error()}
 	}
-	var hints []netip.AddrPort
-	if cfg.RootHints != "" {
-		if hints, err = readHints(cfg.RootHints); err != nil {
-			return exitError{code: 2, msg: "resolver: " + err.Error()}
-		}
-	}
-	fwd, allow := forwardZones(cfg), allowPrefixes(cfg)
-	c := cache.New(cache.Config{MaxBytes: cfg.Cache.MaxBytes, MinTTL: cfg.Cache.MinTTL, MaxTTL: cfg.Cache.MaxTTL,
-		MaxNegTTL: cfg.Cache.MaxNegTTL, ServeStale: cfg.Cache.ServeStale, StaleWindow: cfg.Cache.StaleWindow})
-	r, err := resolver.New(resolver.Config{
-		Exchanger:             transport.NewClient(transport.ClientOptions{Logger: log}),
-		Cache:                 c,
-		Logger:                log,
-		RootHints:             hints,
-		Forward:               fwd,
-		UpstreamPort:          cfg.UpstreamPort,
-		AllowLoopbackUpstream: cfg.AllowLoopbackUpstream,
-		NoQNameMinimisation:   cfg.NoQNameMinimisation,
-	})
-	if err != nil {
-		return exitError{code: 2, msg: err.Error()}
-	}
-	hcfg := resolver.HandlerConfig{Allow: allow, Logger: log, QueryLog: cfg.QueryLog}
-	var httpSrv *http.Server
-	if cfg.Metrics != "" {
-		m := metrics.New()
-		m.WatchResolver(r.Stats(), c)
-		hcfg.Observer = m
-		ln, err := net.Listen("tcp", cfg.Metrics)
-		if err != nil {
-			return fmt.Errorf("resolver: metrics: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", m.Handler())
-		mux.HandleFunc("POST /cache/flush", flushHandler(log, c))
-		httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: metricsHeaderTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-		go func() {
-			if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("metrics server", "err", err)
-			}
-		}()
-		log.Info("metrics", "addr", ln.Addr().String())
-	}
-	h := resolver.NewHandler(r, hcfg)
-	defer h.Close()
-	addrs, err := parseListen(cfg.Listen)
+	svc, err := service.NewResolver(cfg, service.ResolverOptions{Logger: log})
 	if err != nil {
 		return exitError{code: 2, msg: "resolver: " + err.Error()}
 	}
-	// SIGHUP is caught before "serving" is logged, so whoever waits for
-	// that line may signal at once.
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	srv := server.New(server.Config{Listen: addrs, Logger: log}, server.Recover(log)(h))
-	if err := srv.Start(ctx); err != nil {
-		return fmt.Errorf("resolver: %w", err)
-	}
-	udp, tcp := srv.Addrs()
-	log.Info("serving", "udp", udp, "tcp", tcp, "forward", len(fwd), "root_hints", len(hints))
-	for {
-		select {
-		case <-hup:
-			// Forwarders, the ACL and the query log change at once; listen
-			// addresses, root hints, metrics and cache sizing need a restart.
-			// The cache is kept either way.
-			ncfg, err := load()
-			if err != nil {
-				log.Error("reload: configuration rejected, keeping the old one", "err", err)
-				continue
-			}
-			if err := r.SetForward(forwardZones(ncfg)); err != nil {
-				log.Error("reload: forwarders rejected", "err", err)
-				continue
-			}
-			h.SetAllow(allowPrefixes(ncfg))
-			h.SetQueryLog(ncfg.QueryLog)
-			entries, _ := c.Stats()
-			log.Info("reloaded", "forward", len(ncfg.Forward), "cache_entries", entries)
-		case <-ctx.Done():
-			log.Info("stopping")
-			sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-			defer cancel()
-			if httpSrv != nil {
-				httpSrv.Shutdown(sctx) //nolint:errcheck // best effort at exit
-			}
-			return srv.Shutdown(sctx)
-		}
-	}
-}
-
-func readHints(path string) ([]netip.AddrPort, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("root hints: %w", err)
-	}
-	defer f.Close()
-	return resolver.ParseRootHints(f, path)
-}
-
-// forwardZones converts validated configuration (ParseServer cannot fail
-// after Validate).
-func forwardZones(c *config.Resolver) []resolver.ForwardZone {
-	out := make([]resolver.ForwardZone, 0, len(c.Forward))
-	for _, f := range c.Forward {
-		fz := resolver.ForwardZone{Zone: f.Zone}
-		for _, s := range f.Servers {
-			if ap, err := config.ParseServer(s); err == nil {
-				fz.Servers = append(fz.Servers, ap)
-			}
-		}
-		out = append(out, fz)
-	}
-	return out
-}
-
-func allowPrefixes(c *config.Resolver) []netip.Prefix {
-	if len(c.Allow) == 0 {
-		return nil // the resolver's default: loopback and private ranges
-	}
-	out := make([]netip.Prefix, 0, len(c.Allow))
-	for _, a := range c.Allow {
-		if p, err := config.ParseAllow(a); err == nil {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// flushHandler empties the cache, or one name's entries with ?name=.
-// Only loopback clients may flush: the metrics port may be reachable by a
-// monitoring network that should read, not steer.
-func flushHandler(log *slog.Logger, c *cache.Cache) http.HandlerFunc {
-	return func(w http.ResponseWriter, req *http.Request) {
-		ap, err := netip.ParseAddrPort(req.RemoteAddr)
-		if err != nil || !ap.Addr().Unmap().IsLoopback() {
-			http.Error(w, "flush is allowed from loopback only", http.StatusForbidden)
-			return
-		}
-		if name := req.URL.Query().Get("name"); name != "" {
-			n := c.FlushName(name)
-			log.Info("cache flushed", "name", name, "entries", n)
-			fmt.Fprintf(w, "flushed %d entries for %s\n", n, name)
-			return
-		}
-		c.FlushAll()
-		log.Info("cache flushed")
-		fmt.Fprintln(w, "flushed")
-	}
+	return serveDaemon(ctx, log, "resolver", svc, load, hooks)
 }

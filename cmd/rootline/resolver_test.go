@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,36 +17,6 @@ import (
 
 	"github.com/rootline-dns/rootline/internal/peers"
 )
-
-// resolverLog collects the daemon's log lines for the test to wait on.
-type resolverLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *resolverLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *resolverLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// waitLog waits (bounded) until the log contains s.
-func (l *resolverLog) waitLog(t *testing.T, s string) {
-	t.Helper()
-	for range 250 {
-		if strings.Contains(l.String(), s) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("log never showed %q:\n%s", s, l.String())
-}
 
 func TestResolverCommand(t *testing.T) {
 	nsd := peers.StartNSD(t, []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}, []peers.Zone{{Origin: "corp.test.", Text: `$ORIGIN corp.test.
@@ -72,19 +40,13 @@ mail A 10.0.0.2
 		}
 	}
 	writeCfg("corp.test")
-	listen, metricsAddr := peers.FreePort(t, netip.MustParseAddr("127.0.0.1")), peers.FreePort(t, netip.MustParseAddr("127.0.0.1"))
-	addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), listen).String()
+	metricsAddr := peers.FreePort(t, netip.MustParseAddr("127.0.0.1"))
 	maddr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), metricsAddr).String()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var log resolverLog
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"resolver", "--listen", addr, "--config", cfgPath, "--root-hints", hints,
-			"--metrics", maddr, "--allow", "127.0.0.0/8", "--allow-loopback-upstream"}, io.Discard, &log)
-	}()
-	log.waitLog(t, "serving")
+	var log syncBuffer
+	d := startDaemon(t, resolverCommand, []string{"--listen", "127.0.0.1:0", "--config", cfgPath, "--root-hints", hints,
+		"--metrics", maddr, "--allow", "127.0.0.0/8", "--allow-loopback-upstream"}, &log)
+	addr := d.udp[0].String()
 
 	c := &dns.Client{Timeout: 5 * time.Second}
 	ask := func(name string) *dns.Msg {
@@ -128,21 +90,17 @@ mail A 10.0.0.2
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	log.waitLog(t, "reloaded")
+	if err := <-d.reloads; err != nil {
+		t.Fatalf("reload: %v\n%s", err, log.String())
+	}
 	if r := ask("mail.corp.test."); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
 		t.Fatalf("cached name after reload: %v", r)
 	}
 	if r := ask("www.corp.test."); r.Rcode != dns.RcodeServerFailure {
 		t.Fatalf("no longer forwarded name: %v", r)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no clean shutdown")
+	if err := d.stop(); err != nil {
+		t.Fatalf("run: %v", err)
 	}
 }
 

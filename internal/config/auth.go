@@ -11,18 +11,18 @@ import (
 
 // Auth is the configuration of `rootline auth`. Flags fill the common
 // fields; a TOML file (decoded strictly: unknown keys are errors) can set
-// the rest.
+// the rest. docs/config.md describes every key.
 type Auth struct {
-	Listen []string   `toml:"listen"`
-	Zones  []AuthZone `toml:"zone"`
+	Listen []netip.AddrPort `toml:"listen"`
+	Zones  []AuthZone       `toml:"zone"`
 
 	// AllowTransfer lists the clients (CIDR prefixes or addresses) that
 	// may transfer every zone (AXFR/IXFR). Empty: no one, as NSD and Knot
 	// default to.
-	AllowTransfer []string `toml:"allow-transfer"`
+	AllowTransfer Prefixes `toml:"allow-transfer"`
 	// Notify lists secondaries (ADDR or ADDR:PORT, port 53 by default)
 	// told of every zone's new serial (RFC 1996).
-	Notify      []string        `toml:"notify"`
+	Notify      Servers         `toml:"notify"`
 	Secondaries []AuthSecondary `toml:"secondary"`
 }
 
@@ -31,17 +31,17 @@ type AuthZone struct {
 	Origin        string   `toml:"origin"`
 	File          string   `toml:"file"`
 	AllowInclude  bool     `toml:"allow-include"`  // $INCLUDE, confined to the file's folder
-	AllowTransfer []string `toml:"allow-transfer"` // in addition to the global list
-	Notify        []string `toml:"notify"`         // in addition to the global list
+	AllowTransfer Prefixes `toml:"allow-transfer"` // in addition to the global list
+	Notify        Servers  `toml:"notify"`         // in addition to the global list
 }
 
 // AuthSecondary is one zone served as a secondary: transferred from its
 // primaries, which may also NOTIFY us.
 type AuthSecondary struct {
 	Origin        string   `toml:"origin"`
-	Primaries     []string `toml:"primaries"`      // ADDR or ADDR:PORT (53 by default), tried in order
-	AllowTransfer []string `toml:"allow-transfer"` // in addition to the global list
-	Notify        []string `toml:"notify"`         // in addition to the global list
+	Primaries     Servers  `toml:"primaries"`      // tried in order
+	AllowTransfer Prefixes `toml:"allow-transfer"` // in addition to the global list
+	Notify        Servers  `toml:"notify"`         // in addition to the global list
 }
 
 // LoadAuth reads a TOML file into c, on top of what c already holds.
@@ -64,37 +64,11 @@ func ParseSecondaryFlag(v string) (AuthSecondary, error) {
 	if !ok || origin == "" || primary == "" {
 		return AuthSecondary{}, fmt.Errorf("--secondary %q: want ORIGIN=PRIMARY_ADDR[:PORT]", v)
 	}
-	if _, err := ParseServer(primary); err != nil {
+	ap, err := ParseServer(primary)
+	if err != nil {
 		return AuthSecondary{}, fmt.Errorf("--secondary %q: %w", v, err)
 	}
-	return AuthSecondary{Origin: origin, Primaries: []string{primary}}, nil
-}
-
-// Prefixes parses a list of ParseAllow values (CIDR prefixes or single
-// addresses).
-func Prefixes(list []string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, s := range list {
-		p, err := ParseAllow(s)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
-}
-
-// Servers parses a list of ParseServer values.
-func Servers(list []string) ([]netip.AddrPort, error) {
-	var out []netip.AddrPort
-	for _, s := range list {
-		ap, err := ParseServer(s)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ap)
-	}
-	return out, nil
+	return AuthSecondary{Origin: origin, Primaries: Servers{ap}}, nil
 }
 
 // Transfers reports whether any replication is configured; without it the
@@ -111,27 +85,16 @@ func (c *Auth) Transfers() bool {
 	return false
 }
 
-// Validate checks what can be checked before anything is opened.
+// Validate checks what can be checked before anything is opened. Each
+// error names its key.
 func (c *Auth) Validate() error {
-	var errs []error
-	if len(c.Listen) == 0 {
-		errs = append(errs, errors.New("no listen address (--listen ADDR:PORT)"))
-	}
-	for _, l := range c.Listen {
-		if _, err := netip.ParseAddrPort(l); err != nil {
-			errs = append(errs, fmt.Errorf("listen %q: want ADDR:PORT", l))
-		}
-	}
+	errs := checkListen(c.Listen, "--listen")
 	if len(c.Zones) == 0 && len(c.Secondaries) == 0 {
 		errs = append(errs, errors.New("no zones (--zone ORIGIN=FILE or --secondary ORIGIN=PRIMARY)"))
 	}
-	check := func(what string, prefixes, notify []string) {
-		if _, err := Prefixes(prefixes); err != nil {
-			errs = append(errs, fmt.Errorf("%sallow-transfer %w", what, err))
-		}
-		if _, err := Servers(notify); err != nil {
-			errs = append(errs, fmt.Errorf("%snotify %w", what, err))
-		}
+	check := func(what string, prefixes Prefixes, notify Servers) {
+		errs = append(errs, checkValid(what+"allow-transfer", "prefix", prefixes)...)
+		errs = append(errs, checkValid(what+"notify", "address", notify)...)
 	}
 	check("", c.AllowTransfer, c.Notify)
 	seen := map[string]bool{}
@@ -154,9 +117,7 @@ func (c *Auth) Validate() error {
 		if len(z.Primaries) == 0 {
 			errs = append(errs, fmt.Errorf("secondary %s: no primaries", z.Origin))
 		}
-		if _, err := Servers(z.Primaries); err != nil {
-			errs = append(errs, fmt.Errorf("secondary %s: primary %w", z.Origin, err))
-		}
+		errs = append(errs, checkValid("secondary "+z.Origin+": primaries", "address", z.Primaries)...)
 		check("secondary "+z.Origin+": ", z.AllowTransfer, z.Notify)
 	}
 	return errors.Join(errs...)

@@ -14,17 +14,18 @@ import (
 
 // Resolver is the configuration of `rootline resolver`. Flags fill the
 // common fields; a TOML file (decoded strictly) can set all of them.
+// docs/config.md describes every key.
 type Resolver struct {
-	Listen                []string      `toml:"listen"`
-	RootHints             string        `toml:"root-hints"` // a named.root file; empty: IANA's roots built in
-	Forward               []Forward     `toml:"forward"`
-	Allow                 []string      `toml:"allow"` // client CIDRs; empty: loopback and private ranges
-	AllowLoopbackUpstream bool          `toml:"allow-loopback-upstream"`
-	Metrics               string        `toml:"metrics"`       // ADDR:PORT for Prometheus; empty: off
-	UpstreamPort          uint16        `toml:"upstream-port"` // 0: 53
-	NoQNameMinimisation   bool          `toml:"no-qname-minimisation"`
-	QueryLog              bool          `toml:"query-log"`
-	Cache                 ResolverCache `toml:"cache"`
+	Listen                []netip.AddrPort `toml:"listen"`
+	RootHints             string           `toml:"root-hints"` // a named.root file; empty: IANA's roots built in
+	Forward               []Forward        `toml:"forward"`
+	Allow                 Prefixes         `toml:"allow"` // client prefixes; empty: loopback and private ranges
+	AllowLoopbackUpstream bool             `toml:"allow-loopback-upstream"`
+	Metrics               netip.AddrPort   `toml:"metrics"`       // Prometheus; zero: off
+	UpstreamPort          uint16           `toml:"upstream-port"` // 0: 53
+	NoQNameMinimisation   bool             `toml:"no-qname-minimisation"`
+	QueryLog              bool             `toml:"query-log"`
+	Cache                 ResolverCache    `toml:"cache"`
 }
 
 // ResolverCache tunes the cache. Zero values take the cache's defaults.
@@ -39,8 +40,8 @@ type ResolverCache struct {
 
 // Forward sends a zone to forwarders: Zone "." forwards everything.
 type Forward struct {
-	Zone    string   `toml:"zone"`
-	Servers []string `toml:"servers"` // ADDR or ADDR:PORT ([V6]:PORT)
+	Zone    string  `toml:"zone"`
+	Servers Servers `toml:"servers"`
 }
 
 // LoadResolver reads a TOML file into c, on top of what c holds.
@@ -56,48 +57,21 @@ func ParseForwardFlag(v string) (Forward, error) {
 	}
 	f := Forward{Zone: zone}
 	for _, s := range strings.Split(list, ",") {
-		if _, err := ParseServer(s); err != nil {
+		ap, err := ParseServer(s)
+		if err != nil {
 			return Forward{}, fmt.Errorf("--forward %q: %w", v, err)
 		}
-		f.Servers = append(f.Servers, strings.TrimSpace(s))
+		f.Servers = append(f.Servers, ap)
 	}
 	return f, nil
 }
 
-// ParseServer parses ADDR, ADDR:PORT or [V6]:PORT; the port defaults to 53.
-func ParseServer(s string) (netip.AddrPort, error) {
-	s = strings.TrimSpace(s)
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap, nil
-	}
-	a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"))
-	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("server %q: want ADDR or ADDR:PORT", s)
-	}
-	return netip.AddrPortFrom(a, 53), nil
-}
-
-// Validate checks everything that can be checked without I/O.
+// Validate checks everything that can be checked without I/O. Addresses
+// were parsed when decoded; what is left is what no single value shows.
+// Each error names its key.
 func (c *Resolver) Validate() error {
-	var errs []error
-	if len(c.Listen) == 0 {
-		errs = append(errs, errors.New("no listen address (--listen ADDR:PORT)"))
-	}
-	for _, l := range c.Listen {
-		if _, err := netip.ParseAddrPort(l); err != nil {
-			errs = append(errs, fmt.Errorf("listen %q: want ADDR:PORT", l))
-		}
-	}
-	for _, a := range c.Allow {
-		if _, err := ParseAllow(a); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if c.Metrics != "" {
-		if _, err := netip.ParseAddrPort(c.Metrics); err != nil {
-			errs = append(errs, fmt.Errorf("metrics %q: want ADDR:PORT", c.Metrics))
-		}
-	}
+	errs := checkListen(c.Listen, "--listen")
+	errs = append(errs, checkValid("allow", "prefix", c.Allow)...)
 	seen := map[string]bool{}
 	for _, f := range c.Forward {
 		if _, ok := dns.IsDomainName(f.Zone); !ok {
@@ -112,15 +86,11 @@ func (c *Resolver) Validate() error {
 		if len(f.Servers) == 0 {
 			errs = append(errs, fmt.Errorf("forward zone %s: no servers", z))
 		}
-		for _, s := range f.Servers {
-			ap, err := ParseServer(s)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("forward zone %s: %w", z, err))
-				continue
-			}
+		errs = append(errs, checkValid("forward zone "+z+": servers", "address", f.Servers)...)
+		for _, ap := range f.Servers {
 			// Said at start rather than as SERVFAIL on every query.
 			if ap.Addr().Unmap().IsLoopback() && !c.AllowLoopbackUpstream {
-				errs = append(errs, fmt.Errorf("forward zone %s: %s is a loopback address: add --allow-loopback-upstream to forward there", z, s))
+				errs = append(errs, fmt.Errorf("forward zone %s: servers: %s is a loopback address: add --allow-loopback-upstream to forward there", z, ap))
 			}
 		}
 	}
@@ -131,16 +101,4 @@ func (c *Resolver) Validate() error {
 		errs = append(errs, errors.New("cache: min-ttl above max-ttl"))
 	}
 	return errors.Join(errs...)
-}
-
-// ParseAllow parses a client CIDR; a bare address means just that host.
-func ParseAllow(s string) (netip.Prefix, error) {
-	if p, err := netip.ParsePrefix(s); err == nil {
-		return p, nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("allow %q: want a CIDR such as 192.0.2.0/24", s)
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,8 +17,13 @@ func TestLoadResolver(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Listen) != 2 || c.Metrics != "127.0.0.1:9153" || !c.QueryLog || c.Cache.MaxTTL != 6*time.Hour ||
-		!c.Cache.ServeStale || c.Cache.MaxBytes != 8<<20 || len(c.Forward) != 1 || c.Forward[0].Servers[1] != "10.1.1.2:5300" {
+	if len(c.Listen) != 2 || c.Metrics != netip.MustParseAddrPort("127.0.0.1:9153") || !c.QueryLog || c.Cache.MaxTTL != 6*time.Hour ||
+		!c.Cache.ServeStale || c.Cache.MaxBytes != 8<<20 || len(c.Forward) != 1 ||
+		c.Forward[0].Servers[0] != netip.MustParseAddrPort("10.1.1.1:53") || c.Forward[0].Servers[1] != netip.MustParseAddrPort("10.1.1.2:5300") {
+		t.Fatalf("decoded %+v", c)
+	}
+	// A bare address in an allow list is that host.
+	if len(c.Allow) != 2 || c.Allow[1] != netip.MustParsePrefix("192.0.2.7/32") {
 		t.Fatalf("decoded %+v", c)
 	}
 }
@@ -57,19 +63,20 @@ func TestParseForwardFlag(t *testing.T) {
 }
 
 func TestValidateResolver(t *testing.T) {
+	listen := []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:53")}
+	srv := func(s string) Servers { return Servers{netip.MustParseAddrPort(s)} }
 	tests := []struct {
 		name string
 		c    Resolver
 		want string
 	}{
-		{"ok", Resolver{Listen: []string{"127.0.0.1:53"}}, ""},
+		{"ok", Resolver{Listen: listen}, ""},
 		{"no listen", Resolver{}, "no listen"},
-		{"bad listen", Resolver{Listen: []string{"localhost"}}, "want ADDR:PORT"},
-		{"bad allow", Resolver{Listen: []string{"127.0.0.1:53"}, Allow: []string{"x"}}, "allow"},
-		{"bad metrics", Resolver{Listen: []string{"127.0.0.1:53"}, Metrics: "9153"}, "metrics"},
-		{"duplicate forward", Resolver{Listen: []string{"127.0.0.1:53"}, Forward: []Forward{{"a.", []string{"10.0.0.1"}}, {"A", []string{"10.0.0.2"}}}}, "twice"},
-		{"forward without servers", Resolver{Listen: []string{"127.0.0.1:53"}, Forward: []Forward{{"a.", nil}}}, "no servers"},
-		{"ttl order", Resolver{Listen: []string{"127.0.0.1:53"}, Cache: ResolverCache{MinTTL: time.Hour, MaxTTL: time.Minute}}, "min-ttl"},
+		{"empty listen", Resolver{Listen: []netip.AddrPort{{}}}, "want ADDR:PORT"},
+		{"empty allow", Resolver{Listen: listen, Allow: Prefixes{{}}}, "allow"},
+		{"duplicate forward", Resolver{Listen: listen, Forward: []Forward{{"a.", srv("10.0.0.1:53")}, {"A", srv("10.0.0.2:53")}}}, "twice"},
+		{"forward without servers", Resolver{Listen: listen, Forward: []Forward{{"a.", nil}}}, "no servers"},
+		{"ttl order", Resolver{Listen: listen, Cache: ResolverCache{MinTTL: time.Hour, MaxTTL: time.Minute}}, "min-ttl"},
 	}
 	for _, tc := range tests {
 		err := tc.c.Validate()
@@ -88,8 +95,8 @@ func FuzzParseForwardFlag(f *testing.F) {
 			return
 		}
 		for _, srv := range fw.Servers {
-			if _, err := ParseServer(srv); err != nil {
-				t.Fatalf("accepted %q but server %q does not parse", s, srv)
+			if back, err := ParseServer(srv.String()); err != nil || back != srv {
+				t.Fatalf("accepted %q but server %v does not round-trip: %v %v", s, srv, back, err)
 			}
 		}
 	})
@@ -107,12 +114,57 @@ func FuzzDecodeResolver(f *testing.F) {
 }
 
 func TestForwardToLoopbackNeedsPermission(t *testing.T) {
-	c := Resolver{Listen: []string{"127.0.0.1:53"}, Forward: []Forward{{Zone: ".", Servers: []string{"127.0.0.53"}}}}
+	c := Resolver{Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:53")},
+		Forward: []Forward{{Zone: ".", Servers: Servers{netip.MustParseAddrPort("127.0.0.53:53")}}}}
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "--allow-loopback-upstream") {
 		t.Fatalf("err = %v", err)
 	}
 	c.AllowLoopbackUpstream = true
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Addresses are checked as the file is decoded, and the error names the key.
+func TestLoadResolverBadValues(t *testing.T) {
+	tests := []struct{ toml, want string }{
+		{"listen = [\"localhost\"]", "listen"},
+		{"metrics = \"9153\"", "metrics"},
+		{"allow = [\"x\"]", "allow"},
+		{"[[forward]]\nzone = \"corp\"\nservers = [\"not-an-ip\"]", "servers"},
+	}
+	for _, tc := range tests {
+		checkNamesKey(t, tc.toml, tc.want, &Resolver{})
+	}
+}
+
+// Every textual form accepted before addresses were typed still is.
+func TestAddressForms(t *testing.T) {
+	servers := map[string]string{
+		"192.0.2.1": "192.0.2.1:53", " 192.0.2.1:5300 ": "192.0.2.1:5300", "::1": "[::1]:53",
+		"[::1]": "[::1]:53", "[2001:db8::1]:5353": "[2001:db8::1]:5353",
+	}
+	for in, want := range servers {
+		if got, err := ParseServer(in); err != nil || got.String() != want {
+			t.Errorf("ParseServer(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	prefixes := map[string]string{
+		"192.0.2.7": "192.0.2.7/32", "2001:db8::1": "2001:db8::1/128", "10.0.0.0/8": "10.0.0.0/8", "10.1.2.3/8": "10.0.0.0/8",
+	}
+	for in, want := range prefixes {
+		if got, err := ParsePrefix(in); err != nil || got.String() != want {
+			t.Errorf("ParsePrefix(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "host", "10.0.0.0/33", "192.0.2.1:53"} {
+		if _, err := ParsePrefix(bad); err == nil {
+			t.Errorf("ParsePrefix(%q) accepted", bad)
+		}
+	}
+	for _, bad := range []string{"", "host", "host:53", "192.0.2.1:99999"} {
+		if _, err := ParseServer(bad); err == nil {
+			t.Errorf("ParseServer(%q) accepted", bad)
+		}
 	}
 }

@@ -1,5 +1,3 @@
-// Package config holds the typed configuration of each daemon, read from
-// flags and from TOML files decoded strictly.
 package config
 
 import (

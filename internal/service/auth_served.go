@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"context"
@@ -14,27 +14,28 @@ import (
 	"github.com/rootline-dns/rootline/internal/zone"
 )
 
-// served is what `rootline auth` serves: zones from files and zones kept
-// as a secondary, published to the handler together whenever either
-// changes. With replication configured it also journals every serial
-// change (for IXFR) and notifies secondaries.
+// served is what an Auth service serves: zones from files, zones given
+// in memory and zones kept as a secondary, published to the handler
+// together whenever any changes. With replication configured it also
+// journals every serial change (for IXFR) and notifies secondaries.
 type served struct {
-	ctx context.Context
-	log *slog.Logger
-	h   *auth.Handler
+	log   *slog.Logger
+	h     *auth.Handler
+	fixed []*zone.Zone // AuthOptions.Zones
 
 	primary  *xfr.Primary   // nil without replication
 	second   *xfr.Secondary // nil without secondary zones
 	notifier *xfr.Notifier
 
 	mu     sync.Mutex
+	ctx    context.Context // NOTIFY's: the running service's background context
 	cfg    *config.Auth
 	files  []*zone.Zone
 	notify map[string][]netip.AddrPort // canonical origin -> targets
 }
 
-func newServed(ctx context.Context, log *slog.Logger, h *auth.Handler, cfg *config.Auth) *served {
-	s := &served{ctx: ctx, log: log, h: h}
+func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zone.Zone) *served {
+	s := &served{log: log, h: h, fixed: fixed, ctx: context.Background()}
 	if !cfg.Transfers() {
 		s.cfg = cfg
 		return s
@@ -45,8 +46,7 @@ func newServed(ctx context.Context, log *slog.Logger, h *auth.Handler, cfg *conf
 	if len(cfg.Secondaries) > 0 {
 		var zs []xfr.SecondaryZone
 		for _, sc := range cfg.Secondaries {
-			ps, _ := config.Servers(sc.Primaries) // Validate checked them
-			zs = append(zs, xfr.SecondaryZone{Origin: sc.Origin, Primaries: ps})
+			zs = append(zs, xfr.SecondaryZone{Origin: sc.Origin, Primaries: sc.Primaries})
 		}
 		s.second = xfr.NewSecondary(xfr.SecondaryOptions{
 			Zones: zs, Exchanger: ex, Logger: log, Changed: s.secondaryChanged,
@@ -66,15 +66,12 @@ func (s *served) setConfig(cfg *config.Auth) {
 	if s.primary == nil {
 		return
 	}
-	global, _ := config.Prefixes(cfg.AllowTransfer) // Validate checked them
-	globalNotify, _ := config.Servers(cfg.Notify)
 	perZone := map[string][]netip.Prefix{}
 	s.notify = map[string][]netip.AddrPort{}
-	add := func(origin string, allow, notify []string) {
+	add := func(origin string, allow config.Prefixes, notify config.Servers) {
 		o := dnsname.Canonical(origin)
-		perZone[o], _ = config.Prefixes(allow)
-		ns, _ := config.Servers(notify)
-		s.notify[o] = append(append([]netip.AddrPort(nil), globalNotify...), ns...)
+		perZone[o] = allow
+		s.notify[o] = append(append([]netip.AddrPort(nil), cfg.Notify...), notify...)
 	}
 	for _, z := range cfg.Zones {
 		add(z.Origin, z.AllowTransfer, z.Notify)
@@ -82,7 +79,22 @@ func (s *served) setConfig(cfg *config.Auth) {
 	for _, z := range cfg.Secondaries {
 		add(z.Origin, z.AllowTransfer, z.Notify)
 	}
-	s.primary.SetAllow(global, perZone)
+	s.primary.SetAllow(cfg.AllowTransfer, perZone)
+}
+
+// setContext gives NOTIFY the running service's background context.
+func (s *served) setContext(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ctx = ctx
+}
+
+// secondaries is the number of zones kept as a secondary.
+func (s *served) secondaries() int {
+	if s.second == nil {
+		return 0
+	}
+	return len(s.second.Origins())
 }
 
 // setFiles replaces the file zones, journals and notifies serial changes,
@@ -137,10 +149,10 @@ func (s *served) sendNotify(z *zone.Zone) {
 		return
 	}
 	s.mu.Lock()
-	targets := s.notify[z.Origin]
+	ctx, targets := s.ctx, s.notify[z.Origin]
 	s.mu.Unlock()
 	if len(targets) > 0 {
-		s.notifier.Notify(s.ctx, z.SOA, targets)
+		s.notifier.Notify(ctx, z.SOA, targets)
 	}
 }
 
@@ -149,7 +161,7 @@ func (s *served) sendNotify(z *zone.Zone) {
 func (s *served) publish() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	zs := append([]*zone.Zone(nil), s.files...)
+	zs := append(append([]*zone.Zone(nil), s.fixed...), s.files...)
 	var unavailable []string
 	if s.second != nil {
 		for _, o := range s.second.Origins() {

@@ -1,0 +1,32 @@
+// Package service assembles Rootline's daemons from their configuration:
+// Auth (`rootline auth`: zones from files, secondary zones, transfers and
+// NOTIFY) and Resolver (`rootline resolver`: cache, resolver, client ACL,
+// metrics). Both have the same life cycle:
+//
+//	New...(cfg, options)  build everything that needs no socket; zone files
+//	                      are read here, so a bad configuration fails early
+//	Start(ctx)            bind every listener and serve; it returns once the
+//	                      sockets are bound, so Addrs is final and queries can
+//	                      be sent at once (this is the ready signal)
+//	Reload(ctx, cfg)      apply a re-read configuration (the SIGHUP rules)
+//	Shutdown(ctx)         stop taking queries, let those in flight finish
+//	                      until ctx ends, stop background work
+//
+// The reload rules live here and nowhere else. Auth: zone files are read
+// again, and a zone whose file fails keeps its old version; transfer ACLs
+// and NOTIFY targets change at once; a zone whose serial advanced is
+// journalled (IXFR) and its secondaries are notified; secondary zones and
+// listen addresses are fixed for the service's life. Resolver: forwarders,
+// the client ACL and the query log change at once and the cache is kept;
+// listen addresses, root hints, metrics and cache sizing are fixed.
+//
+// Both `rootline` (cmd/rootline) and the lab build their servers here; the
+// options hold the few hooks the lab needs (zones built in memory, a
+// handler wrapper for its faults, root hints as addresses, a clock,
+// listener tuning), so the lab runs the very daemons users run.
+//
+// What the package must not do: parse flags, read signals, or decide
+// process exit codes (cmd/rootline does); parse or validate configuration
+// text (package config does; New expects a validated configuration); hold
+// package-level state (loggers, clocks and registries are inputs).
+package service

@@ -1,0 +1,212 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/rootline-dns/rootline/internal/cache"
+	"github.com/rootline-dns/rootline/internal/config"
+	"github.com/rootline-dns/rootline/internal/metrics"
+	"github.com/rootline-dns/rootline/internal/resolver"
+	"github.com/rootline-dns/rootline/internal/server"
+	"github.com/rootline-dns/rootline/internal/transport"
+)
+
+// ResolverOptions are a Resolver service's inputs besides its
+// configuration.
+type ResolverOptions struct {
+	// Logger receives the service's logs (discarded if nil).
+	Logger *slog.Logger
+	// Now is the clock of the resolver and its cache (time.Now if nil).
+	Now func() time.Time
+	// RootHints, if set, replace the configuration's root hints file: the
+	// lab primes from its own root servers, known by address.
+	RootHints []netip.AddrPort
+	// UpstreamTimeout is the wait per upstream try (0: the transport's
+	// default).
+	UpstreamTimeout time.Duration
+	// Server tunes the listeners; its Listen and Logger are ignored (they
+	// come from the configuration and Logger).
+	Server server.Config
+}
+
+// Resolver is the caching recursive resolver and forwarder, with its
+// client ACL and, when configured, its metrics and cache-flush endpoint.
+type Resolver struct {
+	log     *slog.Logger
+	opt     ResolverOptions
+	listen  []netip.AddrPort
+	metrics netip.AddrPort // zero: off
+	cache   *cache.Cache
+	r       *resolver.Resolver
+	h       *resolver.Handler
+	m       *metrics.Metrics // nil without metrics
+	hints   int              // root hints, for the log
+	forward int              // forwarded zones at start, for the log
+
+	mu          sync.Mutex // guards srv, httpSrv, metricsAddr
+	srv         *server.Server
+	httpSrv     *http.Server
+	metricsAddr netip.AddrPort
+}
+
+// NewResolver builds the resolver of cfg (validated: see
+// config.Resolver.Validate), reading its root hints file. It opens no
+// socket.
+func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	log := opt.Logger
+	hints := opt.RootHints
+	if hints == nil && cfg.RootHints != "" {
+		var err error
+		if hints, err = readHints(cfg.RootHints); err != nil {
+			return nil, err
+		}
+	}
+	c := cache.New(cache.Config{MaxBytes: cfg.Cache.MaxBytes, MinTTL: cfg.Cache.MinTTL, MaxTTL: cfg.Cache.MaxTTL,
+		MaxNegTTL: cfg.Cache.MaxNegTTL, ServeStale: cfg.Cache.ServeStale, StaleWindow: cfg.Cache.StaleWindow, Now: opt.Now})
+	r, err := resolver.New(resolver.Config{
+		Exchanger:             transport.NewClient(transport.ClientOptions{Timeout: opt.UpstreamTimeout, Logger: log}),
+		Cache:                 c,
+		Now:                   opt.Now,
+		Logger:                log,
+		RootHints:             hints,
+		Forward:               forwardZones(cfg),
+		UpstreamPort:          cfg.UpstreamPort,
+		AllowLoopbackUpstream: cfg.AllowLoopbackUpstream,
+		NoQNameMinimisation:   cfg.NoQNameMinimisation,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Resolver{log: log, opt: opt, listen: cfg.Listen, metrics: cfg.Metrics, cache: c, r: r,
+		hints: len(hints), forward: len(cfg.Forward)}
+	hcfg := resolver.HandlerConfig{Allow: allowPrefixes(cfg), Logger: log, QueryLog: cfg.QueryLog}
+	if cfg.Metrics.IsValid() {
+		s.m = metrics.New()
+		s.m.WatchResolver(r.Stats(), c)
+		hcfg.Observer = s.m
+	}
+	s.h = resolver.NewHandler(r, hcfg)
+	return s, nil
+}
+
+// Start starts the metrics endpoint (if configured), then binds every
+// listen address and serves. It returns once the sockets are bound (Addrs
+// is then final). Serving stops when ctx ends or at Shutdown; a Resolver
+// is started once.
+func (s *Resolver) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return errors.New("resolver: already started")
+	}
+	if s.m != nil {
+		if err := s.startMetrics(); err != nil {
+			return err
+		}
+	}
+	scfg := s.opt.Server
+	scfg.Listen, scfg.Logger = s.listen, s.log
+	srv := server.New(scfg, server.Recover(s.log)(s.h))
+	if err := srv.Start(ctx); err != nil {
+		if s.httpSrv != nil {
+			err = errors.Join(err, s.httpSrv.Close())
+			s.httpSrv, s.metricsAddr = nil, netip.AddrPort{}
+		}
+		return err
+	}
+	s.srv = srv
+	udp, tcp := srv.Addrs()
+	s.log.Info("serving", "udp", udp, "tcp", tcp, "forward", s.forward, "root_hints", s.hints)
+	return nil
+}
+
+// Addrs returns the bound addresses (none before Start).
+func (s *Resolver) Addrs() (udp, tcp []netip.AddrPort) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv == nil {
+		return nil, nil
+	}
+	return s.srv.Addrs()
+}
+
+// Cache is the resolver's cache.
+func (s *Resolver) Cache() *cache.Cache { return s.cache }
+
+// Reload applies a re-read configuration (validated): forwarders, the
+// client ACL and the query log change at once, and the cache is kept.
+// Listen addresses, root hints, metrics and cache sizing are fixed for the
+// service's life. On error nothing changed.
+func (s *Resolver) Reload(ctx context.Context, cfg *config.Resolver) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.r.SetForward(forwardZones(cfg)); err != nil {
+		return fmt.Errorf("forwarders rejected: %w", err)
+	}
+	s.h.SetAllow(allowPrefixes(cfg))
+	s.h.SetQueryLog(cfg.QueryLog)
+	entries, _ := s.cache.Stats()
+	s.log.Info("reloaded", "forward", len(cfg.Forward), "cache_entries", entries)
+	return nil
+}
+
+// Shutdown stops the listeners and the metrics endpoint, letting queries
+// in flight finish until ctx ends, then stops the handler's background
+// work (prefetch, deferred resolutions).
+func (s *Resolver) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	srv, httpSrv := s.srv, s.httpSrv
+	s.srv, s.httpSrv = nil, nil
+	s.mu.Unlock()
+	if httpSrv != nil {
+		// Metrics are a side door: failing to close it cleanly is worth a
+		// line in the log, not a failed shutdown of the DNS service.
+		if err := httpSrv.Shutdown(ctx); err != nil {
+			s.log.Warn("metrics: shutdown", "err", err)
+		}
+	}
+	var err error
+	if srv != nil {
+		err = srv.Shutdown(ctx)
+	}
+	s.h.Close()
+	return err
+}
+
+func readHints(path string) ([]netip.AddrPort, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("root hints: %w", err)
+	}
+	defer f.Close()
+	return resolver.ParseRootHints(f, path)
+}
+
+func forwardZones(c *config.Resolver) []resolver.ForwardZone {
+	out := make([]resolver.ForwardZone, 0, len(c.Forward))
+	for _, f := range c.Forward {
+		out = append(out, resolver.ForwardZone{Zone: f.Zone, Servers: f.Servers})
+	}
+	return out
+}
+
+// allowPrefixes is the client ACL; nil means the resolver's default
+// (loopback and private ranges).
+func allowPrefixes(c *config.Resolver) []netip.Prefix {
+	if len(c.Allow) == 0 {
+		return nil
+	}
+	return c.Allow
+}
