@@ -148,11 +148,7 @@ func (h *Handler) reject(ctx context.Context, st *state, req *server.Request, q 
 	if err == wire.ErrFormat && req.Proto == server.TCP {
 		return nil
 	}
-	werr, _ := err.(wire.Error)
-	if werr.Rcode() < 0 {
-		return nil
-	}
-	return q.ErrorReply(req.Wire, werr.Rcode(), out[:0])
+	return q.Reject(req.Wire, err, out[:0])
 }
 
 // slow unpacks, answers and packs; key is non-nil when the reply may be cached.

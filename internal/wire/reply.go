@@ -48,6 +48,17 @@ func (q *Query) ErrorReply(query []byte, rcode int, out []byte) []byte {
 	return out
 }
 
+// Reject answers a query that Peek turned down with err, the same way in
+// every role: no reply to what has no ID or is a response, else an error
+// reply with the error's rcode (FORMERR, NOTIMP or BADVERS).
+func (q *Query) Reject(query []byte, err error, out []byte) []byte {
+	e, ok := err.(Error)
+	if !ok || e.Rcode() < 0 {
+		return nil
+	}
+	return q.ErrorReply(query, e.Rcode(), out)
+}
+
 // AppendOPT appends our OPT record without options: buffer size
 // DefaultEDNSSize, the upper bits of rcode, version 0, and the DO bit.
 func AppendOPT(out []byte, rcode int, do bool) []byte {
