@@ -208,7 +208,7 @@ func (h *Handler) serveSlow(ctx context.Context, st *state, req *server.Request,
 // name cannot be compressed (there is nothing before it to point to), and
 // equal bytes up to the query's root label mean the same name.
 func restoreQuestionCase(reply, query []byte, q *wire.Query) {
-	end := q.NameEnd
+	end := int(q.NameEnd)
 	if end == 0 || len(reply) < end || binary.BigEndian.Uint16(reply[4:]) == 0 {
 		return
 	}

@@ -136,7 +136,7 @@ func (p *Packed) AnswerQuery(query []byte, q *wire.Query, out []byte, udpLimit i
 	if !q.Plain(query) || q.DO() {
 		return out, Miss
 	}
-	qend, qtype, edns := q.NameEnd, q.Type, q.EDNS
+	qend, qtype, edns := int(q.NameEnd), q.Type, q.EDNS
 	maxSize := 0
 	if udpLimit > 0 {
 		maxSize = q.UDPLimit(udpLimit)

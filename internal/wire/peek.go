@@ -40,7 +40,8 @@ const (
 
 // Query is what a server needs to know about a query before deciding how
 // to answer it, read from the wire form in one pass without allocating.
-// Offsets index the message Peek read; a zero offset means "absent".
+// Offsets index the message Peek read (at most MaxMsgSize bytes, so they
+// fit 16 bits and the struct stays small); a zero offset means "absent".
 type Query struct {
 	ID    uint16
 	Flags uint16 // the header's second word: QR, opcode, AA, TC, RD, RA, Z, AD, CD, RCODE
@@ -50,7 +51,7 @@ type Query struct {
 	// The only question, when QDCOUNT is 1 and it parses: msg[HeaderLen:NameEnd]
 	// is its name (uncompressed, original case) and msg[HeaderLen:QuestionEnd]
 	// the whole question. Both are 0 otherwise.
-	NameEnd, QuestionEnd int
+	NameEnd, QuestionEnd uint16
 	Type, Class          uint16
 
 	// EDNS is set when the message carries exactly one OPT record, in the
@@ -63,11 +64,11 @@ type Query struct {
 	EDNSFlags uint16 // DO and the Z bits
 	// msg[OptionsStart:OptionsEnd] is the OPT RDATA: the EDNS options
 	// (cookies, NSID, EDE, ...), each code, length, data (RFC 6891 6.1.2).
-	OptionsStart, OptionsEnd int
+	OptionsStart, OptionsEnd uint16
 
 	// End is the offset just past the last record the header counts;
 	// bytes after it are trailing data, tolerated as most servers do.
-	End int
+	End uint16
 }
 
 // Error says why Peek cannot pass a message on as an ordinary query, and
@@ -133,10 +134,15 @@ func (e Error) Rcode() int {
 // first that fails is the error: header length, QR, the walk (ErrFormat),
 // OPT placement, opcode, QDCOUNT, EDNS version. The Query is filled as far as the walk
 // got, so an error reply can still echo the question and the OPT record.
-func Peek(msg []byte) (Query, error) {
-	var q Query
+func Peek(msg []byte) (q Query, err error) {
+	err = q.read(msg) // small enough to inline: the Query is not copied
+	return q, err
+}
+
+// read is Peek into q, which must be zero.
+func (q *Query) read(msg []byte) error {
 	if len(msg) < HeaderLen {
-		return q, ErrHeader
+		return ErrHeader
 	}
 	q.ID = binary.BigEndian.Uint16(msg)
 	q.Flags = binary.BigEndian.Uint16(msg[2:])
@@ -145,20 +151,23 @@ func Peek(msg []byte) (Query, error) {
 	q.NSCount = binary.BigEndian.Uint16(msg[8:])
 	q.ARCount = binary.BigEndian.Uint16(msg[10:])
 	if q.Flags&FlagQR != 0 {
-		return q, ErrResponse
+		return ErrResponse
+	}
+	if len(msg) > MaxMsgSize {
+		return ErrFormat
 	}
 	if err := q.walk(msg); err != 0 {
-		return q, err
+		return err
 	}
 	switch {
 	case q.Opcode() != 0:
-		return q, ErrOpcode
+		return ErrOpcode
 	case q.QDCount != 1:
-		return q, ErrQuestion
+		return ErrQuestion
 	case q.EDNS && q.Version != 0:
-		return q, ErrVersion
+		return ErrVersion
 	}
-	return q, nil
+	return nil
 }
 
 // walk checks the sections after the header and records the question and
@@ -177,7 +186,7 @@ func (q *Query) walk(msg []byte) Error {
 		}
 		if i == 0 {
 			if q.QDCount == 1 {
-				q.NameEnd, q.QuestionEnd = end, end+4
+				q.NameEnd, q.QuestionEnd = uint16(end), uint16(end+4)
 				q.Type = binary.BigEndian.Uint16(msg[end:])
 				q.Class = binary.BigEndian.Uint16(msg[end+2:])
 			}
@@ -212,9 +221,9 @@ func (q *Query) walk(msg []byte) Error {
 		q.UDPSize = binary.BigEndian.Uint16(msg[end+2:])
 		q.ExtRcode, q.Version = msg[end+4], msg[end+5]
 		q.EDNSFlags = binary.BigEndian.Uint16(msg[end+6:])
-		q.OptionsStart, q.OptionsEnd = end+10, off
+		q.OptionsStart, q.OptionsEnd = uint16(end+10), uint16(off)
 	}
-	q.End = off
+	q.End = uint16(off)
 	if bad {
 		q.EDNS = false
 		return ErrOPT
@@ -315,7 +324,7 @@ func (q *Query) Plain(msg []byte) bool {
 		ar = 1
 	}
 	return q.QuestionEnd != 0 && q.Class == classIN && q.ANCount == 0 && q.NSCount == 0 &&
-		q.ARCount == ar && q.End == len(msg)
+		q.ARCount == ar && int(q.End) == len(msg)
 }
 
 // Complete reports whether msg holds every question and record its header
@@ -324,7 +333,7 @@ func (q *Query) Plain(msg []byte) bool {
 // its last question, or with fewer records than counted; a server answers
 // those FORMERR (RFC 1035 4.1.1).
 func Complete(msg []byte) bool {
-	if len(msg) < HeaderLen {
+	if len(msg) < HeaderLen || len(msg) > MaxMsgSize {
 		return false
 	}
 	q := Query{

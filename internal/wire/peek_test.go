@@ -36,7 +36,7 @@ func TestPeek(t *testing.T) {
 	if !bytes.Equal(q.Options(w), []byte{0, 3, 0, 0}) { // NSID, empty (RFC 5001 2.1)
 		t.Errorf("options %x", q.Options(w))
 	}
-	if !q.Plain(w) || q.End != len(w) {
+	if !q.Plain(w) || int(q.End) != len(w) {
 		t.Errorf("Plain false for %+v", q)
 	}
 
@@ -167,10 +167,10 @@ func FuzzPeek(f *testing.F) {
 		if err == nil && !complete {
 			t.Fatalf("Peek accepts what Complete rejects: %x", msg)
 		}
-		if q.NameEnd != 0 && (q.NameEnd <= HeaderLen || q.QuestionEnd != q.NameEnd+4 || q.QuestionEnd > len(msg)) {
+		if q.NameEnd != 0 && (q.NameEnd <= HeaderLen || q.QuestionEnd != q.NameEnd+4 || int(q.QuestionEnd) > len(msg)) {
 			t.Fatalf("question span %d..%d of %d", q.NameEnd, q.QuestionEnd, len(msg))
 		}
-		if q.EDNS && (q.OptionsStart > q.OptionsEnd || q.OptionsEnd > len(msg)) {
+		if q.EDNS && (q.OptionsStart > q.OptionsEnd || int(q.OptionsEnd) > len(msg)) {
 			t.Fatalf("options span %d..%d of %d", q.OptionsStart, q.OptionsEnd, len(msg))
 		}
 		if err != nil {
