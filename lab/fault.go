@@ -2,13 +2,13 @@ package lab
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/rootline-dns/rootline/internal/server"
+	"github.com/rootline-dns/rootline/internal/wire"
 )
 
 // Fault is a way a lab server can misbehave, to show what resolvers do when
@@ -146,66 +146,16 @@ func (f *faulty) ServeDNS(ctx context.Context, req *server.Request, out []byte) 
 	return f.next.ServeDNS(ctx, req, out)
 }
 
-const (
-	headerLen    = 12
-	rcodeRefused = 5
-	flagQR       = 1 << 15
-	flagAA       = 1 << 10
-	flagTC       = 1 << 9
-	flagRD       = 1 << 8
-	opcodeMask   = 0xf << 11
-	rcodeMask    = 0xf
-)
+// rcodeRefused is what a lame server answers (RFC 1035 4.1.1).
+const rcodeRefused = 5
 
-// errorReply answers the query in w with its header and question echoed and
-// no records: rcode REFUSED for a lame server, or NOERROR with TC set for a
-// forced truncation. It works on the wire form so that it answers even what
-// does not parse; queries without a readable question get the header only.
-func errorReply(w, out []byte, rcode uint16, tc bool) []byte {
-	if len(w) < headerLen || binary.BigEndian.Uint16(w[2:])&flagQR != 0 {
-		return nil // never answer a response
+// errorReply answers the query in w with wire.ErrorReply: rcode REFUSED
+// for a lame server, or NOERROR with TC set for a forced truncation. It
+// works on the wire form so that it answers even what does not parse.
+func errorReply(w, out []byte, rcode int, tc bool) []byte {
+	b := wire.ErrorReply(w, rcode, out[:0])
+	if tc && b != nil {
+		b[2] |= wire.FlagTC >> 8
 	}
-	qend := questionEnd(w)
-	out = append(out[:0], w[:qend]...)
-	flags := binary.BigEndian.Uint16(w[2:])
-	flags = flagQR | flags&(opcodeMask|flagRD) | rcode&rcodeMask
-	if tc {
-		flags |= flagTC
-	}
-	binary.BigEndian.PutUint16(out[2:], flags)
-	qd := uint16(0)
-	if qend > headerLen {
-		qd = 1
-	}
-	binary.BigEndian.PutUint16(out[4:], qd)
-	clear(out[6:12])
-	return out
-}
-
-// questionEnd returns the offset just past the first question of w when
-// there is exactly one well-formed, uncompressed question; otherwise the
-// header's end.
-func questionEnd(w []byte) int {
-	if binary.BigEndian.Uint16(w[4:]) != 1 {
-		return headerLen
-	}
-	off := headerLen
-	for {
-		if off >= len(w) {
-			return headerLen
-		}
-		l := int(w[off])
-		if l == 0 {
-			off++
-			break
-		}
-		if l > 63 || off-headerLen+l+1 > 255 { // pointer, or longer than a name may be
-			return headerLen
-		}
-		off += 1 + l
-	}
-	if off+4 > len(w) {
-		return headerLen
-	}
-	return off + 4
+	return b
 }

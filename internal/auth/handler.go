@@ -112,54 +112,62 @@ func (h *Handler) Zones() []*zone.Zone {
 // else takes the full path through dns.Msg.
 func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte) []byte {
 	w := req.Wire
-	if len(w) < headerLen || binary.BigEndian.Uint16(w[2:])&flagQR != 0 {
-		return nil // never answer responses: that is how reflection loops start
-	}
 	st := h.state.Load()
-	q, fast := peek(w)
-	if q.qtype == dns.TypeAXFR || q.qtype == dns.TypeIXFR {
-		// Transfer answers depend on the transport and the client (UDP
-		// AXFR is NOTIMP, TCP AXFR REFUSED or a transfer): never cached.
-		fast = false
+	q, err := wire.Peek(w)
+	if err != nil {
+		return h.reject(ctx, st, req, &q, err, out)
 	}
+	// Transfer answers depend on the transport and the client (UDP AXFR
+	// is NOTIMP, TCP AXFR REFUSED or a transfer): never cached.
+	fast := q.Plain(w) && q.Type != dns.TypeAXFR && q.Type != dns.TypeIXFR
 	var keyBuf [264]byte
 	var key []byte
 	if fast {
-		key = cacheKey(keyBuf[:0], w, q)
+		key = cacheKey(keyBuf[:0], w, &q)
 		if resp := st.cache.get(key); resp != nil {
-			if req.Proto == server.TCP || len(resp) <= udpLimit(q) {
+			if req.Proto == server.TCP || len(resp) <= q.UDPLimit(MaxUDPSize) {
 				out = append(out[:0], resp...)
-				copy(out[0:2], w[0:2])                                   // ID
-				copy(out[headerLen:q.qnameEnd], w[headerLen:q.qnameEnd]) // the client's case (RFC 4343)
+				copy(out[0:2], w[0:2])                                           // ID
+				copy(out[wire.HeaderLen:q.NameEnd], w[wire.HeaderLen:q.NameEnd]) // the client's case (RFC 4343)
 				return out
 			}
 		}
 	}
-	return h.serveSlow(ctx, st, req, out, key)
+	return h.serveSlow(ctx, st, req, &q, out, key)
 }
 
-func udpLimit(q query) int {
-	if !q.edns {
-		return wire.MinUDPSize
+// reject answers what Peek turned down, the same way every role does
+// (wire.Error's Rcode, wire.ErrorReply), with two exceptions of our own:
+// NOTIFY goes to zone replication when it is configured, and a message
+// that does not walk on a stream gets no reply: the framing can no longer
+// be trusted, so the listener closes the connection, as NSD and Knot do.
+func (h *Handler) reject(ctx context.Context, st *state, req *server.Request, q *wire.Query, err error, out []byte) []byte {
+	if err == wire.ErrOpcode && q.Opcode() == dns.OpcodeNotify && h.xfr.Load() != nil {
+		return h.serveSlow(ctx, st, req, q, out, nil)
 	}
-	return wire.ClampUDPSize(int(q.udpSize), MaxUDPSize)
+	if err == wire.ErrFormat && req.Proto == server.TCP {
+		return nil
+	}
+	return q.Reject(req.Wire, err, out[:0])
 }
 
 // slow unpacks, answers and packs; key is non-nil when the reply may be cached.
 func (h *Handler) slow(st *state, req *server.Request, out []byte, key []byte) []byte {
-	return h.serveSlow(context.Background(), st, req, out, key)
+	q, err := wire.Peek(req.Wire)
+	if err != nil {
+		return h.reject(context.Background(), st, req, &q, err, out)
+	}
+	return h.serveSlow(context.Background(), st, req, &q, out, key)
 }
 
-func (h *Handler) serveSlow(ctx context.Context, st *state, req *server.Request, out []byte, key []byte) []byte {
+func (h *Handler) serveSlow(ctx context.Context, st *state, req *server.Request, q *wire.Query, out []byte, key []byte) []byte {
 	m := new(dns.Msg)
-	if err := m.Unpack(req.Wire); err != nil || !countsMatch(req.Wire, m) {
+	if err := m.Unpack(req.Wire); err != nil {
+		// RDATA that Peek's walk does not look into.
 		if req.Proto == server.TCP {
-			// A malformed message on a stream means the framing can no
-			// longer be trusted: no reply, and the listener closes the
-			// connection, as NSD and Knot do.
 			return nil
 		}
-		return formErr(req.Wire, out)
+		return q.ErrorReply(req.Wire, dns.RcodeFormatError, out[:0])
 	}
 	if b := h.xfr.Load(); b != nil {
 		if reply, ok := st.transfer(ctx, b.t, req, m, out); ok {
@@ -178,46 +186,38 @@ func (h *Handler) serveSlow(ctx context.Context, st *state, req *server.Request,
 			return nil
 		}
 	}
-	restoreQuestionCase(packed, req.Wire)
+	restoreQuestionCase(packed, req.Wire, q)
 	if key != nil && !resp.Truncated {
 		st.cache.put(key, packed)
 	}
 	if req.Proto == server.UDP {
-		limit := wire.UDPSize(m, MaxUDPSize)
+		limit := q.UDPLimit(MaxUDPSize)
 		if len(packed) > limit {
 			wire.Truncate(resp, limit)
 			if packed, err = resp.PackBuffer(out[:cap(out)]); err != nil {
 				return nil
 			}
-			restoreQuestionCase(packed, req.Wire)
+			restoreQuestionCase(packed, req.Wire, q)
 		}
 	}
 	return packed
 }
 
-// countsMatch reports whether the header's section counts describe what
-// was unpacked: miekg/dns accepts messages that end early.
-func countsMatch(w []byte, m *dns.Msg) bool {
-	return len(w) >= headerLen &&
-		int(binary.BigEndian.Uint16(w[4:])) == len(m.Question) &&
-		int(binary.BigEndian.Uint16(w[6:])) == len(m.Answer) &&
-		int(binary.BigEndian.Uint16(w[8:])) == len(m.Ns) &&
-		int(binary.BigEndian.Uint16(w[10:])) == len(m.Extra)
-}
-
 // restoreQuestionCase copies the query's question name over the reply's
-// when both are the same uncompressed name at offset 12 (case aside).
-func restoreQuestionCase(reply, query []byte) {
-	end := nameEnd(query)
-	if end < 0 || nameEnd(reply) != end {
+// when both are the same name at offset 12 (case aside). The reply's first
+// name cannot be compressed (there is nothing before it to point to), and
+// equal bytes up to the query's root label mean the same name.
+func restoreQuestionCase(reply, query []byte, q *wire.Query) {
+	end := int(q.NameEnd)
+	if end == 0 || len(reply) < end || binary.BigEndian.Uint16(reply[4:]) == 0 {
 		return
 	}
-	for i := headerLen; i < end; i++ {
+	for i := wire.HeaderLen; i < end; i++ {
 		if lower(reply[i]) != lower(query[i]) {
 			return // a different name: leave the reply alone
 		}
 	}
-	copy(reply[headerLen:end], query[headerLen:end])
+	copy(reply[wire.HeaderLen:end], query[wire.HeaderLen:end])
 }
 
 func lower(c byte) byte {
@@ -227,41 +227,17 @@ func lower(c byte) byte {
 	return c
 }
 
-// nameEnd returns the offset just past an uncompressed name starting at
-// the question (offset 12), or -1.
-func nameEnd(w []byte) int {
-	off := headerLen
-	for off < len(w) {
-		l := int(w[off])
-		if l == 0 {
-			return off + 1
-		}
-		if l > 63 {
-			return -1
-		}
-		off += 1 + l
-	}
-	return -1
-}
-
 // answer builds the reply to a parsed query (RFC 1034 4.3.2 with the EDNS
 // rules of RFC 6891). It returns nil for messages that get no reply.
 func (st *state) answer(m *dns.Msg, proto server.Proto) *dns.Msg {
-	if m.Response {
-		return nil
-	}
-	opt, bad := findOPT(m)
-	if bad {
-		return errorReply(m, dns.RcodeFormatError)
-	}
+	// wire.Peek has turned down responses, misplaced OPT records, other
+	// than one question and EDNS versions but 0; NOTIFY that zone
+	// replication did not take ends here.
 	if m.Opcode != dns.OpcodeQuery {
 		return errorReply(m, dns.RcodeNotImplemented)
 	}
 	if len(m.Question) != 1 {
 		return errorReply(m, dns.RcodeFormatError)
-	}
-	if opt != nil && opt.Version() != 0 {
-		return errorReply(m, dns.RcodeBadVers) // RFC 6891 6.1.3
 	}
 	q := m.Question[0]
 	// Class ANY is answered from the IN data, as NSD and Knot do; other
@@ -288,7 +264,7 @@ func (st *state) answer(m *dns.Msg, proto server.Proto) *dns.Msg {
 	if z == nil {
 		return errorReply(m, dns.RcodeRefused)
 	}
-	opt = m.IsEdns0()
+	opt := m.IsEdns0()
 	// Work in lower case: owner names that equal the question then
 	// compress to it, and slow() puts the client's spelling back into the
 	// question, so answers carry the query's case (RFC 4343 4.1) as NSD's do.
@@ -335,25 +311,6 @@ func (st *state) find(name string, qtype uint16) *zone.Zone {
 	}
 }
 
-// findOPT returns the query's OPT record; bad is set when there is more
-// than one or it sits where it must not (RFC 6891 6.1.1).
-func findOPT(m *dns.Msg) (opt *dns.OPT, bad bool) {
-	for _, rr := range m.Extra {
-		if o, ok := rr.(*dns.OPT); ok {
-			if opt != nil || o.Hdr.Name != "." {
-				return nil, true
-			}
-			opt = o
-		}
-	}
-	for _, rr := range append(m.Answer, m.Ns...) {
-		if rr.Header().Rrtype == dns.TypeOPT {
-			return nil, true
-		}
-	}
-	return opt, false
-}
-
 // reply starts a reply to m: ID, opcode, RD and CD copied, question echoed,
 // and an OPT record when the query had one (RFC 6891 7).
 func reply(m *dns.Msg) *dns.Msg {
@@ -375,24 +332,7 @@ func reply(m *dns.Msg) *dns.Msg {
 func errorReply(m *dns.Msg, rcode int) *dns.Msg {
 	r := reply(m)
 	r.Rcode = rcode
-	if rcode == dns.RcodeBadVers && r.IsEdns0() == nil {
-		r.SetEdns0(MaxUDPSize, false)
-	}
 	return r
-}
-
-// formErr answers a query that does not unpack: FORMERR with the header's
-// ID and opcode, when there is a header to reply to (RFC 1035 4.1.1).
-func formErr(w []byte, out []byte) []byte {
-	if len(w) < headerLen {
-		return nil
-	}
-	out = append(out[:0], w[:headerLen]...)
-	flags := binary.BigEndian.Uint16(w[2:])
-	flags = flagQR | flags&(opMask|flagRD) | dns.RcodeFormatError
-	binary.BigEndian.PutUint16(out[2:], flags)
-	clear(out[4:12]) // no sections: we could not read them
-	return out
 }
 
 // answerCache maps cache keys to packed replies, bounded in bytes.

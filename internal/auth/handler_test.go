@@ -8,6 +8,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/server"
+	"github.com/rootline-dns/rootline/internal/wire/wiretest"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
 
@@ -234,5 +235,19 @@ func TestHandlerPreservesCaseInAnswers(t *testing.T) {
 				t.Fatalf("%s round %d: %v", name, round, r)
 			}
 		}
+	}
+}
+
+// TestHandlerMalformed: malformed queries get the answers every role gives
+// (the resolver's tests run the same table).
+func TestHandlerMalformed(t *testing.T) {
+	h := newTestHandler(t)
+	for _, c := range wiretest.Malformed() {
+		t.Run(c.Name, func(t *testing.T) {
+			for range 2 { // a second round would hit the answer cache
+				req := &server.Request{Wire: c.Query, Remote: netip.MustParseAddrPort("127.0.0.1:5353"), Proto: server.UDP}
+				c.Check(t, h.ServeDNS(context.Background(), req, make([]byte, 0, 512)))
+			}
+		})
 	}
 }

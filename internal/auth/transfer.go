@@ -18,7 +18,7 @@ func (st *state) transfer(ctx context.Context, t Transfers, req *server.Request,
 	if m.Response || len(m.Question) != 1 {
 		return nil, false
 	}
-	if opt, bad := findOPT(m); bad || opt != nil && opt.Version() != 0 {
+	if opt := m.IsEdns0(); opt != nil && opt.Version() != 0 { // wire.Peek let it through for NOTIFY
 		return nil, false
 	}
 	q := m.Question[0]

@@ -9,6 +9,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/dnsname"
+	"github.com/rootline-dns/rootline/internal/wire"
 )
 
 // Packed is the fast path: it answers repeated questions from wire-form
@@ -29,14 +30,9 @@ type Packed struct {
 }
 
 const (
-	headerLen = 12
-	flagQR    = 1 << 15
-	flagRD    = 1 << 8
-	flagRA    = 1 << 7
-	opMask    = 0xf << 11
-	// optLen is the size of the OPT record we append: root name, type,
-	// class (buffer size), TTL (extended rcode, version, flags), RDLENGTH.
-	optLen = 11
+	headerLen = wire.HeaderLen
+	// optLen is the size of the OPT record we append (no options).
+	optLen = wire.OPTLen
 	// maxKey is the largest key: a 255-byte wire name plus the type.
 	maxKey = 255 + 2
 	// PrefetchFraction: a hit with less than 1/10 of its TTL left asks for
@@ -54,9 +50,6 @@ func newPacked(budget int, now func() time.Time, store *rrStore) *Packed {
 	}
 	return p
 }
-
-// EDNSSize is the buffer size in the OPT record of fast-path replies.
-const EDNSSize = 1232
 
 // Store packs m (a reply to a one-question query) for later fast hits.
 // Replies without records, with a zero TTL or with rcodes other than
@@ -104,7 +97,7 @@ func (p *Packed) Store(m *dns.Msg) {
 	for _, off := range offs {
 		w = binary.BigEndian.AppendUint16(w, off)
 	}
-	qend := headerLen + nameLen(w[headerLen:])
+	qend := wire.SkipName(w, headerLen) // our own packing: uncompressed
 	wname := w[headerLen:qend]
 	nh := p.store.nameHash(wname)
 	now := p.now().UnixNano()
@@ -129,16 +122,25 @@ const (
 // clamped to [512, udpLimit], or 512 without EDNS (RFC 6891 6.2.5); a reply
 // that would not fit is a Miss so the slow path can truncate properly.
 func (p *Packed) Answer(query, out []byte, udpLimit int) ([]byte, Hit) {
-	qend, qtype, edns, bufSize, ok := peekQuery(query)
+	q, err := wire.Peek(query)
+	if err != nil {
+		return out, Miss
+	}
+	return p.AnswerQuery(query, &q, out, udpLimit)
+}
+
+// AnswerQuery is Answer for a query the caller has already peeked without
+// error. Only the common shape is served here (wire.Query.Plain, no DO:
+// the client wants DNSSEC records we do not keep here); anything else is
+// a Miss and takes the slow path, which validates fully.
+func (p *Packed) AnswerQuery(query []byte, q *wire.Query, out []byte, udpLimit int) ([]byte, Hit) {
+	if !q.Plain(query) || q.DO() {
+		return out, Miss
+	}
+	qend, qtype, edns := int(q.NameEnd), q.Type, q.EDNS
 	maxSize := 0
 	if udpLimit > 0 {
-		maxSize = 512
-		if edns {
-			maxSize = min(max(int(bufSize), 512), udpLimit)
-		}
-	}
-	if !ok {
-		return out, Miss
+		maxSize = q.UDPLimit(udpLimit)
 	}
 	var kb [maxKey]byte
 	key := kb[:0]
@@ -162,8 +164,8 @@ func (p *Packed) Answer(query, out []byte, udpLimit int) ([]byte, Hit) {
 	}
 	sl := &sh.slots[idx]
 	data := sh.bytesOf(idx)
-	wire, offs := data[:len(data)-2*int(sl.nrr)], data[len(data)-2*int(sl.nrr):]
-	size := len(wire)
+	stored, offs := data[:len(data)-2*int(sl.nrr)], data[len(data)-2*int(sl.nrr):]
+	size := len(stored)
 	if edns {
 		size += optLen
 	}
@@ -180,9 +182,9 @@ func (p *Packed) Answer(query, out []byte, udpLimit int) ([]byte, Hit) {
 	sh.touch(idx)
 	sh.mu.Unlock()
 
-	out = append(out[:0], wire...)
+	out = append(out[:0], stored...)
 	out[0], out[1] = query[0], query[1]
-	out[2] |= query[2] & (flagRD >> 8)
+	out[2] |= query[2] & (wire.FlagRD >> 8)
 	copy(out[headerLen:qend], query[headerLen:qend])
 	for i := 0; i < len(offs); i += 2 {
 		off := binary.BigEndian.Uint16(offs[i:])
@@ -192,7 +194,7 @@ func (p *Packed) Answer(query, out []byte, udpLimit int) ([]byte, Hit) {
 	if edns {
 		ar := binary.BigEndian.Uint16(out[10:])
 		binary.BigEndian.PutUint16(out[10:], ar+1)
-		out = append(out, 0, 0, byte(dns.TypeOPT), byte(EDNSSize>>8), byte(EDNSSize&0xff), 0, 0, 0, 0, 0, 0)
+		out = wire.AppendOPT(out, 0, false)
 	}
 	return out, hit
 }
@@ -210,69 +212,10 @@ func (p *Packed) flushAll() {
 	}
 }
 
-// peekQuery accepts only the common query shape: a QUERY opcode, one
-// question of class IN with an uncompressed name, no answer or authority
-// records, and at most one OPT record of EDNS version 0. Anything else
-// returns ok=false and takes the slow path, which validates fully.
-func peekQuery(w []byte) (qend int, qtype uint16, edns bool, bufSize uint16, ok bool) {
-	if len(w) < headerLen+5 {
-		return 0, 0, false, 0, false
-	}
-	flags := binary.BigEndian.Uint16(w[2:])
-	if flags&(flagQR|opMask) != 0 || binary.BigEndian.Uint16(w[4:]) != 1 ||
-		binary.BigEndian.Uint16(w[6:]) != 0 || binary.BigEndian.Uint16(w[8:]) != 0 {
-		return 0, 0, false, 0, false
-	}
-	ar := binary.BigEndian.Uint16(w[10:])
-	if ar > 1 {
-		return 0, 0, false, 0, false
-	}
-	off := headerLen
-	for {
-		if off >= len(w) {
-			return 0, 0, false, 0, false
-		}
-		l := int(w[off])
-		if l == 0 {
-			off++
-			break
-		}
-		if l > 63 {
-			return 0, 0, false, 0, false
-		}
-		off += 1 + l
-		if off-headerLen > 255 {
-			return 0, 0, false, 0, false
-		}
-	}
-	if off+4 > len(w) || binary.BigEndian.Uint16(w[off+2:]) != dns.ClassINET {
-		return 0, 0, false, 0, false
-	}
-	qend, qtype = off, binary.BigEndian.Uint16(w[off:])
-	off += 4
-	if ar == 0 {
-		return qend, qtype, false, 0, off == len(w)
-	}
-	if off+optLen > len(w) || w[off] != 0 || binary.BigEndian.Uint16(w[off+1:]) != dns.TypeOPT || w[off+6] != 0 {
-		return 0, 0, false, 0, false
-	}
-	if w[off+7]&0x80 != 0 { // DO: the client wants DNSSEC records we do not keep here
-		return 0, 0, false, 0, false
-	}
-	rdlen := int(binary.BigEndian.Uint16(w[off+9:]))
-	return qend, qtype, true, binary.BigEndian.Uint16(w[off+3:]), off+optLen+rdlen == len(w)
-}
-
-// nameLen is the wire length of an uncompressed name at the start of b.
-func nameLen(b []byte) int {
-	off := 0
-	for off < len(b) && b[off] != 0 {
-		off += 1 + int(b[off])
-	}
-	return off + 1
-}
-
-var errShort = errors.New("cache: message too short")
+var (
+	errShort   = errors.New("cache: message too short")
+	errBadName = errors.New("cache: bad name")
+)
 
 // TTLOffsets walks a packed message and returns the offset of every
 // resource record's TTL field (OPT pseudo-records excluded: their TTL field
@@ -285,10 +228,9 @@ func TTLOffsets(w []byte) ([]uint16, error) {
 	qd := int(binary.BigEndian.Uint16(w[4:]))
 	rrs := int(binary.BigEndian.Uint16(w[6:])) + int(binary.BigEndian.Uint16(w[8:])) + int(binary.BigEndian.Uint16(w[10:]))
 	off := headerLen
-	var err error
 	for range qd {
-		if off, err = skipName(w, off); err != nil {
-			return nil, err
+		if off = wire.SkipName(w, off); off < 0 {
+			return nil, errBadName
 		}
 		off += 4
 		if off > len(w) {
@@ -297,8 +239,8 @@ func TTLOffsets(w []byte) ([]uint16, error) {
 	}
 	offs := make([]uint16, 0, rrs)
 	for range rrs {
-		if off, err = skipName(w, off); err != nil {
-			return nil, err
+		if off = wire.SkipName(w, off); off < 0 {
+			return nil, errBadName
 		}
 		if off+10 > len(w) {
 			return nil, errShort
@@ -312,30 +254,6 @@ func TTLOffsets(w []byte) ([]uint16, error) {
 		}
 	}
 	return offs, nil
-}
-
-// skipName returns the offset just past the name at off. A compression
-// pointer ends the name in place (we need not follow it to skip it).
-func skipName(w []byte, off int) (int, error) {
-	for hops := 0; hops < 128; hops++ { // 255-byte names have at most 127 labels
-		if off >= len(w) {
-			return 0, errShort
-		}
-		l := int(w[off])
-		switch {
-		case l == 0:
-			return off + 1, nil
-		case l&0xC0 == 0xC0:
-			if off+2 > len(w) {
-				return 0, errShort
-			}
-			return off + 2, nil
-		case l > 63:
-			return 0, errors.New("cache: bad label type")
-		}
-		off += 1 + l
-	}
-	return 0, errors.New("cache: name too long")
 }
 
 // bytes reports the bytes accounted to packed replies.

@@ -8,6 +8,8 @@ import (
 	"net"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/wire"
 )
 
 // An entry's bytes are its key, then its records in wire form:
@@ -56,8 +58,8 @@ func appendRecords(dst, wname []byte, rrs []dns.RR, ttl uint32) ([]byte, error) 
 			return nil, fmt.Errorf("cache: packing %s record: %w", dns.TypeToString[rr.Header().Rrtype], err)
 		}
 		w := scratch[:end]
-		ol := nameLen(w)
-		if ol+10 > len(w) {
+		ol := wire.SkipName(w, 0)
+		if ol < 0 || ol+10 > len(w) {
 			return nil, errCorrupt
 		}
 		lowerASCII(w[:ol])
@@ -75,10 +77,7 @@ func appendRecords(dst, wname []byte, rrs []dns.RR, ttl uint32) ([]byte, error) 
 
 // ownerEnd returns the offset just past the owner of the record at off.
 func ownerEnd(recs []byte, off int) int {
-	if recs[off]&0xC0 == 0xC0 {
-		return off + 2
-	}
-	return off + nameLen(recs[off:])
+	return wire.SkipName(recs, off) // stored by appendRecords: well-formed
 }
 
 // decodeRecords materialises n encoded records as dns.RR with the given

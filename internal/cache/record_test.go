@@ -8,6 +8,8 @@ import (
 	"unsafe"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/wire"
 )
 
 // TestRoundTrip checks that what Put stores in wire form comes back from
@@ -163,7 +165,7 @@ func checkShard(t *testing.T, sh *shard) {
 		sl := &sh.slots[idx]
 		bytes += size(int(sl.n))
 		data := sh.bytesOf(idx)[sh.keyOff:]
-		wn := data[:nameLen(data)]
+		wn := data[:wire.SkipName(data, 0)]
 		qt := uint16(data[len(wn)])<<8 | uint16(data[len(wn)+1])
 		if _, got := sh.find(wn, qt, sl.hash); got != idx {
 			t.Fatalf("slot %d not found under its key", idx)

@@ -7,6 +7,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/dnsname"
+	"github.com/rootline-dns/rootline/internal/wire"
 )
 
 // The packed fast path answers most questions straight from the RRset
@@ -72,14 +73,14 @@ func (p *Packed) answerFromStore(query []byte, qend int, wname []byte, nh uint64
 	if edns {
 		ar = 1
 	}
-	out = append(out[:0], query[0], query[1], byte(flagQR>>8)|query[2]&byte(flagRD>>8), byte(flagRA)|rcode,
+	out = append(out[:0], query[0], query[1], byte(wire.FlagQR>>8)|query[2]&byte(wire.FlagRD>>8), byte(wire.FlagRA)|rcode,
 		0, 1, byte(an>>8), byte(an), byte(ns>>8), byte(ns), 0, ar)
 	out = append(out, query[headerLen:qend+4]...) // the question as asked (0x20 case intact)
 	start := len(out)
 	out = append(out, recs...)
 	patchTTLs(out[start:], n, left)
 	if edns {
-		out = append(out, 0, 0, byte(dns.TypeOPT), byte(EDNSSize>>8), byte(EDNSSize&0xff), 0, 0, 0, 0, 0, 0)
+		out = wire.AppendOPT(out, 0, false)
 	}
 	return out, hit, true
 }

@@ -139,11 +139,19 @@ func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte)
 		h.observe(req, b, false, start)
 		return b
 	}
+	// One peek serves the admission checks (the same answers as the
+	// authoritative role gives) and the cache's fast path.
+	q, err := wire.Peek(req.Wire)
+	if err != nil {
+		b := q.Reject(req.Wire, err, out[:0])
+		h.observe(req, b, false, start)
+		return b
+	}
 	udpLimit := wire.DefaultEDNSSize
 	if req.Proto == server.TCP {
 		udpLimit = 0
 	}
-	if b, hit := h.r.cache.Packed.Answer(req.Wire, out, udpLimit); hit != cache.Miss {
+	if b, hit := h.r.cache.Packed.AnswerQuery(req.Wire, &q, out, udpLimit); hit != cache.Miss {
 		if hit == cache.FreshPrefetch {
 			h.startPrefetch(req.Wire)
 		}
@@ -183,13 +191,13 @@ func (h *Handler) observe(req *server.Request, b []byte, cached bool, start time
 	}
 }
 
+// slow answers a query that ServeDNS peeked without error but the cache
+// could not answer.
 func (h *Handler) slow(ctx context.Context, req *server.Request, out []byte) []byte {
 	q := new(dns.Msg)
 	if err := q.Unpack(req.Wire); err != nil {
+		// RDATA that wire.Peek's walk does not look into.
 		return wire.ErrorReply(req.Wire, dns.RcodeFormatError, out[:0])
-	}
-	if q.Response {
-		return nil
 	}
 	m, cacheable := h.answer(ctx, q)
 	if cacheable {
@@ -219,17 +227,8 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, bool) {
 	if opt != nil {
 		m.SetEdns0(wire.DefaultEDNSSize, false)
 	}
-	switch {
-	case q.Opcode != dns.OpcodeQuery:
-		m.Rcode = dns.RcodeNotImplemented
-		return m, false
-	case len(q.Question) != 1:
-		m.Rcode = dns.RcodeFormatError
-		return m, false
-	case opt != nil && opt.Version() != 0: // RFC 6891 6.1.3
-		m.Rcode = dns.RcodeBadVers
-		return m, false
-	}
+	// wire.Peek has turned down other opcodes, question counts and EDNS
+	// versions, as it does for the authoritative role.
 	qq := q.Question[0]
 	switch {
 	case qq.Qclass != dns.ClassINET:

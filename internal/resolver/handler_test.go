@@ -11,6 +11,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/server"
+	"github.com/rootline-dns/rootline/internal/wire/wiretest"
 )
 
 type countObserver struct {
@@ -256,5 +257,19 @@ func BenchmarkHandlerCacheHit(b *testing.B) {
 		if len(h.ServeDNS(context.Background(), req, out)) == 0 {
 			b.Fatal("no reply")
 		}
+	}
+}
+
+// TestHandlerMalformed: malformed queries get the answers every role gives
+// (the authoritative handler's tests run the same table).
+func TestHandlerMalformed(t *testing.T) {
+	r, _ := newTestResolver(t, hierarchy(t), nil)
+	h := NewHandler(r, HandlerConfig{})
+	defer h.Close()
+	for _, c := range wiretest.Malformed() {
+		t.Run(c.Name, func(t *testing.T) {
+			req := &server.Request{Wire: c.Query, Remote: netip.MustParseAddrPort("127.0.0.1:5353"), Proto: server.UDP}
+			c.Check(t, h.ServeDNS(context.Background(), req, make([]byte, 0, 512)))
+		})
 	}
 }

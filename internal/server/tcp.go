@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/rootline-dns/rootline/internal/wire"
 )
 
 // tcpReadBuf is the per-connection read buffer: pipelined queries (~50
@@ -51,7 +53,7 @@ func readFrame(r *bufio.Reader, firstByte func() error) ([]byte, error) {
 	if _, err := io.ReadFull(r, msg); err != nil {
 		return nil, noEOF(err)
 	}
-	if n < headerLen {
+	if n < wire.HeaderLen {
 		return nil, errShortMsg
 	}
 	return msg, nil

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/wire"
 )
 
 func frame(t testing.TB, m *dns.Msg) []byte {
@@ -377,7 +379,7 @@ func FuzzReadFrame(f *testing.F) {
 				return
 			}
 			n := int(in[off])<<8 | int(in[off+1])
-			if n != len(m) || !bytes.Equal(m, in[off+2:off+2+n]) || n < headerLen {
+			if n != len(m) || !bytes.Equal(m, in[off+2:off+2+n]) || n < wire.HeaderLen {
 				t.Fatalf("frame at %d: got %d bytes, length said %d", off, len(m), n)
 			}
 			off += 2 + n

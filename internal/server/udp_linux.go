@@ -23,9 +23,6 @@ const (
 	// maxMsgSize is the largest DNS message; a UDP datagram that cannot
 	// fit (MSG_TRUNC) is no DNS message and is dropped.
 	maxMsgSize = wire.MaxMsgSize
-	// headerLen is the DNS header (RFC 1035 4.1.1): anything shorter has
-	// no ID to answer to and is ignored.
-	headerLen = 12
 	// oobSize holds one IP_PKTINFO or IPV6_PKTINFO control message (40
 	// bytes on 64-bit Linux) with room to spare.
 	oobSize = 64
@@ -169,7 +166,7 @@ func (w *udpWorker) serve(n int) int {
 	for i := 0; i < n; i++ {
 		h := &w.rhdrs[i]
 		size := int(h.Len)
-		if h.Hdr.Flags&unix.MSG_TRUNC != 0 || size < headerLen {
+		if h.Hdr.Flags&unix.MSG_TRUNC != 0 || size < wire.HeaderLen {
 			w.s.observe(EventMalformed, UDP)
 			continue
 		}

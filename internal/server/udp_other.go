@@ -15,7 +15,6 @@ import (
 const (
 	udpBatch        = 16 // unused off Linux; keeps Config's docs true
 	maxMsgSize      = wire.MaxMsgSize
-	headerLen       = 12
 	udpErrorBackoff = 10 * time.Millisecond
 )
 
@@ -57,7 +56,7 @@ func (w *udpWorker) run() {
 			}
 			continue
 		}
-		if n < headerLen {
+		if n < wire.HeaderLen {
 			w.s.observe(EventMalformed, UDP)
 			continue
 		}

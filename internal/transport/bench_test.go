@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/wire"
 )
 
 // echoServer answers every UDP datagram with itself, QR set: the cheapest
@@ -29,7 +31,7 @@ func echoServer(tb testing.TB) netip.AddrPort {
 			if err != nil {
 				return
 			}
-			if n < headerLen {
+			if n < wire.HeaderLen {
 				continue
 			}
 			buf[2] |= 0x80

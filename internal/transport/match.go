@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/wire"
 )
 
 var (
@@ -13,12 +15,6 @@ var (
 	errMismatch = errors.New("reply does not match the query")
 	// errMalformed marks a reply that matches but cannot be decoded.
 	errMalformed = errors.New("malformed reply")
-)
-
-// Header flag bits (RFC 1035 4.1.1).
-const (
-	flagQR = 1 << 15
-	flagTC = 1 << 9
 )
 
 // match checks a received message against the query and decodes it.
@@ -30,7 +26,7 @@ const (
 // randomisation (draft-vixie-dnsext-dns0x20). Label length bytes are < 64 and
 // are therefore never altered by folding.
 func match(q *dns.Msg, query, b []byte) (*dns.Msg, error) {
-	if len(b) < headerLen {
+	if len(b) < wire.HeaderLen {
 		return nil, fmt.Errorf("%w: %d bytes", errMismatch, len(b))
 	}
 	id := binary.BigEndian.Uint16(b)
@@ -38,7 +34,7 @@ func match(q *dns.Msg, query, b []byte) (*dns.Msg, error) {
 		return nil, fmt.Errorf("%w: ID %d, want %d", errMismatch, id, q.Id)
 	}
 	flags := binary.BigEndian.Uint16(b[2:])
-	if flags&flagQR == 0 {
+	if flags&wire.FlagQR == 0 {
 		return nil, fmt.Errorf("%w: QR bit clear", errMismatch)
 	}
 	if op := int(flags>>11) & 0xF; op != q.Opcode {
@@ -46,10 +42,11 @@ func match(q *dns.Msg, query, b []byte) (*dns.Msg, error) {
 	}
 	rcode := int(flags & 0xF)
 	qd := binary.BigEndian.Uint16(b[4:])
-	qsec := query[headerLen : headerLen+questionLen(query)]
+	pq, _ := wire.Peek(query) // our own query: its opcode may be other than QUERY
+	qsec := pq.Question(query)
 	switch {
 	case qd == 1:
-		if len(b) < headerLen+len(qsec) || !equalFoldASCII(b[headerLen:headerLen+len(qsec)], qsec) {
+		if len(b) < wire.HeaderLen+len(qsec) || !equalFoldASCII(b[wire.HeaderLen:wire.HeaderLen+len(qsec)], qsec) {
 			return nil, fmt.Errorf("%w: different question", errMismatch)
 		}
 	case qd == 0 && (rcode == dns.RcodeFormatError || rcode == dns.RcodeNotImplemented || rcode == dns.RcodeRefused):
@@ -60,7 +57,7 @@ func match(q *dns.Msg, query, b []byte) (*dns.Msg, error) {
 	}
 	r := new(dns.Msg)
 	if err := r.Unpack(b); err != nil {
-		if flags&flagTC == 0 {
+		if flags&wire.FlagTC == 0 {
 			return nil, fmt.Errorf("%w: %v", errMalformed, err)
 		}
 		// A truncated reply may end mid-record; all we need from it is
@@ -74,16 +71,6 @@ func match(q *dns.Msg, query, b []byte) (*dns.Msg, error) {
 		r.Question = append(r.Question, q.Question[0])
 	}
 	return r, nil
-}
-
-// questionLen is the length of the first (uncompressed) question in a
-// packed query: the name's labels, the root byte, type and class.
-func questionLen(query []byte) int {
-	off := headerLen
-	for off < len(query) && query[off] != 0 {
-		off += int(query[off]) + 1
-	}
-	return min(off+1+4, len(query)) - headerLen
 }
 
 func equalFoldASCII(a, b []byte) bool {

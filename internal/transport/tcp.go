@@ -11,10 +11,9 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-)
 
-// headerLen is the fixed DNS header size (RFC 1035 4.1.1).
-const headerLen = 12
+	"github.com/rootline-dns/rootline/internal/wire"
+)
 
 // tcp sends packed over a new TCP connection with the two-byte length
 // prefix of RFC 1035 4.2.2 and reads framed messages until one matches.
@@ -52,7 +51,7 @@ func (c *Client) tcp(ctx context.Context, server netip.AddrPort, q *dns.Msg, pac
 			return nil, 0, c.fail(ctx, server, "tcp", "read", eofReason(err), ignored)
 		}
 		n := int(binary.BigEndian.Uint16(l[:]))
-		if n < headerLen {
+		if n < wire.HeaderLen {
 			return nil, 0, c.fail(ctx, server, "tcp", "read",
 				fmt.Errorf("%w: %d-byte message is shorter than a header", errMalformed, n), ignored)
 		}

@@ -148,12 +148,12 @@ func FuzzErrorReply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, q []byte) {
 		r := ErrorReply(q, dns.RcodeFormatError, nil)
 		if r == nil {
-			if len(q) >= headerLen && q[2]&0x80 == 0 {
+			if len(q) >= HeaderLen && q[2]&0x80 == 0 {
 				t.Fatalf("no reply to a %d-byte query", len(q))
 			}
 			return
 		}
-		if len(r) > headerLen+maxNameLen+4+11 {
+		if len(r) > HeaderLen+maxNameLen+4+11 {
 			t.Fatalf("reply of %d bytes", len(r))
 		}
 		var m dns.Msg

@@ -1,6 +1,3 @@
-// Package wire is the one place that knows the wire format's details beyond
-// what miekg/dns does for us: crypto-random IDs, EDNS0 buffer sizes, and
-// truncation that keeps whole RRsets.
 package wire
 
 import (
