@@ -69,7 +69,8 @@ func exchangeTCP(addr netip.AddrPort, wire []byte) (outcome, error) {
 	// so dial again a few times. A refused connection fails at once.
 	for try := 0; try < dialTries; try++ {
 		c, err = net.DialTimeout("tcp", addr.String(), replyWait)
-		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+		var ne net.Error
+		if err == nil || !errors.As(err, &ne) || !ne.Timeout() {
 			break
 		}
 	}
