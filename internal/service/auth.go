@@ -146,7 +146,9 @@ func (a *Auth) Addrs() (udp, tcp []netip.AddrPort) {
 }
 
 // Reload applies a re-read configuration (validated): zone files are read
-// again, and a zone whose file fails keeps the version being served;
+// again, and a zone whose file fails keeps the version being served; a
+// signed zone is re-signed if it changed (see package signer), and keeps
+// its signed version if its keys fail to load;
 // transfer ACLs and NOTIFY targets change at once, and secondaries of a
 // zone whose serial advanced are notified. Listen addresses and secondary
 // zones are fixed for the service's life. ctx ending stops the reload
