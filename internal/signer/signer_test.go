@@ -47,6 +47,19 @@ func testKeys(t *testing.T, origin string) []*dnssec.Key {
 	return keys
 }
 
+// zoneText is z as a zone file.
+func zoneText(z *zone.Zone) string {
+	var b strings.Builder
+	for _, name := range z.Names() {
+		for _, set := range z.Node(name).Sets {
+			for _, rr := range set.RRs {
+				b.WriteString(rr.String() + "\n")
+			}
+		}
+	}
+	return b.String()
+}
+
 var testPolicy = Policy{Validity: 14 * 24 * time.Hour, Refresh: 7 * 24 * time.Hour, Workers: 2}
 
 // verifyAll checks every signature of z against its DNSKEYs at now, and
@@ -105,15 +118,7 @@ func TestSignVersions(t *testing.T) {
 	}
 	// A file that came signed: its DNSSEC records are made afresh, none
 	// kept twice.
-	var signedText strings.Builder
-	for _, name := range v1.Zone.Names() {
-		for _, set := range v1.Zone.Node(name).Sets {
-			for _, rr := range set.RRs {
-				signedText.WriteString(rr.String() + "\n")
-			}
-		}
-	}
-	again, _, err := Sign(load(t, signedText.String()), keys, testPolicy, nil, t0)
+	again, _, err := Sign(load(t, zoneText(v1.Zone)), keys, testPolicy, nil, t0)
 	if err != nil || again.Zone.Records != v1.Zone.Records || again.Zone.Len() != v1.Zone.Len() {
 		t.Errorf("the signed zone signed again: %v, %d records, want %d", err, again.Zone.Records, v1.Zone.Records)
 	}
@@ -179,15 +184,7 @@ func TestSignNSEC3(t *testing.T) {
 	}
 	verifyAll(t, v2.Zone, now)
 	// The NSEC3-signed zone as a file, signed again.
-	var text strings.Builder
-	for _, name := range v2.Zone.Names() {
-		for _, set := range v2.Zone.Node(name).Sets {
-			for _, rr := range set.RRs {
-				text.WriteString(rr.String() + "\n")
-			}
-		}
-	}
-	again, _, err := Sign(load(t, text.String()), keys, pol, nil, now)
+	again, _, err := Sign(load(t, zoneText(v2.Zone)), keys, pol, nil, now)
 	if err != nil || again.Zone.Len() != v2.Zone.Len() || again.Zone.Records != v2.Zone.Records {
 		t.Errorf("NSEC3 zone signed again: %v, %d names, want %d", err, again.Zone.Len(), v2.Zone.Len())
 	}
