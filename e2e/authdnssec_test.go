@@ -247,6 +247,12 @@ func compareWithPeers(t *testing.T, zones []peers.Zone, qs []query) {
 	nsd := peers.StartNSD(t, lo, zones)
 	knot := peers.StartKnot(t, lo, zones)
 	ours := startRootlineZones(t, zones)
+	compareServers(t, nsd, knot, ours, qs)
+}
+
+// compareServers sends qs to NSD, Knot and rootline, and fails where
+// rootline differs from an answer NSD and Knot share.
+func compareServers(t *testing.T, nsd, knot, ours *peers.Server, qs []query) {
 	got := askAll(t, []*peers.Server{nsd, knot, ours}, qs)
 	if t.Failed() {
 		return

@@ -90,9 +90,15 @@ func textSet(t *testing.T, text string) []string {
 // axfr transfers the zone from addr with miekg/dns's client.
 func axfr(t *testing.T, addr netip.AddrPort) []dns.RR {
 	t.Helper()
+	return axfrOf(t, addr, xfrOrigin)
+}
+
+// axfrOf transfers origin from addr.
+func axfrOf(t *testing.T, addr netip.AddrPort, origin string) []dns.RR {
+	t.Helper()
 	tr := &dns.Transfer{DialTimeout: xfrWait, ReadTimeout: xfrWait}
 	q := new(dns.Msg)
-	q.SetAxfr(xfrOrigin)
+	q.SetAxfr(origin)
 	ch, err := tr.In(q, addr.String())
 	if err != nil {
 		t.Fatalf("AXFR from %s: %v", addr, err)
@@ -128,9 +134,9 @@ func clientXfr(t *testing.T, bin string, args ...string) ([]dns.RR, string) {
 	return rrs, string(out)
 }
 
-func serialAt(addr netip.AddrPort) (uint32, error) {
+func serialAt(addr netip.AddrPort, origin string) (uint32, error) {
 	q := new(dns.Msg)
-	q.SetQuestion(xfrOrigin, dns.TypeSOA)
+	q.SetQuestion(origin, dns.TypeSOA)
 	c := dns.Client{Timeout: time.Second}
 	r, _, err := c.Exchange(q, addr.String())
 	if err != nil {
@@ -147,17 +153,23 @@ func serialAt(addr netip.AddrPort) (uint32, error) {
 // waitSerial polls s until it serves serial, bounded by xfrWait.
 func waitSerial(t *testing.T, s *peers.Server, serial uint32) {
 	t.Helper()
+	waitSerialOf(t, s, xfrOrigin, serial)
+}
+
+// waitSerialOf polls s until it serves origin at serial.
+func waitSerialOf(t *testing.T, s *peers.Server, origin string, serial uint32) {
+	t.Helper()
 	deadline := time.Now().Add(xfrWait)
 	var last string
 	for time.Now().Before(deadline) {
-		got, err := serialAt(s.Addrs[0])
+		got, err := serialAt(s.Addrs[0], origin)
 		if err == nil && got == serial {
 			return
 		}
 		last = fmt.Sprint(got, err)
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("%s still not at serial %d after %v (last: %s)\n%s", s.Name, serial, xfrWait, last, s.LogTail())
+	t.Fatalf("%s still not at serial %d of %s after %v (last: %s)\n%s", s.Name, serial, origin, xfrWait, last, s.LogTail())
 }
 
 func sameSet(t *testing.T, what string, want, got []string) {

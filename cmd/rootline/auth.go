@@ -12,6 +12,7 @@ import (
 
 const authUsage = `usage: rootline auth --listen ADDR:PORT [--listen ...] --zone ORIGIN=FILE [--zone ...] [--config FILE]
        [--allow-transfer CIDR ...] [--notify ADDR[:PORT] ...] [--secondary ORIGIN=PRIMARY[:PORT] ...]
+       [--sign ORIGIN=KEYDIR ...]
 
 Serves the zones authoritatively over UDP and TCP on every listen address.
 SIGHUP reloads the configuration and zone files (a zone that fails to load
@@ -20,7 +21,13 @@ keeps its old version); SIGTERM or SIGINT stops.
 Replication: clients in --allow-transfer may AXFR/IXFR every zone; after a
 reload that advances a zone's serial, --notify targets get a NOTIFY.
 --secondary zones are transferred from their primary, refreshed on the SOA
-timers and on NOTIFY from it, and served like the others.`
+timers and on NOTIFY from it, and served like the others.
+
+Signing: a --sign zone is signed with its keys from KEYDIR (rootline zone
+keygen) on load and on every reload that changes it, and re-signed before
+its signatures expire (valid 14 days, refreshed when 7 remain); each new
+version gets a higher serial and goes to secondaries by NOTIFY and IXFR.
+NSEC3, opt-out and the timings are set in the config file (docs/config.md).`
 
 func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return authCommand(ctx, args, stderr, daemonHooks{})
@@ -32,12 +39,13 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 	fs := flag.NewFlagSet("auth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, authUsage); fs.PrintDefaults() }
-	var listens, zones, allowXfr, notify, secondaries listFlag
+	var listens, zones, allowXfr, notify, secondaries, signs listFlag
 	fs.Var(&listens, "listen", "address and port to serve on, e.g. 127.0.0.1:53 or [::1]:53 (repeatable)")
 	fs.Var(&zones, "zone", "zone to serve as ORIGIN=FILE (repeatable)")
 	fs.Var(&allowXfr, "allow-transfer", "CIDR or address allowed to transfer every zone (AXFR/IXFR) (repeatable)")
 	fs.Var(&notify, "notify", "secondary ADDR[:PORT] to NOTIFY when a zone's serial advances (repeatable)")
 	fs.Var(&secondaries, "secondary", "zone to serve as a secondary, ORIGIN=PRIMARY_ADDR[:PORT] (repeatable)")
+	fs.Var(&signs, "sign", "sign the zone ORIGIN with the keys in KEYDIR, ORIGIN=KEYDIR (repeatable)")
 	cfgFile := fs.String("config", "", "TOML configuration file (flags add to it)")
 	verbose := fs.Bool("v", false, "log debug messages")
 	if done, err := parseFlags(fs, args); done {
@@ -64,6 +72,15 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 				return nil, err
 			}
 			c.Zones = append(c.Zones, az)
+		}
+		for _, v := range signs {
+			origin, dir, err := config.ParseSignFlag(v)
+			if err == nil {
+				err = c.SetSignKeys(origin, dir)
+			}
+			if err != nil {
+				return nil, err
+			}
 		}
 		allow, err := parseEach("--allow-transfer", allowXfr, config.ParsePrefix)
 		if err != nil {

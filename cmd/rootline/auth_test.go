@@ -99,3 +99,48 @@ func TestAuthBadUsage(t *testing.T) {
 		}
 	}
 }
+
+// --sign needs its zone, and bad keys stop the start with an error
+// naming the file; good keys serve the zone signed.
+func TestAuthSignFlag(t *testing.T) {
+	zone := "example.test=../../internal/auth/testdata/example.test.zone"
+	var stderr bytes.Buffer
+	err := authCommand(context.Background(), []string{"--listen", "127.0.0.1:0", "--zone", zone, "--sign", "other.test=keys"}, &stderr, daemonHooks{})
+	if e, ok := err.(exitError); !ok || e.code != 2 || !strings.Contains(e.msg, "no zone other.test") {
+		t.Errorf("--sign for a zone not served: %v", err)
+	}
+	keys := t.TempDir()
+	writeKeyFile := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(keys, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeKeyFile("Kexample.test.+013+00001.key", "example.test. IN DNSKEY 257 3 13 not-base64\n")
+	writeKeyFile("Kexample.test.+013+00001.private", "Private-key-format: v1.3\n")
+	err = authCommand(context.Background(), []string{"--listen", "127.0.0.1:0", "--zone", zone, "--sign", "example.test=" + keys}, &stderr, daemonHooks{})
+	if err == nil || !strings.Contains(err.Error(), "Kexample.test.+013+00001.key:1: DNSKEY") {
+		t.Errorf("bad key: %v", err)
+	}
+	os.Remove(filepath.Join(keys, "Kexample.test.+013+00001.key"))
+	os.Remove(filepath.Join(keys, "Kexample.test.+013+00001.private"))
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"zone", "keygen", "--dir", keys, "example.test"}, &out, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	d := startDaemon(t, authCommand, []string{"--listen", "127.0.0.1:0", "--zone", zone, "--sign", "example.test=" + keys}, &logs)
+	m := new(dns.Msg)
+	m.SetQuestion("www.example.test.", dns.TypeA)
+	m.SetEdns0(1232, true)
+	c := &dns.Client{Net: "tcp", Timeout: time.Second}
+	r, _, err := c.Exchange(m, d.tcp[0].String())
+	if err != nil || len(r.Answer) < 2 {
+		t.Fatalf("signed answer: %v %v\n%s", r, err, logs.String())
+	}
+	if _, ok := r.Answer[len(r.Answer)-1].(*dns.RRSIG); !ok {
+		t.Errorf("no RRSIG in the answer:\n%v", r)
+	}
+	if err := d.stop(); err != nil {
+		t.Fatal(err)
+	}
+}

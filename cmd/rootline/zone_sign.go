@@ -17,10 +17,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/miekg/dns"
-
 	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/dnssec"
+	"github.com/rootline-dns/rootline/internal/signer"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
 
@@ -37,10 +36,6 @@ one hour ago (clock skew) until --expire from now. The SOA serial is kept
 as in the file. DS records for the parent go to DIR/dsset-ORIGIN. (as
 dnssec-signzone names it); stderr says where. Records already signed in
 FILE (RRSIG, NSEC, NSEC3, NSEC3PARAM) are replaced.`
-
-// signInceptionSkew backdates inception so that validators whose clocks
-// run slow accept fresh signatures (RFC 6781 4.4.2.2 discusses the skew).
-const signInceptionSkew = time.Hour
 
 func runZoneSign(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("zone sign", flag.ContinueOnError)
@@ -98,7 +93,7 @@ func runZoneSign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		return fmt.Errorf("zone sign: %w", err)
 	}
-	keys, err := loadZoneKeys(*keyDir, o)
+	keys, err := dnssec.ReadKeys(os.DirFS(*keyDir), *keyDir, o)
 	if err != nil {
 		return exitError{code: 1, msg: "zone sign: " + err.Error()}
 	}
@@ -108,11 +103,11 @@ func runZoneSign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 	now := time.Now()
 	opt := dnssec.SignOptions{
-		Validity: dnssec.Validity{Inception: now.Add(-signInceptionSkew), Expiration: now.Add(life)},
+		Validity: dnssec.Validity{Inception: now.Add(-signer.InceptionSkew), Expiration: now.Add(life)},
 		NSEC3:    params,
 		Workers:  runtime.GOMAXPROCS(0),
 	}
-	signed, err := dnssec.SignZone(o, zoneNodes(z), keys, opt)
+	signed, err := dnssec.SignZone(o, signer.Nodes(z), keys, opt)
 	if err != nil {
 		return fmt.Errorf("zone sign: %w", err)
 	}
@@ -152,78 +147,6 @@ func parseLifetime(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q must be positive", s)
 	}
 	return d, nil
-}
-
-// loadZoneKeys reads every key pair in dir whose file name says it belongs
-// to origin. A matching file that is unreadable, malformed, or holds a
-// key for another zone is an error naming the file.
-func loadZoneKeys(dir, origin string) ([]*dnssec.Key, error) {
-	matches, err := filepath.Glob(filepath.Join(dir, "K"+globEscape(origin)+"+*.private"))
-	if err != nil {
-		return nil, err
-	}
-	var keys []*dnssec.Key
-	for _, priv := range matches {
-		pubFile := strings.TrimSuffix(priv, ".private") + ".key"
-		k, err := readKeyPair(pubFile, priv)
-		if err != nil {
-			return nil, err
-		}
-		if k.DNSKEY.Hdr.Name != origin {
-			return nil, fmt.Errorf("%s: DNSKEY: key is for zone %s, not %s", pubFile, k.DNSKEY.Hdr.Name, origin)
-		}
-		keys = append(keys, k)
-	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("no keys for %s in %s (make them with: rootline zone keygen --dir %s %s)", origin, dir, dir, origin)
-	}
-	return keys, nil
-}
-
-func readKeyPair(pubFile, privFile string) (*dnssec.Key, error) {
-	pf, err := os.Open(pubFile)
-	if err != nil {
-		return nil, err
-	}
-	defer pf.Close()
-	dk, err := dnssec.ParsePublic(pf, pubFile)
-	if err != nil {
-		return nil, err
-	}
-	sf, err := os.Open(privFile)
-	if err != nil {
-		return nil, err
-	}
-	defer sf.Close()
-	return dnssec.ParsePrivate(sf, privFile, dk)
-}
-
-// globEscape quotes the glob metacharacters a zone name may contain.
-func globEscape(s string) string {
-	var b strings.Builder
-	for _, c := range s {
-		if strings.ContainsRune(`*?[\`, c) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
-// zoneNodes converts a loaded zone to the signer's input, in canonical
-// order.
-func zoneNodes(z *zone.Zone) []dnssec.Node {
-	names := z.Names()
-	nodes := make([]dnssec.Node, len(names))
-	for i, name := range names {
-		n := z.Node(name)
-		sets := make([][]dns.RR, len(n.Sets))
-		for j := range n.Sets {
-			sets[j] = n.Sets[j].RRs
-		}
-		nodes[i] = dnssec.Node{Name: name, Sets: sets}
-	}
-	return nodes
 }
 
 // Output is formatted on all cores in chunks of names and written in

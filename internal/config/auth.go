@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/rootline-dns/rootline/internal/dnsname"
 )
@@ -33,6 +34,77 @@ type AuthZone struct {
 	AllowInclude  bool     `toml:"allow-include"`  // $INCLUDE, confined to the file's folder
 	AllowTransfer Prefixes `toml:"allow-transfer"` // in addition to the global list
 	Notify        Servers  `toml:"notify"`         // in addition to the global list
+	Sign          AuthSign `toml:"sign"`
+}
+
+// AuthSign turns on automatic DNSSEC signing of a zone: the file is signed
+// on load and on every reload, and signatures are refreshed before they
+// expire. An empty Keys leaves the zone unsigned (served as the file is).
+type AuthSign struct {
+	Keys     string        `toml:"keys"`     // folder of the zone's BIND key files (K<origin>+*.key/.private)
+	NSEC3    bool          `toml:"nsec3"`    // NSEC3 with RFC 9276's parameters instead of NSEC
+	OptOut   bool          `toml:"opt-out"`  // NSEC3 opt-out (RFC 5155 6)
+	Validity time.Duration `toml:"validity"` // signature lifetime; 0: DefaultSignValidity
+	Refresh  time.Duration `toml:"refresh"`  // re-sign when less remains; 0: DefaultSignRefresh
+	Serial   string        `toml:"serial"`   // "increment" (default) or "unixtime"
+}
+
+// Signing defaults, Knot's (rrsig-lifetime 14 days; rrsig-refresh 7 days
+// in the Knot releases before its default became propagation-delay +
+// zone-max-ttl): a week of margin outlasts any sane TTL, a weekend without
+// an operator, and secondaries that lost touch with us for days.
+const (
+	DefaultSignValidity = 14 * 24 * time.Hour
+	DefaultSignRefresh  = 7 * 24 * time.Hour
+)
+
+// Serial policies of a signed zone (AuthSign.Serial).
+const (
+	SignSerialIncrement = "increment" // max(file serial, served serial + 1)
+	SignSerialUnixTime  = "unixtime"  // as increment, but at least the Unix time
+)
+
+// On reports whether the zone is signed by the server.
+func (s AuthSign) On() bool { return s.Keys != "" }
+
+// Durations returns the signature validity and refresh margin, defaults
+// applied.
+func (s AuthSign) Durations() (validity, refresh time.Duration) {
+	validity, refresh = s.Validity, s.Refresh
+	if validity == 0 {
+		validity = DefaultSignValidity
+	}
+	if refresh == 0 {
+		refresh = DefaultSignRefresh
+	}
+	return validity, refresh
+}
+
+// check returns what is wrong with the zone's signing settings.
+func (s AuthSign) check(origin string) []error {
+	var errs []error
+	what := "zone " + origin + ": sign."
+	if !s.On() {
+		if s != (AuthSign{}) {
+			errs = append(errs, fmt.Errorf("%skeys: required when signing is configured (--sign %s=KEYDIR)", what, origin))
+		}
+		return errs
+	}
+	if s.OptOut && !s.NSEC3 {
+		errs = append(errs, fmt.Errorf("%sopt-out needs nsec3 = true", what))
+	}
+	if s.Validity < 0 || s.Refresh < 0 {
+		errs = append(errs, fmt.Errorf("%svalidity and refresh must not be negative", what))
+	}
+	if v, r := s.Durations(); r >= v {
+		errs = append(errs, fmt.Errorf("%srefresh (%v) must be shorter than validity (%v): signatures would be refreshed as soon as made", what, r, v))
+	}
+	switch s.Serial {
+	case "", SignSerialIncrement, SignSerialUnixTime:
+	default:
+		errs = append(errs, fmt.Errorf("%sserial %q: want %q or %q", what, s.Serial, SignSerialIncrement, SignSerialUnixTime))
+	}
+	return errs
 }
 
 // AuthSecondary is one zone served as a secondary: transferred from its
@@ -56,6 +128,28 @@ func ParseZoneFlag(v string) (AuthZone, error) {
 		return AuthZone{}, fmt.Errorf("--zone %q: want ORIGIN=FILE", v)
 	}
 	return AuthZone{Origin: origin, File: file}, nil
+}
+
+// ParseSignFlag parses ORIGIN=KEYDIR (--sign).
+func ParseSignFlag(v string) (origin, keys string, err error) {
+	origin, keys, ok := strings.Cut(v, "=")
+	if !ok || origin == "" || keys == "" {
+		return "", "", fmt.Errorf("--sign %q: want ORIGIN=KEYDIR", v)
+	}
+	return origin, keys, nil
+}
+
+// SetSignKeys turns on signing of the configured zone at origin with the
+// keys in dir (--sign): the zone itself comes from --zone or the file.
+func (c *Auth) SetSignKeys(origin, dir string) error {
+	o := dnsname.Canonical(origin)
+	for i := range c.Zones {
+		if dnsname.Canonical(c.Zones[i].Origin) == o {
+			c.Zones[i].Sign.Keys = dir
+			return nil
+		}
+	}
+	return fmt.Errorf("--sign %s=%s: no zone %s is configured (add --zone %s=FILE)", origin, dir, origin, origin)
 }
 
 // ParseSecondaryFlag parses ORIGIN=PRIMARY[:PORT] (--secondary).
@@ -111,6 +205,7 @@ func (c *Auth) Validate() error {
 			errs = append(errs, fmt.Errorf("zone %s: no file", z.Origin))
 		}
 		check("zone "+z.Origin+": ", z.AllowTransfer, z.Notify)
+		errs = append(errs, z.Sign.check(z.Origin)...)
 	}
 	for _, z := range c.Secondaries {
 		twice(z.Origin)

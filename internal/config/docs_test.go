@@ -68,7 +68,7 @@ func TestConfigDocs(t *testing.T) {
 		{"rootline resolver", "resolver.example.toml", &Resolver{}},
 		{"rootline auth", "auth.example.toml", &Auth{}},
 	}
-	row := regexp.MustCompile("(?m)^\\| `([a-z.-]+)` \\|")
+	row := regexp.MustCompile("(?m)^\\| `([a-z0-9.-]+)` \\|")
 	for _, tc := range tests {
 		want := keys(reflect.TypeOf(tc.cfg).Elem(), "")
 		section := docSection(t, tc.title)

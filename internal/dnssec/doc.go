@@ -6,9 +6,10 @@
 //   - keys: Key (DNSKEY plus private half), Generate for ECDSA P-256 (13)
 //     and Ed25519 (15), key tags, DS records, and the BIND key file pair
 //     (.key/.private, Private-key-format v1.2/v1.3) read from and written
-//     to bytes (ParsePublic, ParsePrivate, MarshalPublic, MarshalPrivate);
-//     RSA (5, 7, 8, 10) and ECDSA P-384 (14) keys made by other tools are
-//     read too;
+//     to bytes (ParsePublic, ParsePrivate, MarshalPublic, MarshalPrivate),
+//     and a zone's keys from a folder the caller opened as an fs.FS
+//     (ReadKeys); RSA (5, 7, 8, 10) and ECDSA P-384 (14) keys made by
+//     other tools are read too;
 //   - signatures: SignRRset and VerifyRRset over the canonical RRset form
 //     of RFC 4034 6 (canonical.go, built here, not by miekg/dns), ValidAt
 //     for the validity period in serial arithmetic;
@@ -22,7 +23,8 @@
 //     deterministic result.
 //
 // What it must not do: no I/O (files are read and written by the caller;
-// the package sees bytes and io.Reader/io.Writer only), no clocks (every
+// the package sees bytes, io.Reader/io.Writer and, for a key folder, an
+// fs.FS the caller opened), no clocks (every
 // time, such as a signature's inception and expiration or a key's creation
 // date, is passed in), no package-level mutable state, no logging. Random
 // numbers for key generation and ECDSA signatures come from crypto/rand.

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/rootline-dns/rootline/internal/auth"
 	"github.com/rootline-dns/rootline/internal/config"
@@ -27,6 +28,9 @@ type AuthOptions struct {
 	// Server tunes the listeners; its Listen and Logger are ignored (they
 	// come from the configuration and Logger).
 	Server server.Config
+	// Now is the clock of automatic signing: signatures' validity and
+	// their refresh (time.Now if nil).
+	Now func() time.Time
 }
 
 // Auth is the authoritative server: zones from files, secondary zones, and
@@ -37,6 +41,8 @@ type Auth struct {
 	h       *auth.Handler
 	handler server.Handler // h, wrapped by opt.Wrap
 	sv      *served
+	sign    *signing   // zones the server signs itself
+	zonesMu sync.Mutex // serialises reloads and signature refreshes
 
 	mu     sync.Mutex // guards listen, srv, stopBg
 	listen []netip.AddrPort
@@ -55,11 +61,17 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	}
 	log := opt.Logger
 	h := auth.NewHandler(log)
-	zs := loadZones(context.Background(), log, cfg, nil)
+	sign := newSigning(log, opt.Now)
+	// Bad keys stop the start: serving the zone unsigned, or not at all,
+	// is a choice for the operator to make.
+	if err := sign.configure(cfg); err != nil {
+		return nil, err
+	}
+	zs := sign.apply(loadZones(context.Background(), log, cfg, nil), nil)
 	if len(zs) == 0 && len(opt.Zones) == 0 && len(cfg.Secondaries) == 0 {
 		return nil, errors.New("no zone could be loaded")
 	}
-	a := &Auth{log: log, opt: opt, h: h, handler: h, listen: cfg.Listen}
+	a := &Auth{log: log, opt: opt, h: h, handler: h, listen: cfg.Listen, sign: sign}
 	if opt.Wrap != nil {
 		a.handler = opt.Wrap(h)
 	}
@@ -119,6 +131,7 @@ func (a *Auth) Start(ctx context.Context) error {
 	a.sv.setContext(bg)
 	a.sv.notifyAll()
 	a.bg.Go(func() { a.sv.run(bg) })
+	a.bg.Go(func() { a.signLoop(bg) })
 	return nil
 }
 
@@ -133,14 +146,22 @@ func (a *Auth) Addrs() (udp, tcp []netip.AddrPort) {
 }
 
 // Reload applies a re-read configuration (validated): zone files are read
-// again, and a zone whose file fails keeps the version being served;
+// again, and a zone whose file fails keeps the version being served; a
+// signed zone is re-signed if it changed (see package signer), and keeps
+// its signed version if its keys fail to load;
 // transfer ACLs and NOTIFY targets change at once, and secondaries of a
 // zone whose serial advanced are notified. Listen addresses and secondary
 // zones are fixed for the service's life. ctx ending stops the reload
 // between zones (the zones not yet read keep their old versions).
 func (a *Auth) Reload(ctx context.Context, cfg *config.Auth) error {
+	a.zonesMu.Lock()
+	defer a.zonesMu.Unlock()
 	a.sv.setConfig(cfg)
-	a.sv.setFiles(loadZones(ctx, a.log, cfg, a.sv.fileZones()))
+	if err := a.sign.configure(cfg); err != nil {
+		a.log.Error("zone keys not reloaded, zones keep their signed versions", "err", err)
+	}
+	old := a.sv.fileZones()
+	a.sv.setFiles(a.sign.apply(loadZones(ctx, a.log, cfg, old), old))
 	freeParseGarbage(cfg)
 	a.log.Info("reloaded", "zones", len(a.h.Zones()))
 	return ctx.Err()

@@ -15,7 +15,12 @@
 // The reload rules live here and nowhere else. Auth: zone files are read
 // again, and a zone whose file fails keeps its old version; transfer ACLs
 // and NOTIFY targets change at once; a zone whose serial advanced is
-// journalled (IXFR) and its secondaries are notified; secondary zones and
+// journalled (IXFR) and its secondaries are notified; a zone the server
+// signs (zone.sign) is signed again when its file, keys or denial method
+// changed, keeps its signed version otherwise, and keeps it too when its
+// keys fail to load (at start, bad keys are an error); a timer re-signs
+// such zones before their signatures expire (RefreshSignatures, on the
+// clock AuthOptions.Now; rules in package signer); secondary zones and
 // listen addresses are fixed for the service's life. Resolver: forwarders,
 // the client ACL and the query log change at once and the cache is kept;
 // listen addresses, root hints, metrics and cache sizing are fixed.
