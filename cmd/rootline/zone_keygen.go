@@ -53,6 +53,11 @@ func runZoneKeygen(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return fmt.Errorf("zone keygen: %w", err)
 	}
+	// A key folder holds private keys: made for the owner alone, as
+	// keymgr and dnssec-keygen's users keep theirs.
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
+		return fmt.Errorf("zone keygen: %w", err)
+	}
 	base := filepath.Join(*dir, k.BaseName())
 	// Never overwrite a key: a tag collision with an existing key of the
 	// zone must not destroy it.
