@@ -63,7 +63,7 @@ func (r *Resolver) ask(ctx context.Context, st *query, a *asking, cands []netip.
 	if st.expired(ctx) {
 		return reply{}, false, st.exceeded(BudgetWallTime)
 	}
-	server, found := r.sel.best(cands, a.tried)
+	server, found := r.sel.best(cands, &a.tried)
 	if !found {
 		return reply{}, false, ErrNoServers
 	}
@@ -75,7 +75,7 @@ func (r *Resolver) ask(ctx context.Context, st *query, a *asking, cands []netip.
 	}
 	st.upstream++
 	a.queries++
-	a.tried = append(a.tried, server)
+	a.tried.add(server)
 	m, rtt, err := r.exchange(ctx, st, server, name, qtype, a.rd)
 	if err != nil {
 		r.sel.bad(server.Addr())
@@ -89,7 +89,7 @@ func (r *Resolver) ask(ctx context.Context, st *query, a *asking, cands []netip.
 			// RFC 6891 7: a server that does not know EDNS answers
 			// FORMERR; ask it again without.
 			r.sel.setNoEDNS(server.Addr())
-			a.tried = a.tried.without(server)
+			a.tried.remove(server)
 			return reply{}, false, nil
 		}
 		r.sel.bad(server.Addr())

@@ -24,14 +24,19 @@ type delegation struct {
 
 // hints is the root delegation from the configured root hints.
 func (r *Resolver) hints() *delegation {
-	d := &delegation{zone: "."}
+	return &delegation{zone: ".", addrs: r.hintAddrs()}
+}
+
+// hintAddrs are the root servers' addresses from the configured hints.
+func (r *Resolver) hintAddrs() []netip.AddrPort {
+	addrs := make([]netip.AddrPort, 0, len(r.cfg.RootHints))
 	for _, h := range r.cfg.RootHints {
 		if h.Port() == 0 {
 			h = netip.AddrPortFrom(h.Addr(), r.port())
 		}
-		d.addrs = append(d.addrs, h)
+		addrs = append(addrs, h)
 	}
-	return d
+	return addrs
 }
 
 // closestDelegation finds the deepest zone cut above qname whose NS set is

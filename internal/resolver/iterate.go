@@ -21,7 +21,6 @@ type iteration struct {
 	qname  string
 	qtype  uint16
 	depth  int // nesting of sub-resolutions for NS addresses (MaxDepth)
-	d      *delegation
 	asking asking
 	// QNAME minimisation (RFC 9156): whether it is still on, how many
 	// labels the next minimised name has, how many steps were minimised
@@ -38,20 +37,43 @@ type iteration struct {
 // referral, returns a result, or moves on to the next server, by what the
 // reply was classified as. Every turn is charged to the per-query and
 // per-name budgets.
+//
+// The delegation asked is a local here, not part of the iteration state,
+// so that the root hints' delegation stays on this stack.
 func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype uint16, depth int) (*step, error) {
 	if fz := r.forwarderFor(qname); fz != nil {
 		return r.forwardQuery(ctx, st, fz, qname, qtype)
 	}
 	it := &iteration{qname: qname, qtype: qtype, depth: depth,
 		minimise: !r.cfg.NoQNameMinimisation, qlabels: dnsname.CountLabels(qname)}
-	it.enter(r.startDelegation(ctx, st, qname, qtype, depth))
+	// Start at the deepest cached zone cut, else at the root: the hints
+	// (on this stack: most iterations never keep them) or, once primed,
+	// the root's NS set.
+	d := r.closestDelegation(qname, qtype)
+	var root delegation
+	if d == nil {
+		root = delegation{zone: ".", addrs: r.hintAddrs()}
+		if d = r.primed(ctx, st, qname, qtype, depth); d == nil {
+			d = &root
+		}
+	}
+	if d.zone == "." && len(d.addrs) == 0 {
+		// Root NS names without usable addresses: the hints still are.
+		d.addrs = r.hintAddrs()
+	}
+	it.enter(d.zone)
 	for {
 		name, qt := it.question()
-		rep, ok, err := r.ask(ctx, st, &it.asking, it.d.addrs, name, qt)
+		isMin := name != qname
+		rep, ok, err := r.ask(ctx, st, &it.asking, d.addrs, name, qt)
 		switch {
 		case errors.Is(err, ErrNoServers):
-			if err := r.moreServers(ctx, st, it); err != nil {
+			p, err := r.moreServers(ctx, st, it, d)
+			if err != nil {
 				return nil, err
+			}
+			if p != nil {
+				d = p
 			}
 			continue
 		case err != nil:
@@ -59,42 +81,44 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 		case !ok:
 			continue
 		}
-		if s, done, err := r.onReply(st, it, &rep, name != qname); done {
-			return s, err
-		}
-	}
-}
-
-// startDelegation is where an iteration begins: the deepest cached zone
-// cut, else the root from the hints, primed first (RFC 8109) unless quiet.
-func (r *Resolver) startDelegation(ctx context.Context, st *query, qname string, qtype uint16, depth int) *delegation {
-	d := r.closestDelegation(qname, qtype)
-	if d == nil {
-		d = r.hints()
-		// Priming (RFC 8109): learn the current root NS set from a hint
-		// before relying on it, unless this is the priming query itself.
-		if !r.cfg.Quiet && !(qname == "." && qtype == dns.TypeNS) {
-			if _, err := r.iterate(ctx, st, ".", dns.TypeNS, depth); err != nil {
-				r.log.Debug("priming failed; using the hints", "err", err)
-			} else if pd := r.closestDelegation(qname, qtype); pd != nil {
-				d = pd
+		// Classify, then act: one function per kind of reply.
+		switch rep.kind {
+		case KindLame, KindRefused, KindServerFail:
+			r.onServerFailure(it, &rep, isMin)
+		case KindReferral:
+			r.score(&rep, true)
+			d = r.onReferral(st, it, &rep)
+		default:
+			r.score(&rep, true)
+			if !isMin {
+				return r.onFinal(it, &rep)
 			}
+			r.onMinimised(it, &rep)
 		}
 	}
-	if d.zone == "." && len(d.addrs) == 0 {
-		// Root NS names without usable addresses: the hints still are.
-		d.addrs = r.hints().addrs
-	}
-	return d
 }
 
-// enter makes d the delegation asked: its servers are all untried, and
-// minimisation reveals one label below its zone next.
-func (it *iteration) enter(d *delegation) {
-	it.d = d
-	it.asking.zone = d.zone
-	it.asking.tried = it.asking.tried[:0]
-	it.minLabels = dnsname.CountLabels(d.zone) + 1
+// primed returns the deepest delegation for qname once priming (RFC
+// 8109) has learned the current root NS set from a hint, or nil to use the
+// hints as they are: when quiet, when this is the priming query itself,
+// or when priming failed.
+func (r *Resolver) primed(ctx context.Context, st *query, qname string, qtype uint16, depth int) *delegation {
+	if r.cfg.Quiet || (qname == "." && qtype == dns.TypeNS) {
+		return nil
+	}
+	if _, err := r.iterate(ctx, st, ".", dns.TypeNS, depth); err != nil {
+		r.log.Debug("priming failed; using the hints", "err", err)
+		return nil
+	}
+	return r.closestDelegation(qname, qtype)
+}
+
+// enter moves on to zone's servers: they are all untried, and
+// minimisation reveals one label below zone next.
+func (it *iteration) enter(zone string) {
+	it.asking.zone = zone
+	it.asking.tried.reset()
+	it.minLabels = dnsname.CountLabels(zone) + 1
 }
 
 // question is what to send next. RFC 9156: reveal one more label than
@@ -108,44 +132,25 @@ func (it *iteration) question() (string, uint16) {
 }
 
 // moreServers finds another server to ask once every known address of
-// the delegation has been tried: an address for one more NS name, or,
-// when every server of a cached delegation failed, the parent's.
-func (r *Resolver) moreServers(ctx context.Context, st *query, it *iteration) error {
-	err := r.findNSAddr(ctx, st, it.d, it.depth)
+// d has been tried: an address for one more NS name (added to d), or,
+// when every server of a cached delegation failed, the parent's
+// delegation, which it returns (nil otherwise: d itself is never returned,
+// which would move the caller's hints delegation to the heap).
+func (r *Resolver) moreServers(ctx context.Context, st *query, it *iteration, d *delegation) (*delegation, error) {
+	err := r.findNSAddr(ctx, st, d, it.depth)
 	if err == nil {
-		return nil
+		return nil, nil
 	}
-	if !errors.Is(err, ErrNoServers) || !it.d.cached || it.d.zone == "." || it.fallbacks >= maxParentFallbacks {
-		return err
+	if !errors.Is(err, ErrNoServers) || !d.cached || d.zone == "." || it.fallbacks >= maxParentFallbacks {
+		return nil, err
 	}
 	// The cached NS set or its addresses may be wrong (the child's view
 	// can differ from the parent's, or the zone moved). Ask the parent
 	// again, whose referral brings fresh glue.
 	it.fallbacks++
-	it.enter(r.parentOf(it.d))
-	return nil
-}
-
-// onReply acts on a classified reply to a question sent for it (isMin:
-// a minimised one). done says the iteration ends with s or err; otherwise
-// it goes on with its updated state.
-func (r *Resolver) onReply(st *query, it *iteration, rep *reply, isMin bool) (s *step, done bool, err error) {
-	switch rep.kind {
-	case KindLame, KindRefused, KindServerFail:
-		r.onServerFailure(it, rep, isMin)
-		return nil, false, nil
-	}
-	r.score(rep, true)
-	switch {
-	case rep.kind == KindReferral:
-		r.onReferral(st, it, rep)
-		return nil, false, nil
-	case isMin:
-		r.onMinimised(it, rep)
-		return nil, false, nil
-	}
-	s, err = r.onFinal(it, rep)
-	return s, true, err
+	p := r.parentOf(d)
+	it.enter(p.zone)
+	return p, nil
 }
 
 // onServerFailure moves on from a lame, refusing or failing server.
@@ -155,23 +160,25 @@ func (r *Resolver) onServerFailure(it *iteration, rep *reply, isMin bool) {
 		// Relaxed minimisation (RFC 9156 2.3): some servers choke on it;
 		// fall back to the full name with the same server.
 		it.minimise = false
-		it.asking.tried = it.asking.tried.without(rep.server)
+		it.asking.tried.remove(rep.server)
 	}
 }
 
-// onReferral caches a delegation to a zone below and descends into it,
-// remembering the parent's glue should the child's own addresses fail.
-func (r *Resolver) onReferral(st *query, it *iteration, rep *reply) {
+// onReferral caches a delegation to a zone below and returns it to
+// descend into, remembering the parent's glue should the child's own
+// addresses fail.
+func (r *Resolver) onReferral(st *query, it *iteration, rep *reply) *delegation {
 	r.storeReferral(rep.s, rep.child)
 	st.noteParentGlue(rep.s.glue)
-	it.enter(r.referred(rep.s, rep.child))
+	it.enter(rep.child)
+	return r.referred(rep.s, rep.child)
 }
 
 // onMinimised handles the answer to a minimised question: no zone cut at
 // that name, so the same servers get one more label.
 func (r *Resolver) onMinimised(it *iteration, rep *reply) {
 	it.minimised++
-	it.asking.tried = it.asking.tried.without(rep.server)
+	it.asking.tried.remove(rep.server)
 	if rep.kind == KindNXDomain || rep.kind == KindYXDomain {
 		// An empty non-terminal wrongly reported as NXDOMAIN by a broken
 		// server would end the resolution; ask in full.
