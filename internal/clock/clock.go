@@ -4,8 +4,8 @@
 // package-level default: TTLs, serve-stale windows, prefetch, server
 // selection, wall-time budgets and (later) DNSSEC signature validity must
 // all agree on what time it is, and tests, replay scenarios and the lab
-// move that time without waiting for it. A clock that follows a
-// libfaketime-style time file (Deckard's FAKETIME_TIMESTAMP_FILE) fits
+// move that time without waiting for it. File, a clock that follows a
+// libfaketime-style time file (Deckard's FAKETIME_TIMESTAMP_FILE), fits
 // the same shape: its Now method is the func.
 package clock
 
