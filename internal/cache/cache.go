@@ -19,6 +19,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/clock"
 	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
@@ -125,8 +126,10 @@ type Config struct {
 	// ServeStale keeps entries StaleWindow past expiry (RFC 8767).
 	ServeStale  bool
 	StaleWindow time.Duration
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Now is the clock; nil means the system clock (clock.Or). A
+	// resolver shares it (Cache.Clock), so TTLs and its own time reads
+	// agree.
+	Now clock.Func
 }
 
 // Cache is safe for concurrent use.
@@ -152,9 +155,7 @@ func New(cfg Config) *Cache {
 	if cfg.StaleWindow <= 0 {
 		cfg.StaleWindow = DefaultStaleWindow
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Now = clock.Or(cfg.Now)
 	c := &Cache{cfg: cfg, store: newRRStore(cfg.MaxBytes - cfg.MaxBytes/8)}
 	c.Packed = newPacked(cfg.MaxBytes/8, cfg.Now, c.store)
 	return c
@@ -162,6 +163,9 @@ func New(cfg Config) *Cache {
 
 // Now returns the cache's clock reading.
 func (c *Cache) Now() time.Time { return c.cfg.Now() }
+
+// Clock returns the cache's clock itself, for a resolver to share.
+func (c *Cache) Clock() clock.Func { return c.cfg.Now }
 
 // lifetime computes an entry's TTL: the RRset's minimum TTL (RFC 2181 5.2
 // says the TTLs of one set should agree; taking the minimum is safe), or

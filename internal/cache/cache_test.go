@@ -8,13 +8,13 @@ import (
 	"github.com/miekg/dns"
 )
 
-// clock is a fake clock moved by tests.
-type clock struct{ t time.Time }
+// fakeClock is a clock moved by tests.
+type fakeClock struct{ t time.Time }
 
-func (c *clock) now() time.Time          { return c.t }
-func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+func (c *fakeClock) now() time.Time          { return c.t }
+func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
-func newClock() *clock { return &clock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)} }
+func newClock() *fakeClock { return &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)} }
 
 func rr(t *testing.T, s string) dns.RR {
 	t.Helper()

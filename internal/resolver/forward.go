@@ -58,59 +58,36 @@ func (r *Resolver) forwarderFor(name string) *ForwardZone {
 // chain as non-authoritative data (RFC 2181 5.4.1: it ranks below what
 // authoritative servers tell us directly). Servers are tried by SRTT.
 func (r *Resolver) forwardQuery(ctx context.Context, st *query, fz *ForwardZone, qname string, qtype uint16) (*step, error) {
-	var tried triedSet
-	for queries := 0; ; queries++ {
-		if st.expired(ctx) {
-			return nil, st.exceeded(BudgetWallTime)
-		}
-		if st.upstream >= MaxUpstreamPerQuery {
-			return nil, st.exceeded(BudgetUpstream)
-		}
-		if queries >= MaxQueriesPerName {
-			return nil, st.exceeded(BudgetPerName)
-		}
-		server, ok := r.sel.best(fz.Servers, tried)
-		if !ok {
-			return nil, ErrNoServers
-		}
-		tried = append(tried, server)
-		st.upstream++
-		reply, rtt, err := r.exchange(ctx, st, server, qname, qtype, true)
+	// A forwarder speaks for every name it resolved for us; the chain
+	// must still start at our name, and unrelated records are dropped.
+	a := asking{zone: ".", rd: true}
+	for {
+		rep, ok, err := r.ask(ctx, st, &a, fz.Servers, qname, qtype)
 		if err != nil {
-			r.sel.bad(server.Addr())
+			return nil, err
+		}
+		if !ok {
 			continue
 		}
-		// A forwarder speaks for every name it resolved for us; the chain
-		// must still start at our name, and unrelated records are dropped.
-		s := scrub(reply, ".", qname, qtype)
-		r.stats.Scrubbed.Add(uint64(s.dropped))
-		kind, _ := classify(s, ".", qname)
+		kind := rep.kind
 		switch kind {
-		case KindFormErr:
-			if reply.IsEdns0() == nil && !r.sel.noEDNS(server.Addr()) {
-				r.sel.setNoEDNS(server.Addr())
-				tried = tried.without(server)
-				continue
-			}
-			r.sel.bad(server.Addr())
-			continue
 		case KindRefused, KindServerFail, KindReferral:
 			// A referral from a forwarder means it did not recurse for us
 			// (RFC 1034 4.3.1: RD asks it to): it is as useless as one
 			// that fails, and its NS records are not an answer.
-			r.sel.bad(server.Addr())
+			r.score(&rep, false)
 			continue
 		case KindLame:
 			// A recursive server's empty NOERROR without SOA is NODATA it
 			// chose not to explain; not cacheable without the SOA.
 			kind = KindNoData
 		}
-		if s.loop {
+		if rep.s.loop {
 			r.stats.Loops.Add(1)
 			return nil, ErrLoop
 		}
-		r.sel.good(server.Addr(), rtt)
-		r.store(s, kind, qtype, cache.RankAnswer)
-		return &step{kind: kind, chain: s.chain, final: s.final, soa: s.soa}, nil
+		r.score(&rep, true)
+		r.store(rep.s, kind, qtype, cache.RankAnswer)
+		return &step{kind: kind, chain: rep.s.chain, final: rep.s.final, soa: rep.s.soa}, nil
 	}
 }

@@ -3,11 +3,13 @@ package resolver
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/clock"
 	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
@@ -108,13 +110,16 @@ func newStats() *Stats {
 // upstream query), about a tenth of a cold resolution's allocations, and
 // nothing needs waking at the deadline. The iteration checks expired()
 // between steps, and each upstream query's timeout is clipped to what is
-// left (attempt), so no wait outlasts the budget.
+// left (attempt), so no wait outlasts the budget. The deadline is on the
+// resolver's clock, as every other time it reads: a test or a time file
+// that moves the clock moves the budget with it.
 type query struct {
 	upstream int
 	glueless int
 	stack    []string // questions being resolved on this chain; at most MaxDepth+1
 	stats    *Stats
-	deadline time.Time // end of the wall-time budget (MaxWallTime)
+	now      clock.Func // the resolver's clock
+	deadline time.Time  // end of the wall-time budget (MaxWallTime)
 	// parentGlue is the referral glue seen during this query (at most
 	// MaxParentGlue addresses): the parent's view of an NS name's
 	// addresses, which the child's own answer replaces in the cache but
@@ -143,19 +148,26 @@ func (q *query) noteParentGlue(glue []dns.RR) {
 	}
 }
 
-func newQuery(stats *Stats, key string) *query {
-	return &query{stack: []string{key}, stats: stats, deadline: time.Now().Add(MaxWallTime)}
+// newQuery starts a client query's budgets; its wall time runs on now,
+// the resolver's clock, like every other time the resolver reads.
+func newQuery(stats *Stats, key string, now clock.Func) *query {
+	return &query{stack: []string{key}, stats: stats, now: now, deadline: now().Add(MaxWallTime)}
 }
 
 // expired says whether the resolution must stop: its caller's context
 // ended, or the wall-time budget is spent.
 func (q *query) expired(ctx context.Context) bool {
-	return ctx.Err() != nil || !time.Now().Before(q.deadline)
+	return ctx.Err() != nil || !q.now().Before(q.deadline)
 }
 
 // attempt clips one upstream query's timeout to the wall time left.
 func (q *query) attempt(timeout time.Duration) time.Duration {
-	return max(min(timeout, time.Until(q.deadline)), time.Millisecond)
+	return max(min(timeout, q.deadline.Sub(q.now())), time.Millisecond)
+}
+
+// stackKey names a question on the dependency stack (cycle detection).
+func stackKey(name string, qtype uint16) string {
+	return name + "/" + strconv.Itoa(int(qtype))
 }
 
 func (q *query) exceeded(budget string) error {

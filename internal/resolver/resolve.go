@@ -1,25 +1,19 @@
-// Package resolver is the iterative resolver and forwarder: it walks from
-// the root (or the deepest cached delegation) down to an answer, caching
-// what it learns, within named budgets and with every reply scrubbed before
-// it is trusted.
 package resolver
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/netip"
 	"slices"
 	"sync/atomic"
-	"time"
 
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/cache"
+	"github.com/rootline-dns/rootline/internal/clock"
 	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/transport"
-	"github.com/rootline-dns/rootline/internal/wire"
 )
 
 // Config is the resolver's inputs. Exchanger is required.
@@ -27,8 +21,11 @@ type Config struct {
 	Exchanger transport.Exchanger
 	// Cache; nil makes a default one on Now.
 	Cache *cache.Cache
-	// Now is the clock (nil: time.Now).
-	Now    func() time.Time
+	// Now is the clock of every time the resolver reads (budgets, server
+	// selection, the address memo). nil means the Cache's clock, or the
+	// system clock without a Cache. A Cache given must run on the same
+	// clock.
+	Now    clock.Func
 	Logger *slog.Logger
 	// RootHints are the root servers' addresses (nil: IANA's). A zero port
 	// means UpstreamPort.
@@ -90,9 +87,12 @@ func New(cfg Config) (*Resolver, error) {
 	if cfg.Exchanger == nil {
 		return nil, errors.New("resolver: Config.Exchanger is required")
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	// One clock for the resolver and its cache (clock.Func): TTLs,
+	// budgets and server selection must agree on the time.
+	if cfg.Now == nil && cfg.Cache != nil {
+		cfg.Now = cfg.Cache.Clock()
 	}
+	cfg.Now = clock.Or(cfg.Now)
 	if cfg.Cache == nil {
 		cfg.Cache = cache.New(cache.Config{Now: cfg.Now})
 	}
@@ -115,24 +115,6 @@ func (r *Resolver) Cache() *cache.Cache { return r.cache }
 // Stats returns the live counters.
 func (r *Resolver) Stats() *Stats { return r.stats }
 
-func (r *Resolver) port() uint16 {
-	if r.cfg.UpstreamPort != 0 {
-		return r.cfg.UpstreamPort
-	}
-	return 53
-}
-
-// usable says whether a learned address may be queried.
-func (r *Resolver) usable(a netip.Addr) bool {
-	if !a.IsValid() || a.IsUnspecified() || a.IsMulticast() {
-		return false
-	}
-	if a.Is4In6() {
-		a = a.Unmap()
-	}
-	return r.cfg.AllowLoopbackUpstream || !a.IsLoopback()
-}
-
 // Resolve answers q from the cache or by iteration. An error means no
 // trustworthy answer (the caller sends SERVFAIL).
 func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Response, error) {
@@ -148,7 +130,7 @@ func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Response, erro
 		// Coalesced callers share this resolution: one of them leaving must
 		// not end it (the wall-time budget in st does).
 		ctx := context.WithoutCancel(ctx)
-		st := newQuery(r.stats, key)
+		st := newQuery(r.stats, key, r.cfg.Now)
 		resp, err := r.resolve(ctx, st, name, q.Qtype, 0, true)
 		if err == nil {
 			return resp, nil
@@ -176,7 +158,7 @@ func (r *Resolver) Refresh(ctx context.Context, q dns.Question) error {
 	defer cancel()
 	r.stats.Prefetches.Add(1)
 	name := dnsname.Canonical(q.Name)
-	st := newQuery(r.stats, stackKey(name, q.Qtype))
+	st := newQuery(r.stats, stackKey(name, q.Qtype), r.cfg.Now)
 	_, err := r.iterate(ctx, st, name, q.Qtype, 0)
 	return err
 }
@@ -186,67 +168,6 @@ func (r *Resolver) Refresh(ctx context.Context, q dns.Question) error {
 func (r *Resolver) CacheOnly(q dns.Question) (*Response, bool) {
 	resp, ok, err := r.fromCache(dnsname.Canonical(q.Name), q.Qtype, false)
 	return resp, ok && err == nil
-}
-
-// fromCache follows a chain through the cache. ok reports a complete
-// answer; err reports a remembered failure.
-func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Response, bool, error) {
-	resp := &Response{}
-	for hop := 0; hop <= MaxCNAMERestarts; hop++ {
-		res, ok := r.cache.Get(cache.Key{Name: name, Type: qtype})
-		if ok && (allowStale || !res.Stale) {
-			resp.Stale = resp.Stale || res.Stale
-			switch res.Kind {
-			case cache.Positive:
-				resp.Answer = append(resp.Answer, res.RRs...)
-			case cache.NXDomain:
-				resp.Rcode, resp.Ns = dns.RcodeNameError, res.RRs
-			case cache.NoData:
-				resp.Ns = res.RRs
-			case cache.Failure:
-				return nil, false, ErrRemembered
-			}
-			return resp, true, nil
-		}
-		if qtype == dns.TypeCNAME {
-			return nil, false, nil
-		}
-		if dn, syn, ok := r.cachedDNAME(name, allowStale); ok && qtype != dns.TypeDNAME {
-			resp.Answer = append(resp.Answer, dn, syn)
-			name = syn.Target
-			continue
-		}
-		res, ok = r.cache.Get(cache.Key{Name: name, Type: dns.TypeCNAME})
-		if !ok || (res.Stale && !allowStale) || res.Kind != cache.Positive || len(res.RRs) == 0 {
-			return nil, false, nil
-		}
-		resp.Stale = resp.Stale || res.Stale
-		resp.Answer = append(resp.Answer, res.RRs...)
-		name = dnsname.Canonical(res.RRs[0].(*dns.CNAME).Target)
-	}
-	return nil, false, nil
-}
-
-// cachedDNAME looks for a cached DNAME at a proper ancestor of name and
-// returns it with the CNAME it synthesises (RFC 6672 3.2).
-func (r *Resolver) cachedDNAME(name string, allowStale bool) (dns.RR, *dns.CNAME, bool) {
-	if !r.dnameSeen.Load() {
-		return nil, nil, false
-	}
-	for anc, more := dnsname.Parent(name); more && anc != "."; anc, more = dnsname.Parent(anc) {
-		res, ok := r.cache.Get(cache.Key{Name: anc, Type: dns.TypeDNAME})
-		if !ok || (res.Stale && !allowStale) || res.Kind != cache.Positive || len(res.RRs) == 0 {
-			continue
-		}
-		dn := res.RRs[0].(*dns.DNAME)
-		target := dnsname.Canonical(name[:len(name)-len(anc)] + dn.Target)
-		if _, ok := dns.IsDomainName(target); !ok || len(target) > 254 {
-			return nil, nil, false
-		}
-		syn := &dns.CNAME{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: dn.Hdr.Ttl}, Target: target}
-		return dn, syn, true
-	}
-	return nil, nil, false
 }
 
 // resolve follows CNAME/DNAME chains across zones, one iteration per link.
@@ -305,167 +226,4 @@ type step struct {
 	chain []dns.RR
 	final string
 	soa   []dns.RR
-}
-
-// delegation is a zone's servers as far as we know them.
-type delegation struct {
-	zone    string
-	nsNames []string
-	addrs   []netip.AddrPort
-	tried   []string // NS names whose addresses we looked up (at most MaxNSPerDelegation)
-	cached  bool     // from the cache, not from a referral just received
-}
-
-func (r *Resolver) hints() *delegation {
-	d := &delegation{zone: "."}
-	for _, h := range r.cfg.RootHints {
-		if h.Port() == 0 {
-			h = netip.AddrPortFrom(h.Addr(), r.port())
-		}
-		d.addrs = append(d.addrs, h)
-	}
-	return d
-}
-
-// closestDelegation finds the deepest zone cut above qname whose NS set is
-// cached (RFC 1034 4.3.2 step 2), or nil when not even the root's is.
-func (r *Resolver) closestDelegation(qname string, qtype uint16) *delegation {
-	name := qname
-	if qtype == dns.TypeDS && name != "." { // DS lives in the parent (RFC 4035 3.1.4.1)
-		name, _ = dnsname.Parent(name)
-	}
-	for {
-		if res, ok := r.cache.Get(cache.Key{Name: name, Type: dns.TypeNS}); ok && !res.Stale && res.Kind == cache.Positive {
-			d := &delegation{zone: name, cached: true}
-			for _, rr := range res.RRs {
-				if ns, ok := rr.(*dns.NS); ok && len(d.nsNames) < MaxNSPerDelegation {
-					d.nsNames = append(d.nsNames, dnsname.Canonical(ns.Ns))
-				}
-			}
-			now := r.cfg.Now()
-			for _, n := range d.nsNames {
-				r.addMemoAddrs(d, n, now)
-			}
-			return d
-		}
-		if name == "." {
-			return nil
-		}
-		name, _ = dnsname.Parent(name)
-	}
-}
-
-func (r *Resolver) addCachedAddrs(d *delegation, nsName string) {
-	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
-		if res, ok := r.cache.Get(cache.Key{Name: nsName, Type: t}); ok && !res.Stale && res.Kind == cache.Positive {
-			for _, rr := range res.RRs {
-				r.addAddr(d, rr)
-			}
-		}
-	}
-}
-
-// addMemoAddrs is addCachedAddrs through the address memo: the cache is
-// read only when the memo has nothing fresh for nsName, and what it gives
-// is remembered for addrMemoLife (or the records' TTL if sooner).
-func (r *Resolver) addMemoAddrs(d *delegation, nsName string, now time.Time) {
-	if addrs, ok := r.addrs.get(nsName, now); ok {
-		for _, a := range addrs {
-			r.addAddrPort(d, a)
-		}
-		return
-	}
-	var own delegation // this name's addresses alone, to remember
-	ttl := uint32(addrMemoLife / time.Second)
-	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
-		if res, ok := r.cache.Get(cache.Key{Name: nsName, Type: t}); ok && !res.Stale && res.Kind == cache.Positive {
-			ttl = min(ttl, res.TTL)
-			for _, rr := range res.RRs {
-				r.addAddr(&own, rr)
-			}
-		}
-	}
-	for _, a := range own.addrs {
-		r.addAddrPort(d, a)
-	}
-	if len(own.addrs) > 0 && ttl > 0 {
-		r.addrs.put(nsName, own.addrs, now.Add(time.Duration(ttl)*time.Second))
-	}
-}
-
-func (r *Resolver) addAddr(d *delegation, rr dns.RR) {
-	var a netip.Addr
-	switch v := rr.(type) {
-	case *dns.A:
-		a, _ = netip.AddrFromSlice(v.A.To4())
-	case *dns.AAAA:
-		a, _ = netip.AddrFromSlice(v.AAAA.To16())
-	}
-	if !r.usable(a) {
-		return
-	}
-	r.addAddrPort(d, netip.AddrPortFrom(a, r.port()))
-}
-
-// addAddrPort adds a usable server address to d once.
-func (r *Resolver) addAddrPort(d *delegation, ap netip.AddrPort) {
-	for _, x := range d.addrs {
-		if x == ap {
-			return
-		}
-	}
-	d.addrs = append(d.addrs, ap)
-}
-
-func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPort, name string, qtype uint16, rd bool) (*dns.Msg, time.Duration, error) {
-	m := new(dns.Msg)
-	m.SetQuestion(name, qtype)
-	m.RecursionDesired = rd
-	timeout, noEDNS := r.sel.params(server.Addr())
-	if !noEDNS {
-		m.SetEdns0(ednsSize, false)
-	}
-	r.stats.Upstream.Add(1)
-	timeout = st.attempt(timeout)
-	start := r.cfg.Now()
-	var (
-		reply *dns.Msg
-		err   error
-	)
-	if te, ok := r.cfg.Exchanger.(transport.TimeoutExchanger); ok {
-		// It gives the query sent a fresh random ID itself.
-		reply, err = te.ExchangeTimeout(ctx, server, m, timeout)
-	} else {
-		m.Id = wire.NewID() // RFC 5452 9.2, whatever the Exchanger does
-		tctx, cancel := context.WithTimeout(ctx, timeout)
-		reply, err = r.cfg.Exchanger.Exchange(tctx, server, m)
-		if err != nil && tctx.Err() != nil && !errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
-		}
-		cancel()
-	}
-	rtt := r.cfg.Now().Sub(start)
-	if r.log.Enabled(ctx, slog.LevelDebug) { // the arguments cost allocations even when not logged
-		r.log.Debug("upstream", "server", server, "name", name, "type", dns.TypeToString[qtype], "rtt", rtt, "err", err)
-	}
-	if err != nil {
-		if isTimeout(err) {
-			r.stats.UpstreamTimeouts.Add(1)
-		} else {
-			r.stats.UpstreamErrors.Add(1)
-		}
-		return nil, rtt, fmt.Errorf("query %s %s to %s: %w", name, dns.TypeToString[qtype], server, err)
-	}
-	if len(reply.Question) != 1 || !dnsname.Equal(reply.Question[0].Name, name) || reply.Question[0].Qtype != qtype || !reply.Response {
-		r.stats.UpstreamErrors.Add(1)
-		return nil, rtt, fmt.Errorf("query %s to %s: reply does not match the question", name, server)
-	}
-	return reply, rtt, nil
-}
-
-// isTimeout says whether an exchange failed for lack of a reply in time
-// (as opposed to a refused connection or a broken reply).
-func isTimeout(err error) bool {
-	var t interface{ Timeout() bool }
-	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &t) && t.Timeout())
 }

@@ -38,9 +38,19 @@ type scrubbed struct {
 // "out-of-bailiwick" poisoning is how Kaminsky-style attacks land).
 func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 	s := &scrubbed{rcode: m.Rcode, aa: m.Authoritative, original: m, zone: zone}
-	inZone := func(name string) bool { return dnsname.IsSubdomain(name, zone) }
+	s.scrubAnswer(m.Answer, m.Rcode, qname, qtype)
+	s.scrubAuthority(m.Ns, zone)
+	s.scrubAdditional(m.Extra, zone)
+	return s
+}
+
+// scrubAnswer follows the chain from qname through the answer section:
+// CNAMEs, DNAMEs with the CNAMEs they synthesise, then the data, each
+// inside the zone. What the chain does not use is dropped.
+func (s *scrubbed) scrubAnswer(answer []dns.RR, rcode int, qname string, qtype uint16) {
+	inZone := func(name string) bool { return dnsname.IsSubdomain(name, s.zone) }
 	cur := qname
-	used := make([]bool, len(m.Answer))
+	used := make([]bool, len(answer))
 	// At most MaxCNAMERestarts+2 names: a slice, searched linearly.
 	visited := append(make([]string, 0, MaxCNAMERestarts+2), dnsname.Canonical(cur))
 	s.finalIn = inZone(cur)
@@ -48,7 +58,7 @@ func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 	// budget, because a longer chain in one reply is an attack or a loop.
 	for hop := 0; hop <= MaxCNAMERestarts && s.finalIn; hop++ {
 		var next string
-		for i, rr := range m.Answer {
+		for i, rr := range answer {
 			h := rr.Header()
 			if used[i] || h.Class != dns.ClassINET || !inZone(h.Name) {
 				continue
@@ -69,7 +79,7 @@ func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 				prefix := cur[:len(cur)-len(dnsname.Suffix(cur, dnsname.CountLabels(h.Name)))]
 				target := dnsname.Canonical(prefix + dn.Target)
 				if _, ok := dns.IsDomainName(target); !ok || len(target) > 254 {
-					if m.Rcode == dns.RcodeYXDomain {
+					if rcode == dns.RcodeYXDomain {
 						// The substitution overflows, as the server says
 						// (RFC 6672 2.2): the DNAME is the whole answer.
 						used[i] = true
@@ -88,7 +98,7 @@ func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 			break
 		}
 		if next == "" {
-			for i, rr := range m.Answer {
+			for i, rr := range answer {
 				if c, ok := rr.(*dns.CNAME); ok && !used[i] && qtype != dns.TypeCNAME &&
 					dnsname.Equal(c.Hdr.Name, cur) && inZone(c.Hdr.Name) {
 					used[i] = true
@@ -99,7 +109,7 @@ func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 			}
 		} else {
 			// The server's own synthesised CNAME for cur is redundant now.
-			for i, rr := range m.Answer {
+			for i, rr := range answer {
 				if rr.Header().Rrtype == dns.TypeCNAME && dnsname.Equal(rr.Header().Name, cur) {
 					used[i] = true
 				}
@@ -117,21 +127,25 @@ func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 		s.finalIn = inZone(cur)
 	}
 	s.final = cur
-	for i := range m.Answer {
+	for i := range answer {
 		if !used[i] {
 			s.dropped++
 		}
 	}
-	// Authority: NS and SOA at ancestors of the final name, inside the zone.
-	for _, rr := range m.Ns {
+}
+
+// scrubAuthority keeps NS and SOA records at ancestors of the final name,
+// inside the zone.
+func (s *scrubbed) scrubAuthority(ns []dns.RR, zone string) {
+	for _, rr := range ns {
 		h := rr.Header()
-		ok := h.Class == dns.ClassINET && inZone(h.Name) && dnsname.IsSubdomain(s.final, h.Name)
+		ok := h.Class == dns.ClassINET && dnsname.IsSubdomain(h.Name, zone) && dnsname.IsSubdomain(s.final, h.Name)
 		switch {
 		case ok && h.Rrtype == dns.TypeNS:
 			s.ns = append(s.ns, rr)
 		case ok && h.Rrtype == dns.TypeSOA:
 			s.soa = append(s.soa, rr)
-		case h.Rrtype == dns.TypeNS && h.Class == dns.ClassINET && !inZone(h.Name) && dnsname.IsSubdomain(zone, h.Name):
+		case h.Rrtype == dns.TypeNS && h.Class == dns.ClassINET && !dnsname.IsSubdomain(h.Name, zone) && dnsname.IsSubdomain(zone, h.Name):
 			// An "upward referral": the server points back up the tree,
 			// at a zone it was not asked about. Not trusted, but noted:
 			// it marks the server as lame for this zone.
@@ -141,22 +155,25 @@ func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 			s.dropped++
 		}
 	}
-	// Additional: addresses of the NS names above, and only inside the
-	// zone: glue for a name elsewhere is exactly the poisoning vector.
+}
+
+// scrubAdditional keeps the addresses of the NS names kept, and only
+// inside the zone: glue for a name elsewhere is exactly the poisoning
+// vector.
+func (s *scrubbed) scrubAdditional(extra []dns.RR, zone string) {
 	targets := nsTargets(s.ns, s.chain)
-	for _, rr := range m.Extra {
+	for _, rr := range extra {
 		h := rr.Header()
 		if h.Rrtype == dns.TypeOPT {
 			continue
 		}
 		if (h.Rrtype == dns.TypeA || h.Rrtype == dns.TypeAAAA) && h.Class == dns.ClassINET &&
-			inZone(h.Name) && targets.has(h.Name) {
+			dnsname.IsSubdomain(h.Name, zone) && targets.has(h.Name) {
 			s.glue = append(s.glue, rr)
 			continue
 		}
 		s.dropped++
 	}
-	return s
 }
 
 // targets is the set of NS names whose addresses a reply may carry.

@@ -119,7 +119,7 @@ func (s *selection) noEDNS(a netip.Addr) bool {
 
 // best returns the untried candidate with the lowest SRTT, or false.
 // Ties keep the candidates' order, so tests are deterministic.
-func (s *selection) best(cands []netip.AddrPort, tried triedSet) (netip.AddrPort, bool) {
+func (s *selection) best(cands []netip.AddrPort, tried *triedSet) (netip.AddrPort, bool) {
 	var best netip.AddrPort
 	bestRTT := time.Duration(-1)
 	s.mu.Lock() // once for all candidates: this runs before every upstream query
@@ -136,14 +136,31 @@ func (s *selection) best(cands []netip.AddrPort, tried triedSet) (netip.AddrPort
 	return best, bestRTT >= 0
 }
 
-// triedSet is the servers already asked in one iteration step. It holds at
-// most MaxQueriesPerName entries (one per query), so a slice searched
-// linearly is cheaper than a map.
-type triedSet []netip.AddrPort
-
-func (t triedSet) has(a netip.AddrPort) bool { return slices.Contains(t, a) }
-
-// without returns t without a (to ask a server again).
-func (t triedSet) without(a netip.AddrPort) triedSet {
-	return slices.DeleteFunc(t, func(x netip.AddrPort) bool { return x == a })
+// triedSet is the servers already asked in one iteration step. Each
+// entry is a query charged to MaxQueriesPerName, so an array of that size
+// holds them all, searched linearly: cheaper than a map, and it lives on
+// the caller's stack (an appended slice would be a heap allocation per
+// resolution).
+type triedSet struct {
+	n    int
+	addr [MaxQueriesPerName]netip.AddrPort
 }
+
+func (t *triedSet) has(a netip.AddrPort) bool { return slices.Contains(t.addr[:t.n], a) }
+
+// add records a as asked; past the array (which the per-name budget
+// prevents) it is not remembered, and may be asked again.
+func (t *triedSet) add(a netip.AddrPort) {
+	if t.n < len(t.addr) {
+		t.addr[t.n] = a
+		t.n++
+	}
+}
+
+// remove forgets a, to ask that server again.
+func (t *triedSet) remove(a netip.AddrPort) {
+	t.n = len(slices.DeleteFunc(t.addr[:t.n], func(x netip.AddrPort) bool { return x == a }))
+}
+
+// reset forgets every server: the candidates changed.
+func (t *triedSet) reset() { t.n = 0 }

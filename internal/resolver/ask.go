@@ -1,0 +1,166 @@
+package resolver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
+	"github.com/rootline-dns/rootline/internal/transport"
+	"github.com/rootline-dns/rootline/internal/wire"
+)
+
+// ednsSize is the UDP payload size we advertise upstream (RFC 6891 6.2.5;
+// 1232 avoids IP fragmentation, DNS Flag Day 2020).
+const ednsSize = wire.DefaultEDNSSize
+
+// asking is the state of putting one question to one set of servers: a
+// zone's (iteration) or a forward zone's (forwarding).
+type asking struct {
+	// zone is the bailiwick replies are scrubbed against: the zone whose
+	// servers are asked, or "." for forwarders, which speak for every
+	// name they resolve for us.
+	zone string
+	// rd asks for recursion: set for forwarders (RFC 1034 4.3.1), never
+	// when iterating.
+	rd bool
+	// tried are the servers asked since the candidates last changed.
+	tried triedSet
+	// queries counts the queries for this name, across delegations, for
+	// the MaxQueriesPerName budget.
+	queries int
+}
+
+// reply is a server's answer, scrubbed and classified.
+type reply struct {
+	server netip.AddrPort
+	rtt    time.Duration
+	s      *scrubbed
+	kind   Kind
+	child  string // the delegated zone of a KindReferral
+}
+
+// ask is one step of iteration and forwarding alike: pick the best
+// untried server of cands (lowest SRTT), charge the query to the budgets,
+// send (name, qtype), then scrub and classify the reply.
+//
+// It returns ErrNoServers, before charging anything, when every candidate
+// has been tried, and a *BudgetError when a budget has run out. ok is
+// false when the server gave nothing to classify (no reply in time, a
+// broken reply, FORMERR): it has been scored and the caller asks again.
+// Otherwise the caller judges the reply (score) by what it means for its
+// role: a referral is progress when iterating but a failure from a
+// forwarder.
+//
+// Classification happens here and nowhere else, so this is where a
+// validator (DNSSEC) will see every reply before the caller acts on it.
+func (r *Resolver) ask(ctx context.Context, st *query, a *asking, cands []netip.AddrPort, name string, qtype uint16) (rep reply, ok bool, err error) {
+	if st.expired(ctx) {
+		return reply{}, false, st.exceeded(BudgetWallTime)
+	}
+	server, found := r.sel.best(cands, &a.tried)
+	if !found {
+		return reply{}, false, ErrNoServers
+	}
+	if st.upstream >= MaxUpstreamPerQuery {
+		return reply{}, false, st.exceeded(BudgetUpstream)
+	}
+	if a.queries >= MaxQueriesPerName {
+		return reply{}, false, st.exceeded(BudgetPerName)
+	}
+	st.upstream++
+	a.queries++
+	a.tried.add(server)
+	m, rtt, err := r.exchange(ctx, st, server, name, qtype, a.rd)
+	if err != nil {
+		r.sel.bad(server.Addr())
+		return reply{}, false, nil
+	}
+	s := scrub(m, a.zone, name, qtype)
+	r.stats.Scrubbed.Add(uint64(s.dropped))
+	kind, child := classify(s, a.zone, name)
+	if kind == KindFormErr {
+		if m.IsEdns0() == nil && !r.sel.noEDNS(server.Addr()) {
+			// RFC 6891 7: a server that does not know EDNS answers
+			// FORMERR; ask it again without.
+			r.sel.setNoEDNS(server.Addr())
+			a.tried.remove(server)
+			return reply{}, false, nil
+		}
+		r.sel.bad(server.Addr())
+		return reply{}, false, nil
+	}
+	return reply{server: server, rtt: rtt, s: s, kind: kind, child: child}, true, nil
+}
+
+// score records what the caller made of rep: a useful reply updates the
+// server's SRTT; a useless one backs it off (selection.go).
+func (r *Resolver) score(rep *reply, useful bool) {
+	if useful {
+		r.sel.good(rep.server.Addr(), rep.rtt)
+	} else {
+		r.sel.bad(rep.server.Addr())
+	}
+}
+
+// exchange sends one query and checks that the reply answers it. A
+// truncated UDP reply is the Exchanger's to retry over TCP (RFC 7766 5);
+// what comes back here is final.
+func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPort, name string, qtype uint16, rd bool) (*dns.Msg, time.Duration, error) {
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	m.RecursionDesired = rd
+	timeout, noEDNS := r.sel.params(server.Addr())
+	if !noEDNS {
+		m.SetEdns0(ednsSize, false)
+	}
+	r.stats.Upstream.Add(1)
+	timeout = st.attempt(timeout)
+	start := r.cfg.Now()
+	var (
+		reply *dns.Msg
+		err   error
+	)
+	if te, ok := r.cfg.Exchanger.(transport.TimeoutExchanger); ok {
+		// It gives the query sent a fresh random ID itself.
+		reply, err = te.ExchangeTimeout(ctx, server, m, timeout)
+	} else {
+		m.Id = wire.NewID() // RFC 5452 9.2, whatever the Exchanger does
+		tctx, cancel := context.WithTimeout(ctx, timeout)
+		reply, err = r.cfg.Exchanger.Exchange(tctx, server, m)
+		if err != nil && tctx.Err() != nil && !errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+		}
+		cancel()
+	}
+	rtt := r.cfg.Now().Sub(start)
+	if r.log.Enabled(ctx, slog.LevelDebug) { // the arguments cost allocations even when not logged
+		r.log.Debug("upstream", "server", server, "name", name, "type", dns.TypeToString[qtype], "rtt", rtt, "err", err)
+	}
+	if err != nil {
+		if isTimeout(err) {
+			r.stats.UpstreamTimeouts.Add(1)
+		} else {
+			r.stats.UpstreamErrors.Add(1)
+		}
+		return nil, rtt, fmt.Errorf("query %s %s to %s: %w", name, dns.TypeToString[qtype], server, err)
+	}
+	// RFC 5452 9.1: a reply must repeat the question we asked.
+	if len(reply.Question) != 1 || !dnsname.Equal(reply.Question[0].Name, name) || reply.Question[0].Qtype != qtype || !reply.Response {
+		r.stats.UpstreamErrors.Add(1)
+		return nil, rtt, fmt.Errorf("query %s to %s: reply does not match the question", name, server)
+	}
+	return reply, rtt, nil
+}
+
+// isTimeout says whether an exchange failed for lack of a reply in time
+// (as opposed to a refused connection or a broken reply).
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &t) && t.Timeout())
+}
