@@ -14,6 +14,7 @@ import (
 
 	"github.com/rootline-dns/rootline/internal/dnssec"
 	"github.com/rootline-dns/rootline/internal/peers"
+	"github.com/rootline-dns/rootline/internal/zone"
 )
 
 // Every zone is signed by its own keys, and each parent holds its child's
@@ -82,6 +83,56 @@ func TestSignedChain(t *testing.T) {
 	if insecure != 1 {
 		t.Errorf("%d insecure delegations, want 1", insecure)
 	}
+}
+
+// zone check's DNSSEC checker passes every zone of the signed lab, and
+// finds each DNSSEC fault where it was put.
+func TestSignedZonesCheck(t *testing.T) {
+	faults := []FaultSpec{{Bogus, "example.net."}, {Expired, "secure.example.com."}, {DSMismatch, "example.org."}}
+	l := newLab(t, Options{Faults: faults})
+	now := time.Now()
+	zones := make(map[string]*zone.Zone)
+	for _, zs := range l.Signing() {
+		z, err := zone.New(zs.Zone, l.signed[zs.Zone].records)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zones[zs.Zone] = z
+		findings := zone.CheckDNSSEC(z, now)
+		broken := zs.Zone == "example.net." || zs.Zone == "secure.example.com."
+		if (len(findings) > 0) != broken {
+			t.Errorf("%s: %d findings (%v), want some: %v", zs.Zone, len(findings), findings, broken)
+		}
+	}
+	for _, child := range []string{"example.org.", "example.com."} {
+		ds := zones[mustParent(t, l, child)].Node(child).Get(dns.TypeDS)
+		if child == "example.org." {
+			// The insecure delegation has no DS at all: DSMismatch there
+			// changes nothing a parent publishes.
+			if len(ds) != 0 {
+				t.Errorf("DS for insecure %s: %v", child, ds)
+			}
+			continue
+		}
+		if f := zone.CheckDS(ds, zones[child]); len(f) != 0 || len(ds) == 0 {
+			t.Errorf("%s: DS %v: %v", child, ds, f)
+		}
+	}
+	l = newLab(t, Options{Faults: []FaultSpec{{DSMismatch, "example.com."}}})
+	com, _ := zone.New("com.", l.signed["com."].records)
+	ex, _ := zone.New("example.com.", l.signed["example.com."].records)
+	if f := zone.CheckDS(com.Node("example.com.").Get(dns.TypeDS), ex); len(f) != 1 {
+		t.Errorf("dsmismatch: CheckDS = %v, want one finding", f)
+	}
+}
+
+func mustParent(t *testing.T, l *Lab, origin string) string {
+	t.Helper()
+	p, ok := l.h.parentOf(origin)
+	if !ok {
+		t.Fatalf("no parent of %s", origin)
+	}
+	return p
 }
 
 func TestZoneFaultErrors(t *testing.T) {
