@@ -135,6 +135,24 @@ func mustParent(t *testing.T, l *Lab, origin string) string {
 	return p
 }
 
+func TestParseZoneFaultSpec(t *testing.T) {
+	for in, want := range map[string]FaultSpec{
+		"bogus":                    {Bogus, "example.net."},
+		"expired":                  {Expired, "secure.example.com."},
+		"DSMismatch":               {DSMismatch, "113.0.203.in-addr.arpa."},
+		"expired=example.com":      {Expired, "example.com"},
+		"dsmismatch = example.org": {DSMismatch, "example.org"},
+	} {
+		got, err := ParseFaultSpec(in)
+		if err != nil || got != want || !got.Fault.ZoneFault() {
+			t.Errorf("ParseFaultSpec(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if Lame.ZoneFault() || Down.ZoneFault() {
+		t.Error("server faults reported as zone faults")
+	}
+}
+
 func TestZoneFaultErrors(t *testing.T) {
 	for _, opt := range []Options{
 		{Faults: []FaultSpec{{Bogus, "nowhere.example."}}},

@@ -219,7 +219,8 @@ func printDNSSEC(w io.Writer, l *lab.Lab, root, port, res, anchorDir string) {
   rootline lookup @%[1]s%[2]s +trace +dnssec www.example.com    the DS -> DNSKEY links per hop
 `, root, port, res)
 	if _, err := exec.LookPath("delv"); err == nil {
-		fmt.Fprintf(w, "  delv @%s%s -a %s www.example.com    validated by BIND's delv\n",
+		fmt.Fprintf(w, "  delv @%s%s -a %s www.example.com    validated by BIND's delv\n"+
+			"    (delv validates itself, from the RRSIGs its resolver returns: the lab resolver does not return them yet)\n",
 			res, port, filepath.Join(anchorDir, lab.AnchorConfFile))
 	}
 }
