@@ -181,7 +181,7 @@ func (z zoneToSign) sign(keyFiles map[string][]*dnssec.Key, now time.Time) (*sig
 	if pol.NSEC3 {
 		opt.NSEC3 = &dnssec.NSEC3Params{OptOut: pol.OptOut}
 	}
-	signed, err := dnssec.SignZone(z.origin, nodesOf(zz), keys, opt)
+	signed, err := dnssec.SignZone(z.origin, zz.SignerNodes(), keys, opt)
 	if err != nil {
 		return nil, fmt.Errorf("lab: signing %s: %w", z.file, err)
 	}
@@ -330,22 +330,6 @@ func readKeyFiles(fsys fs.FS) (map[string][]*dnssec.Key, error) {
 		})
 	}
 	return out, nil
-}
-
-// nodesOf is the signer's input for a zone: its names in canonical order,
-// the apex first.
-func nodesOf(z *zone.Zone) []dnssec.Node {
-	names := z.Names()
-	nodes := make([]dnssec.Node, len(names))
-	for i, name := range names {
-		n := z.Node(name)
-		sets := make([][]dns.RR, len(n.Sets))
-		for j := range n.Sets {
-			sets[j] = n.Sets[j].RRs
-		}
-		nodes[i] = dnssec.Node{Name: name, Sets: sets}
-	}
-	return nodes
 }
 
 // corrupt returns a copy of sig whose signature no longer verifies: one bit

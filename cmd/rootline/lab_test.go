@@ -149,9 +149,8 @@ func TestLabBadFlags(t *testing.T) {
 // dumped directory signs with those keys, so the anchor stays valid.
 func TestLabDumpKeysReused(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "zones")
-	var out, errb bytes.Buffer
-	if err := run(context.Background(), []string{"lab", "--dump", dir}, &out, &errb); err != nil {
-		t.Fatalf("dump: %v %s", err, errb.String())
+	if _, stderr, err := runCLI(t, "lab", "--dump", dir); err != nil {
+		t.Fatalf("dump: %v %s", err, stderr)
 	}
 	anchor, err := os.ReadFile(filepath.Join(dir, "root.key"))
 	if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"regexp"
@@ -97,12 +96,7 @@ func TestTraceDNSSECFromLabRoot(t *testing.T) {
 	}
 	defer l.Close()
 	root := l.RootAddrs()[0]
-	var out, errOut bytes.Buffer
-	args := []string{"lookup", "@" + root.Addr().String(), "-p", fmt.Sprint(root.Port()), "+trace", "+dnssec", "www.example.org"}
-	if err := run(context.Background(), args, &out, &errOut); err != nil {
-		t.Fatalf("%v: %v\n%s%s", args, err, out.String(), errOut.String())
-	}
-	text := out.String()
+	text := runOurs(t, "@"+root.Addr().String(), "-p", fmt.Sprint(root.Port()), "+trace", "+dnssec", "www.example.org")
 	for _, want := range []string{
 		`(?m)^;; step 1: asking a\.root-servers\.test\. \(\S+\) about \. DNSKEY in zone \.$`,
 		`(?m)^;; \. key \d+ KSK \(ECDSAP256SHA256\): signs the DNSKEY set$`,

@@ -17,8 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/miekg/dns"
-
 	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/dnssec"
 	"github.com/rootline-dns/rootline/internal/zone"
@@ -112,7 +110,7 @@ func runZoneSign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		NSEC3:    params,
 		Workers:  runtime.GOMAXPROCS(0),
 	}
-	signed, err := dnssec.SignZone(o, zoneNodes(z), keys, opt)
+	signed, err := dnssec.SignZone(o, z.SignerNodes(), keys, opt)
 	if err != nil {
 		return fmt.Errorf("zone sign: %w", err)
 	}
@@ -208,22 +206,6 @@ func globEscape(s string) string {
 		b.WriteRune(c)
 	}
 	return b.String()
-}
-
-// zoneNodes converts a loaded zone to the signer's input, in canonical
-// order.
-func zoneNodes(z *zone.Zone) []dnssec.Node {
-	names := z.Names()
-	nodes := make([]dnssec.Node, len(names))
-	for i, name := range names {
-		n := z.Node(name)
-		sets := make([][]dns.RR, len(n.Sets))
-		for j := range n.Sets {
-			sets[j] = n.Sets[j].RRs
-		}
-		nodes[i] = dnssec.Node{Name: name, Sets: sets}
-	}
-	return nodes
 }
 
 // Output is formatted on all cores in chunks of names and written in

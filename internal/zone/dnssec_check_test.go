@@ -36,20 +36,11 @@ func signedZone(t *testing.T, nsec3 *dnssec.NSEC3Params, t0 time.Time) []dns.RR 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var nodes []dnssec.Node
-	for _, name := range plain.Names() {
-		n := plain.Node(name)
-		var sets [][]dns.RR
-		for _, s := range n.Sets {
-			sets = append(sets, s.RRs)
-		}
-		nodes = append(nodes, dnssec.Node{Name: name, Sets: sets})
-	}
 	k, err := dnssec.Generate("example.test.", dns.ECDSAP256SHA256, true, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := dnssec.SignZone("example.test.", nodes, []*dnssec.Key{k}, dnssec.SignOptions{
+	s, err := dnssec.SignZone("example.test.", plain.SignerNodes(), []*dnssec.Key{k}, dnssec.SignOptions{
 		Validity: dnssec.Validity{Inception: t0, Expiration: t0.Add(24 * time.Hour)}, NSEC3: nsec3})
 	if err != nil {
 		t.Fatal(err)
