@@ -38,10 +38,32 @@ const (
 	// of a zone's servers down, a resolver with serve-stale (RFC 8767)
 	// answers from expired cache data.
 	Down
+
+	// The DNSSEC faults break one zone's chain of trust when the lab is
+	// built (Options.Faults only; SetFault cannot change them later). Each
+	// names a zone, not a server. A validating resolver answers SERVFAIL for
+	// names in that zone and below it, with an Extended DNS Error (RFC 8914)
+	// saying why; names elsewhere still validate (AD set).
+
+	// Bogus: every signature in the zone except the DNSKEY set's has one
+	// bit flipped, so the keys validate but the data does not (EDE 6,
+	// DNSSEC Bogus).
+	Bogus
+	// Expired: the zone is signed with signatures whose validity ended a
+	// week before the lab started (RFC 4035 5.3.1; EDE 7, Signature
+	// Expired).
+	Expired
+	// DSMismatch: the parent holds a DS for a key the zone never publishes,
+	// so no DNSKEY matches it (RFC 4035 5.2; EDE 9, DNSKEY Missing).
+	DSMismatch
 	numFaults
 )
 
-var faultNames = [numFaults]string{"none", "lame", "slow", "drop", "truncate", "down"}
+var faultNames = [numFaults]string{"none", "lame", "slow", "drop", "truncate", "down", "bogus", "expired", "dsmismatch"}
+
+// ZoneFault reports whether f breaks a zone's signatures (and so names a
+// zone) rather than a server's behaviour.
+func (f Fault) ZoneFault() bool { return f == Bogus || f == Expired || f == DSMismatch }
 
 func (f Fault) String() string {
 	if f < numFaults {
@@ -64,17 +86,24 @@ func ParseFault(s string) (Fault, error) {
 // applies to when no server is named. Each is chosen so the fault shows its
 // effect: the zones of a faulty root or TLD server have a healthy second
 // server, while example.com has a single server, so truncate and down
-// affect every lookup under it.
+// affect every lookup under it. The DNSSEC faults name zones, each a
+// different one so they can be combined: www.example.net (bogus),
+// www.secure.example.com (expired) and the reverse lookup of 203.0.113.10
+// (dsmismatch) fail to validate, while www.example.com still does.
 var defaultTargets = [numFaults]string{
-	Lame:     "a.gtld-servers.test.",
-	Slow:     "a.root-servers.test.",
-	Drop:     "b.root-servers.test.",
-	Truncate: "ns1.example.com.",
-	Down:     "ns1.example.com.",
+	Lame:       "a.gtld-servers.test.",
+	Slow:       "a.root-servers.test.",
+	Drop:       "b.root-servers.test.",
+	Truncate:   "ns1.example.com.",
+	Down:       "ns1.example.com.",
+	Bogus:      "example.net.",
+	Expired:    "secure.example.com.",
+	DSMismatch: "113.0.203.in-addr.arpa.",
 }
 
 // FaultSpec is a fault applied to one server, named by any of its names or
-// its address.
+// its address; for the DNSSEC faults (Fault.ZoneFault), Server names the
+// zone whose chain of trust breaks.
 type FaultSpec struct {
 	Fault  Fault
 	Server string

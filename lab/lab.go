@@ -12,6 +12,17 @@
 // really listen. All servers share one port: 53 when run as root, any port
 // otherwise, in which case resolvers and clients are told that port.
 //
+// Unless Options.Unsigned is set, the lab is signed end to end (RFC
+// 4033-4035): at start it makes a root key and keys for every zone (or
+// reads them from the hierarchy's directory, where --dump writes them),
+// signs the zones children first and puts each child's DS into its parent
+// before signing the parent. PolicyFor says how each zone is signed: NSEC
+// in the root, net, test and most leaf zones; NSEC3 in com, in-addr.arpa,
+// example.net and secure.example.com; NSEC3 opt-out in org, whose
+// delegation to example.org is deliberately insecure (no DS). TrustAnchor
+// is the root's DS, what a validator is configured with. The DNSSEC faults
+// (Bogus, Expired, DSMismatch) break one zone's chain of trust on purpose.
+//
 // Tests use New for an in-memory lab reached through Network (no sockets),
 // or Start to listen on loopback.
 package lab
@@ -72,8 +83,12 @@ type Options struct {
 	// every server of a zone fails (RFC 8767).
 	ServeStale bool
 	// Now is the resolver's clock (time.Now if nil): tests move it forward
-	// to expire cached data without waiting.
+	// to expire cached data without waiting. Signatures are made valid
+	// around its time at build.
 	Now func() time.Time
+	// Unsigned serves the zone files as they are, without DNSSEC: the lab
+	// as it was before signing (and no DNSSEC faults).
+	Unsigned bool
 }
 
 // Lab is a running (or in-memory) hierarchy.
@@ -85,6 +100,7 @@ type Lab struct {
 	network *Network
 	port    uint16
 	base    netip.Addr
+	signed  map[string]*signedZone // origin -> its keys and records; nil when unsigned
 
 	// ctx is set by Start (nil for an in-memory lab): servers started later
 	// by SetFault get it too.
@@ -127,11 +143,28 @@ func New(opt Options) (*Lab, error) {
 		port = 53
 	}
 	l := &Lab{log: opt.Logger, h: h, byAddr: make(map[netip.Addr]*labServer), base: opt.ListenBase, port: port, opt: opt}
-	if err := l.build(); err != nil {
+	zoneFaults := make(map[string]Fault)
+	for _, fs := range opt.Faults {
+		if !fs.Fault.ZoneFault() {
+			continue
+		}
+		origin := dnsname.Canonical(fs.Server)
+		if opt.Unsigned {
+			return nil, fmt.Errorf("lab: fault %s needs a signed lab", fs.Fault)
+		}
+		if _, ok := h.files[origin]; !ok {
+			return nil, fmt.Errorf("lab: fault %s: no zone %q in the lab (want one of %s)", fs.Fault, fs.Server, strings.Join(h.origins, " "))
+		}
+		zoneFaults[origin] = fs.Fault
+	}
+	if err := l.build(zoneFaults); err != nil {
 		return nil, err
 	}
 	l.network = &Network{lab: l}
 	for _, fs := range opt.Faults {
+		if fs.Fault.ZoneFault() {
+			continue
+		}
 		if err := l.setFault(fs.Server, fs.Fault); err != nil {
 			return nil, err
 		}
@@ -142,16 +175,29 @@ func New(opt Options) (*Lab, error) {
 	return l, nil
 }
 
-// build assigns addresses at l.port and makes each server: an Auth
-// service (the same one `rootline auth` runs) serving its zones from
-// memory behind the fault wrapper.
-func (l *Lab) build() error {
+// build assigns addresses at l.port, signs the zones (unless unsigned)
+// and makes each server: an Auth service (the same one `rootline auth`
+// runs) serving its zones from memory behind the fault wrapper.
+func (l *Lab) build(zoneFaults map[string]Fault) error {
 	if err := l.h.assign(l.base, l.port); err != nil {
 		return err
 	}
+	records := l.h.served
+	if !l.opt.Unsigned {
+		now := time.Now()
+		if l.opt.Now != nil {
+			now = l.opt.Now()
+		}
+		signed, err := signAll(l.h, l.opt.Zones, l.h.served, zoneFaults, now)
+		if err != nil {
+			return err
+		}
+		l.signed = signed
+		records = func(origin string) []dns.RR { return signed[origin].records }
+	}
 	zones := make(map[string]*zone.Zone, len(l.h.origins))
 	for _, origin := range l.h.origins {
-		z, err := zone.New(origin, l.h.served(origin))
+		z, err := zone.New(origin, records(origin))
 		if err != nil {
 			return fmt.Errorf("lab: %s: %w", l.h.file(origin), err)
 		}
@@ -278,6 +324,9 @@ func (l *Lab) setFault(nameOrAddr string, f Fault) error {
 	if f >= numFaults {
 		return fmt.Errorf("lab: %v: no such fault", f)
 	}
+	if f.ZoneFault() {
+		return fmt.Errorf("lab: fault %s breaks a zone's signatures when the lab is built: give it in Options.Faults", f)
+	}
 	s := l.find(nameOrAddr)
 	if s == nil {
 		return fmt.Errorf("lab: no server %q (want one of %s)", nameOrAddr, strings.Join(l.serverNames(), ", "))
@@ -304,6 +353,11 @@ func (l *Lab) WriteMap(w io.Writer) error {
 		fault := ""
 		if f := s.handler.current(); f != None {
 			fault = "  [fault: " + f.String() + "]"
+		}
+		for _, origin := range s.spec.Zones {
+			if sz := l.signed[origin]; sz != nil && sz.info.Fault != None {
+				fault += "  [fault: " + sz.info.Fault.String() + " " + origin + "]"
+			}
 		}
 		if _, err := fmt.Fprintf(w, "  %-*s  %-21s  %s%s\n", width, strings.Join(s.spec.Names, ", "),
 			s.spec.Addr, strings.Join(s.spec.Zones, " "), fault); err != nil {

@@ -78,10 +78,14 @@ const (
 	// ActionGlueFound (no exchange): Target's addresses are Servers; the
 	// trace goes on with them.
 	ActionGlueFound
+	// ActionKeys (TraceOptions.DNSSEC): an exchange for the DNSKEY set of
+	// Zone, the zone just entered; Keys describes it and DS is the DS set
+	// the parent's referral carried. The trace goes on as before.
+	ActionKeys
 	numActions
 )
 
-var actionNames = [numActions]string{"next-server", "referral", "glueless", "cname", "done", "glue-lookup", "glue-failed", "glue-found"}
+var actionNames = [numActions]string{"next-server", "referral", "glueless", "cname", "done", "glue-lookup", "glue-failed", "glue-found", "keys"}
 
 func (a Action) String() string { return nameOf(a, actionNames[:], "action") }
 
@@ -148,6 +152,13 @@ type Step struct {
 	Servers  []NameServer `json:"servers,omitempty"`  // referral glue, or addresses a sub-trace found
 	NS       []string     `json:"ns,omitempty"`       // the child's name servers (glueless)
 	Target   string       `json:"target,omitempty"`   // CNAME target, or the name server a sub-trace looks up
+
+	// The chain of trust (TraceOptions.DNSSEC): on a referral, DS is the
+	// child's DS set in the reply (none: an insecure delegation, or a
+	// parent that is not signed); on an ActionKeys step, the same DS set,
+	// and Keys the zone's DNSKEYs linked to it.
+	DS   Records   `json:"ds,omitempty"`
+	Keys []KeyInfo `json:"keys,omitempty"`
 }
 
 // IsExchange reports whether the step is an exchange with a server (not a

@@ -56,6 +56,12 @@ type TraceOptions struct {
 	// nil means the bare question, with EDNS left to the Exchanger. RD is
 	// always cleared: a trace asks iteratively (RFC 1034 5.3.3).
 	Query func(q dns.Question) *dns.Msg
+	// DNSSEC adds the links of the chain of trust to the trace: each
+	// referral step carries the child's DS records, and after it (and at
+	// the start, for the root) an ActionKeys step asks the zone's servers
+	// for its DNSKEY set. Query should set DO (RFC 3225) so that the
+	// replies carry DS records and signatures.
+	DNSSEC bool
 }
 
 // Trace resolves q iteratively as a resolver does, from the root down
@@ -94,6 +100,9 @@ func (c *Client) Trace(ctx context.Context, q dns.Question, opts TraceOptions, f
 	}
 	if len(t.roots) == 0 {
 		return nil, errors.New("lookup: trace: no root server with an address")
+	}
+	if opts.DNSSEC {
+		t.keys(ctx, ".", t.roots, nil, 0)
 	}
 	return t.walk(ctx, q, t.roots, ".", 0)
 }
@@ -154,6 +163,9 @@ steps:
 			case KindReferral:
 				st.Referral, st.NS, st.Servers = v.Child, v.NS, t.glue(v)
 				st.Action = ActionReferral
+				if t.opts.DNSSEC {
+					st.DS = dsOf(r.Ns, v.Child)
+				}
 				if len(st.Servers) == 0 {
 					st.Action = ActionGlueless
 				}
@@ -166,6 +178,9 @@ steps:
 					if servers, err = t.glueless(ctx, v.Child, v.NS, depth); err != nil {
 						return nil, err
 					}
+				}
+				if t.opts.DNSSEC && depth == 0 {
+					t.keys(ctx, zone, servers, st.DS, depth)
 				}
 				continue steps
 			default: // lame, SERVFAIL, REFUSED, FORMERR: ask another server

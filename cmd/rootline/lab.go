@@ -10,15 +10,18 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rootline-dns/rootline/lab"
 )
 
-const labUsage = `usage: rootline lab [--port N] [--listen-base ADDR] [--fault KIND[=SERVER] ...] [--zones DIR] [--serve-stale]
-       rootline lab --dump DIR
+const labUsage = `usage: rootline lab [--port N] [--listen-base ADDR] [--fault KIND[=SERVER|ZONE] ...] [--zones DIR]
+                  [--serve-stale] [--unsigned]
+       rootline lab --dump DIR [--unsigned]
 
 Runs the whole DNS hierarchy in miniature on loopback: root servers, TLD
 servers (com, net, org, test, arpa), leaf and reverse zones, each on its own
@@ -29,12 +32,25 @@ the map and commands to try, and runs until Ctrl-C.
 As root the servers use port 53; otherwise port 10053 (or --port), and
 clients must be told the port (dig -p, rootline lookup -p).
 
+DNSSEC: every zone is signed with keys made at start (or read from the
+--zones directory), children first, each parent carrying its child's DS.
+NSEC in most zones; NSEC3 in com, in-addr.arpa, example.net and
+secure.example.com; NSEC3 opt-out in org, whose delegation to example.org
+is insecure on purpose (no DS). The banner prints the root trust anchor;
+--dump also writes it (root.key, root.anchors), the keys and the signed
+zones. --unsigned serves the zone files without DNSSEC.
+
 Faults (--fault, repeatable; KIND alone picks the server shown):
   lame      answers REFUSED            (default a.gtld-servers.test)
   slow      answers late (0.8 s)       (default a.root-servers.test)
   drop      never answers              (default b.root-servers.test)
   truncate  UDP answers have TC set    (default ns1.example.com)
-  down      not running at all         (default ns1.example.com)`
+  down      not running at all         (default ns1.example.com)
+DNSSEC faults name a zone and are applied at start; a validating resolver
+answers SERVFAIL for names in it (and below), with an Extended DNS Error:
+  bogus       signatures corrupted, EDE 6     (default example.net)
+  expired     signatures expired, EDE 7       (default secure.example.com)
+  dsmismatch  parent's DS matches no key, EDE 9  (default 113.0.203.in-addr.arpa)`
 
 // labUserPort is the port the lab uses when not run as root: above 1024
 // (no privilege needed) and easy to read as "the DNS port, 10 thousand up".
@@ -52,6 +68,7 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fset.Var(&faults, "fault", "make a server misbehave: KIND[=SERVER] (repeatable)")
 	verbose := fset.Bool("v", false, "log every server's messages")
 	serveStale := fset.Bool("serve-stale", false, "let the resolver answer from expired cache when servers fail (RFC 8767)")
+	unsigned := fset.Bool("unsigned", false, "serve the zones without DNSSEC (no keys, signatures or DS)")
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -62,7 +79,7 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return exitError{code: 2, msg: fmt.Sprintf("lab: unexpected argument %q", fset.Arg(0))}
 	}
 	if *dump != "" {
-		return dumpZones(lab.Zones(), *dump, stdout)
+		return dumpLab(*dump, *unsigned, stdout)
 	}
 
 	opt := lab.Options{Logger: newLogger(stderr, slog.LevelWarn)}
@@ -75,6 +92,7 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	opt.ListenBase = b
 	opt.ServeStale = *serveStale
+	opt.Unsigned = *unsigned
 	switch {
 	case *port < 0 && os.Geteuid() == 0:
 		opt.Port = 53
@@ -102,15 +120,42 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	took := time.Since(t0)
-	printLab(stdout, l, took)
+	anchorDir := ""
+	if l.Signed() {
+		// The anchor goes to a private temporary directory so the printed
+		// validation commands work as they are; it goes when the lab does.
+		if anchorDir, err = writeAnchors(l); err != nil {
+			l.Close()
+			return err
+		}
+		defer os.RemoveAll(anchorDir)
+	}
+	printLab(stdout, l, took, anchorDir)
 
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "\nstopping the lab")
 	return l.Close()
 }
 
-// printLab writes the map and the commands to try.
-func printLab(w io.Writer, l *lab.Lab, took time.Duration) {
+// writeAnchors writes the lab's trust anchor files into a new temporary
+// directory and returns it.
+func writeAnchors(l *lab.Lab) (string, error) {
+	dir, err := os.MkdirTemp("", "rootline-lab-")
+	if err != nil {
+		return "", fmt.Errorf("lab: trust anchor: %w", err)
+	}
+	for name, data := range map[string][]byte{lab.AnchorFile: l.AnchorZoneFile(), lab.AnchorConfFile: l.AnchorConf()} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			os.RemoveAll(dir)
+			return "", fmt.Errorf("lab: trust anchor: %w", err)
+		}
+	}
+	return dir, nil
+}
+
+// printLab writes the map and the commands to try; anchorDir holds the
+// trust anchor files of a signed lab.
+func printLab(w io.Writer, l *lab.Lab, took time.Duration, anchorDir string) {
 	servers := l.Servers()
 	fmt.Fprintf(w, "Rootline lab: %d name servers and a resolver on loopback, port %d (started in %v).\n\n",
 		len(servers), l.Port(), took.Round(time.Millisecond))
@@ -128,8 +173,92 @@ Try, in another terminal:
   dig @%[3]s%[2]s -x 203.0.113.10                 a reverse lookup (PTR)
   dig @%[1]s%[2]s +norec www.example.com           ask a root server yourself: it refers you to com.
   rootline lookup @%[1]s%[2]s +trace www.example.org   root -> org -> (glueless) example.org, step by step
-Press Ctrl-C to stop.
 `, root, port, res.Addr())
+	if l.Signed() {
+		printDNSSEC(w, l, root.String(), port, res.Addr().String(), anchorDir)
+	}
+	fmt.Fprintln(w, "Press Ctrl-C to stop.")
+}
+
+// printDNSSEC describes the signed lab: the trust anchor, how each zone is
+// signed, the faults, and commands that validate.
+func printDNSSEC(w io.Writer, l *lab.Lab, root, port, res, anchorDir string) {
+	fmt.Fprintf(w, "\nDNSSEC: signed end to end. Root trust anchor (%s):\n", filepath.Join(anchorDir, lab.AnchorFile))
+	for _, ds := range l.TrustAnchor() {
+		fmt.Fprintf(w, "  %s\n", ds)
+	}
+	var nsec, nsec3, optOut, insecure, faults []string
+	for _, z := range l.Signing() {
+		switch z.Policy.Denial() {
+		case "NSEC":
+			nsec = append(nsec, z.Zone)
+		case "NSEC3":
+			nsec3 = append(nsec3, z.Zone)
+		default:
+			optOut = append(optOut, z.Zone)
+		}
+		if z.Policy.Insecure {
+			insecure = append(insecure, z.Zone)
+		}
+		if z.Fault != lab.None {
+			faults = append(faults, fmt.Sprintf("%s in %s", z.Fault, z.Zone))
+		}
+	}
+	fmt.Fprintf(w, "  NSEC:          %s\n", strings.Join(nsec, " "))
+	fmt.Fprintf(w, "  NSEC3:         %s\n", strings.Join(nsec3, " "))
+	if len(optOut) > 0 {
+		fmt.Fprintf(w, "  NSEC3 opt-out: %s\n", strings.Join(optOut, " "))
+	}
+	if len(insecure) > 0 {
+		fmt.Fprintf(w, "  insecure:      %s (signed, but its parent has no DS: validators answer without AD)\n", strings.Join(insecure, " "))
+	}
+	if len(faults) > 0 {
+		fmt.Fprintf(w, "  broken:        %s (validators answer SERVFAIL)\n", strings.Join(faults, ", "))
+	}
+	fmt.Fprintf(w, `  rootline lookup @%[3]s%[2]s +dnssec example.com DNSKEY          keys and their RRSIG
+  rootline lookup @%[1]s%[2]s +trace +dnssec www.example.com    the DS -> DNSKEY links per hop
+`, root, port, res)
+	if _, err := exec.LookPath("delv"); err == nil {
+		fmt.Fprintf(w, "  delv @%s%s -a %s www.example.com    validated by BIND's delv\n"+
+			"    (delv validates itself, from the RRSIGs its resolver returns: the lab resolver does not return them yet)\n",
+			res, port, filepath.Join(anchorDir, lab.AnchorConfFile))
+	}
+}
+
+// dumpLab writes the zone files into dir and, unless unsigned, the DNSSEC
+// files of a lab built from them (keys, trust anchor, signed zones).
+func dumpLab(dir string, unsigned bool, stdout io.Writer) error {
+	if err := dumpZones(lab.Zones(), dir, stdout); err != nil {
+		return err
+	}
+	if unsigned {
+		return nil
+	}
+	l, err := lab.New(lab.Options{})
+	if err != nil {
+		return fmt.Errorf("lab: --dump: %w", err)
+	}
+	files, err := l.DNSSECFiles()
+	if err != nil {
+		return fmt.Errorf("lab: --dump: %w", err)
+	}
+	for _, f := range files {
+		mode := os.FileMode(0o644)
+		if f.Private {
+			mode = 0o600
+		}
+		path := filepath.Join(dir, filepath.FromSlash(f.Name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("lab: --dump: %w", err)
+		}
+		if err := writeNew(path, f.Data, mode); err != nil {
+			return fmt.Errorf("lab: --dump: %w (remove it or pick another directory)", err)
+		}
+	}
+	fmt.Fprintf(stdout, "wrote the DNSSEC keys (K*.key, K*.private), the root trust anchor (%s; %s for delv -a)\n"+
+		"and the signed zones as served (%s/). rootline lab --zones %s reuses these keys.\n",
+		lab.AnchorFile, lab.AnchorConfFile, lab.SignedDir, dir)
+	return nil
 }
 
 // dumpZones writes every zone file of fsys into dir, refusing to overwrite.

@@ -144,3 +144,35 @@ func TestLabBadFlags(t *testing.T) {
 		t.Errorf("empty --zones dir: %v", err)
 	}
 }
+
+// --dump writes the DNSSEC keys and the trust anchor; a lab run on the
+// dumped directory signs with those keys, so the anchor stays valid.
+func TestLabDumpKeysReused(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "zones")
+	if _, stderr, err := runCLI(t, "lab", "--dump", dir); err != nil {
+		t.Fatalf("dump: %v %s", err, stderr)
+	}
+	anchor, err := os.ReadFile(filepath.Join(dir, "root.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds := regexp.MustCompile(`(?m)^\.\s+\d+\s+IN\s+DS\s+(\d+ 13 2 [0-9A-F]+)$`).FindSubmatch(anchor)
+	if ds == nil {
+		t.Fatalf("root.key:\n%s", anchor)
+	}
+	for _, glob := range []string{"K.+013+*.private", "Kexample.net.+015+*.key", "signed/root.zone", "root.anchors"} {
+		if m, _ := filepath.Glob(filepath.Join(dir, glob)); len(m) == 0 {
+			t.Errorf("dump lacks %s", glob)
+		}
+	}
+	lab, stop := runLabInBackground(t, "--port", "0", "--zones", dir)
+	if !strings.Contains(lab.String(), string(ds[1])) {
+		t.Errorf("lab on the dumped keys prints another anchor than %s:\n%s", ds[1], lab)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(regexp.MustCompile(`\((/\S+)/root\.key\)`).FindStringSubmatch(lab.String())[1]); !os.IsNotExist(err) {
+		t.Errorf("temporary anchor directory left behind: %v", err)
+	}
+}

@@ -63,6 +63,7 @@ func runTrace(ctx context.Context, a *lookupArgs, c *lookup.Client, out *printer
 		Query: func(q dns.Question) *dns.Msg {
 			return a.request(question{name: q.Name, qtype: q.Qtype, qclass: q.Qclass})
 		},
+		DNSSEC: a.dnssec,
 	}
 	code := exitOK
 	for _, q := range a.questions {
@@ -141,11 +142,65 @@ func (p *printer) traceStep(s lookup.Step) {
 			fmt.Fprintf(w, "%s;; answer for %s\n\n", indent, q.Name)
 		}
 	case lookup.ActionReferral, lookup.ActionGlueless:
+		if p.args != nil && p.args.dnssec {
+			printDS(w, indent, s)
+		}
 		fmt.Fprintf(w, "%s;; referral to %s\n\n", indent, s.Referral)
+	case lookup.ActionKeys:
+		printKeys(w, indent, s)
 	case lookup.ActionCNAME:
 		fmt.Fprintf(w, "%s;; CNAME to %s: restarting from the root\n\n", indent, s.Target)
 	case lookup.ActionNextServer:
 		fmt.Fprintf(w, "%s;; %s reply from %s, trying another server\n", indent, s.Kind, s.ServerName)
+	}
+}
+
+// printDS says which DS records link a referral's child to its parent.
+func printDS(w io.Writer, indent string, s lookup.Step) {
+	if len(s.DS) == 0 {
+		fmt.Fprintf(w, "%s;; no DS for %s: an insecure delegation (or an unsigned parent)\n", indent, s.Referral)
+		return
+	}
+	tags := make([]string, len(s.DS))
+	for i, rr := range s.DS {
+		ds := rr.(*dns.DS)
+		tags[i] = fmt.Sprintf("%d (algorithm %d, digest %d)", ds.KeyTag, ds.Algorithm, ds.DigestType)
+	}
+	fmt.Fprintf(w, "%s;; DS for %s: key %s\n", indent, s.Referral, strings.Join(tags, ", key "))
+}
+
+// printKeys describes a zone's DNSKEY set and how it links to the DS of
+// the parent: the chain of trust at this hop.
+func printKeys(w io.Writer, indent string, s lookup.Step) {
+	if len(s.Keys) == 0 {
+		fmt.Fprintf(w, "%s;; %s has no DNSKEY: the zone is not signed\n\n", indent, s.Zone)
+		return
+	}
+	linked := false
+	for _, k := range s.Keys {
+		var notes []string
+		if k.DS {
+			notes = append(notes, "matches the parent's DS")
+			linked = true
+		}
+		if k.SignsKeys {
+			notes = append(notes, "signs the DNSKEY set")
+		}
+		note := ""
+		if len(notes) > 0 {
+			note = ": " + strings.Join(notes, ", ")
+		}
+		fmt.Fprintf(w, "%s;; %s key %d %s (%s)%s\n", indent, s.Zone, k.Tag, k.Role(), dns.AlgorithmToString[k.Algorithm], note)
+	}
+	switch {
+	case s.Zone == ".":
+		fmt.Fprintf(w, "%s;; the root's keys are checked against a trust anchor, not a DS\n\n", indent)
+	case len(s.DS) == 0:
+		fmt.Fprintf(w, "%s;; no DS in the parent: nothing links these keys to it (insecure)\n\n", indent)
+	case !linked:
+		fmt.Fprintf(w, "%s;; no key matches the parent's DS: the chain of trust is broken here\n\n", indent)
+	default:
+		fmt.Fprintln(w)
 	}
 }
 

@@ -107,7 +107,7 @@ func runZoneSign(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		NSEC3:    params,
 		Workers:  runtime.GOMAXPROCS(0),
 	}
-	signed, err := dnssec.SignZone(o, signer.Nodes(z), keys, opt)
+	signed, err := dnssec.SignZone(o, z.SignerNodes(), keys, opt)
 	if err != nil {
 		return fmt.Errorf("zone sign: %w", err)
 	}

@@ -13,13 +13,17 @@ type UnboundConfig struct {
 	Listen    netip.AddrPort // port 0 picks a free port
 	RootHints string         // named.root text: where iteration starts
 	Extra     string         // more "server:" lines, e.g. "  qname-minimisation: no"
+	// TrustAnchor, when set, is a trust anchor file's text (DS or DNSKEY
+	// records in zone-file syntax): Unbound then validates with it
+	// (validator module) and reports Extended DNS Errors (RFC 8914).
+	TrustAnchor string
 }
 
 // StartUnbound starts an Unbound resolver on cfg.Listen that iterates from
 // cfg.RootHints. Loopback servers are allowed as upstreams
 // (do-not-query-localhost: no), since the test hierarchy lives there;
 // qname minimisation keeps its default; there is no DNSSEC validation
-// (iterator module only) unless Extra changes module-config; caches are
+// (iterator module only) unless cfg.TrustAnchor is set; caches are
 // small; the default local zones for test. and the documentation address
 // prefixes are off (test hierarchies use those names); no chroot, no user switch, no remote control; logs go to a file
 // in Dir that is shown when the test fails.
@@ -31,6 +35,12 @@ func StartUnbound(t testing.TB, cfg UnboundConfig) *Server {
 	hints := filepath.Join(dir, "root.hints")
 	writeFile(t, hints, cfg.RootHints)
 	logFile := filepath.Join(dir, "unbound.log")
+	modules := `"iterator"`
+	if cfg.TrustAnchor != "" {
+		anchor := filepath.Join(dir, "anchor.key")
+		writeFile(t, anchor, cfg.TrustAnchor)
+		modules = fmt.Sprintf("\"validator iterator\"\n  trust-anchor-file: %q\n  ede: yes\n  val-log-level: 2", anchor)
+	}
 
 	var b strings.Builder
 	fmt.Fprintf(&b, `server:
@@ -50,7 +60,7 @@ func StartUnbound(t testing.TB, cfg UnboundConfig) *Server {
   so-reuseport: no
   root-hints: %q
   do-not-query-localhost: no
-  module-config: "iterator"
+  module-config: %s
   msg-cache-size: 1m
   rrset-cache-size: 2m
   key-cache-size: 1m
@@ -67,7 +77,7 @@ func StartUnbound(t testing.TB, cfg UnboundConfig) *Server {
   local-zone: "113.0.203.in-addr.arpa." nodefault
   local-zone: "8.b.d.0.1.0.0.2.ip6.arpa." nodefault
 `, addrs[0].Addr(), addrs[0].Port(), addrs[0].Port(), dir,
-		filepath.Join(dir, "unbound.pid"), logFile, hints)
+		filepath.Join(dir, "unbound.pid"), logFile, hints, modules)
 	if cfg.Extra != "" {
 		b.WriteString(cfg.Extra)
 		if !strings.HasSuffix(cfg.Extra, "\n") {

@@ -36,7 +36,7 @@ type Version struct {
 // and false: a reload of an unchanged file keeps the served version.
 // Otherwise it signs a new version with the serial NextSerial gives.
 func Sign(unsigned *zone.Zone, keys []*dnssec.Key, pol Policy, prev *Version, now time.Time) (*Version, bool, error) {
-	nodes := Nodes(unsigned)
+	nodes := unsigned.SignerNodes()
 	d := digest(nodes, keys, pol.NSEC3)
 	if prev != nil && prev.Digest == d && !Due(now, prev.Expires, pol.Refresh) {
 		return prev, false, nil
@@ -53,7 +53,7 @@ func Sign(unsigned *zone.Zone, keys []*dnssec.Key, pol Policy, prev *Version, no
 // serial: the refresh before its signatures expire. The zone file is not
 // read again, so an edit not yet reloaded is not published by a refresh.
 func Resign(prev *Version, keys []*dnssec.Key, pol Policy, now time.Time) (*Version, error) {
-	v, err := sign(prev.Zone.Origin, Nodes(prev.Zone), prev.FileSerial, keys, pol, prev, now)
+	v, err := sign(prev.Zone.Origin, prev.Zone.SignerNodes(), prev.FileSerial, keys, pol, prev, now)
 	if err != nil {
 		return nil, err
 	}
@@ -97,27 +97,6 @@ func withSerial(nodes []dnssec.Node, serial uint32) {
 			return
 		}
 	}
-}
-
-// Nodes is the signer's input from a loaded zone: its names in canonical
-// order with their RRsets. NSEC3 owner names (a signed file signed again,
-// or a version refreshed) are left out: the new chain replaces them, and
-// kept as empty names they would be hashed into the chain themselves.
-func Nodes(z *zone.Zone) []dnssec.Node {
-	names := z.Names()
-	nodes := make([]dnssec.Node, 0, len(names))
-	for _, name := range names {
-		n := z.Node(name)
-		if n.Hashed() {
-			continue
-		}
-		sets := make([][]dns.RR, len(n.Sets))
-		for j := range n.Sets {
-			sets[j] = n.Sets[j].RRs
-		}
-		nodes = append(nodes, dnssec.Node{Name: name, Sets: sets})
-	}
-	return nodes
 }
 
 // digest sums up what a signed version is made from, DNSSEC records of
