@@ -92,18 +92,18 @@ func StandardCases() []Case {
 	ok := func(n string, t uint16) Case { return Case{n, t, dnssec.Secure, dnssec.NoEDE} }
 	return []Case{
 		ok("www.sec.test.", dns.TypeA),
-		ok("nx.sec.test.", dns.TypeA),             // NXDOMAIN, NSEC
-		ok("www.sec.test.", dns.TypeTXT),          // NODATA, NSEC
-		ok("b.sec.test.", dns.TypeA),              // empty non-terminal
-		ok("x.wild.sec.test.", dns.TypeTXT),       // wildcard expansion
-		ok("alias.sec.test.", dns.TypeA),          // CNAME into another zone
-		ok("www.n3.test.", dns.TypeA),             // NSEC3 zone
-		ok("nx.n3.test.", dns.TypeA),              // NXDOMAIN, NSEC3
-		ok("www.n3.test.", dns.TypeMX),            // NODATA, NSEC3
-		ok("nx.test.", dns.TypeA),                 // NXDOMAIN in the TLD
-		ok("sec.test.", dns.TypeDS),               // the DS itself
-		ok("unsigned.test.", dns.TypeDS),          // no DS, proven
-		ok("www.iter.test.", dns.TypeA),           // positive answers do not hash
+		ok("nx.sec.test.", dns.TypeA),       // NXDOMAIN, NSEC
+		ok("www.sec.test.", dns.TypeTXT),    // NODATA, NSEC
+		ok("b.sec.test.", dns.TypeA),        // empty non-terminal
+		ok("x.wild.sec.test.", dns.TypeTXT), // wildcard expansion
+		ok("alias.sec.test.", dns.TypeA),    // CNAME into another zone
+		ok("www.n3.test.", dns.TypeA),       // NSEC3 zone
+		ok("nx.n3.test.", dns.TypeA),        // NXDOMAIN, NSEC3
+		ok("www.n3.test.", dns.TypeMX),      // NODATA, NSEC3
+		ok("nx.test.", dns.TypeA),           // NXDOMAIN in the TLD
+		ok("sec.test.", dns.TypeDS),         // the DS itself
+		ok("unsigned.test.", dns.TypeDS),    // no DS, proven
+		ok("www.iter.test.", dns.TypeA),     // positive answers do not hash
 		{"www.unsigned.test.", dns.TypeA, dnssec.Insecure, dnssec.NoEDE},
 		{"nx.unsigned.test.", dns.TypeA, dnssec.Insecure, dnssec.NoEDE},
 		{"nx.iter.test.", dns.TypeA, dnssec.Insecure, dnssec.EDEUnsupportedNSEC3Iter},
