@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/miekg/dns"
@@ -23,6 +24,10 @@ type walk struct {
 	out   Verdict
 	rank  int // rank of out.Result; -1 before the first judgement
 	hops  map[string]bool
+	// proven memoises NSEC/NSEC3 RRsets already validated in this call:
+	// one covering NSEC proves many empty non-terminals on a walk, and
+	// need not be verified once per label.
+	proven map[string]dnssec.RRsetResult
 }
 
 // zoneState is what the walk established about a zone: Secure with its
@@ -289,7 +294,7 @@ func (w *walk) proof(auth rrsets, ks *dnssec.KeySet, report func(RRsetVerdict)) 
 		if signer := s.signer(); signer != "" && signer != ks.Zone {
 			continue
 		}
-		r := dnssec.ValidateRRset(s.records(), s.signatures(), ks, w.now, w.b)
+		r := w.validateOnce(s, ks)
 		if report != nil {
 			report(verdictOf(s, "denial", r))
 		}
@@ -307,6 +312,29 @@ func (w *walk) proof(auth rrsets, ks *dnssec.KeySet, report func(RRsetVerdict)) 
 		}
 	}
 	return p, ttl, dnssec.Result{Status: dnssec.Secure, EDE: dnssec.NoEDE}
+}
+
+// validateOnce validates an RRset with ks unless this call already did
+// so for the very same records and signatures.
+func (w *walk) validateOnce(s *rrset, ks *dnssec.KeySet) dnssec.RRsetResult {
+	var b strings.Builder
+	b.WriteString(ks.Zone)
+	for _, rr := range s.rrs {
+		b.WriteString("\n" + rr.String())
+	}
+	for _, sig := range s.sigs {
+		b.WriteString("\n" + sig.String())
+	}
+	key := b.String()
+	if r, ok := w.proven[key]; ok {
+		return r
+	}
+	r := dnssec.ValidateRRset(s.rrs, s.sigs, ks, w.now, w.b)
+	if w.proven == nil {
+		w.proven = map[string]dnssec.RRsetResult{}
+	}
+	w.proven[key] = r
+	return r
 }
 
 // pathFrom lists the names from zone down to target, both included:

@@ -85,6 +85,7 @@ func Build(specs []Spec, now time.Time) (*Hierarchy, error) {
 			} else {
 				p := parentIn(s.Origin, order)
 				for _, d := range ds {
+					d.Hdr.Ttl = 3600
 					if s.BadDS {
 						d.Digest = strings.Repeat("AB", len(d.Digest)/2)
 					}

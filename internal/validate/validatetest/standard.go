@@ -55,6 +55,7 @@ func Standard(now time.Time, addr func(zone string) string) []Spec {
 		{Origin: "sec.test.", Text: leaf("sec", www(1)+
 			"*.wild 3600 IN TXT \"wildcard\"\n"+
 			"alias 3600 IN CNAME www.n3.test.\n"+
+			"dn 3600 IN DNAME n3.test.\n"+
 			"a.b 3600 IN A 192.0.2.10\n")},
 		{Origin: "n3.test.", NSEC3: &dnssec.NSEC3Params{}, Text: leaf("n3", www(2))},
 		{Origin: "unsigned.test.", Unsigned: true, Text: leaf("unsigned", www(3))},
