@@ -28,6 +28,7 @@ type walk struct {
 	// one covering NSEC proves many empty non-terminals on a walk, and
 	// need not be verified once per label.
 	proven map[string]dnssec.RRsetResult
+	cached map[string]bool // zones whose state came from the key cache
 }
 
 // zoneState is what the walk established about a zone: Secure with its
@@ -74,7 +75,7 @@ func (w *walk) fetchFailed(zone string, qtype uint16, err error) *zoneState {
 }
 
 // state returns what is known about zone: from this call, or from the
-// key cache (then the hop is shown as cached).
+// key cache (then its hop will be shown as cached).
 func (w *walk) state(zone string) *zoneState {
 	if st, ok := w.zones[zone]; ok {
 		return st
@@ -87,9 +88,10 @@ func (w *walk) state(zone string) *zoneState {
 		return nil
 	}
 	w.zones[zone] = st
-	h := st.hop
-	h.Cached = true
-	w.addHop(h)
+	if w.cached == nil {
+		w.cached = map[string]bool{}
+	}
+	w.cached[zone] = true
 	return st
 }
 
@@ -141,6 +143,16 @@ func (w *walk) keysFor(target string) (*dnssec.KeySet, dnssec.Result) {
 	}
 	if cur == nil {
 		cur = w.anchorZone(anc)
+	} else {
+		// Show the whole known chain, the anchor first, even when
+		// it comes from the cache.
+		for _, name := range names[:start+1] {
+			if st := w.state(name); st != nil {
+				h := st.hop
+				h.Cached = w.cached[name]
+				w.addHop(h)
+			}
+		}
 	}
 	if cur.res.Status != dnssec.Secure {
 		return nil, cur.res
