@@ -88,7 +88,7 @@ type Client struct {
 	// the Client's lookups.
 	validator *validate.Validator
 	trustAD   bool
-	next  atomic.Uint32 // rotation start (resolv.conf "options rotate")
+	next      atomic.Uint32 // rotation start (resolv.conf "options rotate")
 }
 
 // New builds a Client, reading resolv.conf and the hosts file now (not per
