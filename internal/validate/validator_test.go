@@ -16,17 +16,7 @@ var testNow = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
 func standard(t *testing.T) (*validatetest.Hierarchy, *dnssec.AnchorSet) {
 	t.Helper()
-	h, err := validatetest.Build(validatetest.Standard(testNow, nil), testNow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	anchors := dnssec.NewAnchorSet()
-	for _, ds := range h.Anchor {
-		if err := anchors.Add(ds); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return h, anchors
+	return buildAnchored(t, validatetest.Standard(testNow, nil))
 }
 
 func newValidator(r Fetcher, anchors *dnssec.AnchorSet, cache int) *Validator {
