@@ -47,3 +47,33 @@ func TestStandardCases(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkValidate measures one validation of a signed answer two zones
+// below the root: cold (the whole chain fetched and verified, 5 queries,
+// 6 verifications) and warm (keys from the cache, 1 verification).
+func BenchmarkValidate(b *testing.B) {
+	h, err := validatetest.Build(validatetest.Standard(testNow, nil), testNow)
+	if err != nil {
+		b.Fatal(err)
+	}
+	anchors := dnssec.NewAnchorSet()
+	for _, ds := range h.Anchor {
+		_ = anchors.Add(ds)
+	}
+	r := &validatetest.Resolver{H: h}
+	msg, _ := r.Fetch(context.Background(), "www.sec.test.", dns.TypeA)
+	for _, bc := range []struct {
+		name  string
+		cache int
+	}{{"cold", -1}, {"warm", 0}} {
+		b.Run(bc.name, func(b *testing.B) {
+			v := newValidator(r, anchors, bc.cache)
+			b.ReportAllocs()
+			for b.Loop() {
+				if got := v.Validate(context.Background(), msg, "www.sec.test.", dns.TypeA); !got.Secure() {
+					b.Fatal(got.Result)
+				}
+			}
+		})
+	}
+}
