@@ -14,6 +14,7 @@ import (
 
 	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/transport"
+	"github.com/rootline-dns/rootline/internal/validate"
 )
 
 // Default file locations, read by New unless Options say otherwise.
@@ -61,6 +62,17 @@ type Options struct {
 	Now func() time.Time
 	// Logger gets debug records of each query; nil discards.
 	Logger *slog.Logger
+	// TrustAnchors are the DS or DNSKEY records Validate and
+	// LookupValidated start from (ParseTrustAnchors reads them); nil
+	// means the IANA root trust anchor.
+	TrustAnchors []dns.RR
+	// NegativeTrustAnchors are zones whose data is treated as insecure
+	// whatever its signatures say (RFC 7646).
+	NegativeTrustAnchors []string
+	// TrustAD makes Validate accept the AD bit of the servers' replies
+	// as authentication, for servers that validate and are reached over
+	// a path the caller trusts (RFC 4035 4.9.3, RFC 6840 5.7).
+	TrustAD bool
 }
 
 // Client looks names up like the C library's stub resolver. It is safe for
@@ -72,13 +84,22 @@ type Client struct {
 	tc    *transport.Client // the default Exchanger (nil with the caller's): it reports Info
 	cache *cache            // nil when off
 	log   *slog.Logger
-	next  atomic.Uint32 // rotation start (resolv.conf "options rotate")
+	// validator judges replies for Validate; its key cache is shared by
+	// the Client's lookups.
+	validator *validate.Validator
+	trustAD   bool
+	next      atomic.Uint32 // rotation start (resolv.conf "options rotate")
 }
 
 // New builds a Client, reading resolv.conf and the hosts file now (not per
 // lookup).
 func New(o Options) (*Client, error) {
-	c := &Client{conf: o.Config, hosts: o.Hosts, ex: o.Exchanger, log: o.Logger}
+	c := &Client{conf: o.Config, hosts: o.Hosts, ex: o.Exchanger, log: o.Logger, trustAD: o.TrustAD}
+	v, err := newValidator(c, o)
+	if err != nil {
+		return nil, err
+	}
+	c.validator = v
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

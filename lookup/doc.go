@@ -16,6 +16,16 @@
 // or trying again may help. An optional cache (Options.CacheSize) keeps
 // answers for their TTL.
 //
+// Validate and LookupValidated check a reply's DNSSEC signatures on the
+// client, as BIND's delv does: from the IANA root trust anchor (or
+// Options.TrustAnchors) down to the data, asking the configured servers
+// for the DS and DNSKEY records with CD set, so that the answer is
+// authenticated even when the path to the resolver is not. The
+// Validation says Secure, Insecure, Bogus or Indeterminate, why (with the
+// RFC 8914 Extended DNS Error code) and which chain was walked;
+// Authenticated is true for data validated here, or, with
+// Options.TrustAD, marked AD by a resolver the caller trusts.
+//
 // Trace is the one implementation behind `rootline lookup +trace`, meant
 // for every other view of a resolution too (JSON, explain, a web page): it
 // reports each Step as plain data (the server asked, the reply, what the

@@ -72,5 +72,7 @@
 // Proof.NoDS; ValidateRRset the answer, and if it was expanded from a
 // wildcard, Proof.WildcardAnswer; for negative answers, ValidateRRset
 // each NSEC/NSEC3 RRset, then Proof.NXDomain or Proof.NoData. All with one
-// Budget; the first non-Secure result decides.
+// Budget; the first non-Secure result decides. internal/validate is that
+// walk (fetching through the caller's Fetcher, with a key cache), shared
+// by lookup +validate and the resolver.
 package dnssec

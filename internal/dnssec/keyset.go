@@ -48,6 +48,9 @@ type KeySet struct {
 	// the signature's Original TTL and the time left before the
 	// signature expires (RFC 4035 5.3.3).
 	TTL uint32
+	// Sig is the RRSIG that verified the set (nil for NewTrustedKeySet):
+	// a chain-of-trust display names the key that signed it.
+	Sig *dns.RRSIG
 }
 
 // keysFor yields the keys with a key tag and algorithm, at most limit of
@@ -148,7 +151,7 @@ func VerifyDNSKEYs(zone string, dnskeys []dns.RR, sigs []*dns.RRSIG, ds []*dns.D
 			}
 		}
 	}
-	ks.TTL = capTTL(dnskeys, sig, now)
+	ks.TTL, ks.Sig = capTTL(dnskeys, sig, now), sig
 	return ks, secure()
 }
 
