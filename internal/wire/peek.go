@@ -141,9 +141,24 @@ func Peek(msg []byte) (q Query, err error) {
 
 // read is Peek into q, which must be zero.
 func (q *Query) read(msg []byte) error {
+	if err := q.header(msg); err != nil {
+		return err
+	}
+	if !q.plain(msg) {
+		if err := q.walk(msg); err != 0 {
+			return err
+		}
+	}
+	return q.check()
+}
+
+// header reads the fixed header and turns down what has no ID, is a
+// response, or is longer than any message can be.
+func (q *Query) header(msg []byte) error {
 	if len(msg) < HeaderLen {
 		return ErrHeader
 	}
+	_ = msg[HeaderLen-1]
 	q.ID = binary.BigEndian.Uint16(msg)
 	q.Flags = binary.BigEndian.Uint16(msg[2:])
 	q.QDCount = binary.BigEndian.Uint16(msg[4:])
@@ -156,9 +171,11 @@ func (q *Query) read(msg []byte) error {
 	if len(msg) > MaxMsgSize {
 		return ErrFormat
 	}
-	if err := q.walk(msg); err != 0 {
-		return err
-	}
+	return nil
+}
+
+// check runs the checks that follow a successful walk.
+func (q *Query) check() error {
 	switch {
 	case q.Opcode() != 0:
 		return ErrOpcode
@@ -168,6 +185,66 @@ func (q *Query) read(msg []byte) error {
 		return ErrVersion
 	}
 	return nil
+}
+
+// plain is walk for the shape nearly every query has: one question with
+// an uncompressed name, no answer or authority records, and at most one
+// additional record, an OPT owned by the root. It reads that shape in a
+// straight line and fills q exactly as walk would; anything else (or
+// anything wrong) returns false with q untouched, and walk decides. The
+// cache-hit and authoritative fast paths feel the general walk's loops.
+func (q *Query) plain(msg []byte) bool {
+	if q.QDCount != 1 || q.ANCount != 0 || q.NSCount != 0 || q.ARCount > 1 {
+		return false
+	}
+	// The question's name, at offset 12: no pointers (there is nothing
+	// before it to point to), labels of at most 63 bytes, at most 255
+	// bytes with the root (RFC 1035 3.1). The length bound also bounds
+	// the loop.
+	off := HeaderLen
+	for {
+		if off >= len(msg) {
+			return false
+		}
+		l := int(msg[off])
+		if l == 0 {
+			break
+		}
+		if l > 63 {
+			return false
+		}
+		off += 1 + l
+		if off-HeaderLen >= maxNameLen {
+			return false
+		}
+	}
+	nameEnd := off + 1
+	end := nameEnd + 4
+	if end > len(msg) {
+		return false
+	}
+	if q.ARCount == 1 {
+		// Root owner (one zero byte), then TYPE, CLASS, TTL, RDLENGTH.
+		o := end
+		if o+OPTLen > len(msg) || msg[o] != 0 || binary.BigEndian.Uint16(msg[o+1:]) != typeOPT {
+			return false
+		}
+		optEnd := o + OPTLen + int(binary.BigEndian.Uint16(msg[o+9:]))
+		if optEnd > len(msg) {
+			return false
+		}
+		q.EDNS = true
+		q.UDPSize = binary.BigEndian.Uint16(msg[o+3:])
+		q.ExtRcode, q.Version = msg[o+5], msg[o+6]
+		q.EDNSFlags = binary.BigEndian.Uint16(msg[o+7:])
+		q.OptionsStart, q.OptionsEnd = uint16(o+OPTLen), uint16(optEnd)
+		end = optEnd
+	}
+	q.NameEnd, q.QuestionEnd = uint16(nameEnd), uint16(nameEnd+4)
+	q.Type = binary.BigEndian.Uint16(msg[nameEnd:])
+	q.Class = binary.BigEndian.Uint16(msg[nameEnd+2:])
+	q.End = uint16(end)
+	return true
 }
 
 // walk checks the sections after the header and records the question and
