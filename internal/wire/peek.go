@@ -139,6 +139,13 @@ func Peek(msg []byte) (q Query, err error) {
 	return q, err
 }
 
+// Read is Peek into q, whatever q held: for callers that keep the Query
+// beside the message (server.Request) rather than copy it.
+func (q *Query) Read(msg []byte) error {
+	*q = Query{}
+	return q.read(msg)
+}
+
 // read is Peek into q, which must be zero.
 func (q *Query) read(msg []byte) error {
 	if err := q.header(msg); err != nil {
