@@ -48,8 +48,8 @@ type Resolver struct {
 	h       *resolver.Handler
 	front   *frontDoor     // recover, metrics, query log, client ACL
 	served  server.Handler // h behind front
-	hints   int              // root hints, for the log
-	forward int              // forwarded zones at start, for the log
+	hints   int            // root hints, for the log
+	forward int            // forwarded zones at start, for the log
 
 	mu          sync.Mutex // guards srv, httpSrv, metricsAddr
 	srv         *server.Server
