@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"strings"
 	"testing"
 
@@ -10,13 +11,33 @@ import (
 // walked is Peek without the straight-line path: the general walk alone,
 // which the fast path must agree with byte for byte.
 func walked(msg []byte) (q Query, err error) {
-	if err := q.header(msg); err != nil {
-		return q, err
+	if len(msg) < HeaderLen {
+		return q, ErrHeader
+	}
+	q.ID = binary.BigEndian.Uint16(msg)
+	q.Flags = binary.BigEndian.Uint16(msg[2:])
+	q.QDCount = binary.BigEndian.Uint16(msg[4:])
+	q.ANCount = binary.BigEndian.Uint16(msg[6:])
+	q.NSCount = binary.BigEndian.Uint16(msg[8:])
+	q.ARCount = binary.BigEndian.Uint16(msg[10:])
+	switch {
+	case q.Flags&FlagQR != 0:
+		return q, ErrResponse
+	case len(msg) > MaxMsgSize:
+		return q, ErrFormat
 	}
 	if e := q.walk(msg); e != 0 {
 		return q, e
 	}
-	return q, q.check()
+	switch {
+	case q.Opcode() != 0:
+		return q, ErrOpcode
+	case q.QDCount != 1:
+		return q, ErrQuestion
+	case q.EDNS && q.Version != 0:
+		return q, ErrVersion
+	}
+	return q, nil
 }
 
 // plainCases are queries of the shape plain reads, and near misses it must
