@@ -66,6 +66,16 @@ func sample(body, series string) float64 {
 	return -1
 }
 
+// checkSamples checks series values in an exposition.
+func checkSamples(t *testing.T, body string, want map[string]float64) {
+	t.Helper()
+	for series, v := range want {
+		if got := sample(body, series); got != v {
+			t.Errorf("%s = %v, want %v", series, got, v)
+		}
+	}
+}
+
 func exchangeOver(t *testing.T, proto string, addr netip.AddrPort, name string, qtype uint16) *dns.Msg {
 	t.Helper()
 	m := new(dns.Msg)
@@ -150,7 +160,7 @@ func TestMiddlewareBothRoles(t *testing.T) {
 	}
 
 	res := scrape(t, r.MetricsAddr())
-	for series, want := range map[string]float64{
+	checkSamples(t, res, map[string]float64{
 		`rootline_resolver_queries_total{cache="miss",proto="udp",rcode="NOERROR"}`:  1,
 		`rootline_resolver_queries_total{cache="hit",proto="udp",rcode="NOERROR"}`:   1,
 		`rootline_resolver_queries_total{cache="hit",proto="tcp",rcode="NOERROR"}`:   1,
@@ -160,25 +170,17 @@ func TestMiddlewareBothRoles(t *testing.T) {
 		`rootline_resolver_query_types_total{qtype="AAAA"}`:                          1,
 		`rootline_resolver_query_duration_seconds_count{cache="hit"}`:                2,
 		`rootline_resolver_upstream_queries_total`:                                   2,
-	} {
-		if got := sample(res, series); got != want {
-			t.Errorf("resolver %s = %v, want %v", series, got, want)
-		}
-	}
+	})
 	au := scrape(t, a.MetricsAddr())
 	if got := sample(au, `rootline_auth_queries_total{cache="hit",proto="udp",rcode="NOERROR"}`); got < 1 {
 		t.Errorf("auth answer-cache hits = %v, want at least 1", got)
 	}
-	for series, want := range map[string]float64{
+	checkSamples(t, au, map[string]float64{
 		`rootline_auth_queries_total{cache="miss",proto="udp",rcode="REFUSED"}`: 1,
 		`rootline_auth_query_types_total{qtype="MX"}`:                           1,
 		`rootline_auth_query_types_total{qtype="TXT"}`:                          2,
 		`rootline_auth_query_types_total{qtype="A"}`:                            2, // the resolver's forwarded queries
-	} {
-		if got := sample(au, series); got != want {
-			t.Errorf("auth %s = %v, want %v", series, got, want)
-		}
-	}
+	})
 	if strings.Contains(au, "rootline_resolver_") || strings.Contains(res, "rootline_auth_") {
 		t.Error("a role's registry holds the other role's metrics")
 	}
