@@ -12,7 +12,7 @@ import (
 
 const authUsage = `usage: rootline auth --listen ADDR:PORT [--listen ...] --zone ORIGIN=FILE [--zone ...] [--config FILE]
        [--allow-transfer CIDR ...] [--notify ADDR[:PORT] ...] [--secondary ORIGIN=PRIMARY[:PORT] ...]
-       [--sign ORIGIN=KEYDIR ...]
+       [--sign ORIGIN=KEYDIR ...] [--metrics ADDR:PORT] [--query-log]
 
 Serves the zones authoritatively over UDP and TCP on every listen address.
 SIGHUP reloads the configuration and zone files (a zone that fails to load
@@ -21,7 +21,9 @@ keeps its old version); SIGTERM or SIGINT stops.
 Replication: clients in --allow-transfer may AXFR/IXFR every zone; after a
 reload that advances a zone's serial, --notify targets get a NOTIFY.
 --secondary zones are transferred from their primary, refreshed on the SOA
-timers and on NOTIFY from it, and served like the others.
+timers and on NOTIFY from it, and served like the others. With --metrics,
+Prometheus metrics are at http://ADDR:PORT/metrics; --query-log logs every
+query (SIGHUP applies the setting).
 
 Signing: a --sign zone is signed with its keys from KEYDIR (rootline zone
 keygen) on load and on every reload that changes it, and re-signed before
@@ -48,6 +50,8 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 	fs.Var(&signs, "sign", "sign the zone ORIGIN with the keys in KEYDIR, ORIGIN=KEYDIR (repeatable)")
 	cfgFile := fs.String("config", "", "TOML configuration file (flags add to it)")
 	verbose := fs.Bool("v", false, "log debug messages")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on ADDR:PORT")
+	queryLog := fs.Bool("query-log", false, "log every query")
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -99,6 +103,12 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 			}
 			c.Secondaries = append(c.Secondaries, sc)
 		}
+		if *metricsAddr != "" {
+			if c.Metrics, err = config.ParseListen(*metricsAddr); err != nil {
+				return nil, fmt.Errorf("--metrics %w", err)
+			}
+		}
+		c.QueryLog = c.QueryLog || *queryLog
 		return &c, c.Validate()
 	}
 	cfg, err := load()

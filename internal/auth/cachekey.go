@@ -1,17 +1,14 @@
 package auth
 
-import "github.com/rootline-dns/rootline/internal/wire"
+import (
+	"github.com/rootline-dns/rootline/internal/dnsname"
+	"github.com/rootline-dns/rootline/internal/wire"
+)
 
 // cacheKey builds the answer-cache key: the lower-cased question name,
 // the type, and the query bits the answer depends on.
 func cacheKey(buf []byte, msg []byte, q *wire.Query) []byte {
-	buf = buf[:0]
-	for _, c := range q.Name(msg) {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		buf = append(buf, c)
-	}
+	buf = dnsname.AppendLowerWire(buf[:0], q.Name(msg))
 	var bits byte
 	if q.EDNS {
 		bits |= 1

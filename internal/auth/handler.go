@@ -113,9 +113,9 @@ func (h *Handler) Zones() []*zone.Zone {
 func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte) []byte {
 	w := req.Wire
 	st := h.state.Load()
-	q, err := wire.Peek(w)
+	q, err := req.Peek() // the middleware's peek, when it has peeked
 	if err != nil {
-		return h.reject(ctx, st, req, &q, err, out)
+		return h.reject(ctx, st, req, q, err, out)
 	}
 	// Transfer answers depend on the transport and the client (UDP AXFR
 	// is NOTIMP, TCP AXFR REFUSED or a transfer): never cached.
@@ -123,9 +123,10 @@ func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte)
 	var keyBuf [264]byte
 	var key []byte
 	if fast {
-		key = cacheKey(keyBuf[:0], w, &q)
+		key = cacheKey(keyBuf[:0], w, q)
 		if resp := st.cache.get(key); resp != nil {
 			if req.Proto == server.TCP || len(resp) <= q.UDPLimit(MaxUDPSize) {
+				req.CacheHit = true
 				out = append(out[:0], resp...)
 				copy(out[0:2], w[0:2])                                           // ID
 				copy(out[wire.HeaderLen:q.NameEnd], w[wire.HeaderLen:q.NameEnd]) // the client's case (RFC 4343)
@@ -133,7 +134,7 @@ func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte)
 			}
 		}
 	}
-	return h.serveSlow(ctx, st, req, &q, out, key)
+	return h.serveSlow(ctx, st, req, q, out, key)
 }
 
 // reject answers what Peek turned down, the same way every role does
@@ -153,11 +154,11 @@ func (h *Handler) reject(ctx context.Context, st *state, req *server.Request, q 
 
 // slow unpacks, answers and packs; key is non-nil when the reply may be cached.
 func (h *Handler) slow(st *state, req *server.Request, out []byte, key []byte) []byte {
-	q, err := wire.Peek(req.Wire)
+	q, err := req.Peek()
 	if err != nil {
-		return h.reject(context.Background(), st, req, &q, err, out)
+		return h.reject(context.Background(), st, req, q, err, out)
 	}
-	return h.serveSlow(context.Background(), st, req, &q, out, key)
+	return h.serveSlow(context.Background(), st, req, q, out, key)
 }
 
 func (h *Handler) serveSlow(ctx context.Context, st *state, req *server.Request, q *wire.Query, out []byte, key []byte) []byte {

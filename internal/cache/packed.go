@@ -122,8 +122,8 @@ const (
 // clamped to [512, udpLimit], or 512 without EDNS (RFC 6891 6.2.5); a reply
 // that would not fit is a Miss so the slow path can truncate properly.
 func (p *Packed) Answer(query, out []byte, udpLimit int) ([]byte, Hit) {
-	q, err := wire.Peek(query)
-	if err != nil {
+	var q wire.Query
+	if q.Read(query) != nil {
 		return out, Miss
 	}
 	return p.AnswerQuery(query, &q, out, udpLimit)
@@ -143,13 +143,7 @@ func (p *Packed) AnswerQuery(query []byte, q *wire.Query, out []byte, udpLimit i
 		maxSize = q.UDPLimit(udpLimit)
 	}
 	var kb [maxKey]byte
-	key := kb[:0]
-	for _, c := range query[headerLen:qend] {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		key = append(key, c)
-	}
+	key := dnsname.AppendLowerWire(kb[:0], query[headerLen:qend])
 	nh := p.store.nameHash(key)
 	now := p.now().UnixNano() // once: reading the clock is a visible cost here
 	if b, hit, found := p.answerFromStore(query, qend, key, nh, qtype, edns, maxSize, now, out); found {

@@ -25,6 +25,9 @@ type Auth struct {
 	// told of every zone's new serial (RFC 1996).
 	Notify      Servers         `toml:"notify"`
 	Secondaries []AuthSecondary `toml:"secondary"`
+
+	Metrics  netip.AddrPort `toml:"metrics"`   // Prometheus; zero: off
+	QueryLog bool           `toml:"query-log"` // log every query
 }
 
 // AuthZone is one served zone.

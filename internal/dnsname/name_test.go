@@ -1,6 +1,7 @@
 package dnsname
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -134,6 +135,44 @@ func FuzzValidate(f *testing.F) {
 		// Labels must agree with the validated structure.
 		if c := CountLabels(name); c != dns.CountLabel(Fqdn(name)) {
 			t.Fatalf("%q: %d labels, miekg/dns counts %d", name, c, dns.CountLabel(Fqdn(name)))
+		}
+	})
+}
+
+// lowerRef is AppendLowerWire one byte at a time.
+func lowerRef(src []byte) []byte {
+	out := make([]byte, len(src))
+	for i, c := range src {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
+}
+
+func TestAppendLowerWire(t *testing.T) {
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	for _, src := range [][]byte{nil, []byte("\x03WwW\x07ExAmPlE\x03CoM\x00"), []byte("@AZ[`az{"), []byte("\xc1\xdaAZ"), all} {
+		got := AppendLowerWire([]byte("pre"), src)
+		if string(got[:3]) != "pre" || !bytes.Equal(got[3:], lowerRef(src)) {
+			t.Errorf("%q: %q", src, got)
+		}
+	}
+	dst := make([]byte, 0, 300)
+	if n := testing.AllocsPerRun(100, func() { AppendLowerWire(dst[:0], all) }); n != 0 {
+		t.Errorf("%.0f allocations with room in dst", n)
+	}
+}
+
+func FuzzAppendLowerWire(f *testing.F) {
+	f.Add([]byte("\x03WwW\x07ExAmPlE\x03CoM\x00"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		if got := AppendLowerWire(nil, src); !bytes.Equal(got, lowerRef(src)) && len(src) > 0 {
+			t.Fatalf("%q: %q, want %q", src, got, lowerRef(src))
 		}
 	})
 }

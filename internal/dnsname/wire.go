@@ -1,6 +1,9 @@
 package dnsname
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // AppendCanonicalWire appends the canonical wire form of a presentation
 // name to dst (RFC 4034 6.2): length-prefixed labels, escapes decoded, A-Z
@@ -155,4 +158,39 @@ func appendKeyLabel(dst, label []byte) []byte {
 func Compare(a, b string) int {
 	var ka, kb [2 * MaxNameLen]byte
 	return bytes.Compare(AppendOrderKey(ka[:0], a), AppendOrderKey(kb[:0], b))
+}
+
+// AppendLowerWire appends a wire-form name (or any bytes) to dst with A-Z
+// folded to a-z (RFC 4343): the case-insensitive key of a question name
+// as it arrived, which the cache-hit and authoritative fast paths build
+// for every query. Length bytes are never letters (labels are at most 63
+// bytes), so they pass unchanged. Eight bytes are folded at a time.
+func AppendLowerWire(dst, src []byte) []byte {
+	start := len(dst)
+	dst = append(dst, src...)
+	b := dst[start:]
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		binary.LittleEndian.PutUint64(b, x|upperBits(x)>>2) // 0x80 >> 2 is 'a' - 'A'
+		b = b[8:]
+	}
+	for i, c := range b {
+		if c-'A' < 26 {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return dst
+}
+
+// upperBits has the high bit set in each byte of x that is A-Z. The
+// additions cannot carry into the next byte: each works on 7 bits.
+func upperBits(x uint64) uint64 {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	h := x &^ high
+	ge := h + (0x80-'A')*ones   // high bit: h >= 'A'
+	gt := h + (0x80-'Z'-1)*ones // high bit: h > 'Z'
+	return ge &^ gt &^ x & high // and x itself was ASCII
 }

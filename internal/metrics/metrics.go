@@ -1,6 +1,8 @@
-// Package metrics exposes the resolver's counters to Prometheus on a
-// private registry (no global state): queries by transport, rcode and
-// cache outcome, latency, upstream queries, budgets, cache size.
+// Package metrics exposes the daemons' counters to Prometheus on a
+// private registry (no global state): client queries by transport, rcode,
+// cache outcome and type, latency, and listener events for every role
+// (Queries, a server.Observer); upstream queries, budgets and cache size
+// for the resolver (WatchResolver).
 package metrics
 
 import (
@@ -8,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -21,33 +24,78 @@ import (
 // never reach Query (it reads the header), so 16 slots are exact.
 const rcodeSlots = 16
 
-// Metrics implements resolver.Observer. Counters for every (transport,
-// rcode, cached) combination are created up front so that Query does no
-// label lookups and no allocation on the hot path.
+// Metrics is one daemon's registry.
 type Metrics struct {
-	reg     *prometheus.Registry
-	queries [2][rcodeSlots][2]prometheus.Counter
-	latency [2]prometheus.Observer // by cached
+	reg *prometheus.Registry
 }
-
-var _ resolver.Observer = (*Metrics)(nil)
 
 // New returns metrics on a fresh registry, including Go runtime and
 // process collectors.
 func New() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// qtypes are the query types counted by name; the rest are "other", and a
+// query without a question "none". A fixed list keeps the series few and
+// lets Observe find its counter by index.
+var qtypes = []uint16{dns.TypeA, dns.TypeNS, dns.TypeCNAME, dns.TypeSOA, dns.TypePTR, dns.TypeMX, dns.TypeTXT,
+	dns.TypeAAAA, dns.TypeSRV, dns.TypeNAPTR, dns.TypeDS, dns.TypeRRSIG, dns.TypeNSEC, dns.TypeDNSKEY, dns.TypeNSEC3,
+	dns.TypeNSEC3PARAM, dns.TypeTLSA, dns.TypeSVCB, dns.TypeHTTPS, dns.TypeCAA, dns.TypeANY, dns.TypeAXFR, dns.TypeIXFR}
+
+const (
+	typeOther = iota // slots 0 and 1; named types follow
+	typeNone
+	typeNamed
+)
+
+// Queries counts one role's client queries; it is the server.Observer
+// behind the Observe middleware, and the listener's event hook (Event).
+// Every counter is created up front (the label combinations are fixed and
+// few), so a query costs index arithmetic and atomic adds: no label
+// lookup, no allocation.
+type Queries struct {
+	queries [2][rcodeSlots][2]prometheus.Counter // proto, rcode, cached
+	types   [typeNamed + 32]prometheus.Counter   // by typeSlot
+	slot    [256]uint8                           // qtype below 256 -> types index (typeOther: not listed)
+	latency [2]prometheus.Observer               // by cached
+	events  [eventSlots][2]prometheus.Counter    // event, proto
+}
+
+// eventSlots covers server.Event's values.
+const eventSlots = 8
+
+var _ server.Observer = (*Queries)(nil)
+
+// Queries registers the query metrics of a role ("resolver", "auth"):
+// rootline_ROLE_queries_total{proto,rcode,cache},
+// rootline_ROLE_query_types_total{qtype},
+// rootline_ROLE_query_duration_seconds{cache} and
+// rootline_ROLE_listener_events_total{event,proto}. cache is "hit" when a
+// cache of replies answered (the resolver's cache, the authoritative
+// answer cache), else "miss".
+func (m *Metrics) Queries(role string) *Queries {
+	q := new(Queries)
 	qv := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "rootline", Subsystem: "resolver", Name: "queries_total",
-		Help: "Client queries answered, by transport, response code and whether the cache answered.",
+		Namespace: "rootline", Subsystem: role, Name: "queries_total",
+		Help: "Client queries answered, by transport, response code and whether a cache answered.",
 	}, []string{"proto", "rcode", "cache"})
+	tv := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "rootline", Subsystem: role, Name: "query_types_total",
+		Help: "Client queries answered, by query type (other: types not listed; none: no question).",
+	}, []string{"qtype"})
 	lv := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: "rootline", Subsystem: "resolver", Name: "query_duration_seconds",
+		Namespace: "rootline", Subsystem: role, Name: "query_duration_seconds",
 		Help: "Time to answer a client query.",
-		// From 10 µs (cache hits) to 10 s (the wall-time budget).
+		// From 10 µs (cache hits) to 10 s (the resolver's wall-time budget).
 		Buckets: prometheus.ExponentialBuckets(1e-5, 4, 10),
 	}, []string{"cache"})
-	m.reg.MustRegister(qv, lv)
+	ev := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "rootline", Subsystem: role, Name: "listener_events_total",
+		Help: "What the listeners did that no handler sees: malformed or response packets dropped, TCP connections refused or timed out, sends failed.",
+	}, []string{"event", "proto"})
+	m.reg.MustRegister(qv, tv, lv, ev)
 	for p, proto := range []server.Proto{server.UDP, server.TCP} {
 		for rc := range rcodeSlots {
 			name, ok := rcodeNames[rc]
@@ -55,19 +103,43 @@ func New() *Metrics {
 				name = strconv.Itoa(rc)
 			}
 			for c, cached := range []string{"miss", "hit"} {
-				m.queries[p][rc][c] = qv.WithLabelValues(proto.String(), name, cached)
+				q.queries[p][rc][c] = qv.WithLabelValues(proto.String(), name, cached)
 			}
 		}
+		for e := range server.EventSendFailed + 1 {
+			q.events[e][p] = ev.WithLabelValues(e.String(), proto.String())
+		}
 	}
-	m.latency[0] = lv.WithLabelValues("miss")
-	m.latency[1] = lv.WithLabelValues("hit")
-	return m
+	q.types[typeOther] = tv.WithLabelValues("other")
+	q.types[typeNone] = tv.WithLabelValues("none")
+	for i, t := range qtypes {
+		if int(t) < len(q.slot) {
+			q.slot[t] = uint8(typeNamed + i)
+		}
+		q.types[typeNamed+i] = tv.WithLabelValues(dns.TypeToString[t])
+	}
+	q.latency[0] = lv.WithLabelValues("miss")
+	q.latency[1] = lv.WithLabelValues("hit")
+	return q
 }
 
 var rcodeNames = map[int]string{0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 
-// Query records one answered query.
-func (m *Metrics) Query(proto server.Proto, rcode int, cached bool, d time.Duration) {
+// Observing is always true: metrics count every query.
+func (q *Queries) Observing() bool { return true }
+
+// Observe records one answered query (server.Observer).
+func (q *Queries) Observe(req *server.Request, reply []byte, d time.Duration) {
+	qtype := -1
+	if pq, _ := req.Peek(); pq.NameEnd != 0 {
+		qtype = int(pq.Type)
+	}
+	q.Query(req.Proto, qtype, int(reply[3]&0xF), req.CacheHit, d)
+}
+
+// Query records one answered query; qtype -1 means the query had no
+// question.
+func (q *Queries) Query(proto server.Proto, qtype, rcode int, cached bool, d time.Duration) {
 	p, c := 0, 0
 	if proto == server.TCP {
 		p = 1
@@ -75,8 +147,39 @@ func (m *Metrics) Query(proto server.Proto, rcode int, cached bool, d time.Durat
 	if cached {
 		c = 1
 	}
-	m.queries[p][rcode&0xf][c].Inc()
-	m.latency[c].Observe(d.Seconds())
+	q.queries[p][rcode&0xf][c].Inc()
+	q.types[q.typeSlot(qtype)].Inc()
+	q.latency[c].Observe(d.Seconds())
+}
+
+// typeSlot is the index in q.types of qtype's counter.
+func (q *Queries) typeSlot(qtype int) int {
+	switch {
+	case qtype < 0:
+		return typeNone
+	case qtype < len(q.slot):
+		return int(q.slot[qtype])
+	}
+	for i, t := range qtypes { // the few listed types above 255 (CAA)
+		if int(t) == qtype {
+			return typeNamed + i
+		}
+	}
+	return typeOther
+}
+
+// Event counts one listener event (server.Config.Observe).
+func (q *Queries) Event(e server.Event, proto server.Proto) {
+	if int(e) >= eventSlots {
+		return
+	}
+	p := 0
+	if proto == server.TCP {
+		p = 1
+	}
+	if c := q.events[e][p]; c != nil {
+		c.Inc()
+	}
 }
 
 // WatchResolver exports the resolver's own counters (upstream queries,

@@ -28,9 +28,11 @@ func TestMetricsExposition(t *testing.T) {
 	r.Stats().Upstream.Add(7)
 	r.Stats().Budget[resolver.BudgetGlueless].Add(2)
 	m.WatchResolver(r.Stats(), c)
-	m.Query(server.UDP, dns.RcodeSuccess, true, 20*time.Microsecond)
-	m.Query(server.UDP, dns.RcodeSuccess, true, 20*time.Microsecond)
-	m.Query(server.TCP, dns.RcodeNameError, false, 30*time.Millisecond)
+	q := m.Queries("resolver")
+	q.Query(server.UDP, int(dns.TypeA), dns.RcodeSuccess, true, 20*time.Microsecond)
+	q.Query(server.UDP, int(dns.TypeA), dns.RcodeSuccess, true, 20*time.Microsecond)
+	q.Query(server.TCP, int(dns.TypeMX), dns.RcodeNameError, false, 30*time.Millisecond)
+	q.Event(server.EventTCPTimeout, server.TCP)
 
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -43,6 +45,9 @@ func TestMetricsExposition(t *testing.T) {
 		`rootline_cache_entries 1`,
 		`rootline_resolver_query_duration_seconds_count{cache="hit"} 2`,
 		`go_goroutines`,
+		`rootline_resolver_query_types_total{qtype="A"} 2`,
+		`rootline_resolver_query_types_total{qtype="MX"} 1`,
+		`rootline_resolver_listener_events_total{event="tcp_timeout",proto="tcp"} 1`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("exposition lacks %q", want)
@@ -51,9 +56,18 @@ func TestMetricsExposition(t *testing.T) {
 }
 
 func TestQueryDoesNotAllocate(t *testing.T) {
-	m := New()
-	if n := testing.AllocsPerRun(1000, func() { m.Query(server.UDP, 0, true, time.Microsecond) }); n != 0 {
+	q := New().Queries("resolver")
+	if n := testing.AllocsPerRun(1000, func() { q.Query(server.UDP, int(dns.TypeAAAA), 0, true, time.Microsecond) }); n != 0 {
 		t.Fatalf("Query allocates %.1f times", n)
+	}
+	w, _ := (&dns.Msg{Question: []dns.Question{{Name: "example.", Qtype: dns.TypeCAA, Qclass: dns.ClassINET}}}).Pack()
+	reply := append([]byte(nil), w...)
+	reply[2] |= 0x80
+	if n := testing.AllocsPerRun(1000, func() {
+		req := server.Request{Wire: w, Proto: server.TCP}
+		q.Observe(&req, reply, time.Microsecond)
+	}); n != 0 {
+		t.Fatalf("Observe allocates %.1f times", n)
 	}
 }
 

@@ -21,10 +21,9 @@ const workerIdle = time.Second
 
 // deferredJob is one UDP cache miss handed to a background worker.
 type deferredJob struct {
-	ctx   context.Context
-	req   server.Request // Wire is the worker's own copy
-	send  func([]byte)
-	start time.Time
+	ctx  context.Context
+	req  server.Request // Wire is the worker's own copy
+	send func([]byte)
 }
 
 // resolveLater answers a cache miss from a background worker so that the
@@ -32,8 +31,8 @@ type deferredJob struct {
 // caller holds a h.deferred slot, which the worker frees when done; as a
 // new worker starts only when no idle one takes the job, there are never
 // more workers than slots (maxDeferred).
-func (h *Handler) resolveLater(ctx context.Context, req *server.Request, send func([]byte), start time.Time) {
-	j := &deferredJob{ctx: ctx, req: *req, send: send, start: start}
+func (h *Handler) resolveLater(ctx context.Context, req *server.Request, send func([]byte)) {
+	j := &deferredJob{ctx: ctx, req: *req, send: send}
 	j.req.Wire = append([]byte(nil), req.Wire...) // the listener reuses req.Wire
 	select {
 	case h.jobs <- j:
@@ -79,8 +78,7 @@ func (h *Handler) runDeferred(j *deferredJob, out []byte) []byte {
 		<-h.deferred
 	}()
 	b := h.slow(j.ctx, &j.req, out[:0])
-	h.observe(&j.req, b, false, j.start)
-	j.send(b)
+	j.send(b) // the Observe middleware, if any, sees the reply here
 	if cap(b) > cap(out) && cap(b) <= wire.MaxMsgSize {
 		out = b // grown once, keep it
 	}

@@ -3,10 +3,8 @@ package resolver
 import (
 	"context"
 	"log/slog"
-	"net/netip"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/miekg/dns"
 
@@ -29,43 +27,19 @@ const maxPrefetchInFlight = 8
 // resolutions per second, well above what a small device's uplink needs.
 const maxDeferred = 1024
 
-// Observer receives one call per answered query (metrics). Implementations
-// must be cheap and must not allocate on the hot path.
-type Observer interface {
-	Query(proto server.Proto, rcode int, cached bool, d time.Duration)
-}
-
-// HandlerConfig configures the client-facing handler.
+// HandlerConfig configures the client-facing handler. The client ACL,
+// metrics and query log are not the handler's: internal/service wraps it
+// in the server middleware, as it does the authoritative handler.
 type HandlerConfig struct {
-	// Allow lists client prefixes; nil means DefaultAllow().
-	Allow    []netip.Prefix
-	Logger   *slog.Logger
-	Observer Observer
-	// QueryLog logs every query at Info level (structured).
-	QueryLog bool
-}
-
-// DefaultAllow is loopback plus the private ranges (RFC 1918, RFC 6598
-// shared address space, RFC 4193 unique local, link-local): an open
-// resolver on the internet is an amplifier for everyone's attacks.
-func DefaultAllow() []netip.Prefix {
-	var out []netip.Prefix
-	for _, s := range []string{"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
-		"100.64.0.0/10", "169.254.0.0/16", "fc00::/7", "fe80::/10"} {
-		out = append(out, netip.MustParsePrefix(s))
-	}
-	return out
+	Logger *slog.Logger
 }
 
 // Handler answers clients: the cache-hit fast path in wire form, and the
 // resolver behind it. It is a server.Handler.
 type Handler struct {
-	r        *Resolver
-	allow    atomic.Pointer[[]netip.Prefix]
-	log      *slog.Logger
-	obs      Observer
-	queryLog atomic.Bool
-	now      func() time.Time
+	r   *Resolver
+	log *slog.Logger
+	msg server.Handler // the slow path: unpack, answer, fit, pack
 
 	bg       context.Context
 	stop     context.CancelFunc
@@ -78,17 +52,13 @@ type Handler struct {
 
 // NewHandler returns the handler for r. Close stops its background work.
 func NewHandler(r *Resolver, cfg HandlerConfig) *Handler {
-	if cfg.Allow == nil {
-		cfg.Allow = DefaultAllow()
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{r: r, log: cfg.Logger, obs: cfg.Observer, now: r.cfg.Now,
+	h := &Handler{r: r, log: cfg.Logger,
 		prefetch: make(chan struct{}, maxPrefetchInFlight), deferred: make(chan struct{}, maxDeferred),
 		jobs: make(chan *deferredJob)}
-	h.SetAllow(cfg.Allow)
-	h.queryLog.Store(cfg.QueryLog)
+	h.msg = server.NewMsgHandler(cfg.Logger, h.serveMsg)
 	h.bg, h.stop = context.WithCancel(context.Background())
 	return h
 }
@@ -99,122 +69,53 @@ func (h *Handler) Close() {
 	h.wg.Wait()
 }
 
-// SetAllow replaces the client ACL (on reload); nil means DefaultAllow().
-func (h *Handler) SetAllow(allow []netip.Prefix) {
-	if allow == nil {
-		allow = DefaultAllow()
-	}
-	ps := make([]netip.Prefix, 0, len(allow))
-	for _, p := range allow {
-		bits := p.Bits()
-		if p.Addr().Is4In6() {
-			bits = max(bits-96, 0)
-		}
-		ps = append(ps, netip.PrefixFrom(p.Addr().Unmap(), bits).Masked())
-	}
-	h.allow.Store(&ps)
-}
-
-// SetQueryLog turns the query log on or off.
-func (h *Handler) SetQueryLog(on bool) { h.queryLog.Store(on) }
-
-func (h *Handler) allowed(a netip.Addr) bool {
-	a = a.Unmap().WithZone("")
-	for _, p := range *h.allow.Load() {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
 // ServeDNS implements server.Handler.
 func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte) []byte {
-	var start time.Time
-	if h.obs != nil || h.queryLog.Load() { // reading the clock is a visible cost on the hit path
-		start = h.now()
-	}
-	if !h.allowed(req.Remote.Addr()) {
-		b := wire.ErrorReply(req.Wire, dns.RcodeRefused, out[:0])
-		h.observe(req, b, false, start)
-		return b
-	}
-	// One peek serves the admission checks (the same answers as the
-	// authoritative role gives) and the cache's fast path.
-	q, err := wire.Peek(req.Wire)
+	// One peek (shared with the middleware) serves the admission checks,
+	// the same answers as the authoritative role gives, and the cache's
+	// fast path.
+	q, err := req.Peek()
 	if err != nil {
-		b := q.Reject(req.Wire, err, out[:0])
-		h.observe(req, b, false, start)
-		return b
+		return q.Reject(req.Wire, err, out[:0])
 	}
 	udpLimit := wire.DefaultEDNSSize
 	if req.Proto == server.TCP {
 		udpLimit = 0
 	}
-	if b, hit := h.r.cache.Packed.AnswerQuery(req.Wire, &q, out, udpLimit); hit != cache.Miss {
+	if b, hit := h.r.cache.Packed.AnswerQuery(req.Wire, q, out, udpLimit); hit != cache.Miss {
+		req.CacheHit = true
 		if hit == cache.FreshPrefetch {
 			h.startPrefetch(req.Wire)
 		}
-		h.observe(req, b, true, start)
 		return b
 	}
 	if send := req.Defer(); send != nil {
 		select {
 		case h.deferred <- struct{}{}:
-			h.resolveLater(ctx, req, send, start)
+			h.resolveLater(ctx, req, send)
 			return nil
 		default: // at the bound: resolve inline (back-pressure)
 		}
 	}
-	b := h.slow(ctx, req, out)
-	h.observe(req, b, false, start)
-	return b
-}
-
-func (h *Handler) observe(req *server.Request, b []byte, cached bool, start time.Time) {
-	if len(b) < 4 || (h.obs == nil && !h.queryLog.Load()) {
-		return
-	}
-	rcode := int(b[3] & 0xf)
-	d := h.now().Sub(start)
-	if h.obs != nil {
-		h.obs.Query(req.Proto, rcode, cached, d)
-	}
-	if h.queryLog.Load() {
-		var m dns.Msg
-		name, qtype := "", ""
-		if m.Unpack(req.Wire) == nil && len(m.Question) == 1 {
-			name, qtype = m.Question[0].Name, dns.TypeToString[m.Question[0].Qtype]
-		}
-		h.log.Info("query", "client", req.Remote, "proto", req.Proto.String(), "name", name, "type", qtype,
-			"rcode", dns.RcodeToString[rcode], "cached", cached, "duration", d)
-	}
+	return h.slow(ctx, req, out)
 }
 
 // slow answers a query that ServeDNS peeked without error but the cache
-// could not answer.
+// could not answer, through server.NewMsgHandler: FORMERR for RDATA that
+// wire.Peek's walk does not look into, and the reply fitted to the
+// client's buffer.
 func (h *Handler) slow(ctx context.Context, req *server.Request, out []byte) []byte {
-	q := new(dns.Msg)
-	if err := q.Unpack(req.Wire); err != nil {
-		// RDATA that wire.Peek's walk does not look into.
-		return wire.ErrorReply(req.Wire, dns.RcodeFormatError, out[:0])
-	}
+	return h.msg.ServeDNS(ctx, req, out[:0])
+}
+
+// serveMsg is the slow path's server.MsgFunc: the reply, stored in the
+// packed cache when it may be.
+func (h *Handler) serveMsg(ctx context.Context, _ *server.Request, q *dns.Msg) (*dns.Msg, error) {
 	m, cacheable := h.answer(ctx, q)
 	if cacheable {
 		h.r.cache.Packed.Store(m)
 	}
-	m.Compress = true
-	size := wire.MaxMsgSize
-	if req.Proto == server.UDP {
-		size = wire.UDPSize(q, wire.DefaultEDNSSize)
-	}
-	wire.Truncate(m, size)
-	b, err := m.PackBuffer(out[:cap(out)])
-	if err != nil {
-		h.log.Warn("reply does not pack", "client", req.Remote, "err", err)
-		return wire.ErrorReply(req.Wire, dns.RcodeServerFailure, out[:0])
-	}
-	return b
+	return m, nil
 }
 
 // answer builds the reply to a parsed query and says whether it may enter

@@ -21,21 +21,29 @@ type countObserver struct {
 	rcodes map[int]int
 }
 
-func (o *countObserver) Query(_ server.Proto, rcode int, cached bool, _ time.Duration) {
+func (o *countObserver) Observing() bool { return true }
+
+func (o *countObserver) Observe(req *server.Request, reply []byte, _ time.Duration) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.rcodes == nil {
 		o.rcodes = map[int]int{}
 	}
-	o.rcodes[rcode]++
-	if cached {
+	o.rcodes[int(reply[3]&0xF)]++
+	if req.CacheHit {
 		o.cached++
 	} else {
 		o.fresh++
 	}
 }
 
-func ask(t testing.TB, h *Handler, remote string, proto server.Proto, m *dns.Msg) *dns.Msg {
+// served is h behind the middleware internal/service puts it behind: the
+// default client ACL, and obs told of every reply.
+func served(h *Handler, obs server.Observer) server.Handler {
+	return server.Chain(h, server.Observe(nil, obs), server.ACL(server.LocalNetworks()))
+}
+
+func ask(t testing.TB, h server.Handler, remote string, proto server.Proto, m *dns.Msg) *dns.Msg {
 	t.Helper()
 	w, err := m.Pack()
 	if err != nil {
@@ -56,8 +64,9 @@ func TestHandler(t *testing.T) {
 	n := hierarchy(t)
 	r, _ := newTestResolver(t, n, nil)
 	obs := &countObserver{}
-	h := NewHandler(r, HandlerConfig{Observer: obs})
-	defer h.Close()
+	rh := NewHandler(r, HandlerConfig{})
+	defer rh.Close()
+	h := served(rh, obs)
 	q := func(name string, qtype uint16, edit func(*dns.Msg)) *dns.Msg {
 		m := new(dns.Msg)
 		m.SetQuestion(name, qtype)
@@ -251,12 +260,14 @@ func BenchmarkHandlerCacheHit(b *testing.B) {
 	m.SetQuestion("www.example.com.", dns.TypeA)
 	m.SetEdns0(1232, false)
 	w, _ := m.Pack()
-	req := &server.Request{Wire: w, Remote: netip.MustParseAddrPort("127.0.0.1:5353"), Proto: server.UDP}
+	remote := netip.MustParseAddrPort("127.0.0.1:5353")
+	req := &server.Request{Wire: w, Remote: remote, Proto: server.UDP}
 	out := make([]byte, 0, 65535)
 	h.ServeDNS(context.Background(), req, out) // warm
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
+		*req = server.Request{Wire: w, Remote: remote, Proto: server.UDP} // a new packet, as a listener does
 		if len(h.ServeDNS(context.Background(), req, out)) == 0 {
 			b.Fatal("no reply")
 		}

@@ -1,10 +1,11 @@
-// Package server holds the serving side shared by every role: the Handler
-// contract, middleware, and the UDP and TCP listeners.
 package server
 
 import (
 	"context"
 	"net/netip"
+	"time"
+
+	"github.com/rootline-dns/rootline/internal/wire"
 )
 
 // Proto is the transport a query arrived on.
@@ -30,11 +31,38 @@ type Request struct {
 	Local  netip.AddrPort
 	Proto  Proto
 
+	// CacheHit is set by a handler that answered from a cache of replies
+	// (the resolver's cache, the authoritative answer cache), for the
+	// metrics and the query log.
+	CacheHit bool
+
+	// The peek of Wire, read once by whichever stage asks first (Peek).
+	query   wire.Query
+	peekErr error
+	peeked  bool
+
+	// Set by the Observe middleware: when the query was timed, and where
+	// a deferred reply is reported.
+	watch    *observe
+	start    time.Time
+	deferred bool
+
 	// deferFn is set by listeners that can answer after ServeDNS returns.
 	deferFn func(*Request) func(reply []byte)
 	// streamFn is set by listeners that can send several messages for one
 	// query (TCP).
 	streamFn func(msg []byte) error
+}
+
+// Peek is wire.Peek of Wire, read on the first call and kept: the
+// middleware and the handler behind it share one peek per query. The
+// Query belongs to the Request (valid as long as Wire is).
+func (r *Request) Peek() (*wire.Query, error) {
+	if !r.peeked {
+		r.peekErr = r.query.Read(r.Wire)
+		r.peeked = true
+	}
+	return &r.query, r.peekErr
 }
 
 // Stream returns a function that writes one more message on the
@@ -57,7 +85,25 @@ func (r *Request) Defer() func(reply []byte) {
 	if r.deferFn == nil {
 		return nil
 	}
-	return r.deferFn(r)
+	send := r.deferFn(r)
+	if r.watch == nil {
+		return send
+	}
+	// The reply is observed when it is sent, from a copy of the request:
+	// the listener reuses this one (and Wire) once ServeDNS returns.
+	r.deferred = true
+	o, c := r.watch, r.detach()
+	return func(reply []byte) {
+		o.done(c, reply)
+		send(reply)
+	}
+}
+
+// detach copies what an observer reads of r, Wire included, for use after
+// ServeDNS has returned.
+func (r *Request) detach() *Request {
+	return &Request{Wire: append([]byte(nil), r.Wire...), Remote: r.Remote, Local: r.Local, Proto: r.Proto,
+		CacheHit: r.CacheHit, query: r.query, peekErr: r.peekErr, peeked: r.peeked, start: r.start}
 }
 
 // Handler answers one query. It appends the reply's wire form to out

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"log/slog"
-	"net/netip"
 	"runtime/debug"
 
 	"github.com/miekg/dns"
@@ -16,6 +15,8 @@ type Middleware func(Handler) Handler
 
 // Chain applies middleware so that the first one listed sees the query
 // first: Chain(h, Recover(l), ACL(p)) runs Recover, then ACL, then h.
+// The roles use Chain(h, Recover, Observe, ACL): a refused query is still
+// counted and logged.
 func Chain(h Handler, mw ...Middleware) Handler {
 	for i := len(mw) - 1; i >= 0; i-- {
 		h = mw[i](h)
@@ -35,34 +36,11 @@ func Recover(logger *slog.Logger) Middleware {
 			defer func() {
 				if v := recover(); v != nil {
 					logger.Error("handler panic", "remote", req.Remote, "proto", req.Proto, "panic", v, "stack", string(debug.Stack()))
-					reply = wire.ErrorReply(req.Wire, dns.RcodeServerFailure, out[:0])
+					q, _ := req.Peek()
+					reply = q.ErrorReply(req.Wire, dns.RcodeServerFailure, out[:0])
 				}
 			}()
 			return next.ServeDNS(ctx, req, out)
-		})
-	}
-}
-
-// ACL answers REFUSED (RFC 1035 4.1.1: refused "for policy reasons") to
-// clients outside allow; IPv4-mapped IPv6 clients are matched as IPv4.
-// An empty list refuses everyone.
-func ACL(allow []netip.Prefix) Middleware {
-	prefixes := make([]netip.Prefix, 0, len(allow))
-	for _, p := range allow {
-		if p.Addr().Is4In6() {
-			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
-		}
-		prefixes = append(prefixes, p.Masked())
-	}
-	return func(next Handler) Handler {
-		return HandlerFunc(func(ctx context.Context, req *Request, out []byte) []byte {
-			a := req.Remote.Addr().Unmap().WithZone("")
-			for _, p := range prefixes {
-				if p.Contains(a) {
-					return next.ServeDNS(ctx, req, out)
-				}
-			}
-			return wire.ErrorReply(req.Wire, dns.RcodeRefused, out)
 		})
 	}
 }

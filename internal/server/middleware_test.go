@@ -148,3 +148,29 @@ func TestChainOrder(t *testing.T) {
 		t.Errorf("order %v", order)
 	}
 }
+
+// Allows agrees with netip.Prefix.Contains over prefix lengths of both
+// families, mapped addresses and zones.
+func TestAllowlistMatchesPrefixes(t *testing.T) {
+	addrs := []string{"0.0.0.0", "10.1.2.3", "10.255.255.255", "11.0.0.0", "127.0.0.1", "192.168.7.9", "255.255.255.255",
+		"::", "::1", "fe80::1", "fe80::1%eth0", "fd12:3456::1", "2001:db8::1", "2001:db8:0:ffff::1", "ffff::ffff", "::ffff:10.1.2.3"}
+	prefixes := []string{"0.0.0.0/0", "10.0.0.0/8", "10.1.2.3/32", "192.168.0.0/17", "::/0", "::1/128", "fe80::/10", "2001:db8::/63",
+		"2001:db8::/64", "2001:db8::/65", "fd00::/8", "::ffff:10.0.0.0/104"}
+	for _, ps := range prefixes {
+		p := netip.MustParsePrefix(ps)
+		l := NewAllowlist([]netip.Prefix{p})
+		if p.Addr().Is4In6() {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		for _, as := range addrs {
+			a := netip.MustParseAddr(as)
+			want := p.Masked().Contains(a.Unmap().WithZone(""))
+			if got := l.Allows(a); got != want {
+				t.Errorf("%s allows %s: %v, want %v", ps, as, got, want)
+			}
+		}
+	}
+	if NewAllowlist(LocalNetworks()).Allows(netip.Addr{}) {
+		t.Error("the zero address is allowed")
+	}
+}

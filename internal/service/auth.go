@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"runtime/debug"
 	"sync"
@@ -39,16 +40,21 @@ type Auth struct {
 	log     *slog.Logger
 	opt     AuthOptions
 	h       *auth.Handler
-	handler server.Handler // h, wrapped by opt.Wrap
+	handler server.Handler // h, wrapped by opt.Wrap, behind front
 	sv      *served
 	sign    *signing   // zones the server signs itself
 	zonesMu sync.Mutex // serialises reloads and signature refreshes
 
-	mu     sync.Mutex // guards listen, srv, stopBg
+	mu     sync.Mutex // guards listen, srv, stopBg, httpSrv, metricsAddr
 	listen []netip.AddrPort
 	srv    *server.Server // nil when not started
 	stopBg context.CancelFunc
 	bg     sync.WaitGroup
+
+	front       *frontDoor     // recover, metrics, query log
+	metrics     netip.AddrPort // zero: off
+	httpSrv     *http.Server
+	metricsAddr netip.AddrPort
 }
 
 // NewAuth loads the zone files of cfg (validated: see config.Auth.Validate)
@@ -75,6 +81,8 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	if opt.Wrap != nil {
 		a.handler = opt.Wrap(h)
 	}
+	a.front, a.metrics = newFrontDoor(log, "auth", cfg.Metrics.IsValid(), cfg.QueryLog, nil), cfg.Metrics
+	a.handler = a.front.wrap(a.handler, log, nil)
 	a.sv = newServed(log, h, cfg, opt.Zones)
 	a.sv.setFiles(zs)
 	freeParseGarbage(cfg)
@@ -92,7 +100,8 @@ func freeParseGarbage(cfg *config.Auth) {
 }
 
 // Handler is what the listeners serve: the authoritative handler, wrapped
-// by AuthOptions.Wrap. The lab's in-memory Network calls it directly.
+// by AuthOptions.Wrap, behind the middleware (recover, metrics, query
+// log). The lab's in-memory Network calls it directly.
 func (a *Auth) Handler() server.Handler { return a.handler }
 
 // Zones returns the zones being served.
@@ -117,10 +126,14 @@ func (a *Auth) Start(ctx context.Context) error {
 	if a.srv != nil {
 		return errors.New("auth: already started")
 	}
-	scfg := a.opt.Server
+	if err := a.startMetrics(); err != nil {
+		return err
+	}
+	scfg := a.front.listener(a.opt.Server)
 	scfg.Listen, scfg.Logger = a.listen, a.log
-	srv := server.New(scfg, server.Recover(a.log)(a.handler))
+	srv := server.New(scfg, a.handler)
 	if err := srv.Start(ctx); err != nil {
+		a.closeMetrics(ctx, a.takeMetrics())
 		return err
 	}
 	a.srv = srv
@@ -157,6 +170,7 @@ func (a *Auth) Reload(ctx context.Context, cfg *config.Auth) error {
 	a.zonesMu.Lock()
 	defer a.zonesMu.Unlock()
 	a.sv.setConfig(cfg)
+	a.front.qlog.SetEnabled(cfg.QueryLog)
 	if err := a.sign.configure(cfg); err != nil {
 		a.log.Error("zone keys not reloaded, zones keep their signed versions", "err", err)
 	}
@@ -171,7 +185,7 @@ func (a *Auth) Reload(ctx context.Context, cfg *config.Auth) error {
 // ends, and stops background work (transfers, NOTIFY) and waits for it.
 func (a *Auth) Shutdown(ctx context.Context) error {
 	a.mu.Lock()
-	srv, stop := a.srv, a.stopBg
+	srv, stop, httpSrv := a.srv, a.stopBg, a.takeMetrics()
 	a.srv, a.stopBg = nil, nil
 	a.mu.Unlock()
 	if srv == nil {
@@ -180,5 +194,6 @@ func (a *Auth) Shutdown(ctx context.Context) error {
 	stop()
 	err := srv.Shutdown(ctx)
 	a.bg.Wait()
+	a.closeMetrics(ctx, httpSrv)
 	return err
 }

@@ -1,7 +1,11 @@
 // Package service assembles Rootline's daemons from their configuration:
 // Auth (`rootline auth`: zones from files, secondary zones, transfers and
-// NOTIFY) and Resolver (`rootline resolver`: cache, resolver, client ACL,
-// metrics). Both have the same life cycle:
+// NOTIFY) and Resolver (`rootline resolver`: cache, resolver, client ACL).
+// Both roles' handlers are served through the same middleware (frontDoor:
+// server.Recover, server.Observe with the metrics and the query log, and
+// for the resolver the client ACL), so both get the same metrics, on their
+// own registry and endpoint (--metrics), and the same query log. Both have
+// the same life cycle:
 //
 //	New...(cfg, options)  build everything that needs no socket; zone files
 //	                      are read here, so a bad configuration fails early
@@ -21,8 +25,9 @@
 // keys fail to load (at start, bad keys are an error); a timer re-signs
 // such zones before their signatures expire (RefreshSignatures, on the
 // clock AuthOptions.Now; rules in package signer); secondary zones and
-// listen addresses are fixed for the service's life. Resolver: forwarders,
-// the client ACL and the query log change at once and the cache is kept;
+// listen addresses are fixed for the service's life; the query log
+// follows the configuration, metrics are fixed. Resolver: forwarders, the
+// client ACL and the query log change at once and the cache is kept;
 // listen addresses, root hints, metrics and cache sizing are fixed.
 //
 // Both `rootline` (cmd/rootline) and the lab build their servers here; the

@@ -13,7 +13,6 @@ import (
 
 	"github.com/rootline-dns/rootline/internal/cache"
 	"github.com/rootline-dns/rootline/internal/config"
-	"github.com/rootline-dns/rootline/internal/metrics"
 	"github.com/rootline-dns/rootline/internal/resolver"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/transport"
@@ -47,9 +46,10 @@ type Resolver struct {
 	cache   *cache.Cache
 	r       *resolver.Resolver
 	h       *resolver.Handler
-	m       *metrics.Metrics // nil without metrics
-	hints   int              // root hints, for the log
-	forward int              // forwarded zones at start, for the log
+	front   *frontDoor     // recover, metrics, query log, client ACL
+	served  server.Handler // h behind front
+	hints   int            // root hints, for the log
+	forward int            // forwarded zones at start, for the log
 
 	mu          sync.Mutex // guards srv, httpSrv, metricsAddr
 	srv         *server.Server
@@ -90,13 +90,12 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 	}
 	s := &Resolver{log: log, opt: opt, listen: cfg.Listen, metrics: cfg.Metrics, cache: c, r: r,
 		hints: len(hints), forward: len(cfg.Forward)}
-	hcfg := resolver.HandlerConfig{Allow: allowPrefixes(cfg), Logger: log, QueryLog: cfg.QueryLog}
-	if cfg.Metrics.IsValid() {
-		s.m = metrics.New()
-		s.m.WatchResolver(r.Stats(), c)
-		hcfg.Observer = s.m
+	s.front = newFrontDoor(log, "resolver", cfg.Metrics.IsValid(), cfg.QueryLog, allowPrefixes(cfg))
+	if s.front.m != nil {
+		s.front.m.WatchResolver(r.Stats(), c)
 	}
-	s.h = resolver.NewHandler(r, hcfg)
+	s.h = resolver.NewHandler(r, resolver.HandlerConfig{Logger: log})
+	s.served = s.front.wrap(s.h, log, opt.Now)
 	return s, nil
 }
 
@@ -110,14 +109,14 @@ func (s *Resolver) Start(ctx context.Context) error {
 	if s.srv != nil {
 		return errors.New("resolver: already started")
 	}
-	if s.m != nil {
+	if s.front.m != nil {
 		if err := s.startMetrics(); err != nil {
 			return err
 		}
 	}
-	scfg := s.opt.Server
+	scfg := s.front.listener(s.opt.Server)
 	scfg.Listen, scfg.Logger = s.listen, s.log
-	srv := server.New(scfg, server.Recover(s.log)(s.h))
+	srv := server.New(scfg, s.served)
 	if err := srv.Start(ctx); err != nil {
 		if s.httpSrv != nil {
 			err = errors.Join(err, s.httpSrv.Close())
@@ -155,8 +154,8 @@ func (s *Resolver) Reload(ctx context.Context, cfg *config.Resolver) error {
 	if err := s.r.SetForward(forwardZones(cfg)); err != nil {
 		return fmt.Errorf("forwarders rejected: %w", err)
 	}
-	s.h.SetAllow(allowPrefixes(cfg))
-	s.h.SetQueryLog(cfg.QueryLog)
+	s.front.acl.Set(allowPrefixes(cfg))
+	s.front.qlog.SetEnabled(cfg.QueryLog)
 	entries, _ := s.cache.Stats()
 	s.log.Info("reloaded", "forward", len(cfg.Forward), "cache_entries", entries)
 	return nil
@@ -202,11 +201,11 @@ func forwardZones(c *config.Resolver) []resolver.ForwardZone {
 	return out
 }
 
-// allowPrefixes is the client ACL; nil means the resolver's default
-// (loopback and private ranges).
+// allowPrefixes is the client ACL: the configured prefixes, or by default
+// loopback and the private ranges (server.LocalNetworks).
 func allowPrefixes(c *config.Resolver) []netip.Prefix {
 	if len(c.Allow) == 0 {
-		return nil
+		return server.LocalNetworks()
 	}
 	return c.Allow
 }

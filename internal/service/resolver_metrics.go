@@ -1,40 +1,24 @@
 package service
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
-	"time"
 
 	"github.com/rootline-dns/rootline/internal/cache"
 )
 
-// metricsHeaderTimeout bounds how long a metrics client may take to send its
-// request headers, so idle connections cannot pile up (Slowloris).
-const metricsHeaderTimeout = 5 * time.Second
-
 // startMetrics serves GET /metrics and POST /cache/flush on the metrics
 // address. s.mu is held.
 func (s *Resolver) startMetrics() error {
-	ln, err := net.Listen("tcp", s.metrics.String())
+	srv, addr, err := s.front.serveMetrics(s.log, s.metrics, func(mux *http.ServeMux) {
+		mux.HandleFunc("POST /cache/flush", flushHandler(s.log, s.cache))
+	})
 	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
+		return err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", s.m.Handler())
-	mux.HandleFunc("POST /cache/flush", flushHandler(s.log, s.cache))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: metricsHeaderTimeout, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("metrics server", "err", err)
-		}
-	}()
-	s.httpSrv = srv
-	s.metricsAddr = ln.Addr().(*net.TCPAddr).AddrPort()
-	s.log.Info("metrics", "addr", ln.Addr().String())
+	s.httpSrv, s.metricsAddr = srv, addr
 	return nil
 }
 

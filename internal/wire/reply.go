@@ -17,7 +17,8 @@ import "encoding/binary"
 // 6.1.3); without an OPT in the query they cannot be expressed, so SERVFAIL
 // is sent instead.
 func ErrorReply(query []byte, rcode int, out []byte) []byte {
-	q, _ := Peek(query)
+	var q Query
+	q.read(query) // into a zero Query, not copied out of Peek
 	return q.ErrorReply(query, rcode, out)
 }
 

@@ -1,0 +1,95 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/rootline-dns/rootline/internal/metrics"
+	"github.com/rootline-dns/rootline/internal/server"
+)
+
+// metricsHeaderTimeout bounds how long a metrics client may take to send its
+// request headers, so idle connections cannot pile up (Slowloris).
+const metricsHeaderTimeout = 5 * time.Second
+
+// frontDoor is the middleware every role is served through, the same for
+// the resolver and the authoritative server: Recover, then Observe (the
+// metrics and the query log), then the client ACL, then the role's
+// handler. Refused queries are counted and logged like any other.
+type frontDoor struct {
+	acl  *server.Allowlist // nil: every client may query
+	qlog *server.QueryLog
+	m    *metrics.Metrics // nil without metrics
+	q    *metrics.Queries // nil without metrics
+}
+
+// newFrontDoor builds the middleware of role ("resolver", "auth"); allow
+// nil means no ACL.
+func newFrontDoor(log *slog.Logger, role string, withMetrics, queryLog bool, allow []netip.Prefix) *frontDoor {
+	f := &frontDoor{qlog: server.NewQueryLog(log, queryLog)}
+	if allow != nil {
+		f.acl = server.NewAllowlist(allow)
+	}
+	if withMetrics {
+		f.m = metrics.New()
+		f.q = f.m.Queries(role)
+	}
+	return f
+}
+
+// wrap puts h behind the middleware. now times the queries (time.Now if
+// nil).
+func (f *frontDoor) wrap(h server.Handler, log *slog.Logger, now func() time.Time) server.Handler {
+	obs := []server.Observer{f.qlog}
+	if f.q != nil {
+		obs = append(obs, f.q)
+	}
+	mw := []server.Middleware{server.Recover(log), server.Observe(now, obs...)}
+	if f.acl != nil {
+		mw = append(mw, f.acl.Middleware())
+	}
+	return server.Chain(h, mw...)
+}
+
+// listener returns c with the listener events counted too (after any hook
+// c already had).
+func (f *frontDoor) listener(c server.Config) server.Config {
+	if f.q == nil {
+		return c
+	}
+	prev, q := c.Observe, f.q
+	c.Observe = func(e server.Event, p server.Proto) {
+		if prev != nil {
+			prev(e, p)
+		}
+		q.Event(e, p)
+	}
+	return c
+}
+
+// serveMetrics serves GET /metrics, and whatever extra adds, on addr. It
+// returns the server and the address bound.
+func (f *frontDoor) serveMetrics(log *slog.Logger, addr netip.AddrPort, extra func(*http.ServeMux)) (*http.Server, netip.AddrPort, error) {
+	ln, err := net.Listen("tcp", addr.String())
+	if err != nil {
+		return nil, netip.AddrPort{}, fmt.Errorf("metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", f.m.Handler())
+	if extra != nil {
+		extra(mux)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: metricsHeaderTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server", "err", err)
+		}
+	}()
+	log.Info("metrics", "addr", ln.Addr().String())
+	return srv, ln.Addr().(*net.TCPAddr).AddrPort(), nil
+}
