@@ -1,6 +1,3 @@
-// Command rootline is the whole DNS system in one binary: lookup (the client),
-// resolver, auth (authoritative server), lab (the hierarchy in miniature) and
-// zone check.
 package main
 
 import (

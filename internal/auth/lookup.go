@@ -1,6 +1,3 @@
-// Package auth answers queries from the zones it serves: Lookup is the pure
-// RFC 1034 4.3.2 algorithm over one zone snapshot; Handler wraps it into a
-// server.Handler with zone selection, EDNS and a pre-packed answer cache.
 package auth
 
 import (

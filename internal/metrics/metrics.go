@@ -1,8 +1,3 @@
-// Package metrics exposes the daemons' counters to Prometheus on a
-// private registry (no global state): client queries by transport, rcode,
-// cache outcome and type, latency, and listener events for every role
-// (Queries, a server.Observer); upstream queries, budgets and cache size
-// for the resolver (WatchResolver).
 package metrics
 
 import (

@@ -1,5 +1,3 @@
-// Package transport is the client side of DNS: one transaction with one
-// server over UDP (with TC -> TCP fallback) or TCP.
 package transport
 
 import (

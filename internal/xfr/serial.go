@@ -1,8 +1,3 @@
-// Package xfr replicates zones: the primary side answers AXFR (RFC 5936)
-// and IXFR (RFC 1995) from the served snapshot and a bounded journal of
-// differences, and sends NOTIFY (RFC 1996); the secondary side transfers
-// zones from primaries, validates them as zone files are validated, and
-// keeps them fresh on the SOA timers.
 package xfr
 
 // Serial numbers compare in sequence-space arithmetic (RFC 1982 3.2): a is

@@ -1,7 +1,3 @@
-// Package zone holds an immutable, indexed snapshot of one DNS zone: parsed
-// from master-file text (parse.go), checked (validate.go), and indexed here
-// for the authoritative lookup. A *Zone is never modified after New returns,
-// so readers share it without locks and a reload swaps whole snapshots.
 package zone
 
 import (
