@@ -42,7 +42,9 @@ func (p *Packed) answerFromStore(query []byte, qend int, wname []byte, nh uint64
 	}
 	sl := &sh.slots[idx]
 	recs := sh.bytesOf(idx)[len(wname)+2:]
-	recs = recs[:recordsEnd(recs, int(sl.nrr))] // DNSSEC records are for DO clients, who take the slow path
+	if sl.nsig > 0 {
+		recs = recs[:recordsEnd(recs, int(sl.nrr))] // DNSSEC records are for DO clients, who take the slow path
+	}
 	size := qend + 4 + len(recs)
 	if edns {
 		size += optLen
