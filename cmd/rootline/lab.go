@@ -219,12 +219,12 @@ func printDNSSEC(w io.Writer, l *lab.Lab, root, port, res, anchorDir string) {
 	if len(faults) > 0 {
 		fmt.Fprintf(w, "  broken:        %s (validators answer SERVFAIL)\n", strings.Join(faults, ", "))
 	}
-	fmt.Fprintf(w, `  dig @%[3]s%[2]s +dnssec www.example.com                 the lab resolver validates: AD, with the RRSIGs
+	fmt.Fprintf(w, `  rootline lookup @%[3]s%[2]s +dnssec www.example.com       the lab resolver validates: AD, with the RRSIGs
   rootline lookup @%[3]s%[2]s +dnssec example.com DNSKEY          keys and their RRSIG
   rootline lookup @%[1]s%[2]s +trace +dnssec www.example.com    the DS -> DNSKEY links per hop
 `, root, port, res)
 	if len(faults) > 0 {
-		fmt.Fprintf(w, "  dig @%s%s %s SOA    a broken zone: SERVFAIL, with an Extended DNS Error saying why\n", res, port, broken)
+		fmt.Fprintf(w, "  rootline lookup @%s%s %s SOA    a broken zone: SERVFAIL, with an Extended DNS Error saying why\n", res, port, broken)
 	}
 	if _, err := exec.LookPath("delv"); err == nil {
 		fmt.Fprintf(w, "  delv @%s%s -a %s www.example.com    validated again by BIND's delv, from the RRSIGs the lab resolver returns\n",
