@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/rootline-dns/rootline/internal/config"
 	"github.com/rootline-dns/rootline/internal/service"
 )
@@ -32,7 +34,18 @@ func (l *Lab) startResolver(opt Options) error {
 		AllowLoopbackUpstream: true,
 		Cache:                 config.ResolverCache{ServeStale: opt.ServeStale},
 	}
+	// A signed lab is validated from its own root anchor, as the
+	// internet is from IANA's; an unsigned one is not validated.
+	var anchors []dns.RR
+	for _, ds := range l.TrustAnchor() {
+		anchors = append(anchors, ds)
+	}
+	if len(anchors) == 0 {
+		off := false
+		cfg.DNSSEC = &off
+	}
 	r, err := service.NewResolver(cfg, service.ResolverOptions{
+		Anchors:         anchors,
 		Logger:          l.log.With("server", "resolver"),
 		Now:             opt.Now,
 		RootHints:       l.RootAddrs(),

@@ -188,6 +188,7 @@ func printDNSSEC(w io.Writer, l *lab.Lab, root, port, res, anchorDir string) {
 		fmt.Fprintf(w, "  %s\n", ds)
 	}
 	var nsec, nsec3, optOut, insecure, faults []string
+	var broken string
 	for _, z := range l.Signing() {
 		switch z.Policy.Denial() {
 		case "NSEC":
@@ -201,6 +202,9 @@ func printDNSSEC(w io.Writer, l *lab.Lab, root, port, res, anchorDir string) {
 			insecure = append(insecure, z.Zone)
 		}
 		if z.Fault != lab.None {
+			if len(faults) == 0 {
+				broken = z.Zone
+			}
 			faults = append(faults, fmt.Sprintf("%s in %s", z.Fault, z.Zone))
 		}
 	}
@@ -215,12 +219,15 @@ func printDNSSEC(w io.Writer, l *lab.Lab, root, port, res, anchorDir string) {
 	if len(faults) > 0 {
 		fmt.Fprintf(w, "  broken:        %s (validators answer SERVFAIL)\n", strings.Join(faults, ", "))
 	}
-	fmt.Fprintf(w, `  rootline lookup @%[3]s%[2]s +dnssec example.com DNSKEY          keys and their RRSIG
+	fmt.Fprintf(w, `  rootline lookup @%[3]s%[2]s +dnssec www.example.com       the lab resolver validates: AD, with the RRSIGs
+  rootline lookup @%[3]s%[2]s +dnssec example.com DNSKEY          keys and their RRSIG
   rootline lookup @%[1]s%[2]s +trace +dnssec www.example.com    the DS -> DNSKEY links per hop
 `, root, port, res)
+	if len(faults) > 0 {
+		fmt.Fprintf(w, "  rootline lookup @%s%s %s SOA    a broken zone: SERVFAIL, with an Extended DNS Error saying why\n", res, port, broken)
+	}
 	if _, err := exec.LookPath("delv"); err == nil {
-		fmt.Fprintf(w, "  delv @%s%s -a %s www.example.com    validated by BIND's delv\n"+
-			"    (delv validates itself, from the RRSIGs its resolver returns: the lab resolver does not return them yet)\n",
+		fmt.Fprintf(w, "  delv @%s%s -a %s www.example.com    validated again by BIND's delv, from the RRSIGs the lab resolver returns\n",
 			res, port, filepath.Join(anchorDir, lab.AnchorConfFile))
 	}
 }

@@ -12,7 +12,8 @@ import (
 
 const resolverUsage = `usage: rootline resolver --listen ADDR:PORT [--listen ...] [--root-hints FILE]
        [--forward ZONE=ADDR[:PORT][,ADDR...]] [--allow CIDR ...] [--allow-loopback-upstream]
-       [--metrics ADDR:PORT] [--config FILE]
+       [--metrics ADDR:PORT] [--trust-anchor FILE ...] [--insecure ZONE ...] [--no-dnssec]
+       [--config FILE]
 
 A caching recursive resolver: iterates from the root hints (IANA's roots
 when --root-hints is not given), or forwards (--forward .=ADDR makes it a
@@ -21,7 +22,10 @@ loopback and private-range clients unless --allow says otherwise.
 SIGHUP reloads forwarders, the client ACL and the query log setting while
 keeping the cache; SIGTERM or SIGINT stops. With --metrics, Prometheus
 metrics are at http://ADDR:PORT/metrics, and POST /cache/flush[?name=NAME]
-from a loopback client empties the cache (or one name's entries).`
+from a loopback client empties the cache (or one name's entries).
+DNSSEC validation is on, from IANA's root anchors built in (or a root
+anchor in a --trust-anchor file); --insecure ZONE skips a zone (a
+negative trust anchor, RFC 7646); --no-dnssec turns validation off.`
 
 func runResolver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return resolverCommand(ctx, args, stderr, daemonHooks{})
@@ -33,7 +37,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	fs := flag.NewFlagSet("resolver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, resolverUsage); fs.PrintDefaults() }
-	var listens, forwards, allows listFlag
+	var listens, forwards, allows, anchors, insecure listFlag
 	fs.Var(&listens, "listen", "address and port to serve on, e.g. 127.0.0.1:53 (repeatable)")
 	fs.Var(&forwards, "forward", "forward ZONE to servers: ZONE=ADDR[:PORT][,ADDR...] (repeatable; . forwards all)")
 	fs.Var(&allows, "allow", "client prefix allowed to query, e.g. 192.0.2.0/24 (repeatable; default loopback and private ranges)")
@@ -44,6 +48,9 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	upstreamPort := fs.Uint("upstream-port", 0, "port of upstream servers learned from referrals (default 53)")
 	queryLog := fs.Bool("query-log", false, "log every query")
 	serveStale := fs.Bool("serve-stale", false, "answer from expired cache when upstream fails (RFC 8767)")
+	fs.Var(&anchors, "trust-anchor", "file of DS or DNSKEY trust anchors in zone-file syntax (repeatable)")
+	fs.Var(&insecure, "insecure", "negative trust anchor: do not validate ZONE and below (repeatable, RFC 7646)")
+	noDNSSEC := fs.Bool("no-dnssec", false, "turn DNSSEC validation off")
 	verbose := fs.Bool("v", false, "log debug messages")
 	if done, err := parseFlags(fs, args); done {
 		return err
@@ -92,6 +99,12 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 		c.AllowLoopbackUpstream = c.AllowLoopbackUpstream || *loopback
 		c.QueryLog = c.QueryLog || *queryLog
 		c.Cache.ServeStale = c.Cache.ServeStale || *serveStale
+		c.TrustAnchor = append(c.TrustAnchor, anchors...)
+		c.Insecure = append(c.Insecure, insecure...)
+		if *noDNSSEC {
+			off := false
+			c.DNSSEC = &off
+		}
 		return &c, c.Validate()
 	}
 	cfg, err := load()

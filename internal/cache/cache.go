@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 	"time"
 
 	"github.com/miekg/dns"
@@ -71,6 +72,22 @@ const (
 	RankAuthAnswer
 )
 
+// Security is the DNSSEC status of an entry (RFC 4035 4.3), as the
+// resolver's validator judged it. Unchecked is the zero value: data
+// stored before validation (or with validation off).
+type Security uint8
+
+const (
+	Unchecked Security = iota
+	// Insecure: proven unsigned, or under a negative trust anchor.
+	Insecure
+	// Secure: validated from a trust anchor; answers get AD.
+	Secure
+	// Bogus: failed validation; kept only briefly (SetSecurity's maxTTL)
+	// so that repeated queries do not repeat the work.
+	Bogus
+)
+
 // Key names one RRset: a lower-cased fully qualified name and a type.
 // Class is always IN: the resolver answers nothing else.
 type Key struct {
@@ -90,6 +107,13 @@ type Entry struct {
 	// RRs: the RRset (Positive) or the SOA record (NXDomain/NoData; may be
 	// empty when the server sent none). Records are copied on Put.
 	RRs []dns.RR
+	// Sigs are the DNSSEC records that came with RRs: the RRSIGs of a
+	// positive RRset, the SOA's RRSIGs and the NSEC/NSEC3 proof (with
+	// its RRSIGs) of a negative answer or a wildcard expansion (RFC 4035
+	// 3.1.3). They are stored with the entry, so that DO clients get
+	// them from the cache (RFC 4035 3.2.1) and the validator can judge
+	// cached data, and live and die with it.
+	Sigs []dns.RR
 	// TTL overrides the computed lifetime when non-zero (used for Failure
 	// entries and for negative answers without an SOA).
 	TTL time.Duration
@@ -98,11 +122,16 @@ type Entry struct {
 // Result is what Get returns: copies of the records with TTLs decremented
 // by the time spent in the cache (RFC 1035 4.1.3, RFC 2308 5).
 type Result struct {
-	Kind  Kind
-	Rank  Rank
-	RRs   []dns.RR
-	TTL   uint32 // remaining seconds
-	Stale bool   // past expiry, returned only to serve stale (RFC 8767)
+	Kind Kind
+	Rank Rank
+	RRs  []dns.RR
+	Sigs []dns.RR // Entry.Sigs
+	TTL  uint32   // remaining seconds
+	// Security is the validator's verdict on the entry; EDE its RFC 8914
+	// code when Bogus.
+	Security Security
+	EDE      uint8
+	Stale    bool // past expiry, returned only to serve stale (RFC 8767)
 }
 
 // Config configures a Cache; zero fields take the defaults.
@@ -191,7 +220,7 @@ func (c *Cache) lifetime(e Entry) time.Duration {
 // nor are names or records that do not pack.
 func (c *Cache) Put(k Key, e Entry) bool {
 	life := c.lifetime(e)
-	if life < time.Second || len(e.RRs) > maxRRs {
+	if life < time.Second || len(e.RRs) > maxRRs || len(e.Sigs) > maxRRs {
 		return false
 	}
 	// Lifetimes are whole seconds, like the TTLs they come from.
@@ -199,7 +228,7 @@ func (c *Cache) Put(k Key, e Entry) bool {
 	if e.Kind == NXDomain {
 		k.Type = 0
 	}
-	for _, rr := range e.RRs {
+	for _, rr := range slices.Concat(e.RRs, e.Sigs) {
 		// RFC 6895 3.1: meta-types (OPT, TSIG, TKEY, ...) are about one
 		// transaction and are never cached.
 		if t := rr.Header().Rrtype; t == dns.TypeOPT || (t >= 128 && t <= 255) {
@@ -218,10 +247,13 @@ func (c *Cache) Put(k Key, e Entry) bool {
 	if err != nil {
 		return false
 	}
+	if b, err = appendRecords(b, wname, e.Sigs, ttl); err != nil {
+		return false
+	}
 	sh, h := c.store.locate(wname, k.Type)
 	now := c.cfg.Now().UnixNano()
 	ns := slot{expires: now + int64(ttl)*int64(time.Second), ttl: ttl, hash: h,
-		nrr: uint16(len(e.RRs)), kind: e.Kind, rank: e.Rank}
+		nrr: uint16(len(e.RRs)), nsig: uint16(len(e.Sigs)), kind: e.Kind, rank: e.Rank}
 	return sh.put(wname, k.Type, ns, b, now)
 }
 
@@ -245,7 +277,7 @@ func (c *Cache) Get(k Key) (Result, bool) {
 		return Result{}, false
 	}
 	now := c.cfg.Now().UnixNano()
-	res := Result{Kind: e.kind, Rank: e.rank}
+	res := Result{Kind: e.kind, Rank: e.rank, Security: e.sec, EDE: e.ede}
 	if now < e.expires {
 		res.TTL = e.ttl - uint32((now-e.stored())/int64(time.Second))
 	} else {
@@ -254,12 +286,58 @@ func (c *Cache) Get(k Key) (Result, bool) {
 		}
 		res.Stale, res.TTL = true, StaleTTL
 	}
-	rrs, err := decodeRecords(data[len(wname)+2:], int(e.nrr), name, res.TTL)
+	recs := data[len(wname)+2:]
+	rrs, err := decodeRecords(recs, int(e.nrr), name, res.TTL)
 	if err != nil {
 		return Result{}, false
 	}
 	res.RRs = rrs
+	if e.nsig > 0 {
+		if res.Sigs, err = decodeRecords(recs[recordsEnd(recs, int(e.nrr)):], int(e.nsig), name, res.TTL); err != nil {
+			return Result{}, false
+		}
+	}
 	return res, true
+}
+
+// SetSecurity records the validator's verdict on the entry under k (the
+// NXDOMAIN entry at k's name too, as Get finds it) and shortens its life
+// to at most maxTTL seconds from now when maxTTL is non-zero: RFC 4035
+// 5.3.3 caps validated data at its signatures' validity, and bogus data
+// is kept only briefly. A bogus entry is no longer served by the packed
+// fast path. It reports whether an entry was there.
+func (c *Cache) SetSecurity(k Key, sec Security, ede uint8, maxTTL uint32) bool {
+	name := dnsname.Canonical(k.Name)
+	var nb [maxName]byte
+	wname, err := dnsname.AppendCanonicalWire(nb[:0], name)
+	if err != nil {
+		return false
+	}
+	sh, h := c.store.locate(wname, k.Type)
+	now := c.cfg.Now().UnixNano()
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	_, idx := sh.find(wname, k.Type, h)
+	if idx == 0 && k.Type != 0 {
+		_, idx = sh.find(wname, 0, retype(h, k.Type, 0))
+	}
+	if idx == 0 {
+		return false
+	}
+	sl := &sh.slots[idx]
+	sl.sec, sl.ede = sec, ede
+	if sec == Bogus {
+		sl.flags &^= flagServable
+	}
+	if maxTTL > 0 && now < sl.expires {
+		stored := sl.stored()
+		elapsed := uint32((now - stored) / int64(time.Second))
+		if ttl := elapsed + maxTTL; ttl < sl.ttl {
+			sl.ttl = ttl
+			sl.expires = stored + int64(ttl)*int64(time.Second)
+		}
+	}
+	return true
 }
 
 // FlushName removes every entry at name (all types) from both caches and

@@ -61,6 +61,9 @@ func (p *Packed) Store(m *dns.Msg) {
 	q := m.Question[0]
 	c := &dns.Msg{}
 	c.Response, c.RecursionAvailable, c.Rcode, c.Compress = true, true, m.Rcode, true
+	// AD says the data is secure; a hit keeps it only for clients that
+	// asked (RFC 6840 5.7).
+	c.AuthenticatedData = m.AuthenticatedData
 	c.Question = []dns.Question{{Name: dnsname.Canonical(q.Name), Qtype: q.Qtype, Qclass: q.Qclass}}
 	c.Answer, c.Ns = m.Answer, m.Ns
 	for _, rr := range m.Extra {
@@ -179,6 +182,9 @@ func (p *Packed) AnswerQuery(query []byte, q *wire.Query, out []byte, udpLimit i
 	out = append(out[:0], stored...)
 	out[0], out[1] = query[0], query[1]
 	out[2] |= query[2] & (wire.FlagRD >> 8)
+	if query[3]&byte(wire.FlagAD) == 0 || query[3]&byte(wire.FlagCD) != 0 {
+		out[3] &^= byte(wire.FlagAD)
+	}
 	copy(out[headerLen:qend], query[headerLen:qend])
 	for i := 0; i < len(offs); i += 2 {
 		off := binary.BigEndian.Uint16(offs[i:])

@@ -134,6 +134,16 @@ func sameRecords(a, b []byte) bool {
 	return true
 }
 
+// recordsEnd returns the offset just past the first n encoded records.
+func recordsEnd(recs []byte, n int) int {
+	off := 0
+	for range n {
+		off = ownerEnd(recs, off)
+		off += 10 + int(binary.BigEndian.Uint16(recs[off+8:]))
+	}
+	return off
+}
+
 // patchTTLs sets the TTL of n encoded records.
 func patchTTLs(recs []byte, n int, ttl uint32) {
 	off := 0

@@ -42,6 +42,9 @@ func (p *Packed) answerFromStore(query []byte, qend int, wname []byte, nh uint64
 	}
 	sl := &sh.slots[idx]
 	recs := sh.bytesOf(idx)[len(wname)+2:]
+	if sl.nsig > 0 {
+		recs = recs[:recordsEnd(recs, int(sl.nrr))] // DNSSEC records are for DO clients, who take the slow path
+	}
 	size := qend + 4 + len(recs)
 	if edns {
 		size += optLen
@@ -57,7 +60,7 @@ func (p *Packed) answerFromStore(query []byte, qend int, wname []byte, nh uint64
 		sl.flags |= flagPrefetching
 		hit = FreshPrefetch
 	}
-	n, kind := int(sl.nrr), sl.kind
+	n, kind, sec := int(sl.nrr), sl.kind, sl.sec
 	sh.touch(idx)
 	sh.mu.Unlock()
 
@@ -73,7 +76,13 @@ func (p *Packed) answerFromStore(query []byte, qend int, wname []byte, nh uint64
 	if edns {
 		ar = 1
 	}
-	out = append(out[:0], query[0], query[1], byte(wire.FlagQR>>8)|query[2]&byte(wire.FlagRD>>8), byte(wire.FlagRA)|rcode,
+	flags := byte(wire.FlagRA) | rcode
+	if sec == Secure && query[3]&byte(wire.FlagAD) != 0 && query[3]&byte(wire.FlagCD) == 0 {
+		// RFC 6840 5.7: AD for secure data to a client that set AD (DO
+		// clients do not come here).
+		flags |= byte(wire.FlagAD)
+	}
+	out = append(out[:0], query[0], query[1], byte(wire.FlagQR>>8)|query[2]&byte(wire.FlagRD>>8), flags,
 		0, 1, byte(an>>8), byte(an), byte(ns>>8), byte(ns), 0, ar)
 	out = append(out, query[headerLen:qend+4]...) // the question as asked (0x20 case intact)
 	start := len(out)
@@ -142,7 +151,8 @@ func (p *Packed) markServable(m *dns.Msg) bool {
 		return false
 	}
 	sl := &sh.slots[idx]
-	if sl.kind != kind || now >= sl.expires || int(sl.nrr) != len(set) || !sameRecords(sh.bytesOf(idx)[len(wname)+2:], enc) {
+	recs := sh.bytesOf(idx)[len(wname)+2:]
+	if sl.kind != kind || sl.sec == Bogus || now >= sl.expires || int(sl.nrr) != len(set) || !sameRecords(recs[:recordsEnd(recs, int(sl.nrr))], enc) {
 		return false
 	}
 	// A new reply: a later hit near expiry may ask for a prefetch again.

@@ -69,6 +69,11 @@ type slot struct {
 	kind       Kind
 	rank       Rank
 	flags      uint8
+	// nsig counts the DNSSEC records stored after the nrr records
+	// (Entry.Sigs); sec and ede are the validator's verdict.
+	nsig uint16
+	sec  Security
+	ede  uint8
 }
 
 // size is what an entry of n bytes is charged against the budget.
@@ -338,11 +343,16 @@ func (s *shard) put(wname []byte, qtype uint16, ns slot, data []byte, now int64)
 		if old.rank > ns.rank && now < old.expires {
 			return false
 		}
-		if s.keyOff == 0 && old.kind == ns.kind && sameRecords(s.bytesOf(idx)[len(wname)+2:], data[len(wname)+2:]) {
+		if s.keyOff == 0 && old.kind == ns.kind && old.nrr == ns.nrr && sameRecords(s.bytesOf(idx)[len(wname)+2:], data[len(wname)+2:]) {
 			// The same records again (a refresh, or a set repeated in
 			// another reply): what the fast path served is still what the
 			// resolver would answer, so it may go on serving it.
 			ns.flags = old.flags & flagServable
+			if old.sec == Secure || old.sec == Insecure {
+				// The same signed data keeps its verdict (bogus data
+				// is judged again).
+				ns.sec = old.sec
+			}
 		}
 		s.bytes += size(len(data)) - size(int(old.n))
 		s.garbage += int(old.n)

@@ -26,7 +26,21 @@ type Resolver struct {
 	NoQNameMinimisation   bool             `toml:"no-qname-minimisation"`
 	QueryLog              bool             `toml:"query-log"`
 	Cache                 ResolverCache    `toml:"cache"`
+	// DNSSEC turns validation off when false; unset means on (RFC 4035
+	// 4; use Validating).
+	DNSSEC *bool `toml:"dnssec"`
+	// TrustAnchor lists files of DS or DNSKEY records in zone-file syntax
+	// (any number of zones each). The built-in IANA root anchors stay in
+	// use unless a file anchors the root itself.
+	TrustAnchor []string `toml:"trust-anchor"`
+	// Insecure lists negative trust anchors (RFC 7646): zones, with all
+	// below them, not validated.
+	Insecure []string `toml:"insecure"`
 }
+
+// Validating reports whether DNSSEC validation is on: unless dnssec =
+// false (or --no-dnssec).
+func (c *Resolver) Validating() bool { return c.DNSSEC == nil || *c.DNSSEC }
 
 // ResolverCache tunes the cache. Zero values take the cache's defaults.
 type ResolverCache struct {
@@ -92,6 +106,16 @@ func (c *Resolver) Validate() error {
 			if ap.Addr().Unmap().IsLoopback() && !c.AllowLoopbackUpstream {
 				errs = append(errs, fmt.Errorf("forward zone %s: servers: %s is a loopback address: add --allow-loopback-upstream to forward there", z, ap))
 			}
+		}
+	}
+	for _, z := range c.Insecure {
+		if _, ok := dns.IsDomainName(z); !ok || z == "" {
+			errs = append(errs, fmt.Errorf("insecure %q: not a domain name", z))
+		}
+	}
+	for _, f := range c.TrustAnchor {
+		if f == "" {
+			errs = append(errs, errors.New("trust-anchor: empty file name"))
 		}
 	}
 	if c.Cache.MaxBytes < 0 || c.Cache.MinTTL < 0 || c.Cache.MaxTTL < 0 || c.Cache.MaxNegTTL < 0 || c.Cache.StaleWindow < 0 {

@@ -117,7 +117,9 @@ func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPor
 	m.RecursionDesired = rd
 	timeout, noEDNS := r.sel.params(server.Addr())
 	if !noEDNS {
-		m.SetEdns0(ednsSize, false)
+		// DO (RFC 3225, RFC 4035 3.2.1): the RRSIGs and proofs come
+		// along, for the validator and for DO clients.
+		m.SetEdns0(ednsSize, true)
 	}
 	r.stats.Upstream.Add(1)
 	timeout = st.attempt(timeout)

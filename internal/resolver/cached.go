@@ -10,18 +10,20 @@ import (
 // fromCache follows a chain through the cache. ok reports a complete
 // answer; err reports a remembered failure.
 func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Response, bool, error) {
-	resp := &Response{}
+	resp := &Response{Security: cache.Secure}
 	for hop := 0; hop <= MaxCNAMERestarts; hop++ {
 		res, ok := r.cache.Get(cache.Key{Name: name, Type: qtype})
 		if ok && (allowStale || !res.Stale) {
 			resp.Stale = resp.Stale || res.Stale
+			resp.judged(res)
 			switch res.Kind {
 			case cache.Positive:
 				resp.Answer = append(resp.Answer, res.RRs...)
+				resp.addSigs(res, qtype)
 			case cache.NXDomain:
-				resp.Rcode, resp.Ns = dns.RcodeNameError, res.RRs
+				resp.Rcode, resp.Ns, resp.Proof = dns.RcodeNameError, res.RRs, res.Sigs
 			case cache.NoData:
-				resp.Ns = res.RRs
+				resp.Ns, resp.Proof = res.RRs, res.Sigs
 			case cache.Failure:
 				return nil, false, ErrRemembered
 			}
@@ -30,7 +32,7 @@ func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Respo
 		if qtype == dns.TypeCNAME {
 			return nil, false, nil
 		}
-		if dn, syn, ok := r.cachedDNAME(name, allowStale); ok && qtype != dns.TypeDNAME {
+		if dn, syn, ok := r.cachedDNAME(name, allowStale, resp); ok && qtype != dns.TypeDNAME {
 			resp.Answer = append(resp.Answer, dn, syn)
 			name = syn.Target
 			continue
@@ -40,15 +42,48 @@ func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Respo
 			return nil, false, nil
 		}
 		resp.Stale = resp.Stale || res.Stale
+		resp.judged(res)
 		resp.Answer = append(resp.Answer, res.RRs...)
+		resp.addSigs(res, dns.TypeCNAME)
 		name = dnsname.Canonical(res.RRs[0].(*dns.CNAME).Target)
 	}
 	return nil, false, nil
 }
 
+// judged folds a cache entry's verdict into resp's: Bogus over Unchecked
+// (to be validated) over Insecure over Secure.
+func (resp *Response) judged(res cache.Result) {
+	switch {
+	case resp.Security == cache.Bogus:
+	case res.Security == cache.Bogus:
+		resp.Security, resp.EDE, resp.Why = cache.Bogus, uint16(res.EDE), "cached bogus data"
+	case resp.Security == cache.Unchecked || res.Security == cache.Unchecked:
+		resp.Security = cache.Unchecked
+	case res.Security == cache.Insecure:
+		resp.Security = cache.Insecure
+	}
+}
+
+// addSigs adds a positive entry's DNSSEC records (cache.Entry.Sigs) to
+// resp: the RRSIGs of its RRset to Sigs, a wildcard proof to Proof.
+func (resp *Response) addSigs(res cache.Result, qtype uint16) {
+	if len(res.RRs) == 0 {
+		return
+	}
+	owner := res.RRs[0].Header().Name
+	for _, rr := range res.Sigs {
+		if sig, ok := rr.(*dns.RRSIG); ok && sig.TypeCovered == qtype && dnsname.Equal(sig.Hdr.Name, owner) {
+			resp.Sigs = append(resp.Sigs, rr)
+		} else {
+			resp.Proof = append(resp.Proof, rr)
+		}
+	}
+}
+
 // cachedDNAME looks for a cached DNAME at a proper ancestor of name and
 // returns it with the CNAME it synthesises (RFC 6672 3.2).
-func (r *Resolver) cachedDNAME(name string, allowStale bool) (dns.RR, *dns.CNAME, bool) {
+// Its RRSIGs and verdict go to resp.
+func (r *Resolver) cachedDNAME(name string, allowStale bool, resp *Response) (dns.RR, *dns.CNAME, bool) {
 	if !r.dnameSeen.Load() {
 		return nil, nil, false
 	}
@@ -63,6 +98,8 @@ func (r *Resolver) cachedDNAME(name string, allowStale bool) (dns.RR, *dns.CNAME
 			return nil, nil, false
 		}
 		syn := &dns.CNAME{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: dn.Hdr.Ttl}, Target: target}
+		resp.judged(res)
+		resp.addSigs(res, dns.TypeDNAME)
 		return dn, syn, true
 	}
 	return nil, nil, false

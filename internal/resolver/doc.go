@@ -28,9 +28,13 @@
 // that only wake goroutines (idle workers, upstream timeouts) are not
 // time reads.
 //
-// Seams for DNSSEC validation: every reply is classified in ask, and
-// everything learned enters the cache through store.go; a validator goes
-// between the two, and nothing else reads a reply.
+// DNSSEC (validation.go): upstream queries carry DO; scrub keeps the
+// RRSIGs of the answer's RRsets and the authority's NSEC/NSEC3 proofs,
+// and store.go caches them with the records they belong to, unjudged.
+// ResolveSecure then judges a client's response with internal/validate
+// (whose DS and DNSKEY queries resolve through Resolve, never judged
+// themselves) and writes each RRset's verdict back to the cache; the
+// handler turns it into AD, or SERVFAIL with an Extended DNS Error.
 //
 // What it must not do: import internal/auth (the lab serves zones to the
 // resolver over the network, as the internet would); keep package-level

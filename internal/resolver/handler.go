@@ -111,22 +111,26 @@ func (h *Handler) slow(ctx context.Context, req *server.Request, out []byte) []b
 // serveMsg is the slow path's server.MsgFunc: the reply, stored in the
 // packed cache when it may be.
 func (h *Handler) serveMsg(ctx context.Context, _ *server.Request, q *dns.Msg) (*dns.Msg, error) {
-	m, cacheable := h.answer(ctx, q)
-	if cacheable {
-		h.r.cache.Packed.Store(m)
+	m, packable := h.answer(ctx, q)
+	if packable != nil {
+		h.r.cache.Packed.Store(packable)
 	}
 	return m, nil
 }
 
-// answer builds the reply to a parsed query and says whether it may enter
-// the packed cache.
-func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, bool) {
+// answer builds the reply to a parsed query and, when it may enter the
+// packed cache, the reply to store there: the one a client without DO,
+// AD or CD gets, but with AD set when the data is secure (the fast path
+// keeps AD only for clients that ask, RFC 6840 5.7).
+func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, *dns.Msg) {
 	m := new(dns.Msg)
 	m.SetReply(q)
 	m.RecursionAvailable = true
 	opt := q.IsEdns0()
+	do := opt != nil && opt.Do()
 	if opt != nil {
-		m.SetEdns0(wire.DefaultEDNSSize, false)
+		// RFC 3225 3: DO is copied into the reply.
+		m.SetEdns0(wire.DefaultEDNSSize, do)
 	}
 	// wire.Peek has turned down other opcodes, question counts and EDNS
 	// versions, as it does for the authoritative role.
@@ -134,14 +138,15 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, bool) {
 	switch {
 	case qq.Qclass != dns.ClassINET:
 		m.Rcode = dns.RcodeRefused
-		return m, false
+		return m, nil
 	case qq.Qtype == dns.TypeAXFR || qq.Qtype == dns.TypeIXFR:
 		m.Rcode = dns.RcodeRefused // zone transfers are for authoritative servers
-		return m, false
+		return m, nil
 	case qq.Qtype == dns.TypeOPT || (qq.Qtype >= 128 && qq.Qtype <= 255 && qq.Qtype != dns.TypeANY):
 		m.Rcode = dns.RcodeFormatError // meta types are not questions (RFC 6895 3.1)
-		return m, false
+		return m, nil
 	}
+	cd := q.CheckingDisabled
 	var resp *Response
 	if !q.RecursionDesired {
 		// RFC 1034 4.3.1: without RD, answer from what we know.
@@ -150,21 +155,49 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, bool) {
 			if m.Ns = h.r.cachedReferral(dnsname.Canonical(qq.Name)); len(m.Ns) == 0 {
 				m.Rcode = dns.RcodeServerFailure // nothing known, not even the root
 			}
-			return m, false
+			return m, nil
 		}
 	} else {
 		var err error
-		resp, err = h.r.Resolve(ctx, qq)
+		resp, err = h.r.ResolveSecure(ctx, qq, cd)
 		if err != nil {
 			h.log.Debug("SERVFAIL", "name", qq.Name, "type", dns.TypeToString[qq.Qtype], "err", err)
 			m.Rcode = dns.RcodeServerFailure
-			return m, false
+			return m, nil
 		}
 	}
+	validating := h.r.Validating() && !cd
+	if validating && resp.Security == cache.Bogus {
+		// RFC 4035 5.5: bogus data is not given out; RFC 8914 says why.
+		m.Rcode = dns.RcodeServerFailure
+		if opt := m.IsEdns0(); opt != nil {
+			opt.Option = append(opt.Option, &dns.EDNS0_EDE{InfoCode: resp.EDE, ExtraText: resp.Why})
+		}
+		return m, nil
+	}
+	secure := validating && resp.Security == cache.Secure
 	m.Rcode = resp.Rcode
 	m.Answer = append([]dns.RR(nil), resp.Answer...)
 	m.Ns = append([]dns.RR(nil), resp.Ns...)
-	return m, !resp.Stale && q.RecursionDesired
+	// RFC 6840 5.8: AD only to clients that asked for it with DO or AD.
+	m.AuthenticatedData = secure && (do || q.AuthenticatedData)
+	if !q.RecursionDesired || resp.Stale || (cd && h.r.Validating()) {
+		// Unjudged (CD) data must not reach the fast path, which serves
+		// clients that did not set CD.
+		if do {
+			m.Answer, m.Ns = append(m.Answer, resp.Sigs...), append(m.Ns, resp.Proof...)
+		}
+		return m, nil
+	}
+	p := new(dns.Msg)
+	*p = *m // Packed.Store reads it; m's sections only grow below, past p's lengths
+	p.AuthenticatedData = secure
+	if do {
+		// RFC 4035 3.2.1: DO clients get the RRSIGs and proofs; the
+		// packed copy, for clients without DO, does not.
+		m.Answer, m.Ns = append(m.Answer, resp.Sigs...), append(m.Ns, resp.Proof...)
+	}
+	return m, p
 }
 
 // cachedReferral returns the NS set of the closest cached zone cut.
@@ -203,8 +236,8 @@ func (h *Handler) startPrefetch(query []byte) {
 		}
 		qm := new(dns.Msg)
 		qm.SetQuestion(q.Name, q.Qtype)
-		if reply, ok := h.answer(h.bg, qm); ok {
-			h.r.cache.Packed.Store(reply)
+		if _, p := h.answer(h.bg, qm); p != nil {
+			h.r.cache.Packed.Store(p)
 		}
 	}()
 }

@@ -90,6 +90,8 @@ type Stats struct {
 	StaleAnswers     atomic.Uint64
 	Prefetches       atomic.Uint64
 	Scrubbed         atomic.Uint64 // records dropped as out of bailiwick
+	Validations      atomic.Uint64 // responses judged by the validator (cache hits with a verdict are not)
+	Bogus            atomic.Uint64 // of those, judged bogus
 	Budget           map[string]*atomic.Uint64
 }
 

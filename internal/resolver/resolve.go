@@ -13,7 +13,9 @@ import (
 	"github.com/rootline-dns/rootline/internal/cache"
 	"github.com/rootline-dns/rootline/internal/clock"
 	"github.com/rootline-dns/rootline/internal/dnsname"
+	"github.com/rootline-dns/rootline/internal/dnssec"
 	"github.com/rootline-dns/rootline/internal/transport"
+	"github.com/rootline-dns/rootline/internal/validate"
 )
 
 // Config is the resolver's inputs. Exchanger is required.
@@ -51,9 +53,18 @@ type Config struct {
 	// as the parent's delegation lives (Unbound's iter-scrub-promiscuous
 	// defence, default on there, drops such records too).
 	ChildNSFromAnswers bool
+	// DNSSEC turns validation on (RFC 4035 4); nil leaves it off.
+	DNSSEC *DNSSEC
 	// Quiet sends only the queries a resolution needs: no priming. Replay
 	// tests use it so a script can answer every query.
 	Quiet bool
+}
+
+// DNSSEC configures validation.
+type DNSSEC struct {
+	// Anchors are the trust anchors and negative trust anchors (RFC
+	// 7646); nil means the IANA root anchors.
+	Anchors *dnssec.AnchorSet
 }
 
 // Response is a resolution's outcome. NXDOMAIN and NODATA are responses,
@@ -63,6 +74,17 @@ type Response struct {
 	Answer []dns.RR // the CNAME/DNAME chain, then the data
 	Ns     []dns.RR // the SOA of a negative answer
 	Stale  bool     // served from expired cache because upstream failed (RFC 8767)
+	// Sigs are the RRSIGs of the Answer's RRsets; Proof the NSEC/NSEC3
+	// records and RRSIGs of a negative answer or a wildcard expansion
+	// (the authority section). DO clients get them (RFC 4035 3.2.1).
+	Sigs  []dns.RR
+	Proof []dns.RR
+	// Security is the validator's verdict (validation.go): Unchecked
+	// until judged, or when validation is off; EDE and Why explain a
+	// Bogus one (RFC 8914).
+	Security cache.Security
+	EDE      uint16
+	Why      string
 }
 
 // Resolver is safe for concurrent use.
@@ -80,6 +102,7 @@ type Resolver struct {
 	dnameSeen atomic.Bool
 	addrs     addrMemo // usable addresses of NS names, briefly
 	forward   atomic.Pointer[[]ForwardZone]
+	val       *validate.Validator // nil: validation is off
 }
 
 // New returns a resolver. It starts no goroutines.
@@ -105,6 +128,9 @@ func New(cfg Config) (*Resolver, error) {
 	r := &Resolver{cfg: cfg, log: cfg.Logger, cache: cfg.Cache, sel: newSelection(cfg.Now), stats: newStats()}
 	if err := r.SetForward(cfg.Forward); err != nil {
 		return nil, err
+	}
+	if cfg.DNSSEC != nil {
+		r.val = r.newValidator()
 	}
 	return r, nil
 }
@@ -188,7 +214,8 @@ func (r *Resolver) resolve(ctx context.Context, st *query, qname string, qtype u
 				return nil, err
 			} else if ok {
 				resp.Answer = append(resp.Answer, c.Answer...)
-				resp.Rcode, resp.Ns = c.Rcode, c.Ns
+				resp.Sigs = append(resp.Sigs, c.Sigs...)
+				resp.Rcode, resp.Ns, resp.Proof = c.Rcode, c.Ns, c.Proof
 				return resp, nil
 			}
 		}
@@ -197,6 +224,10 @@ func (r *Resolver) resolve(ctx context.Context, st *query, qname string, qtype u
 			return nil, err
 		}
 		resp.Answer = append(resp.Answer, s.chain...)
+		resp.Sigs = append(resp.Sigs, s.sigs...)
+		if s.kind != KindCNAME {
+			resp.Proof = s.proof
+		}
 		switch s.kind {
 		case KindAnswer:
 			return resp, nil
@@ -226,4 +257,6 @@ type step struct {
 	chain []dns.RR
 	final string
 	soa   []dns.RR
+	sigs  []dns.RR // scrubbed.sigs
+	proof []dns.RR // scrubbed.proof
 }

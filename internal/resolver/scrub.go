@@ -22,6 +22,8 @@ type scrubbed struct {
 	ns       []dns.RR // authority NS records at an ancestor-or-self of final
 	soa      []dns.RR // authority SOA at an ancestor-or-self of final
 	glue     []dns.RR // additional A/AAAA for names in ns or answer NS sets
+	sigs     []dns.RR // answer RRSIGs covering an RRset of chain (RFC 4035 3.1.1)
+	proof    []dns.RR // authority NSEC/NSEC3 and RRSIGs of SOA, NSEC, NSEC3 (RFC 4035 3.1.3)
 	loop     bool     // the chain returned to a name it had passed
 	upward   bool     // authority had NS records for a zone above the one asked (dropped)
 	zone     string   // the zone whose server sent it
@@ -39,6 +41,7 @@ type scrubbed struct {
 func scrub(m *dns.Msg, zone, qname string, qtype uint16) *scrubbed {
 	s := &scrubbed{rcode: m.Rcode, aa: m.Authoritative, original: m, zone: zone}
 	s.scrubAnswer(m.Answer, m.Rcode, qname, qtype)
+	s.scrubSigs(m.Answer, qtype)
 	s.scrubAuthority(m.Ns, zone)
 	s.scrubAdditional(m.Extra, zone)
 	return s
@@ -134,13 +137,45 @@ func (s *scrubbed) scrubAnswer(answer []dns.RR, rcode int, qname string, qtype u
 	}
 }
 
+// scrubSigs keeps the answer's RRSIGs that cover an RRset of the chain
+// (same owner, type covered), so that they are cached and returned with
+// it (RFC 4035 3.1.1). They were counted as dropped by scrubAnswer, which
+// does not look at them; a kept one is uncounted.
+func (s *scrubbed) scrubSigs(answer []dns.RR, qtype uint16) {
+	if qtype == dns.TypeRRSIG || qtype == dns.TypeANY {
+		return // RRSIGs are the data (or part of it) and already in the chain
+	}
+	for _, rr := range answer {
+		sig, ok := rr.(*dns.RRSIG)
+		if !ok || sig.Hdr.Class != dns.ClassINET {
+			continue
+		}
+		for i, c := range s.chain {
+			h := c.Header()
+			synth := i > 0 && h.Rrtype == dns.TypeCNAME && s.chain[i-1].Header().Rrtype == dns.TypeDNAME
+			if !synth && h.Rrtype == sig.TypeCovered && dnsname.Equal(h.Name, sig.Hdr.Name) {
+				s.sigs = append(s.sigs, rr)
+				s.dropped--
+				break
+			}
+		}
+	}
+}
+
 // scrubAuthority keeps NS and SOA records at ancestors of the final name,
-// inside the zone.
+// inside the zone, and the DNSSEC records that prove a negative answer or
+// a wildcard expansion (NSEC, NSEC3 and the RRSIGs of those and of the
+// SOA) inside the zone: the validator judges them, DO clients get them.
 func (s *scrubbed) scrubAuthority(ns []dns.RR, zone string) {
 	for _, rr := range ns {
 		h := rr.Header()
 		ok := h.Class == dns.ClassINET && dnsname.IsSubdomain(h.Name, zone) && dnsname.IsSubdomain(s.final, h.Name)
+		inZone := h.Class == dns.ClassINET && dnsname.IsSubdomain(h.Name, zone)
 		switch {
+		case inZone && (h.Rrtype == dns.TypeNSEC || h.Rrtype == dns.TypeNSEC3):
+			s.proof = append(s.proof, rr)
+		case inZone && proofSig(rr):
+			s.proof = append(s.proof, rr)
 		case ok && h.Rrtype == dns.TypeNS:
 			s.ns = append(s.ns, rr)
 		case ok && h.Rrtype == dns.TypeSOA:
@@ -155,6 +190,13 @@ func (s *scrubbed) scrubAuthority(ns []dns.RR, zone string) {
 			s.dropped++
 		}
 	}
+}
+
+// proofSig says whether rr is an authority RRSIG that belongs to the proof
+// of an answer: one over the SOA, an NSEC or an NSEC3.
+func proofSig(rr dns.RR) bool {
+	sig, ok := rr.(*dns.RRSIG)
+	return ok && (sig.TypeCovered == dns.TypeSOA || sig.TypeCovered == dns.TypeNSEC || sig.TypeCovered == dns.TypeNSEC3)
 }
 
 // scrubAdditional keeps the addresses of the NS names kept, and only

@@ -18,7 +18,7 @@ import (
 // store caches what a scrubbed reply taught us, with ranks that keep glue
 // and forwarded data below authoritative answers (RFC 2181 5.4.1).
 func (r *Resolver) store(s *scrubbed, kind Kind, qtype uint16, rank cache.Rank) {
-	r.storeChain(s.chain, rank)
+	r.storeChain(s, rank)
 	r.storeNegative(s, kind, qtype, rank)
 	if rank == cache.RankAuthAnswer && r.cfg.ChildNSFromAnswers {
 		r.storeChildNS(s)
@@ -29,7 +29,12 @@ func (r *Resolver) store(s *scrubbed, kind Kind, qtype uint16, rank cache.Rank) 
 // storeChain caches the answer's CNAME/DNAME chain and data, one RRset at
 // a time. CNAMEs synthesised from a DNAME are not cached: the DNAME is,
 // and synthesis from it covers every name below (RFC 6672 3.4).
-func (r *Resolver) storeChain(rrs []dns.RR, rank cache.Rank) {
+//
+// Each RRset is stored with its RRSIGs; the data's last RRset also with
+// the authority's proof, which for a positive answer is that of a
+// wildcard expansion (RFC 4035 3.1.3.3).
+func (r *Resolver) storeChain(s *scrubbed, rank cache.Rank) {
+	rrs := s.chain
 	chain := make([]dns.RR, 0, len(rrs))
 	for i, rr := range rrs {
 		if i > 0 && rrs[i-1].Header().Rrtype == dns.TypeDNAME && rr.Header().Rrtype == dns.TypeCNAME {
@@ -37,9 +42,25 @@ func (r *Resolver) storeChain(rrs []dns.RR, rank cache.Rank) {
 		}
 		chain = append(chain, rr)
 	}
-	for _, set := range rrsets(chain) {
-		r.putRRset(set, rank)
+	sets := rrsets(chain)
+	for i, set := range sets {
+		sigs := sigsOf(s.sigs, set.key)
+		if i == len(sets)-1 && s.data && len(s.proof) > 0 {
+			sigs = append(sigs, s.proof...)
+		}
+		r.putRRset(set, sigs, rank)
 	}
+}
+
+// sigsOf returns the RRSIGs of sigs that cover the RRset under k.
+func sigsOf(sigs []dns.RR, k cache.Key) []dns.RR {
+	var out []dns.RR
+	for _, rr := range sigs {
+		if sig, ok := rr.(*dns.RRSIG); ok && sig.TypeCovered == k.Type && dnsname.Equal(sig.Hdr.Name, k.Name) {
+			out = append(out, rr)
+		}
+	}
+	return out
 }
 
 // storeNegative caches NXDOMAIN and NODATA for the chain's final name,
@@ -55,9 +76,9 @@ func (r *Resolver) storeNegative(s *scrubbed, kind Kind, qtype uint16, rank cach
 	}
 	switch kind {
 	case KindNXDomain:
-		r.cache.Put(cache.NewKey(s.final, qtype), cache.Entry{Kind: cache.NXDomain, Rank: negRank, RRs: s.soa})
+		r.cache.Put(cache.NewKey(s.final, qtype), cache.Entry{Kind: cache.NXDomain, Rank: negRank, RRs: s.soa, Sigs: s.proof})
 	case KindNoData:
-		r.cache.Put(cache.NewKey(s.final, qtype), cache.Entry{Kind: cache.NoData, Rank: negRank, RRs: s.soa})
+		r.cache.Put(cache.NewKey(s.final, qtype), cache.Entry{Kind: cache.NoData, Rank: negRank, RRs: s.soa, Sigs: s.proof})
 	}
 }
 
@@ -98,7 +119,7 @@ func (r *Resolver) storeGlue(glue []dns.RR) {
 		if r.addrs.holds(set.key.Name, set.rrs, now) {
 			continue
 		}
-		r.putRRset(set, cache.RankAdditional)
+		r.putRRset(set, nil, cache.RankAdditional)
 	}
 }
 
@@ -123,8 +144,8 @@ func capTTL(rrs []dns.RR, ttl uint32) []dns.RR {
 // a stored DNAME enables the DNAME lookups, and new addresses for a name
 // retire the ones remembered for it (after the store, so a concurrent
 // reader can at worst remember the old ones for addrMemoLife).
-func (r *Resolver) putRRset(set rrset, rank cache.Rank) {
-	r.cache.Put(set.key, cache.Entry{Rank: rank, RRs: set.rrs})
+func (r *Resolver) putRRset(set rrset, sigs []dns.RR, rank cache.Rank) {
+	r.cache.Put(set.key, cache.Entry{Rank: rank, RRs: set.rrs, Sigs: sigs})
 	switch set.key.Type {
 	case dns.TypeDNAME:
 		r.dnameSeen.Store(true)
@@ -142,7 +163,7 @@ func (r *Resolver) storeReferral(s *scrubbed, child string) {
 	}
 	r.cache.Put(cache.NewKey(child, dns.TypeNS), cache.Entry{Rank: cache.RankAuthority, RRs: ns})
 	for _, set := range rrsets(s.glue) {
-		r.putRRset(set, cache.RankAdditional)
+		r.putRRset(set, nil, cache.RankAdditional)
 	}
 }
 

@@ -111,8 +111,9 @@ func TestMiddlewareBothRoles(t *testing.T) {
 
 	resCfg := func(allow ...netip.Prefix) *config.Resolver {
 		return &config.Resolver{Listen: loopback0, AllowLoopbackUpstream: true, QueryLog: true, Allow: allow,
-			Metrics: netip.MustParseAddrPort("127.0.0.1:0"),
-			Forward: []config.Forward{{Zone: "corp.test", Servers: config.Servers{authUDP[0]}}}}
+			Metrics:  netip.MustParseAddrPort("127.0.0.1:0"),
+			Forward:  []config.Forward{{Zone: "corp.test", Servers: config.Servers{authUDP[0]}}},
+			Insecure: []string{"corp.test"}} // unsigned, private: not validated (RFC 7646)
 	}
 	r, err := NewResolver(resCfg(), ResolverOptions{Logger: slog.New(slog.NewTextHandler(&resLog, nil)), UpstreamTimeout: time.Second})
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/rootline-dns/rootline/internal/cache"
 	"github.com/rootline-dns/rootline/internal/config"
 	"github.com/rootline-dns/rootline/internal/resolver"
@@ -31,6 +33,9 @@ type ResolverOptions struct {
 	// UpstreamTimeout is the wait per upstream try (0: the transport's
 	// default).
 	UpstreamTimeout time.Duration
+	// Anchors, if set, are trust anchors (DS or DNSKEY records) added to
+	// the configuration's files: the lab's root anchor, known in memory.
+	Anchors []dns.RR
 	// Server tunes the listeners; its Listen and Logger are ignored (they
 	// come from the configuration and Logger).
 	Server server.Config
@@ -72,6 +77,14 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 			return nil, err
 		}
 	}
+	var sec *resolver.DNSSEC
+	if cfg.Validating() {
+		anchors, err := trustAnchors(cfg, opt.Anchors)
+		if err != nil {
+			return nil, err
+		}
+		sec = &resolver.DNSSEC{Anchors: anchors}
+	}
 	c := cache.New(cache.Config{MaxBytes: cfg.Cache.MaxBytes, MinTTL: cfg.Cache.MinTTL, MaxTTL: cfg.Cache.MaxTTL,
 		MaxNegTTL: cfg.Cache.MaxNegTTL, ServeStale: cfg.Cache.ServeStale, StaleWindow: cfg.Cache.StaleWindow, Now: opt.Now})
 	r, err := resolver.New(resolver.Config{
@@ -84,6 +97,7 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 		UpstreamPort:          cfg.UpstreamPort,
 		AllowLoopbackUpstream: cfg.AllowLoopbackUpstream,
 		NoQNameMinimisation:   cfg.NoQNameMinimisation,
+		DNSSEC:                sec,
 	})
 	if err != nil {
 		return nil, err
