@@ -223,6 +223,8 @@ func printDNSSEC(w io.Writer, l *lab.Lab, root, port, res, anchorDir string) {
   rootline lookup @%[3]s%[2]s +dnssec example.com DNSKEY          keys and their RRSIG
   rootline lookup @%[1]s%[2]s +trace +dnssec www.example.com    the DS -> DNSKEY links per hop
 `, root, port, res)
+	fmt.Fprintf(w, "  rootline lookup @%s%s +validate +anchor=%s www.example.com    validated here from the anchor, like delv\n",
+		res, port, filepath.Join(anchorDir, lab.AnchorFile))
 	if len(faults) > 0 {
 		fmt.Fprintf(w, "  rootline lookup @%s%s %s SOA    a broken zone: SERVFAIL, with an Extended DNS Error saying why\n", res, port, broken)
 	}
