@@ -3,6 +3,7 @@ package replay
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -132,6 +133,14 @@ func (n *network) Exchange(ctx context.Context, srv netip.AddrPort, req *dns.Msg
 	return nil, fmt.Errorf("replay: no entry for %s %s at %s (step %d): %w", q.Name, dns.TypeToString[q.Qtype], srv, step, context.DeadlineExceeded)
 }
 
+// traceWriter turns the resolver's log lines into trace lines.
+type traceWriter func(format string, args ...any)
+
+func (w traceWriter) Write(p []byte) (int, error) {
+	w("%s", strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
 func (n *network) logf(format string, args ...any) {
 	if n.trace != nil {
 		n.trace(format, args...)
@@ -253,13 +262,16 @@ func (s *Scenario) RunTrace(ctx context.Context, trace func(format string, args 
 			cfg.RootHints = fz.Servers
 		}
 	}
+	if trace != nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(traceWriter(trace), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	var res Result
 	r, err := resolver.New(cfg)
 	if err != nil {
 		res.Failures = append(res.Failures, err.Error())
 		return res
 	}
-	h := resolver.NewHandler(r, resolver.HandlerConfig{})
+	h := resolver.NewHandler(r, resolver.HandlerConfig{Logger: cfg.Logger})
 	defer h.Close()
 	var last *dns.Msg
 	for i, st := range s.Steps {
@@ -304,6 +316,7 @@ func (s *Scenario) RunTrace(ctx context.Context, trace func(format string, args 
 				res.Failures = append(res.Failures, fmt.Sprintf("step %d: reply does not unpack: %v", st.N, err))
 				return res
 			}
+			net.logf("step %d: reply %s ad=%v %v", st.N, oneLine(last), last.AuthenticatedData, last.IsEdns0())
 		case "CHECK_ANSWER":
 			res.Checks++
 			if last == nil || st.Entry == nil {
