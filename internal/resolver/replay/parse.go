@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -278,6 +279,7 @@ func addRecord(e *Entry, sect int, line string) error {
 	if rr == nil {
 		return nil
 	}
+	sortBitmap(rr)
 	switch sect {
 	case 1:
 		e.Msg.Answer = append(e.Msg.Answer, rr)
@@ -300,4 +302,19 @@ func finishEntry(e *Entry) error {
 	m.CheckingDisabled = e.Flags["CD"]
 	m.Rcode = e.Rcode
 	return nil
+}
+
+// sortBitmap puts an NSEC or NSEC3 type list in order, as its wire form
+// (RFC 4034 4.1.2 windows and bits) necessarily carries it: scenarios
+// write some lists out of order, and the in-memory network hands records
+// to the resolver without a trip through the wire.
+func sortBitmap(rr dns.RR) {
+	switch r := rr.(type) {
+	case *dns.NSEC:
+		slices.Sort(r.TypeBitMap)
+		r.TypeBitMap = slices.Compact(r.TypeBitMap)
+	case *dns.NSEC3:
+		slices.Sort(r.TypeBitMap)
+		r.TypeBitMap = slices.Compact(r.TypeBitMap)
+	}
 }
