@@ -1,8 +1,11 @@
 // Package replay runs Unbound's resolver replay scenarios (.rpl files)
 // against Rootline's resolver: a scripted network of canned answers, a
-// fake clock, client queries and expected answers. Scenarios that need
-// what Rootline does not do (DNSSEC validation, RPZ, local zones, Unbound's
-// own test steps) are skipped with a reason, never silently passed.
+// fake clock, client queries and expected answers. DNSSEC scenarios run
+// with the resolver validating (dnssec.go maps trust anchors, the
+// validation date and negative anchors). Scenarios that need what Rootline
+// does not do (RPZ, local zones, Unbound's own test steps and options) are
+// skipped with a reason, never silently passed; testdata/fail.txt says why
+// each replayed one that fails does.
 package replay
 
 import (
