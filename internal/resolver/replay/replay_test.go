@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"os"
@@ -127,19 +126,8 @@ func TestScenario(t *testing.T) {
 
 func readPassList(t *testing.T) map[string]bool {
 	m := map[string]bool{}
-	f, err := os.Open(filepath.Join("testdata", "pass.txt"))
-	if err != nil {
-		if os.IsNotExist(err) {
-			return m
-		}
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if l := strings.TrimSpace(sc.Text()); l != "" {
-			m[l] = true
-		}
+	for _, l := range testdataLines(t, "pass.txt") {
+		m[l] = true
 	}
 	return m
 }
@@ -148,19 +136,31 @@ func readPassList(t *testing.T) map[string]bool {
 // fails does (name, tab, reason; # starts a comment line).
 func readFailList(t *testing.T) map[string]string {
 	m := map[string]string{}
-	b, err := os.ReadFile(filepath.Join("testdata", "fail.txt"))
-	if err != nil {
-		if os.IsNotExist(err) {
-			return m
-		}
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(b), "\n") {
+	for _, l := range testdataLines(t, "fail.txt") {
 		if name, reason, ok := strings.Cut(l, "\t"); ok && !strings.HasPrefix(name, "#") {
 			m[name] = reason
 		}
 	}
 	return m
+}
+
+// testdataLines returns the non-empty lines of a testdata file, none if
+// it does not exist.
+func testdataLines(t *testing.T, name string) []string {
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, strings.TrimRight(l, "\r"))
+		}
+	}
+	return out
 }
 
 func FuzzParse(f *testing.F) {
