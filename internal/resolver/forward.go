@@ -70,6 +70,13 @@ func (r *Resolver) forwardQuery(ctx context.Context, st *query, fz *ForwardZone,
 			continue
 		}
 		kind := rep.kind
+		if kind == KindReferral && len(rep.s.chain) > 0 {
+			// A CNAME chain in the answer section is the forwarder's
+			// recursion (RFC 1034 4.3.1), however far it got; the NS
+			// set beside it is its authority section, not a referral
+			// back to us. Restart at the chain's end, as for any chain.
+			kind = KindCNAME
+		}
 		switch kind {
 		case KindRefused, KindServerFail, KindReferral:
 			// A referral from a forwarder means it did not recurse for us

@@ -481,6 +481,38 @@ func TestForwarderReferralIsFailure(t *testing.T) {
 	}
 }
 
+// TestForwarderPartialChain: a forwarder whose answer is a CNAME chain
+// with its zone's NS set beside it (val_twocname.rpl) has recursed as far
+// as it got: the resolver restarts at the chain's end instead of taking
+// the NS set for a referral and the forwarder for one that does not
+// recurse.
+func TestForwarderPartialChain(t *testing.T) {
+	n := newFakeNet()
+	fwd := netip.MustParseAddrPort("192.0.2.53:53")
+	rr := func(s string) dns.RR { x, _ := dns.NewRR(s); return x }
+	n.serve("192.0.2.53").hook = func(q *dns.Msg, _ *dns.Msg) (*dns.Msg, error) {
+		m := new(dns.Msg)
+		m.SetReply(q)
+		m.RecursionAvailable = true
+		switch q.Question[0].Name {
+		case "www.example.net.":
+			m.Answer = []dns.RR{rr("www.example.net. 300 IN CNAME host.example.net.")}
+			m.Ns = []dns.RR{rr("example.net. 300 IN NS ns.example.net.")}
+		case "host.example.net.":
+			m.Answer = []dns.RR{rr("host.example.net. 300 IN A 192.0.2.80")}
+		}
+		return m, nil
+	}
+	r, _ := newTestResolver(t, n, func(c *Config) {
+		c.RootHints = []netip.AddrPort{fwd}
+		c.Forward = []ForwardZone{{Zone: ".", Servers: []netip.AddrPort{fwd}}}
+	})
+	resp, err := resolveT(t, r, "www.example.net.", dns.TypeA)
+	if err != nil || len(resp.Answer) != 2 || resp.Answer[1].Header().Rrtype != dns.TypeA {
+		t.Fatalf("partial chain from a forwarder: %v %+v", err, resp)
+	}
+}
+
 // TestCachedDNAMEEscapedDot: a\.b.example. is one label "a.b" below
 // example., not a name below b.example.; a DNAME cached at b.example.
 // must not be applied to it (RFC 6672 2.3 applies a DNAME only to names

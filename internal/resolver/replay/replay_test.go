@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"os"
@@ -38,6 +37,8 @@ func TestUnboundScenarios(t *testing.T) {
 		t.Fatalf("no scenarios in %s: %v", dir, err)
 	}
 	mustPass := readPassList(t)
+	why := readFailList(t)
+	var unexplained []string
 	var passed []string
 	skipped, failed, parseErrs := 0, 0, 0
 	skipReasons := map[string]int{}
@@ -65,6 +66,9 @@ func TestUnboundScenarios(t *testing.T) {
 			continue
 		}
 		failed++
+		if why[name] == "" {
+			unexplained = append(unexplained, name)
+		}
 		if mustPass[name] {
 			t.Errorf("%s regressed: %s", name, strings.Join(res.Failures, "; "))
 		} else if testing.Verbose() {
@@ -74,6 +78,14 @@ func TestUnboundScenarios(t *testing.T) {
 	t.Logf("Unbound scenarios: %d files, %d replayed: %d pass, %d fail; %d skipped; %d unparsable", len(files), len(passed)+failed, len(passed), failed, skipped, parseErrs)
 	if testing.Verbose() {
 		t.Logf("skip reasons: %v", skipReasons)
+	}
+	if len(unexplained) > 0 {
+		t.Logf("failing without a reason in testdata/fail.txt: %s", strings.Join(unexplained, " "))
+	}
+	for n := range why {
+		if slices.Contains(passed, n) {
+			t.Logf("%s passes now: drop it from testdata/fail.txt", n)
+		}
 	}
 	if *updatePass {
 		if err := os.WriteFile(filepath.Join("testdata", "pass.txt"), []byte(strings.Join(passed, "\n")+"\n"), 0o644); err != nil {
@@ -114,21 +126,41 @@ func TestScenario(t *testing.T) {
 
 func readPassList(t *testing.T) map[string]bool {
 	m := map[string]bool{}
-	f, err := os.Open(filepath.Join("testdata", "pass.txt"))
-	if err != nil {
-		if os.IsNotExist(err) {
-			return m
-		}
-		t.Fatal(err)
+	for _, l := range testdataLines(t, "pass.txt") {
+		m[l] = true
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if l := strings.TrimSpace(sc.Text()); l != "" {
-			m[l] = true
+	return m
+}
+
+// readFailList reads testdata/fail.txt: why each replayed scenario that
+// fails does (name, tab, reason; # starts a comment line).
+func readFailList(t *testing.T) map[string]string {
+	m := map[string]string{}
+	for _, l := range testdataLines(t, "fail.txt") {
+		if name, reason, ok := strings.Cut(l, "\t"); ok && !strings.HasPrefix(name, "#") {
+			m[name] = reason
 		}
 	}
 	return m
+}
+
+// testdataLines returns the non-empty lines of a testdata file, none if
+// it does not exist.
+func testdataLines(t *testing.T, name string) []string {
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, strings.TrimRight(l, "\r"))
+		}
+	}
+	return out
 }
 
 func FuzzParse(f *testing.F) {

@@ -3,6 +3,7 @@ package replay
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -48,6 +49,23 @@ var supportedOptions = map[string]bool{
 	"server:cache-max-ttl":             true, // cache.Config.MaxTTL
 	"server:cache-min-ttl":             true, // cache.Config.MinTTL
 	"server:cache-max-negative-ttl":    true, // cache.Config.MaxNegTTL
+	// DNSSEC (dnssec.go).
+	"server:trust-anchor":           true, // resolver.DNSSEC.Anchors
+	"server:val-override-date":      true, // the clock's start
+	"server:domain-insecure":        true, // negative trust anchors
+	"server:harden-dnssec-stripped": true, // only yes (onlyValue)
+	"server:harden-algo-downgrade":  true, // only no
+	"server:aggressive-nsec":        true, // only no
+	"server:fake-sha1":              true, // only yes
+	// RFC 8145 key tag queries: Rootline sends none, and none of the
+	// scenarios expects an answer to depend on them.
+	"server:trust-anchor-signaling": true,
+	// Logging, and Unbound's EDE switch (the replies' EDE are compared
+	// only where a check names its code).
+	"server:val-log-level":  true,
+	"server:log-servfail":   true,
+	"server:log-time-ascii": true,
+	"server:ede":            true,
 }
 
 // Skip reports why s cannot be replayed faithfully, or "".
@@ -68,8 +86,11 @@ func (s *Scenario) Skip() string {
 	if first(s.Options["server:harden-glue"]) == "no" {
 		return "harden-glue no: Rootline always scrubs out-of-bailiwick glue"
 	}
-	if mc := s.Options["server:module-config"]; len(mc) > 0 && mc[0] != "iterator" {
+	if mc := s.Options["server:module-config"]; len(mc) > 0 && mc[0] != "iterator" && mc[0] != "validator iterator" {
 		return "module-config " + mc[0]
+	}
+	if why := s.dnssecSkip(); why != "" {
+		return why
 	}
 	if n := s.Options["stub-zone:name"]; len(n) > 1 || (len(n) == 1 && n[0] != "." && n[0] != "") {
 		return "stub zone other than the root"
@@ -110,6 +131,14 @@ func (n *network) Exchange(ctx context.Context, srv netip.AddrPort, req *dns.Msg
 	}
 	n.logf("step %d: %s %s @%s -> no entry", step, q.Name, dns.TypeToString[q.Qtype], srv)
 	return nil, fmt.Errorf("replay: no entry for %s %s at %s (step %d): %w", q.Name, dns.TypeToString[q.Qtype], srv, step, context.DeadlineExceeded)
+}
+
+// traceWriter turns the resolver's log lines into trace lines.
+type traceWriter func(format string, args ...any)
+
+func (w traceWriter) Write(p []byte) (int, error) {
+	w("%s", strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 func (n *network) logf(format string, args ...any) {
@@ -199,7 +228,8 @@ func (s *Scenario) Run(ctx context.Context) Result { return s.RunTrace(ctx, nil)
 // RunTrace is Run that reports every upstream exchange to trace (for
 // debugging a scenario with go test -v -run TestScenario -scenario NAME).
 func (s *Scenario) RunTrace(ctx context.Context, trace func(format string, args ...any)) Result {
-	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	now, _ := s.start() // Skip has checked it
+	sec, _ := s.dnssecConfig()
 	var clkMu sync.Mutex
 	clock := func() time.Time { clkMu.Lock(); defer clkMu.Unlock(); return now }
 	net := &network{s: s, trace: trace}
@@ -213,6 +243,7 @@ func (s *Scenario) RunTrace(ctx context.Context, trace func(format string, args 
 		// Unbound's iter-scrub-promiscuous (default yes) drops the NS
 		// sets of answers' authority sections; Rootline's default too.
 		ChildNSFromAnswers: first(s.Options["server:iter-scrub-promiscuous"]) == "no",
+		DNSSEC:             sec,
 	}
 	for _, a := range s.Options["stub-zone:stub-addr"] {
 		if ap, err := parseAddr(a); err == nil {
@@ -231,13 +262,16 @@ func (s *Scenario) RunTrace(ctx context.Context, trace func(format string, args 
 			cfg.RootHints = fz.Servers
 		}
 	}
+	if trace != nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(traceWriter(trace), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	var res Result
 	r, err := resolver.New(cfg)
 	if err != nil {
 		res.Failures = append(res.Failures, err.Error())
 		return res
 	}
-	h := resolver.NewHandler(r, resolver.HandlerConfig{})
+	h := resolver.NewHandler(r, resolver.HandlerConfig{Logger: cfg.Logger})
 	defer h.Close()
 	var last *dns.Msg
 	for i, st := range s.Steps {
@@ -264,6 +298,11 @@ func (s *Scenario) RunTrace(ctx context.Context, trace func(format string, args 
 			q := new(dns.Msg)
 			q.SetQuestion(st.Entry.Msg.Question[0].Name, st.Entry.Msg.Question[0].Qtype)
 			q.RecursionDesired = st.Entry.Flags["RD"]
+			q.CheckingDisabled = st.Entry.Flags["CD"]
+			q.AuthenticatedData = st.Entry.Flags["AD"]
+			if st.Entry.Flags["DO"] {
+				q.SetEdns0(4096, true)
+			}
 			w, err := q.Pack()
 			if err != nil {
 				res.Failures = append(res.Failures, fmt.Sprintf("step %d: %v", st.N, err))
@@ -277,6 +316,7 @@ func (s *Scenario) RunTrace(ctx context.Context, trace func(format string, args 
 				res.Failures = append(res.Failures, fmt.Sprintf("step %d: reply does not unpack: %v", st.N, err))
 				return res
 			}
+			net.logf("step %d: reply %s ad=%v %v", st.N, oneLine(last), last.AuthenticatedData, last.IsEdns0())
 		case "CHECK_ANSWER":
 			res.Checks++
 			if last == nil || st.Entry == nil {
@@ -291,13 +331,20 @@ func (s *Scenario) RunTrace(ctx context.Context, trace func(format string, args 
 	return res
 }
 
-// compare checks what Rootline promises: the rcode and the answer section
-// as a set of records (TTLs ignored). Authority and additional sections are
-// not compared: Unbound's test configuration is not minimal-responses,
-// Rootline's replies are.
+// compare checks what Rootline promises: the rcode, the AD flag (when
+// the check matches flags), the Extended DNS Error (when it names one) and
+// the answer section as a set of records (TTLs ignored). Authority and
+// additional sections are not compared: Unbound's test configuration is
+// not minimal-responses, Rootline's replies are.
 func compare(want *Entry, got *dns.Msg) string {
 	if want.Rcode != got.Rcode {
 		return fmt.Sprintf("rcode %s, want %s", dns.RcodeToString[got.Rcode], dns.RcodeToString[want.Rcode])
+	}
+	if (want.Match["all"] || want.Match["flags"]) && want.Flags["AD"] != got.AuthenticatedData {
+		return fmt.Sprintf("AD %v, want %v", got.AuthenticatedData, want.Flags["AD"])
+	}
+	if d := compareEDE(want, got); d != "" {
+		return d
 	}
 	w, g := rrStrings(want.Msg.Answer), rrStrings(got.Answer)
 	if !slices.Equal(w, g) {
