@@ -199,9 +199,14 @@ func (c *nsec3Proof) nodata(qname string, qtype uint16) Result {
 	if c.spent {
 		return c.spentResult("wildcard " + wc)
 	}
-	// DS at an opt-out delegation (RFC 5155 8.6).
-	if qtype == dns.TypeDS && optOut(nc) {
-		return insecure(NoEDE, "%s: no DS, in an opt-out span (unsigned delegation)", qname)
+	// No NSEC3 matches, the next closer name is in an opt-out span: DS at
+	// an unsigned delegation (RFC 5155 8.6), or any type at an empty
+	// non-terminal that opt-out left out of the chain because only
+	// unsigned delegations lie below it (RFC 5155 7.2.3 and its erratum
+	// 3441; Unbound and Knot Resolver answer such NODATA as insecure, and
+	// Rootline's own server sends exactly this proof for such names).
+	if optOut(nc) {
+		return insecure(NoEDE, "%s: no NSEC3 matches, next closer name in an opt-out span", qname)
 	}
 	return bogus(EDENSECMissing, "no NSEC3 matches %s", qname)
 }
