@@ -210,3 +210,26 @@ func TestTrustAnchorRollover(t *testing.T) {
 		t.Errorf("anchors after restart: %+v", anc)
 	}
 }
+
+// A state file that does not parse stops the start; a DNSKEY anchor is
+// tracked (and the file written) at once, before any fetch.
+func TestTrustAnchorStateStart(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.state")
+	writeFile(t, bad, ". 0 IN DNSKEY 257 3 13 AAAA\n")
+	cfg := &config.Resolver{Listen: loopback0, TrustAnchorState: bad}
+	if _, err := NewResolver(cfg, ResolverOptions{}); err == nil || !strings.Contains(err.Error(), "trust-anchor-state") {
+		t.Errorf("bad state file: err = %v", err)
+	}
+
+	t0 := time.Date(2027, 1, 10, 0, 0, 0, 0, time.UTC)
+	ksk := genKey(t, true, t0)
+	state := filepath.Join(dir, "new.state")
+	cfg.TrustAnchorState = state
+	if _, err := NewResolver(cfg, ResolverOptions{Now: func() time.Time { return t0 }, Anchors: []dns.RR{ksk.DNSKEY}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := states(t, state), []string{". " + itoa(ksk.Tag) + "=valid"}; !slices.Equal(got, want) {
+		t.Errorf("seeded from a DNSKEY anchor: %v, want %v", got, want)
+	}
+}
