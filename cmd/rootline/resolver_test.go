@@ -112,6 +112,7 @@ func TestResolverCommandUsage(t *testing.T) {
 		{"resolver", "--listen", "127.0.0.1:53", "--forward", "corp"},
 		{"resolver", "--listen", "127.0.0.1:53", "--allow", "nonsense"},
 		{"resolver", "--listen", "127.0.0.1:53", "--root-hints", "/nonexistent"},
+		{"resolver", "--listen", "127.0.0.1:53", "--time-floor", "soon"},
 	} {
 		err := run(context.Background(), args, io.Discard, io.Discard)
 		var ee exitError

@@ -3,6 +3,7 @@ package clock
 import (
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"testing"
 	"time"
@@ -130,4 +131,27 @@ func FuzzParseFileTime(f *testing.F) {
 			t.Fatalf("%q: %v, then %v, %v", b, tm, again, err)
 		}
 	})
+}
+
+func TestBuildTime(t *testing.T) {
+	commit := ReleaseFloor().AddDate(0, 2, 0)
+	for _, tc := range []struct {
+		name string
+		info *debug.BuildInfo
+		ok   bool
+		want time.Time
+	}{
+		{"no build info", nil, false, ReleaseFloor()},
+		{"no vcs.time", &debug.BuildInfo{}, true, ReleaseFloor()},
+		{"vcs.time", &debug.BuildInfo{Settings: []debug.BuildSetting{{Key: "vcs.time", Value: commit.Format(time.RFC3339)}}}, true, commit},
+		{"vcs.time older than the release", &debug.BuildInfo{Settings: []debug.BuildSetting{{Key: "vcs.time", Value: "2020-01-01T00:00:00Z"}}}, true, ReleaseFloor()},
+		{"garbage", &debug.BuildInfo{Settings: []debug.BuildSetting{{Key: "vcs.time", Value: "yesterday"}}}, true, ReleaseFloor()},
+	} {
+		if got := buildTime(tc.info, tc.ok); !got.Equal(tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if BuildTime().Before(ReleaseFloor()) {
+		t.Errorf("BuildTime() = %v, before ReleaseFloor", BuildTime())
+	}
 }

@@ -36,6 +36,32 @@ type Resolver struct {
 	// Insecure lists negative trust anchors (RFC 7646): zones, with all
 	// below them, not validated.
 	Insecure []string `toml:"insecure"`
+	// TrustAnchorState is the RFC 5011 state file of the trust anchors
+	// (empty: no automated updates): read at start if it exists, seeded
+	// from the anchors otherwise, rewritten after every change.
+	TrustAnchorState string `toml:"trust-anchor-state"`
+	// TimeFloor is the earliest time the clock can be right: a date
+	// (YYYY-MM-DD, UTC) or an RFC 3339 time; "off" for none; empty for
+	// the default (the binary's build time, or none when the clock
+	// follows FAKETIME_TIMESTAMP_FILE). Before it, DNSSEC validation
+	// skips signature times and never sets AD.
+	TimeFloor string `toml:"time-floor"`
+}
+
+// TimeFloorOff is the TimeFloor that turns the floor off.
+const TimeFloorOff = "off"
+
+// ParseTimeFloor reads a time-floor value that is neither empty nor
+// "off": YYYY-MM-DD (midnight UTC) or RFC 3339.
+func ParseTimeFloor(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("time-floor %q: want YYYY-MM-DD, an RFC 3339 time or %q", s, TimeFloorOff)
+	}
+	return t.UTC(), nil
 }
 
 // Validating reports whether DNSSEC validation is on: unless dnssec =
@@ -111,6 +137,11 @@ func (c *Resolver) Validate() error {
 	for _, z := range c.Insecure {
 		if _, ok := dns.IsDomainName(z); !ok || z == "" {
 			errs = append(errs, fmt.Errorf("insecure %q: not a domain name", z))
+		}
+	}
+	if c.TimeFloor != "" && c.TimeFloor != TimeFloorOff {
+		if _, err := ParseTimeFloor(c.TimeFloor); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	for _, f := range c.TrustAnchor {

@@ -77,11 +77,31 @@ func TestValidateResolver(t *testing.T) {
 		{"duplicate forward", Resolver{Listen: listen, Forward: []Forward{{"a.", srv("10.0.0.1:53")}, {"A", srv("10.0.0.2:53")}}}, "twice"},
 		{"forward without servers", Resolver{Listen: listen, Forward: []Forward{{"a.", nil}}}, "no servers"},
 		{"ttl order", Resolver{Listen: listen, Cache: ResolverCache{MinTTL: time.Hour, MaxTTL: time.Minute}}, "min-ttl"},
+		{"time floor date", Resolver{Listen: listen, TimeFloor: "2025-06-01"}, ""},
+		{"time floor RFC 3339", Resolver{Listen: listen, TimeFloor: "2025-06-01T12:00:00+02:00"}, ""},
+		{"time floor off", Resolver{Listen: listen, TimeFloor: "off"}, ""},
+		{"bad time floor", Resolver{Listen: listen, TimeFloor: "last week"}, "time-floor"},
 	}
 	for _, tc := range tests {
 		err := tc.c.Validate()
 		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestParseTimeFloor(t *testing.T) {
+	for in, want := range map[string]time.Time{
+		"2025-06-01":                time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC),
+		"2025-06-01T12:00:00+02:00": time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC),
+	} {
+		if got, err := ParseTimeFloor(in); err != nil || !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("ParseTimeFloor(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "off", "2025-13-01", "01/06/2025"} {
+		if _, err := ParseTimeFloor(in); err == nil {
+			t.Errorf("ParseTimeFloor(%q) succeeded", in)
 		}
 	}
 }

@@ -96,6 +96,13 @@ type Budget struct {
 	DSDigests     int // DS digests computed that did not match
 	NSEC3Hashes   int // NSEC3 names hashed
 	Exhausted     string
+	// IgnoreTime skips the signature validity check (RFC 4034 3.1.5)
+	// for this query, when the caller knows its clock is wrong (before
+	// its time floor: a device without a real-time clock that has not
+	// synchronised yet, dnsmasq's --dnssec-no-timecheck). A result
+	// reached so proves less than Secure claims: callers must not
+	// present it as authenticated.
+	IgnoreTime bool
 }
 
 // NewBudget starts a query's budget.

@@ -224,7 +224,8 @@ func entryKeys(zone string, keys []*dns.DNSKEY, ds []*dns.DS, anchorKeys []*dns.
 // verifyWith tries the RRSIGs over rrset that zone made with keys that
 // lookup returns, and returns the first that verifies. Signatures out of
 // their validity period are not verified at all (no crypto spent on
-// them). The caller has checked the RRset is one RRset.
+// them) unless the budget says the clock is not to be trusted
+// (Budget.IgnoreTime). The caller has checked the RRset is one RRset.
 func verifyWith(zone string, rrset []dns.RR, sigs []*dns.RRSIG, lookup func(uint16, uint8) []*Key, now time.Time, b *Budget) (*dns.RRSIG, Result) {
 	h0 := rrset[0].Header()
 	what := h0.Name + " " + dns.TypeToString[h0.Rrtype]
@@ -243,7 +244,7 @@ func verifyWith(zone string, rrset []dns.RR, sigs []*dns.RRSIG, lookup func(uint
 		if len(keys) == 0 {
 			continue
 		}
-		if !ValidAt(sig, now) {
+		if !b.IgnoreTime && !ValidAt(sig, now) {
 			if int32(uint32(now.Unix())-sig.Inception) < 0 {
 				early++
 			} else {

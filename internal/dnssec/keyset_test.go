@@ -158,3 +158,34 @@ func TestRevokedKeys(t *testing.T) {
 		t.Errorf("trusted set keeps %d keys", len(ks.Keys))
 	}
 }
+
+// Budget.IgnoreTime: signatures outside their validity period verify
+// (a clock known to be wrong), and only those; a forged one still fails.
+func TestIgnoreTime(t *testing.T) {
+	z := newTZone(t, "example.", dns.ED25519)
+	ds := z.ds(t, dns.SHA256)
+	for _, tc := range []struct {
+		name   string
+		at     time.Time
+		ignore bool
+		want   Status
+	}{
+		{"in the window", t0, false, Secure},
+		{"long before", t0.AddDate(-5, 0, 0), false, Bogus},
+		{"long before, time ignored", t0.AddDate(-5, 0, 0), true, Secure},
+		{"after expiry, time ignored", t0.AddDate(1, 0, 0), true, Secure},
+	} {
+		b := NewBudget(DefaultLimits())
+		b.IgnoreTime = tc.ignore
+		if _, res := VerifyDNSKEYs("example.", z.dnskeys, z.keySigs, ds, nil, tc.at, b); res.Status != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, res, tc.want)
+		}
+	}
+	forged := dns.Copy(z.keySigs[0]).(*dns.RRSIG)
+	forged.Signature = z.sign(t, z.dnskeys[:1])[0].Signature
+	b := NewBudget(DefaultLimits())
+	b.IgnoreTime = true
+	if _, res := VerifyDNSKEYs("example.", z.dnskeys, []*dns.RRSIG{forged}, ds, nil, t0.AddDate(-5, 0, 0), b); res.Status != Bogus {
+		t.Errorf("forged signature, time ignored: %v", res)
+	}
+}

@@ -24,9 +24,12 @@
 //
 // Time: every time the resolver reads comes from one clock, Config.Now,
 // shared with its cache (internal/clock): budgets and deadlines, server
-// selection, TTLs, serve-stale, prefetch and the address memo. Timers
-// that only wake goroutines (idle workers, upstream timeouts) are not
-// time reads.
+// selection, TTLs, serve-stale, prefetch, the address memo, and the
+// validator's signature validity checks. Timers that only wake
+// goroutines (idle workers, upstream timeouts) are not time reads. While
+// that clock is before DNSSEC.TimeFloor (a device without a real-time
+// clock, not yet synchronised), validation skips signature times, no
+// answer gets AD and no verdict is cached (validation.go).
 //
 // DNSSEC (validation.go): upstream queries carry DO; scrub keeps the
 // RRSIGs of the answer's RRsets and the authority's NSEC/NSEC3 proofs,
@@ -35,6 +38,8 @@
 // (whose DS and DNSKEY queries resolve through Resolve, never judged
 // themselves) and writes each RRset's verdict back to the cache; the
 // handler turns it into AD, or SERVFAIL with an Extended DNS Error.
+// SetTrustAnchors swaps the validator's anchors: internal/service keeps
+// them current by RFC 5011, fetching DNSKEY sets through Refresh.
 //
 // What it must not do: import internal/auth (the lab serves zones to the
 // resolver over the network, as the internet would); keep package-level

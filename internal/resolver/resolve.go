@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -63,8 +64,13 @@ type Config struct {
 // DNSSEC configures validation.
 type DNSSEC struct {
 	// Anchors are the trust anchors and negative trust anchors (RFC
-	// 7646); nil means the IANA root anchors.
+	// 7646); nil means the IANA root anchors. SetTrustAnchors replaces
+	// them (RFC 5011 updates).
 	Anchors *dnssec.AnchorSet
+	// TimeFloor is the earliest time the clock can be right (zero: no
+	// floor). While Config.Now is before it, signature validity periods
+	// are not checked and no answer gets AD (validate.Options.TimeFloor).
+	TimeFloor time.Time
 }
 
 // Response is a resolution's outcome. NXDOMAIN and NODATA are responses,
@@ -103,6 +109,9 @@ type Resolver struct {
 	addrs     addrMemo // usable addresses of NS names, briefly
 	forward   atomic.Pointer[[]ForwardZone]
 	val       *validate.Validator // nil: validation is off
+	// timeUnchecked: the last validation ran with the clock before
+	// DNSSEC.TimeFloor (logged when it changes).
+	timeUnchecked atomic.Bool
 }
 
 // New returns a resolver. It starts no goroutines.

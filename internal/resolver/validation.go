@@ -3,6 +3,7 @@ package resolver
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -39,7 +40,26 @@ func (r *Resolver) newValidator() *validate.Validator {
 		}
 		return resp.msg(name, qtype), nil
 	})
-	return validate.New(fetch, validate.Options{Anchors: r.cfg.DNSSEC.Anchors, Now: r.cfg.Now})
+	return validate.New(fetch, validate.Options{Anchors: r.cfg.DNSSEC.Anchors, Now: r.cfg.Now, TimeFloor: r.cfg.DNSSEC.TimeFloor})
+}
+
+// TrustAnchors returns the validator's trust anchors (nil when the
+// resolver does not validate).
+func (r *Resolver) TrustAnchors() *dnssec.AnchorSet {
+	if r.val == nil {
+		return nil
+	}
+	return r.val.Anchors()
+}
+
+// SetTrustAnchors replaces the validator's trust anchors (an RFC 5011
+// update of a trust point). Verdicts already cached stand: a rollover
+// changes which keys anchor the chain, not whether the data was signed
+// by it. It does nothing when the resolver does not validate.
+func (r *Resolver) SetTrustAnchors(a *dnssec.AnchorSet) {
+	if r.val != nil {
+		r.val.SetAnchors(a)
+	}
 }
 
 // msg is the response as a message with its DNSSEC records, as an
@@ -87,12 +107,38 @@ func (r *Resolver) judge(ctx context.Context, q dns.Question, resp *Response) *R
 	if v.Err != nil {
 		out.Why = fmt.Sprintf("%s: %v", v.Text, v.Err)
 	}
+	if r.clockUnset(v.TimeUnchecked) {
+		// No AD and nothing cached: the verdict holds only for a clock
+		// known to be wrong (dnsmasq's --dnssec-no-timecheck). Bogus
+		// (a signature that does not verify at all) stays bogus.
+		if out.Security == cache.Secure {
+			out.Security = cache.Insecure
+		}
+		if out.Security == cache.Bogus {
+			r.stats.Bogus.Add(1)
+		}
+		return &out
+	}
 	if out.Security == cache.Bogus {
 		r.stats.Bogus.Add(1)
 		r.log.Debug("bogus", "name", name, "type", dns.TypeToString[q.Qtype], "why", out.Why)
 	}
 	r.remember(resp, name, q.Qtype, v, out.Security, out.EDE)
 	return &out
+}
+
+// clockUnset reports unchecked, logging when the resolver enters and
+// leaves the state where its clock is before the time floor.
+func (r *Resolver) clockUnset(unchecked bool) bool {
+	if r.timeUnchecked.CompareAndSwap(!unchecked, unchecked) {
+		if unchecked {
+			r.log.Warn("clock before floor, DNSSEC time checks off: answers are validated without signature times and never get AD",
+				"now", r.cfg.Now().UTC().Format(time.RFC3339), "floor", r.cfg.DNSSEC.TimeFloor.UTC().Format(time.RFC3339))
+		} else {
+			r.log.Info("clock past floor, DNSSEC time checks on", "now", r.cfg.Now().UTC().Format(time.RFC3339))
+		}
+	}
+	return unchecked
 }
 
 // noEDE marks a response without an Extended DNS Error code.

@@ -30,7 +30,9 @@ type AuthOptions struct {
 	// come from the configuration and Logger).
 	Server server.Config
 	// Now is the clock of automatic signing: signatures' validity and
-	// their refresh (time.Now if nil).
+	// their refresh; if nil, a clock following the time file named by
+	// FAKETIME_TIMESTAMP_FILE when that is set (TimeFileEnv), else
+	// time.Now.
 	Now func() time.Time
 }
 
@@ -66,6 +68,11 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
 	log := opt.Logger
+	now, _, err := daemonClock(opt.Now, log)
+	if err != nil {
+		return nil, err
+	}
+	opt.Now = now
 	h := auth.NewHandler(log)
 	sign := newSigning(log, opt.Now)
 	// Bad keys stop the start: serving the zone unsigned, or not at all,

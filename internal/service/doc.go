@@ -30,6 +30,15 @@
 // client ACL and the query log change at once and the cache is kept;
 // listen addresses, root hints, metrics and cache sizing are fixed.
 //
+// Time: each daemon runs on one clock, AuthOptions.Now or
+// ResolverOptions.Now; when none is injected and FAKETIME_TIMESTAMP_FILE
+// is set, that clock follows the time file (clock.File, clock.go), so
+// harnesses that move C resolvers' time with libfaketime move ours too.
+// The resolver's DNSSEC time floor defaults to the build time only on the
+// system clock. With a trust-anchor-state file, a background task keeps
+// the resolver's trust anchors current by RFC 5011 (trustanchor.go) on
+// that clock, started by Start and stopped by Shutdown.
+//
 // Both `rootline` (cmd/rootline) and the lab build their servers here; the
 // options hold the few hooks the lab needs (zones built in memory, a
 // handler wrapper for its faults, root hints as addresses, a clock,

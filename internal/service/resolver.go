@@ -14,6 +14,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/cache"
+	"github.com/rootline-dns/rootline/internal/clock"
 	"github.com/rootline-dns/rootline/internal/config"
 	"github.com/rootline-dns/rootline/internal/resolver"
 	"github.com/rootline-dns/rootline/internal/server"
@@ -25,7 +26,9 @@ import (
 type ResolverOptions struct {
 	// Logger receives the service's logs (discarded if nil).
 	Logger *slog.Logger
-	// Now is the clock of the resolver and its cache (time.Now if nil).
+	// Now is the clock of the resolver and its cache; if nil, a clock
+	// following the time file named by FAKETIME_TIMESTAMP_FILE when that
+	// is set (TimeFileEnv), else time.Now.
 	Now func() time.Time
 	// RootHints, if set, replace the configuration's root hints file: the
 	// lab primes from its own root servers, known by address.
@@ -55,11 +58,14 @@ type Resolver struct {
 	served  server.Handler // h behind front
 	hints   int            // root hints, for the log
 	forward int            // forwarded zones at start, for the log
+	anchors *anchorUpdater // RFC 5011 updates; nil when off
 
 	mu          sync.Mutex // guards srv, httpSrv, metricsAddr
 	srv         *server.Server
 	httpSrv     *http.Server
 	metricsAddr netip.AddrPort
+	stopBg      context.CancelFunc // ends the anchor updates
+	bg          sync.WaitGroup
 }
 
 // NewResolver builds the resolver of cfg (validated: see
@@ -70,9 +76,15 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
 	log := opt.Logger
+	system := opt.Now == nil
+	now, _, err := daemonClock(opt.Now, log)
+	if err != nil {
+		return nil, err
+	}
+	opt.Now = now
+	system = system && now == nil
 	hints := opt.RootHints
 	if hints == nil && cfg.RootHints != "" {
-		var err error
 		if hints, err = readHints(cfg.RootHints); err != nil {
 			return nil, err
 		}
@@ -83,7 +95,7 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 		if err != nil {
 			return nil, err
 		}
-		sec = &resolver.DNSSEC{Anchors: anchors}
+		sec = &resolver.DNSSEC{Anchors: anchors, TimeFloor: timeFloor(cfg, system)}
 	}
 	c := cache.New(cache.Config{MaxBytes: cfg.Cache.MaxBytes, MinTTL: cfg.Cache.MinTTL, MaxTTL: cfg.Cache.MaxTTL,
 		MaxNegTTL: cfg.Cache.MaxNegTTL, ServeStale: cfg.Cache.ServeStale, StaleWindow: cfg.Cache.StaleWindow, Now: opt.Now})
@@ -104,6 +116,12 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 	}
 	s := &Resolver{log: log, opt: opt, listen: cfg.Listen, metrics: cfg.Metrics, cache: c, r: r,
 		hints: len(hints), forward: len(cfg.Forward)}
+	if sec != nil && cfg.TrustAnchorState != "" {
+		if s.anchors, err = newAnchorUpdater(cfg.TrustAnchorState, sec.Anchors, r, clock.Or(opt.Now), sec.TimeFloor, log); err != nil {
+			return nil, err
+		}
+		r.SetTrustAnchors(s.anchors.anchors())
+	}
 	s.front = newFrontDoor(log, "resolver", cfg.Metrics.IsValid(), cfg.QueryLog, allowPrefixes(cfg))
 	if s.front.m != nil {
 		s.front.m.WatchResolver(r.Stats(), c)
@@ -141,6 +159,11 @@ func (s *Resolver) Start(ctx context.Context) error {
 	s.srv = srv
 	udp, tcp := srv.Addrs()
 	s.log.Info("serving", "udp", udp, "tcp", tcp, "forward", s.forward, "root_hints", s.hints)
+	if s.anchors != nil {
+		bg, stop := context.WithCancel(ctx)
+		s.stopBg = stop
+		s.bg.Go(func() { s.anchors.run(bg) })
+	}
 	return nil
 }
 
@@ -180,9 +203,13 @@ func (s *Resolver) Reload(ctx context.Context, cfg *config.Resolver) error {
 // work (prefetch, deferred resolutions).
 func (s *Resolver) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	srv, httpSrv := s.srv, s.httpSrv
-	s.srv, s.httpSrv = nil, nil
+	srv, httpSrv, stop := s.srv, s.httpSrv, s.stopBg
+	s.srv, s.httpSrv, s.stopBg = nil, nil, nil
 	s.mu.Unlock()
+	if stop != nil {
+		stop()
+		s.bg.Wait()
+	}
 	if httpSrv != nil {
 		// Metrics are a side door: failing to close it cleanly is worth a
 		// line in the log, not a failed shutdown of the DNS service.

@@ -15,15 +15,16 @@ import (
 // walk is one Validate call: its budget, its fetch count, what it has
 // learnt about zones, and the verdict it builds.
 type walk struct {
-	v     *Validator
-	ctx   context.Context
-	now   time.Time
-	b     *dnssec.Budget
-	zones map[string]*zoneState // this call's outcomes by zone, bogus ones included
-	cuts  map[string]bool       // names proven not to be zone cuts in this call
-	out   Verdict
-	rank  int // rank of out.Result; -1 before the first judgement
-	hops  map[string]bool
+	v       *Validator
+	anchors *dnssec.AnchorSet // as when the call started
+	ctx     context.Context
+	now     time.Time
+	b       *dnssec.Budget
+	zones   map[string]*zoneState // this call's outcomes by zone, bogus ones included
+	cuts    map[string]bool       // names proven not to be zone cuts in this call
+	out     Verdict
+	rank    int // rank of out.Result; -1 before the first judgement
+	hops    map[string]bool
 	// proven memoises NSEC/NSEC3 RRsets already validated in this call:
 	// one covering NSEC proves many empty non-terminals on a walk, and
 	// need not be verified once per label.
@@ -80,8 +81,8 @@ func (w *walk) state(zone string) *zoneState {
 	if st, ok := w.zones[zone]; ok {
 		return st
 	}
-	if w.v.cache == nil {
-		return nil
+	if w.v.cache == nil || w.b.IgnoreTime {
+		return nil // a wrong clock neither reads nor fills the cache
 	}
 	st, ok := w.v.cache.get(zone, w.now)
 	if !ok {
@@ -101,7 +102,7 @@ func (w *walk) remember(zone string, st *zoneState, ttl uint32) *zoneState {
 	st.hop.Result = st.res
 	w.zones[zone] = st
 	w.addHop(st.hop)
-	if w.v.cache != nil && st.res.Status != dnssec.Bogus && w.b.Exhausted == "" {
+	if w.v.cache != nil && st.res.Status != dnssec.Bogus && w.b.Exhausted == "" && !w.b.IgnoreTime {
 		w.v.cache.put(zone, st, ttl, w.now)
 	}
 	return st
@@ -125,10 +126,10 @@ func (w *walk) addHop(h Hop) {
 // without any query (RFC 7646 2.1); a name no anchor covers is
 // Indeterminate.
 func (w *walk) keysFor(target string) (*dnssec.KeySet, dnssec.Result) {
-	if nta, ok := w.v.anchors.Negative(target); ok {
+	if nta, ok := w.anchors.Negative(target); ok {
 		return nil, dnssec.Result{Status: dnssec.Insecure, EDE: dnssec.NoEDE, Text: "negative trust anchor " + nta + " (RFC 7646)"}
 	}
-	anc, ok := w.v.anchors.Lookup(target)
+	anc, ok := w.anchors.Lookup(target)
 	if !ok {
 		return nil, dnssec.Result{Status: dnssec.Indeterminate, EDE: dnssec.EDEDNSSECIndeterminate, Text: "no trust anchor covers " + target}
 	}

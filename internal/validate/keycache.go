@@ -75,6 +75,13 @@ func (c *keyCache) evict(now time.Time) {
 	}
 }
 
+// clear drops every entry.
+func (c *keyCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.entries)
+}
+
 // len is the number of entries, live or not (for tests).
 func (c *keyCache) len() int {
 	c.mu.Lock()

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -53,6 +54,13 @@ type Options struct {
 	// Now is the clock that signature validity is checked against; nil
 	// means time.Now.
 	Now func() time.Time
+	// TimeFloor is the earliest time the clock can be right (the
+	// binary's build time, or one configured): while Now is before it,
+	// the clock is taken to be unset (a device without a real-time clock
+	// that has not synchronised yet), signature validity periods are not
+	// checked, the key cache is neither read nor filled, and each
+	// Verdict says TimeUnchecked. The zero time means no floor.
+	TimeFloor time.Time
 	// CacheSize is the key cache's capacity in zones; 0 means
 	// DefaultCacheSize, a negative value disables the cache (each
 	// Validate call then walks its chains afresh).
@@ -63,18 +71,20 @@ type Options struct {
 // cache is locked, everything else is read-only after New.
 type Validator struct {
 	f       Fetcher
-	anchors *dnssec.AnchorSet
+	anchors atomic.Pointer[dnssec.AnchorSet] // replaced whole by SetAnchors
 	limits  dnssec.Limits
 	now     func() time.Time
+	floor   time.Time
 	cache   *keyCache // nil when disabled
 }
 
 // New returns a Validator that asks f for the records of the chain.
 func New(f Fetcher, o Options) *Validator {
-	v := &Validator{f: f, anchors: o.Anchors, limits: o.Limits, now: o.Now}
-	if v.anchors == nil {
-		v.anchors = dnssec.DefaultAnchors()
+	v := &Validator{f: f, limits: o.Limits, now: o.Now, floor: o.TimeFloor}
+	if o.Anchors == nil {
+		o.Anchors = dnssec.DefaultAnchors()
 	}
+	v.anchors.Store(o.Anchors)
 	if v.limits == (dnssec.Limits{}) {
 		v.limits = dnssec.DefaultLimits()
 	}
@@ -88,6 +98,19 @@ func New(f Fetcher, o Options) *Validator {
 		v.cache = newKeyCache(o.CacheSize)
 	}
 	return v
+}
+
+// Anchors returns the trust anchors in use.
+func (v *Validator) Anchors() *dnssec.AnchorSet { return v.anchors.Load() }
+
+// SetAnchors replaces the trust anchors (an RFC 5011 update) and empties
+// the key cache, whose zones were validated from the old ones. Validations
+// in progress finish with the anchors they started with.
+func (v *Validator) SetAnchors(a *dnssec.AnchorSet) {
+	v.anchors.Store(a)
+	if v.cache != nil {
+		v.cache.clear()
+	}
 }
 
 // Verdict is the outcome of one validation.
@@ -111,6 +134,12 @@ type Verdict struct {
 	// ended): the chain could not be established, so Result is Bogus
 	// (RFC 4035 5: data that cannot be validated is not secure).
 	Err error
+	// TimeUnchecked: the clock was before Options.TimeFloor, so no
+	// signature's validity period was checked. A Secure result then
+	// proves the data was signed by the chain's keys at some time, not
+	// that it is current: callers must not present it as authenticated
+	// (no AD) nor keep the verdict.
+	TimeUnchecked bool
 }
 
 // Secure reports whether the whole response validated.
@@ -184,11 +213,15 @@ func (k KeyInfo) Revoked() bool { return k.Flags&dnssec.FlagRevoke != 0 }
 // needs through the Fetcher (at most MaxFetches) within one budget.
 func (v *Validator) Validate(ctx context.Context, msg *dns.Msg, qname string, qtype uint16) Verdict {
 	w := &walk{
-		v:     v,
-		ctx:   ctx,
-		now:   v.now(),
-		b:     dnssec.NewBudget(v.limits),
-		zones: map[string]*zoneState{},
+		v:       v,
+		anchors: v.anchors.Load(),
+		ctx:     ctx,
+		now:     v.now(),
+		b:       dnssec.NewBudget(v.limits),
+		zones:   map[string]*zoneState{},
+	}
+	if w.now.Before(v.floor) {
+		w.b.IgnoreTime, w.out.TimeUnchecked = true, true
 	}
 	w.response(msg, dns.CanonicalName(qname), qtype)
 	w.out.Budget = *w.b
