@@ -29,6 +29,10 @@ import (
 // their RDATA as left-justified octet strings and duplicates dropped
 // (6.3).
 
+// dnsHeaderLen is the message header that PackBuffer writes before the
+// record.
+const dnsHeaderLen = 12
+
 // appendCanonicalRRset appends the canonical form of rrset to buf.
 func appendCanonicalRRset(buf []byte, rrset []dns.RR, labels uint8, ttl uint32) ([]byte, error) {
 	owner, err := canonicalOwner(rrset[0].Header().Name, labels)
@@ -44,17 +48,22 @@ func appendCanonicalRRset(buf []byte, rrset []dns.RR, labels uint8, ttl uint32) 
 	if len(rrset) > 1 {
 		spans = make([]span, 0, len(rrset))
 	}
+	// Records are packed inside a message, not with dns.PackRR: PackRR
+	// stores the RDLENGTH it computed into the record's header, a write
+	// into records the cache and concurrent validations share.
+	var single [1]dns.RR
+	m := dns.Msg{Answer: single[:]}
+	var scratch []byte
 	for _, rr := range rrset {
-		rr = lowerRdata(rr)
-		start := len(arena)
-		need := dns.Len(rr) + 16
-		arena = slices.Grow(arena, need)
-		arena = arena[:start+need]
-		n, err := dns.PackRR(rr, arena, start, nil, false)
+		single[0] = lowerRdata(rr)
+		scratch = slices.Grow(scratch[:0], dns.Len(single[0])+dnsHeaderLen+16)
+		packed, err := m.PackBuffer(scratch[:cap(scratch)])
 		if err != nil {
 			return buf, fmt.Errorf("dnssec: pack %s: %w", rr.Header().Name, err)
 		}
-		arena = arena[:n]
+		start := len(arena)
+		arena = append(arena, packed[dnsHeaderLen:]...)
+		n := len(arena)
 		off := start
 		for arena[off] != 0 { // skip the record's own (uncompressed) owner
 			off += int(arena[off]) + 1
