@@ -133,14 +133,15 @@ func (p *Packed) Answer(query, out []byte, udpLimit int) ([]byte, Hit) {
 }
 
 // AnswerQuery is Answer for a query the caller has already peeked without
-// error. Only the common shape is served here (wire.Query.Plain, no DO:
-// the client wants DNSSEC records we do not keep here); anything else is
-// a Miss and takes the slow path, which validates fully.
+// error. Only the common shape is served here (wire.Query.Plain); anything
+// else is a Miss and takes the slow path, which validates fully. A DO
+// query is answered only from the RRset store, whose entries keep their
+// RRSIGs and proofs: the whole replies below hold none.
 func (p *Packed) AnswerQuery(query []byte, q *wire.Query, out []byte, udpLimit int) ([]byte, Hit) {
-	if !q.Plain(query) || q.DO() {
+	if !q.Plain(query) {
 		return out, Miss
 	}
-	qend, qtype, edns := int(q.NameEnd), q.Type, q.EDNS
+	qend, qtype, edns, do := int(q.NameEnd), q.Type, q.EDNS, q.DO()
 	maxSize := 0
 	if udpLimit > 0 {
 		maxSize = q.UDPLimit(udpLimit)
@@ -149,7 +150,7 @@ func (p *Packed) AnswerQuery(query []byte, q *wire.Query, out []byte, udpLimit i
 	key := dnsname.AppendLowerWire(kb[:0], query[headerLen:qend])
 	nh := p.store.nameHash(key)
 	now := p.now().UnixNano() // once: reading the clock is a visible cost here
-	if b, hit, found := p.answerFromStore(query, qend, key, nh, qtype, edns, maxSize, now, out); found {
+	if b, hit, found := p.answerFromStore(query, qend, key, nh, qtype, edns, do, maxSize, now, out); found || do {
 		return b, hit
 	}
 	sh := p.shards[nh%shardCount]
@@ -185,6 +186,7 @@ func (p *Packed) AnswerQuery(query []byte, q *wire.Query, out []byte, udpLimit i
 	if query[3]&byte(wire.FlagAD) == 0 || query[3]&byte(wire.FlagCD) != 0 {
 		out[3] &^= byte(wire.FlagAD)
 	}
+	out[3] |= query[3] & byte(wire.FlagCD) // RFC 4035 3.2.2: CD is copied
 	copy(out[headerLen:qend], query[headerLen:qend])
 	for i := 0; i < len(offs); i += 2 {
 		off := binary.BigEndian.Uint16(offs[i:])
