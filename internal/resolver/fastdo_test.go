@@ -111,7 +111,7 @@ func TestFastPathMatchesSlowPath(t *testing.T) {
 		{"nothing.com.", dns.TypeA, true, true},             // NXDOMAIN, NSEC3
 		{"example.org.", dns.TypeTXT, true, false},          // insecure
 		{"nothing.example.org.", dns.TypeA, true, false},    // insecure NXDOMAIN
-		{"www.example.org.", dns.TypeA, false, false},       // CNAME chain: a whole reply, no DO on the fast path
+		{"www.example.org.", dns.TypeA, true, false},        // CNAME chain: a whole reply, and its DO form
 		{"www.example.net.", dns.TypeA, false, false},       // bogus: never on the fast path
 	}
 	var combos []flags
@@ -122,8 +122,10 @@ func TestFastPathMatchesSlowPath(t *testing.T) {
 	hits := 0
 	for _, n := range names {
 		// Warm the cache and the fast path's mark with a plain query, as
-		// the first client would.
+		// the first client would, and a DO one (the DO form of a whole
+		// reply is kept by the first DO query's slow path).
 		serve(h, queryWire(t, n.name, n.qtype, flags{edns: true}), false)
+		serve(h, queryWire(t, n.name, n.qtype, flags{edns: true, do: true}), false)
 		for _, f := range combos {
 			w := queryWire(t, n.name, n.qtype, f)
 			fast, hit := serve(h, w, false)
@@ -177,9 +179,12 @@ func BenchmarkHandlerCacheHitDNSSEC(b *testing.B) {
 		{"nxdomain-DO", "nothing.example.com.", dns.TypeA, flags{edns: true, do: true}},
 		{"insecure", "example.org.", dns.TypeTXT, flags{edns: true}},
 		{"insecure-DO", "example.org.", dns.TypeTXT, flags{edns: true, do: true}},
+		{"cname", "www.example.org.", dns.TypeA, flags{edns: true}},
+		{"cname-DO", "www.example.org.", dns.TypeA, flags{edns: true, do: true}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			w := queryWire(b, bc.qname, bc.qtype, bc.f)
+			serve(h, queryWire(b, bc.qname, bc.qtype, flags{edns: true}), false) // the plain reply first
 			if _, hit := serve(h, w, false); !hit {
 				if _, hit = serve(h, w, false); !hit {
 					b.Fatal("not a cache hit")
