@@ -51,12 +51,30 @@ func newPacked(budget int, now func() time.Time, store *rrStore) *Packed {
 	return p
 }
 
+// doMark tells the DO form of a whole reply (with its RRSIGs and proofs)
+// from the plain one: both have the same question, so the same key, and
+// differ in the slot's hash, which find compares first.
+const doMark = 0x5BD1E995
+
 // Store packs m (a reply to a one-question query) for later fast hits.
 // Replies without records, with a zero TTL or with rcodes other than
-// NOERROR and NXDOMAIN are not stored.
-func (p *Packed) Store(m *dns.Msg) {
+// NOERROR and NXDOMAIN are not stored. It reports whether m was kept as a
+// whole reply (not one cached RRset), which StoreDO then complements.
+func (p *Packed) Store(m *dns.Msg) bool {
+	return p.keep(m, false)
+}
+
+// StoreDO packs the reply a DO client gets (m: the RRSIGs and proofs in
+// place, RFC 4035 3.2.1) for a question whose plain reply Store kept
+// whole; a reply of one cached RRset needs no second copy, as the RRset
+// store keeps its DNSSEC records.
+func (p *Packed) StoreDO(m *dns.Msg) {
+	p.keep(m, true)
+}
+
+func (p *Packed) keep(m *dns.Msg, do bool) bool {
 	if len(m.Question) != 1 || (m.Rcode != dns.RcodeSuccess && m.Rcode != dns.RcodeNameError) {
-		return
+		return false
 	}
 	q := m.Question[0]
 	c := &dns.Msg{}
@@ -72,7 +90,7 @@ func (p *Packed) Store(m *dns.Msg) {
 		}
 	}
 	if len(c.Answer)+len(c.Ns) == 0 {
-		return
+		return false
 	}
 	ttl := ^uint32(0)
 	for _, s := range [][]dns.RR{c.Answer, c.Ns, c.Extra} {
@@ -81,21 +99,18 @@ func (p *Packed) Store(m *dns.Msg) {
 		}
 	}
 	if ttl == 0 {
-		return
+		return false
 	}
-	if p.markServable(m) {
-		return
+	if !do && p.markServable(m) {
+		return false
 	}
 	w, err := c.Pack()
 	if err != nil || len(w) > dns.MaxMsgSize-optLen {
-		return
+		return false
 	}
 	offs, err := TTLOffsets(w)
-	if err != nil {
-		return
-	}
-	if len(offs) > maxRRs {
-		return
+	if err != nil || len(offs) > maxRRs {
+		return false
 	}
 	for _, off := range offs {
 		w = binary.BigEndian.AppendUint16(w, off)
@@ -104,8 +119,12 @@ func (p *Packed) Store(m *dns.Msg) {
 	wname := w[headerLen:qend]
 	nh := p.store.nameHash(wname)
 	now := p.now().UnixNano()
-	ns := slot{expires: now + int64(ttl)*int64(time.Second), ttl: ttl, hash: keyHash(nh, q.Qtype), nrr: uint16(len(offs))}
-	p.shards[nh%shardCount].put(wname, q.Qtype, ns, w, now)
+	h := keyHash(nh, q.Qtype)
+	if do {
+		h ^= doMark
+	}
+	ns := slot{expires: now + int64(ttl)*int64(time.Second), ttl: ttl, hash: h, nrr: uint16(len(offs))}
+	return p.shards[nh%shardCount].put(wname, q.Qtype, ns, w, now)
 }
 
 // Hit is the outcome of Answer.
@@ -133,14 +152,15 @@ func (p *Packed) Answer(query, out []byte, udpLimit int) ([]byte, Hit) {
 }
 
 // AnswerQuery is Answer for a query the caller has already peeked without
-// error. Only the common shape is served here (wire.Query.Plain, no DO:
-// the client wants DNSSEC records we do not keep here); anything else is
-// a Miss and takes the slow path, which validates fully.
+// error. Only the common shape is served here (wire.Query.Plain); anything
+// else is a Miss and takes the slow path, which validates fully. A DO
+// query is answered from the RRset store, whose entries keep their
+// RRSIGs and proofs, or from the DO form of a whole reply (StoreDO).
 func (p *Packed) AnswerQuery(query []byte, q *wire.Query, out []byte, udpLimit int) ([]byte, Hit) {
-	if !q.Plain(query) || q.DO() {
+	if !q.Plain(query) {
 		return out, Miss
 	}
-	qend, qtype, edns := int(q.NameEnd), q.Type, q.EDNS
+	qend, qtype, edns, do := int(q.NameEnd), q.Type, q.EDNS, q.DO()
 	maxSize := 0
 	if udpLimit > 0 {
 		maxSize = q.UDPLimit(udpLimit)
@@ -149,12 +169,16 @@ func (p *Packed) AnswerQuery(query []byte, q *wire.Query, out []byte, udpLimit i
 	key := dnsname.AppendLowerWire(kb[:0], query[headerLen:qend])
 	nh := p.store.nameHash(key)
 	now := p.now().UnixNano() // once: reading the clock is a visible cost here
-	if b, hit, found := p.answerFromStore(query, qend, key, nh, qtype, edns, maxSize, now, out); found {
+	if b, hit, found := p.answerFromStore(query, qend, key, nh, qtype, edns, do, maxSize, now, out); found {
 		return b, hit
+	}
+	h := keyHash(nh, qtype)
+	if do {
+		h ^= doMark
 	}
 	sh := p.shards[nh%shardCount]
 	sh.mu.Lock()
-	_, idx := sh.find(key, qtype, keyHash(nh, qtype))
+	_, idx := sh.find(key, qtype, h)
 	if idx == 0 || now >= sh.slots[idx].expires {
 		sh.mu.Unlock()
 		return out, Miss
@@ -182,9 +206,10 @@ func (p *Packed) AnswerQuery(query []byte, q *wire.Query, out []byte, udpLimit i
 	out = append(out[:0], stored...)
 	out[0], out[1] = query[0], query[1]
 	out[2] |= query[2] & (wire.FlagRD >> 8)
-	if query[3]&byte(wire.FlagAD) == 0 || query[3]&byte(wire.FlagCD) != 0 {
-		out[3] &^= byte(wire.FlagAD)
+	if (query[3]&byte(wire.FlagAD) == 0 && !do) || query[3]&byte(wire.FlagCD) != 0 {
+		out[3] &^= byte(wire.FlagAD) // RFC 6840 5.7-5.8
 	}
+	out[3] |= query[3] & byte(wire.FlagCD) // RFC 4035 3.2.2: CD is copied
 	copy(out[headerLen:qend], query[headerLen:qend])
 	for i := 0; i < len(offs); i += 2 {
 		off := binary.BigEndian.Uint16(offs[i:])
@@ -194,7 +219,7 @@ func (p *Packed) AnswerQuery(query []byte, q *wire.Query, out []byte, udpLimit i
 	if edns {
 		ar := binary.BigEndian.Uint16(out[10:])
 		binary.BigEndian.PutUint16(out[10:], ar+1)
-		out = wire.AppendOPT(out, 0, false)
+		out = wire.AppendOPT(out, 0, do)
 	}
 	return out, hit
 }

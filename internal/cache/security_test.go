@@ -65,3 +65,93 @@ func TestSecurityAndSigs(t *testing.T) {
 		t.Fatal("bogus data outlived its TTL")
 	}
 }
+
+// A DO hit carries the entry's DNSSEC records where the resolver's slow
+// path puts them: a positive set's own RRSIGs in the answer section and a
+// wildcard proof in the authority section; a negative answer's after its
+// SOA. Own RRSIGs stored after proof records cannot be split in one pass
+// and are left to the slow path; AD goes to DO clients as to AD clients.
+func TestPackedDO(t *testing.T) {
+	sig := func(t *testing.T, owner, covered string) dns.RR {
+		return rr(t, owner+" 300 IN RRSIG "+covered+" 13 3 300 20300101000000 20200101000000 1234 example.com. AAAA")
+	}
+	a := rr(t, "x.w.example.com. 300 IN A 192.0.2.1")
+	nsec := rr(t, "a.w.example.com. 300 IN NSEC z.w.example.com. A RRSIG NSEC")
+	soa := rr(t, "example.com. 300 IN SOA ns.example.com. h.example.com. 1 2 3 4 300")
+	tests := []struct {
+		name     string
+		qname    string
+		qtype    uint16
+		kind     Kind
+		rrs      []dns.RR
+		sigs     []dns.RR
+		hit      bool
+		rcode    int
+		an, ns   int // records in the DO reply's sections
+		nonDOAns int // answer records without DO
+	}{
+		{"wildcard", "x.w.example.com.", dns.TypeA, Positive, []dns.RR{a},
+			[]dns.RR{sig(t, "x.w.example.com.", "A"), nsec, sig(t, "a.w.example.com.", "NSEC")}, true, dns.RcodeSuccess, 2, 2, 1},
+		{"interleaved", "x.w.example.com.", dns.TypeA, Positive, []dns.RR{a},
+			[]dns.RR{nsec, sig(t, "x.w.example.com.", "A")}, false, 0, 0, 0, 1},
+		{"nxdomain", "y.w.example.com.", dns.TypeA, NXDomain, []dns.RR{soa},
+			[]dns.RR{sig(t, "example.com.", "SOA"), nsec, sig(t, "a.w.example.com.", "NSEC")}, true, dns.RcodeNameError, 0, 4, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := New(Config{Now: newClock().now})
+			ktype := tt.qtype
+			if tt.kind == NXDomain {
+				ktype = 0
+			}
+			k := NewKey(tt.qname, ktype)
+			if !c.Put(k, Entry{Kind: tt.kind, Rank: RankAuthAnswer, RRs: tt.rrs, Sigs: tt.sigs}) || !c.SetSecurity(k, Secure, 0, 0) {
+				t.Fatal("not stored")
+			}
+			m := new(dns.Msg)
+			m.SetQuestion(tt.qname, tt.qtype)
+			m.Response = true
+			if tt.kind == Positive {
+				m.Answer = tt.rrs
+			} else {
+				m.Rcode, m.Ns = dns.RcodeNameError, tt.rrs
+			}
+			c.Packed.Store(m)
+			for _, do := range []bool{false, true} {
+				q := new(dns.Msg)
+				q.SetQuestion(tt.qname, tt.qtype)
+				q.SetEdns0(1232, do)
+				w, _ := q.Pack()
+				out, hit := c.Packed.Answer(w, make([]byte, 0, 512), wire.DefaultEDNSSize)
+				if !do {
+					if hit == Miss {
+						t.Fatal("non-DO query missed")
+					}
+					var r dns.Msg
+					if err := r.Unpack(out); err != nil || len(r.Answer) != tt.nonDOAns || r.AuthenticatedData {
+						t.Fatalf("non-DO: %v\n%v", err, &r)
+					}
+					continue
+				}
+				if (hit != Miss) != tt.hit {
+					t.Fatalf("DO hit %v, want %v", hit, tt.hit)
+				}
+				if !tt.hit {
+					continue
+				}
+				var r dns.Msg
+				if err := r.Unpack(out); err != nil {
+					t.Fatal(err)
+				}
+				if r.Rcode != tt.rcode || len(r.Answer) != tt.an || len(r.Ns) != tt.ns || !r.AuthenticatedData || r.IsEdns0() == nil || !r.IsEdns0().Do() {
+					t.Fatalf("DO reply: want rcode %d, %d answers, %d authority, AD and DO\n%v", tt.rcode, tt.an, tt.ns, &r)
+				}
+				for _, rr := range r.Answer[min(len(r.Answer), len(tt.rrs)):] {
+					if s, ok := rr.(*dns.RRSIG); !ok || s.TypeCovered != tt.qtype {
+						t.Fatalf("answer section holds %v", rr)
+					}
+				}
+			}
+		})
+	}
+}

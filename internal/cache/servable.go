@@ -26,7 +26,12 @@ func retype(h uint32, from, to uint16) uint32 {
 // answerFromStore writes the reply to query from a servable RRset entry.
 // found is false when there is no such entry, so the caller may try the
 // stored whole replies.
-func (p *Packed) answerFromStore(query []byte, qend int, wname []byte, nh uint64, qtype uint16, edns bool, maxSize int, now int64, out []byte) (_ []byte, _ Hit, found bool) {
+//
+// A DO client gets the entry's DNSSEC records too, placed as the slow path
+// places them (RFC 4035 3.2.1): a positive set's own RRSIGs after it in
+// the answer section and any wildcard proof in the authority section; a
+// negative answer's RRSIGs and NSEC/NSEC3 proof after its SOA.
+func (p *Packed) answerFromStore(query []byte, qend int, wname []byte, nh uint64, qtype uint16, edns, do bool, maxSize int, now int64, out []byte) (_ []byte, _ Hit, found bool) {
 	sh, h := p.store.shards[nh%shardCount], keyHash(nh, qtype)
 	sh.mu.Lock()
 	_, idx := sh.find(wname, qtype, h)
@@ -42,8 +47,23 @@ func (p *Packed) answerFromStore(query []byte, qend int, wname []byte, nh uint64
 	}
 	sl := &sh.slots[idx]
 	recs := sh.bytesOf(idx)[len(wname)+2:]
-	if sl.nsig > 0 {
-		recs = recs[:recordsEnd(recs, int(sl.nrr))] // DNSSEC records are for DO clients, who take the slow path
+	an, ns := int(sl.nrr), 0
+	if sl.kind != Positive {
+		an, ns = 0, int(sl.nrr)
+	}
+	switch {
+	case sl.nsig == 0:
+	case !do:
+		recs = recs[:recordsEnd(recs, int(sl.nrr))] // DNSSEC records are for DO clients only
+	case sl.kind != Positive:
+		ns += int(sl.nsig)
+	default:
+		k, ok := answerSigs(recs[recordsEnd(recs, int(sl.nrr)):], int(sl.nsig), qtype)
+		if !ok {
+			sh.mu.Unlock()
+			return out, Miss, true
+		}
+		an, ns = an+k, int(sl.nsig)-k
 	}
 	size := qend + 4 + len(recs)
 	if edns {
@@ -60,26 +80,23 @@ func (p *Packed) answerFromStore(query []byte, qend int, wname []byte, nh uint64
 		sl.flags |= flagPrefetching
 		hit = FreshPrefetch
 	}
-	n, kind, sec := int(sl.nrr), sl.kind, sl.sec
+	kind, sec := sl.kind, sl.sec
 	sh.touch(idx)
 	sh.mu.Unlock()
 
 	var rcode byte
-	an, ns := n, 0
-	if kind != Positive {
-		an, ns = 0, n
-		if kind == NXDomain {
-			rcode = dns.RcodeNameError
-		}
+	if kind == NXDomain {
+		rcode = dns.RcodeNameError
 	}
 	var ar byte
 	if edns {
 		ar = 1
 	}
-	flags := byte(wire.FlagRA) | rcode
-	if sec == Secure && query[3]&byte(wire.FlagAD) != 0 && query[3]&byte(wire.FlagCD) == 0 {
-		// RFC 6840 5.7: AD for secure data to a client that set AD (DO
-		// clients do not come here).
+	// RFC 4035 3.2.2: CD is copied into the reply, as the slow path does.
+	flags := byte(wire.FlagRA) | rcode | query[3]&byte(wire.FlagCD)
+	if sec == Secure && (do || query[3]&byte(wire.FlagAD) != 0) && query[3]&byte(wire.FlagCD) == 0 {
+		// RFC 6840 5.7-5.8: AD for secure data to a client that set AD
+		// or DO, unless it set CD and so judges the data itself.
 		flags |= byte(wire.FlagAD)
 	}
 	out = append(out[:0], query[0], query[1], byte(wire.FlagQR>>8)|query[2]&byte(wire.FlagRD>>8), flags,
@@ -87,11 +104,36 @@ func (p *Packed) answerFromStore(query []byte, qend int, wname []byte, nh uint64
 	out = append(out, query[headerLen:qend+4]...) // the question as asked (0x20 case intact)
 	start := len(out)
 	out = append(out, recs...)
-	patchTTLs(out[start:], n, left)
+	patchTTLs(out[start:], an+ns, left)
 	if edns {
-		out = wire.AppendOPT(out, 0, false)
+		out = wire.AppendOPT(out, 0, do) // RFC 3225 3: DO is copied into the reply
 	}
 	return out, hit, true
+}
+
+// answerSigs counts the leading records of a positive entry's n DNSSEC
+// records that are RRSIGs of its own set (owner the key's name, the
+// compression pointer; type covered qtype): the slow path puts those in
+// the answer section and the rest (a wildcard proof) in the authority
+// section, each in stored order. ok is false when the two kinds are
+// interleaved, which only the slow path then sorts out.
+func answerSigs(recs []byte, n int, qtype uint16) (k int, ok bool) {
+	off := 0
+	for i := range n {
+		own := recs[off] == ptrHi && recs[off+1] == ptrLo
+		off = ownerEnd(recs, off)
+		rdlen := int(binary.BigEndian.Uint16(recs[off+8:]))
+		mine := own && binary.BigEndian.Uint16(recs[off:]) == dns.TypeRRSIG && rdlen >= 2 &&
+			binary.BigEndian.Uint16(recs[off+10:]) == qtype
+		switch {
+		case mine && k == i:
+			k++
+		case mine:
+			return 0, false
+		}
+		off += 10 + rdlen
+	}
+	return k, true
 }
 
 // markServable marks the RRset entry that m (a cacheable reply) was built

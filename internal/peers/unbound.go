@@ -29,17 +29,12 @@ type UnboundConfig struct {
 // in Dir that is shown when the test fails.
 func StartUnbound(t testing.TB, cfg UnboundConfig) *Server {
 	t.Helper()
-	bin := Need(t, "unbound")
-	addrs := resolveListen(t, []netip.AddrPort{cfg.Listen})
-	dir := t.TempDir()
-	hints := filepath.Join(dir, "root.hints")
-	writeFile(t, hints, cfg.RootHints)
+	f := prepareResolver(t, "unbound", cfg.Listen, cfg.RootHints, cfg.TrustAnchor)
+	bin, addrs, dir, hints := f.bin, f.addrs, f.dir, f.hints
 	logFile := filepath.Join(dir, "unbound.log")
 	modules := `"iterator"`
-	if cfg.TrustAnchor != "" {
-		anchor := filepath.Join(dir, "anchor.key")
-		writeFile(t, anchor, cfg.TrustAnchor)
-		modules = fmt.Sprintf("\"validator iterator\"\n  trust-anchor-file: %q\n  ede: yes\n  val-log-level: 2", anchor)
+	if f.anchor != "" {
+		modules = fmt.Sprintf("\"validator iterator\"\n  trust-anchor-file: %q\n  ede: yes\n  val-log-level: 2", f.anchor)
 	}
 
 	var b strings.Builder

@@ -112,8 +112,15 @@ func (h *Handler) slow(ctx context.Context, req *server.Request, out []byte) []b
 // packed cache when it may be.
 func (h *Handler) serveMsg(ctx context.Context, _ *server.Request, q *dns.Msg) (*dns.Msg, error) {
 	m, packable := h.answer(ctx, q)
-	if packable != nil {
-		h.r.cache.Packed.Store(packable)
+	if packable != nil && h.r.cache.Packed.Store(packable) {
+		if opt := q.IsEdns0(); opt != nil && opt.Do() {
+			// A reply kept whole (a CNAME chain, say) holds no DNSSEC
+			// records; DO clients get theirs from a copy of m, with AD
+			// as the plain copy has it (the fast path decides per query).
+			d := *m
+			d.AuthenticatedData = packable.AuthenticatedData
+			h.r.cache.Packed.StoreDO(&d)
+		}
 	}
 	return m, nil
 }
