@@ -181,5 +181,8 @@ func decodeRdata(h dns.RR_Header, recs []byte, off int) (dns.RR, int, error) {
 		}
 		return &dns.CNAME{Hdr: h, Target: name}, end, nil
 	}
-	return dns.UnpackRRWithHeader(h, recs, off)
+	// The message ends with this record's RDATA: miekg/dns reads some
+	// RDATA (an NSEC type bitmap, RFC 4034 4.1.2) up to the end of the
+	// message, which would run into the records stored after it.
+	return dns.UnpackRRWithHeader(h, recs[:end], off)
 }

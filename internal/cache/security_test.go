@@ -155,3 +155,34 @@ func TestPackedDO(t *testing.T) {
 		})
 	}
 }
+
+// TestNegativeProofDecodes: a negative entry keeps its proof in order, an
+// NSEC record followed by more records included (miekg/dns reads an NSEC
+// type bitmap to the end of the buffer it is given).
+func TestNegativeProofDecodes(t *testing.T) {
+	c := New(Config{Now: newClock().now})
+	k := NewKey("nx.example.com.", dns.TypeA)
+	soa := rr(t, "example.com. 300 IN SOA ns.example.com. h.example.com. 1 2 3 4 300")
+	proof := []dns.RR{
+		rr(t, "example.com. 300 IN RRSIG SOA 13 2 300 20300101000000 20200101000000 1234 example.com. AAAA"),
+		rr(t, "mail.example.com. 300 IN NSEC www.example.com. A AAAA RRSIG NSEC"),
+		rr(t, "mail.example.com. 300 IN RRSIG NSEC 13 3 300 20300101000000 20200101000000 1234 example.com. AAAA"),
+		rr(t, "example.com. 300 IN NSEC alpha.example.com. NS SOA RRSIG NSEC DNSKEY"),
+		rr(t, "example.com. 300 IN RRSIG NSEC 13 2 300 20300101000000 20200101000000 1234 example.com. AAAA"),
+	}
+	if !c.Put(k, Entry{Kind: NXDomain, Rank: RankAuthAnswer, RRs: []dns.RR{soa}, Sigs: proof}) {
+		t.Fatal("not stored")
+	}
+	res, ok := c.Get(k)
+	if !ok {
+		t.Fatal("NXDOMAIN entry with an NSEC proof not found")
+	}
+	if len(res.Sigs) != len(proof) {
+		t.Fatalf("got %d proof records, want %d", len(res.Sigs), len(proof))
+	}
+	for i, got := range res.Sigs {
+		if got.String() != proof[i].String() {
+			t.Errorf("proof record %d: got %s, want %s", i, got, proof[i])
+		}
+	}
+}

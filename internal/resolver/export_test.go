@@ -23,3 +23,6 @@ func (h *Handler) Answer(ctx context.Context, q *dns.Msg) *dns.Msg {
 	m, _ := h.answer(ctx, q)
 	return m
 }
+
+// Resolver exposes the handler's resolver, for its statistics.
+func (h *Handler) Resolver() *Resolver { return h.r }
