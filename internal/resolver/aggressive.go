@@ -60,14 +60,23 @@ func (r *Resolver) learnDenial(resp *Response, v validate.Verdict) {
 		if len(set) == 0 {
 			continue
 		}
+		ttl := rv.TTL
+		if rv.Type != dns.TypeSOA {
+			// RFC 9077 3: a denial record lives no longer than the
+			// zone's negative TTL, min(SOA TTL, SOA MINIMUM), whatever
+			// its own TTL says (RFC 8198 5.4).
+			if neg, ok := r.negativeTTL(resp.Ns, zone); ok {
+				ttl = min(ttl, neg)
+			}
+		}
 		switch rec := set[0].(type) {
 		case *dns.SOA:
 			if rv.Name == zone {
-				r.cache.Denial.PutSOA(zone, set, rv.TTL)
+				r.cache.Denial.PutSOA(zone, set, ttl)
 			}
 		case *dns.NSEC:
 			var kb [2 * dnsname.MaxNameLen]byte
-			r.cache.Denial.Put(zone, cache.NSEC, "", dnsname.AppendOrderKey(kb[:0], rv.Name), set, rv.TTL)
+			r.cache.Denial.Put(zone, cache.NSEC, "", dnsname.AppendOrderKey(kb[:0], rv.Name), set, ttl)
 		case *dns.NSEC3:
 			// Records the proof checks would refuse are not kept: another
 			// hash, unknown flags, or more iterations than RFC 9276
@@ -81,9 +90,26 @@ func (r *Resolver) learnDenial(resp *Response, v validate.Verdict) {
 			if !ok {
 				continue
 			}
-			r.cache.Denial.Put(zone, cache.NSEC3, params, h, set, rv.TTL)
+			r.cache.Denial.Put(zone, cache.NSEC3, params, h, set, ttl)
 		}
 	}
+}
+
+// negativeTTL is zone's negative caching TTL, min(SOA TTL, SOA MINIMUM)
+// (RFC 2308 5, RFC 9077): from the SOA of the response when it carries
+// the zone's, else from the one cached for synthesis.
+func (r *Resolver) negativeTTL(ns []dns.RR, zone string) (uint32, bool) {
+	for _, rr := range ns {
+		if soa, ok := rr.(*dns.SOA); ok && dnsname.Equal(soa.Hdr.Name, zone) {
+			return dnssec.NegativeTTL(soa), true
+		}
+	}
+	if rrs, _, ok := r.cache.Denial.SOA(zone); ok {
+		if soa, ok := rrs[0].(*dns.SOA); ok {
+			return dnssec.NegativeTTL(soa), true
+		}
+	}
+	return 0, false
 }
 
 // rrsetWithSigs returns the records of (name, t) in rrs, each single
