@@ -238,13 +238,13 @@ func (d *Denial) Zone(name string) (string, bool) {
 // first (the last record of a chain covers the names before its first,
 // RFC 4034 4.1.1, RFC 5155 3.1.7): the record that matches or may cover
 // key. The records are new objects with TTLs decremented; ttl is what
-// remains of their life.
-func (d *Denial) Floor(zone string, chain Chain, key []byte) (rrs []dns.RR, ttl uint32, ok bool) {
+// remains of their life; exact reports that the record's key is key.
+func (d *Denial) Floor(zone string, chain Chain, key []byte) (rrs []dns.RR, ttl uint32, exact, ok bool) {
 	d.mu.RLock()
 	z := d.zones[zone]
 	if z == nil || chain > NSEC3 || len(z.lists[chain]) == 0 {
 		d.mu.RUnlock()
-		return nil, 0, false
+		return nil, 0, false, false
 	}
 	list := z.lists[chain]
 	// The last record whose key is not above key; string(key) in a
@@ -266,7 +266,8 @@ func (d *Denial) Floor(zone string, chain Chain, key []byte) (rrs []dns.RR, ttl 
 	d.mu.RUnlock()
 	now := d.now().UnixNano()
 	z.used.Store(now)
-	return r.decode(now)
+	rrs, ttl, ok = r.decode(now)
+	return rrs, ttl, r.key == string(key), ok
 }
 
 // Params returns the parameters of zone's chain (Put), and whether it

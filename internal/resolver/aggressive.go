@@ -224,7 +224,7 @@ func (r *Resolver) synthesise(name string, qtype uint16) (*Response, bool) {
 // for an empty non-terminal or a wildcard without the type).
 func (r *Resolver) denialNSEC(zone, name string, qtype uint16) (proof []dns.RR, rcode int, ttl uint32, ok bool) {
 	var kb [2 * dnsname.MaxNameLen]byte
-	set, ttl, ok := r.cache.Denial.Floor(zone, cache.NSEC, dnsname.AppendOrderKey(kb[:0], name))
+	set, ttl, exact, ok := r.cache.Denial.Floor(zone, cache.NSEC, dnsname.AppendOrderKey(kb[:0], name))
 	if !ok {
 		return nil, 0, 0, false
 	}
@@ -234,7 +234,7 @@ func (r *Resolver) denialNSEC(zone, name string, qtype uint16) (proof []dns.RR, 
 	}
 	p := dnssec.Proof{Zone: zone, NSEC: []*dns.NSEC{rec}}
 	b := dnssec.NewBudget(r.limits)
-	if dnsname.Equal(rec.Hdr.Name, name) {
+	if exact {
 		if nodataSynthesisable(qtype) && p.NoData(name, qtype, b).Status == dnssec.Secure {
 			return set, dns.RcodeSuccess, ttl, true
 		}
@@ -245,7 +245,7 @@ func (r *Resolver) denialNSEC(zone, name string, qtype uint16) (proof []dns.RR, 
 	}
 	proof = set
 	wc := "*." + dnssec.NSECEncloser(name, rec)
-	if wset, wttl, ok := r.cache.Denial.Floor(zone, cache.NSEC, dnsname.AppendOrderKey(kb[:0], wc)); ok {
+	if wset, wttl, _, ok := r.cache.Denial.Floor(zone, cache.NSEC, dnsname.AppendOrderKey(kb[:0], wc)); ok {
 		if w, isNSEC := wset[0].(*dns.NSEC); isNSEC && !dnsname.Equal(w.Hdr.Name, rec.Hdr.Name) {
 			p.NSEC = append(p.NSEC, w)
 			proof = append(proof, wset...)
@@ -289,7 +289,7 @@ func (r *Resolver) denialNSEC3(zone, name string, qtype uint16) (proof []dns.RR,
 		if err != nil {
 			return nil, nil, false, 0
 		}
-		set, t, ok := r.cache.Denial.Floor(zone, cache.NSEC3, h)
+		set, t, exact, ok := r.cache.Denial.Floor(zone, cache.NSEC3, h)
 		if !ok {
 			return nil, nil, false, 0
 		}
@@ -297,8 +297,7 @@ func (r *Resolver) denialNSEC3(zone, name string, qtype uint16) (proof []dns.RR,
 		if !isNSEC3 {
 			return nil, nil, false, 0
 		}
-		oh, _ := dnssec.OwnerHash(rec)
-		return set, rec, string(oh) == string(h), t
+		return set, rec, exact, t
 	}
 	ttl = ^uint32(0)
 	var p dnssec.Proof
