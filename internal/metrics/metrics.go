@@ -200,6 +200,8 @@ func (m *Metrics) WatchResolver(st *resolver.Stats, c *cache.Cache) {
 		Help: "RRset and negative entries in the cache."}, func() float64 { e, _ := c.Stats(); return float64(e) }))
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "rootline", Subsystem: "cache", Name: "bytes",
 		Help: "Accounted bytes of the RRset cache."}, func() float64 { _, b := c.Stats(); return float64(b) }))
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "rootline", Subsystem: "cache", Name: "denial_records",
+		Help: "Validated NSEC/NSEC3 records and SOAs kept for synthesised negative answers (RFC 8198)."}, func() float64 { n, _ := c.Denial.Stats(); return float64(n) }))
 }
 
 type budgetCollector struct {
