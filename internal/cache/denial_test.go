@@ -141,3 +141,34 @@ func TestFlushNameDropsDenial(t *testing.T) {
 		t.Errorf("another zone's records went too")
 	}
 }
+
+// Readers and writers share the store (run with -race): a reader's
+// record is never changed under it.
+func TestDenialConcurrent(t *testing.T) {
+	d := newDenial(32<<10, time.Now)
+	soa, _ := dns.NewRR("example. 300 IN SOA ns.example. h.example. 1 2 3 4 60")
+	done := make(chan struct{})
+	for w := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 300 {
+				z := fmt.Sprintf("z%d.", (i+w)%7)
+				owner := fmt.Sprintf("n%d.%s", i, z)
+				if w%2 == 0 {
+					d.PutSOA(z, []dns.RR{soa}, 300)
+					d.Put(z, NSEC, "", orderKey(owner), nsecSet(t, owner, z), 300)
+				} else if zone, ok := d.Zone(owner); ok {
+					if rrs, _, _, ok := d.Floor(zone, NSEC, orderKey(owner)); ok {
+						rrs[0].Header().Ttl = 1 // a copy: the store's stays
+					}
+				}
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	if _, b := d.Stats(); b > 32<<10 {
+		t.Errorf("%d bytes accounted, budget %d", b, 32<<10)
+	}
+}
