@@ -30,7 +30,7 @@ func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Respo
 			return resp, true, nil
 		}
 		if qtype == dns.TypeCNAME {
-			return nil, false, nil
+			return r.synthesised(resp, name, qtype, allowStale)
 		}
 		if dn, syn, ok := r.cachedDNAME(name, allowStale, resp); ok && qtype != dns.TypeDNAME {
 			resp.Answer = append(resp.Answer, dn, syn)
@@ -39,7 +39,7 @@ func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Respo
 		}
 		res, ok = r.cache.Get(cache.Key{Name: name, Type: dns.TypeCNAME})
 		if !ok || (res.Stale && !allowStale) || res.Kind != cache.Positive || len(res.RRs) == 0 {
-			return nil, false, nil
+			return r.synthesised(resp, name, qtype, allowStale)
 		}
 		resp.Stale = resp.Stale || res.Stale
 		resp.judged(res)
@@ -48,6 +48,23 @@ func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Respo
 		name = dnsname.Canonical(res.RRs[0].(*dns.CNAME).Target)
 	}
 	return nil, false, nil
+}
+
+// synthesised ends a cache lookup that found nothing for (name, qtype):
+// a miss, unless cached denial records prove the answer negative (RFC
+// 8198, aggressive.go). Not for serving stale: that follows a failed
+// resolution, which synthesis had its chance to spare.
+func (r *Resolver) synthesised(resp *Response, name string, qtype uint16, allowStale bool) (*Response, bool, error) {
+	if allowStale {
+		return nil, false, nil
+	}
+	syn, ok := r.synthesise(name, qtype)
+	if !ok {
+		return nil, false, nil
+	}
+	resp.judged(cache.Result{Security: syn.Security})
+	resp.Rcode, resp.Ns, resp.Proof = syn.Rcode, syn.Ns, append(resp.Proof, syn.Proof...)
+	return resp, true, nil
 }
 
 // judged folds a cache entry's verdict into resp's: Bogus over Unchecked
