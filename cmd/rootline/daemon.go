@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 )
@@ -31,6 +32,24 @@ type daemonHooks struct {
 	reloaded func(err error)                 // a SIGHUP was handled (err: rejected)
 }
 
+// cpuProfile, when path is set (ROOTLINE_CPU_PROFILE), writes a pprof CPU
+// profile of the daemon's whole life to path: how the benchmarks against
+// the peers are explained (go tool pprof). stop ends and flushes it.
+func cpuProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
 // serveDaemon starts d, reloads it on SIGHUP with what load reads again
 // (file and flags; a configuration that fails to load changes nothing),
 // and shuts it down when ctx ends. name prefixes start errors.
@@ -40,6 +59,11 @@ func serveDaemon[C any](ctx context.Context, log *slog.Logger, name string, d da
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	stopProfile, err := cpuProfile(os.Getenv("ROOTLINE_CPU_PROFILE"))
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	defer stopProfile()
 	if err := d.Start(ctx); err != nil {
 		// Shutdown ends what New set going; with nothing bound it does
 		// not wait.

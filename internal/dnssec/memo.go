@@ -5,10 +5,12 @@ import (
 	"sync"
 )
 
-// sigMemoMax bounds the signatures one key remembers. Each entry holds a
-// digest and a signature (at most a few hundred bytes); when full the memo
-// starts over, which costs only the verifications it would have saved.
-const sigMemoMax = 1024
+// sigMemoMax bounds the signatures one key remembers: 32 bytes each, so a
+// key costs at most ~2 KiB more however many signatures it verifies. The
+// ones that repeat are few per zone (a wildcard's, the NSEC records near
+// popular names); when full the memo starts over, which costs only the
+// verifications it would have saved.
+const sigMemoMax = 32
 
 // sigMemo remembers the (digest, signature) pairs a key has verified.
 // Verification is a pure function of the public key, the digest of the
@@ -19,45 +21,47 @@ const sigMemoMax = 1024
 // 5.3.2), and the same NSEC or NSEC3 record proving many names absent.
 type sigMemo struct {
 	mu   sync.Mutex
-	seen map[string]struct{}
+	seen map[[32]byte]struct{}
 }
 
-// memoKey appends the memo key for a verification of raw over data whose
-// algorithm digest is digest (nil for Ed25519, which signs the data
-// itself: its key uses SHA-256 of the data instead).
-func memoKey(dst, digest, data, raw []byte) []byte {
+// memoKey is SHA-256 over the algorithm's digest of the signed data (the
+// data itself for Ed25519, which signs the message, not a hash) and the
+// signature: what the verification's outcome depends on besides the key.
+func memoKey(digest, data, raw []byte) [32]byte {
+	h := sha256.New()
 	if digest == nil {
-		s := sha256.Sum256(data)
-		dst = append(dst, s[:]...)
+		h.Write(data)
 	} else {
-		dst = append(dst, digest...)
+		h.Write(digest)
 	}
-	dst = append(dst, byte(len(raw)>>8), byte(len(raw)))
-	return append(dst, raw...)
+	h.Write(raw)
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
 }
 
 func (k *Key) memo() *sigMemo {
 	if m := k.verified.Load(); m != nil {
 		return m
 	}
-	k.verified.CompareAndSwap(nil, &sigMemo{seen: make(map[string]struct{})})
+	k.verified.CompareAndSwap(nil, &sigMemo{seen: make(map[[32]byte]struct{})})
 	return k.verified.Load()
 }
 
 // known reports whether key was verified before.
-func (m *sigMemo) known(key []byte) bool {
+func (m *sigMemo) known(key [32]byte) bool {
 	m.mu.Lock()
-	_, ok := m.seen[string(key)]
+	_, ok := m.seen[key]
 	m.mu.Unlock()
 	return ok
 }
 
 // add remembers a successful verification.
-func (m *sigMemo) add(key []byte) {
+func (m *sigMemo) add(key [32]byte) {
 	m.mu.Lock()
 	if len(m.seen) >= sigMemoMax {
 		clear(m.seen)
 	}
-	m.seen[string(key)] = struct{}{}
+	m.seen[key] = struct{}{}
 	m.mu.Unlock()
 }

@@ -55,9 +55,9 @@ func TestSigMemoExact(t *testing.T) {
 }
 
 func TestSigMemoBounded(t *testing.T) {
-	m := &sigMemo{seen: make(map[string]struct{})}
+	m := &sigMemo{seen: make(map[[32]byte]struct{})}
 	for i := range 3 * sigMemoMax {
-		m.add([]byte{byte(i), byte(i >> 8), byte(i >> 16)})
+		m.add([32]byte{byte(i), byte(i >> 8), byte(i >> 16)})
 		if len(m.seen) > sigMemoMax {
 			t.Fatalf("memo holds %d entries, bound %d", len(m.seen), sigMemoMax)
 		}

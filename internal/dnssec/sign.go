@@ -197,8 +197,7 @@ func verifyBytes(k *Key, data, raw []byte) error {
 		h.Write(data)
 		digest = h.Sum(nil)
 	}
-	var kb [64 + 2 + 512]byte
-	key := memoKey(kb[:0], digest, data, raw)
+	key := memoKey(digest, data, raw)
 	m := k.memo()
 	if m.known(key) {
 		return nil
