@@ -13,6 +13,7 @@ import (
 const authUsage = `usage: rootline auth --listen ADDR:PORT [--listen ...] --zone ORIGIN=FILE [--zone ...] [--config FILE]
        [--allow-transfer CIDR ...] [--notify ADDR[:PORT] ...] [--secondary ORIGIN=PRIMARY[:PORT] ...]
        [--sign ORIGIN=KEYDIR ...] [--metrics ADDR:PORT] [--query-log]
+       [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
 
 Serves the zones authoritatively over UDP and TCP on every listen address.
 SIGHUP reloads the configuration and zone files (a zone that fails to load
@@ -29,7 +30,13 @@ Signing: a --sign zone is signed with its keys from KEYDIR (rootline zone
 keygen) on load and on every reload that changes it, and re-signed before
 its signatures expire (valid 14 days, refreshed when 7 remain); each new
 version gets a higher serial and goes to secondaries by NOTIFY and IXFR.
-NSEC3, opt-out and the timings are set in the config file (docs/config.md).`
+NSEC3, opt-out and the timings are set in the config file (docs/config.md).
+
+Identity: --nsid is sent to clients that ask for it (RFC 5001); CH TXT
+id.server/hostname.bind and version.bind/version.server are answered with
+--identity and --version-string, and REFUSED when those are not set. DNS
+Cookies (RFC 7873) are answered with RFC 9018 server cookies made with
+--cookie-secret (random at each start when not set).`
 
 func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return authCommand(ctx, args, stderr, daemonHooks{})
@@ -52,6 +59,7 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 	verbose := fs.Bool("v", false, "log debug messages")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on ADDR:PORT")
 	queryLog := fs.Bool("query-log", false, "log every query")
+	ids := addServerIDFlags(fs)
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -109,6 +117,7 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 			}
 		}
 		c.QueryLog = c.QueryLog || *queryLog
+		ids.apply(&c.NSID, &c.Identity, &c.VersionString, &c.CookieSecret)
 		return &c, c.Validate()
 	}
 	cfg, err := load()

@@ -28,6 +28,13 @@ type Auth struct {
 
 	Metrics  netip.AddrPort `toml:"metrics"`   // Prometheus; zero: off
 	QueryLog bool           `toml:"query-log"` // log every query
+
+	// The server's identity (see docs/config.md): NSID (RFC 5001), the
+	// CH TXT answers, and the DNS Cookie secret (RFC 7873, RFC 9018).
+	NSID          string `toml:"nsid"`
+	Identity      string `toml:"identity"`
+	VersionString string `toml:"version-string"`
+	CookieSecret  string `toml:"cookie-secret"`
 }
 
 // AuthZone is one served zone.
@@ -194,6 +201,7 @@ func (c *Auth) Validate() error {
 		errs = append(errs, checkValid(what+"notify", "address", notify)...)
 	}
 	check("", c.AllowTransfer, c.Notify)
+	errs = append(errs, checkServerID(c.NSID, c.Identity, c.VersionString, c.CookieSecret)...)
 	seen := map[string]bool{}
 	twice := func(origin string) {
 		o := dnsname.Canonical(origin)

@@ -17,6 +17,16 @@ import (
 // configured; NSID and identity are off so answers compare with NSD's.
 func StartKnot(t testing.TB, listen []netip.AddrPort, zones []Zone) *Server {
 	t.Helper()
+	return StartKnotWith(t, listen, zones, Options{})
+}
+
+// StartKnotWith is StartKnot with the settings of o: NSID, identity and
+// version as Knot's nsid, identity and version options (Knot sends its
+// host name as NSID when o.NSID is empty), o.Server's lines added to the
+// server section, o.Template's to the default template (global-module:
+// ...) and o.Config as more top-level sections (mod-cookies:, mod-rrl:).
+func StartKnotWith(t testing.TB, listen []netip.AddrPort, zones []Zone, o Options) *Server {
+	t.Helper()
 	bin := Need(t, "knotd")
 	addrs := resolveListen(t, listen)
 	dir := t.TempDir()
@@ -24,8 +34,12 @@ func StartKnot(t testing.TB, listen []netip.AddrPort, zones []Zone) *Server {
 	logFile := filepath.Join(dir, "knot.log")
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "server:\n  rundir: %q\n  pidfile: %q\n  identity: \"\"\n  version: \"\"\n  background-workers: 1\n  udp-workers: 1\n  tcp-workers: 1\n",
-		dir, filepath.Join(dir, "knot.pid"))
+	fmt.Fprintf(&b, "server:\n  rundir: %q\n  pidfile: %q\n  identity: %q\n  version: %q\n  background-workers: 1\n  udp-workers: 1\n  tcp-workers: 1\n",
+		dir, filepath.Join(dir, "knot.pid"), o.Identity, o.Version)
+	if o.NSID != "" {
+		fmt.Fprintf(&b, "  nsid: %q\n", o.NSID)
+	}
+	b.WriteString(o.Server)
 	for _, a := range addrs {
 		fmt.Fprintf(&b, "  listen: %s@%d\n", a.Addr(), a.Port())
 	}
@@ -44,7 +58,8 @@ template:
     journal-content: none
     semantic-checks: off
     serial-policy: increment
-`, controlSocket(t, dir), dir, logFile, dir)
+%s`, controlSocket(t, dir), dir, logFile, dir, o.Template)
+	b.WriteString(o.Config)
 	b.WriteString("zone:\n")
 	for i, z := range zones {
 		fmt.Fprintf(&b, "  - domain: %q\n    file: %q\n", z.Origin, files[i])

@@ -88,7 +88,11 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	if opt.Wrap != nil {
 		a.handler = opt.Wrap(h)
 	}
-	a.front, a.metrics = newFrontDoor(log, "auth", cfg.Metrics.IsValid(), cfg.QueryLog, nil), cfg.Metrics
+	opts, err := serverOptions(cfg.NSID, cfg.Identity, cfg.VersionString, cfg.CookieSecret, nil)
+	if err != nil {
+		return nil, err
+	}
+	a.front, a.metrics = newFrontDoor(log, "auth", cfg.Metrics.IsValid(), cfg.QueryLog, nil, opts), cfg.Metrics
 	a.handler = a.front.wrap(a.handler, log, nil)
 	a.sv = newServed(log, h, cfg, opt.Zones)
 	a.sv.setFiles(zs)
