@@ -89,6 +89,11 @@ func TestServerIDMatchesPeers(t *testing.T) {
 		{"CH", "TXT", "other.bind"},
 		{"www.example.test", "A", "+nsid"},
 		{"www.example.test", "A"},
+		// Outside every zone: REFUSED with EDE 20 (Not Authoritative)
+		// when the query has EDNS (issue #11 item 2).
+		{"www.other.test", "A"},
+		{"www.other.test", "A", "+noedns"},
+		{"other.test", "SOA", "+nsid"},
 	}
 	for _, tc := range []struct {
 		name string
@@ -124,7 +129,7 @@ func TestServerIDMatchesPeers(t *testing.T) {
 				if tc.opt.NSID == "" {
 					k.NSID, ours.NSID = "", ""
 				}
-				if k.EDE == "" && ours.EDE == "18 (Prohibited)" {
+				if k.EDE == "" && (ours.EDE == "18 (Prohibited)" || ours.EDE == "21 (Not Supported)") {
 					ours.EDE = ""
 				}
 				if !equalDig(ours, k) {
@@ -138,4 +143,19 @@ func TestServerIDMatchesPeers(t *testing.T) {
 func equalDig(a, b digResult) bool {
 	return a.Status == b.Status && a.Flags == b.Flags && a.NSID == b.NSID && a.EDE == b.EDE &&
 		strings.Join(a.Answer, "\n") == strings.Join(b.Answer, "\n")
+}
+
+// The resolver is served through the same middleware: NSID, the CH TXT
+// answers and cookies come with it.
+func TestResolverServerID(t *testing.T) {
+	var stderr syncBuffer
+	d := startDaemon(t, resolverCommand, []string{"--listen", "127.0.0.1:0", "--no-dnssec", "--allow-loopback-upstream",
+		"--forward", ".=127.0.0.1:9", "--nsid", "0x72657331", "--identity", "res-1"}, &stderr)
+	got := digSummary(t, d.udp[0], "CH", "TXT", "id.server", "+nsid")
+	if got.Status != "NOERROR" || strings.Join(got.Answer, "") != `id.server. 0 CH TXT "res-1"` || got.NSID != `72 65 73 31 ("res1")` {
+		t.Errorf("CH TXT id.server: %+v", got)
+	}
+	if got := digSummary(t, d.udp[0], "CH", "TXT", "version.bind"); got.Status != "REFUSED" || got.EDE != "18 (Prohibited)" {
+		t.Errorf("CH TXT version.bind: %+v", got)
+	}
 }
