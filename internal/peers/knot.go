@@ -24,7 +24,8 @@ func StartKnot(t testing.TB, listen []netip.AddrPort, zones []Zone) *Server {
 // version as Knot's nsid, identity and version options (Knot sends its
 // host name as NSID when o.NSID is empty), o.Server's lines added to the
 // server section, o.Template's to the default template (global-module:
-// ...) and o.Config as more top-level sections (mod-cookies:, mod-rrl:).
+// ...) and o.Config as more top-level sections before the template (mod-cookies:,
+// mod-rrl:).
 func StartKnotWith(t testing.TB, listen []netip.AddrPort, zones []Zone, o Options) *Server {
 	t.Helper()
 	bin := Need(t, "knotd")
@@ -50,7 +51,7 @@ database:
 log:
   - target: %q
     any: info
-template:
+%stemplate:
   - id: default
     storage: %q
     zonefile-load: whole
@@ -58,8 +59,7 @@ template:
     journal-content: none
     semantic-checks: off
     serial-policy: increment
-%s`, controlSocket(t, dir), dir, logFile, dir, o.Template)
-	b.WriteString(o.Config)
+%s`, controlSocket(t, dir), dir, logFile, o.Config, dir, o.Template)
 	b.WriteString("zone:\n")
 	for i, z := range zones {
 		fmt.Fprintf(&b, "  - domain: %q\n    file: %q\n", z.Origin, files[i])
