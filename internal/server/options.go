@@ -191,7 +191,7 @@ func (st *optState) finish(reply []byte, remote netip.AddrPort, proto Proto) []b
 	}
 	reply, opt := wire.AddOptions(reply, opts)
 	if proto == UDP && opt >= 0 && len(reply) > st.limit {
-		reply = wire.Shrink(reply, opt)
+		reply = wire.Shrink(reply)
 	}
 	return reply
 }

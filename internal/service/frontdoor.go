@@ -28,6 +28,7 @@ type frontDoor struct {
 	m    *metrics.Metrics // nil without metrics
 	q    *metrics.Queries // nil without metrics
 	opts server.OptionsConfig
+	rrl  *server.RRL // nil: off
 }
 
 // newFrontDoor builds the middleware of role ("resolver", "auth"); allow
@@ -58,6 +59,9 @@ func (f *frontDoor) wrap(h server.Handler, log *slog.Logger, now func() time.Tim
 	// After the ACL: a client refused gets nothing of ours, not even
 	// the server's identity.
 	mw = append(mw, server.Options(f.opts))
+	// Inside Options: a query with a valid server cookie is known when
+	// the reply is rated, and a slipped reply still gets its cookie.
+	mw = append(mw, f.rrl.Middleware())
 	return server.Chain(h, mw...)
 }
 
@@ -77,6 +81,14 @@ func serverOptions(nsid, identity, version, secret string, now func() time.Time)
 		o.CookieSecret = server.CookieSecret(s)
 	}
 	return o, o.Check()
+}
+
+// event is the metrics' event hook, nil without metrics.
+func (f *frontDoor) event() func(server.Event, server.Proto) {
+	if f.q == nil {
+		return nil
+	}
+	return f.q.Event
 }
 
 // listener returns c with the listener events counted too (after any hook

@@ -112,24 +112,25 @@ func AddOptions(reply, opts []byte) ([]byte, int) {
 	return reply, opt
 }
 
-// Shrink cuts a reply down to its header, question and OPT record (at
-// offset opt, as AddOptions returned it) with TC set: what a UDP client is
-// sent when the whole reply does not fit its buffer, so that it retries
-// over TCP (RFC 6891 7, RFC 7766 5). The OPT record is kept whole, options
-// included. It works in place.
-func Shrink(reply []byte, opt int) []byte {
-	_, qend := FindOPT(reply)
-	if opt < qend || opt >= len(reply) {
+// Shrink cuts a reply down to its header, question and OPT record (if
+// any, options included) with TC set: what a UDP client is sent when the
+// whole reply does not fit its buffer, or when response rate limiting
+// slips it, so that the client retries over TCP (RFC 6891 7, RFC 7766
+// 5). It works in place; a reply that does not walk is returned as is.
+func Shrink(reply []byte) []byte {
+	opt, qend := FindOPT(reply)
+	if qend == 0 {
 		return reply
 	}
-	end := opt + OPTLen + int(binary.BigEndian.Uint16(reply[opt+9:]))
-	if end > len(reply) {
-		return reply
+	ar, n := 0, 0
+	if opt >= qend {
+		end := opt + OPTLen + int(binary.BigEndian.Uint16(reply[opt+9:]))
+		n = copy(reply[qend:], reply[opt:end])
+		ar = 1
 	}
-	n := copy(reply[qend:], reply[opt:end])
 	binary.BigEndian.PutUint16(reply[2:], binary.BigEndian.Uint16(reply[2:])|FlagTC)
 	binary.BigEndian.PutUint16(reply[6:], 0)
 	binary.BigEndian.PutUint16(reply[8:], 0)
-	binary.BigEndian.PutUint16(reply[10:], 1)
+	binary.BigEndian.PutUint16(reply[10:], uint16(ar))
 	return reply[:qend+n]
 }
