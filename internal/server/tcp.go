@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rootline-dns/rootline/internal/wire"
@@ -109,28 +110,97 @@ type tcpConn struct {
 	inflight      chan struct{}
 	wg            sync.WaitGroup
 	wmu           sync.Mutex
+
+	client netip.Addr   // the key of Server.clients
+	active atomic.Int64 // Unix nanoseconds of the accept or the last message read or answered
 }
 
-// newConn registers c, or returns nil if the connection limit is reached or
-// the server is stopping.
+// newConn registers c, or returns nil if the server is stopping or c's
+// client already holds its share of connections. When every slot is
+// taken, the connection idle for longest (no query in progress; a
+// message half sent counts as idle) is closed to make room: RFC 7766
+// 6.2.3 lets a server close idle connections when it must, and a server
+// that refused new connections instead would belong to whoever opened
+// the most first.
 func (s *Server) newConn(c *net.TCPConn) *tcpConn {
+	remote := addrPort(c.RemoteAddr())
+	client := tcpClient(remote.Addr())
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.isStopping() || len(s.conns) >= s.cfg.MaxTCPConns {
-		s.log.Debug("tcp connection refused", "remote", c.RemoteAddr(), "open", len(s.conns))
+	if s.isStopping() || s.clients[client] >= s.cfg.MaxTCPConnsPerClient {
+		s.log.Debug("tcp connection refused", "remote", remote, "open", len(s.conns), "client", s.clients[client])
 		s.observe(EventTCPRefused, TCP)
 		return nil
+	}
+	if len(s.conns) >= s.cfg.MaxTCPConns {
+		victim := s.oldestIdle()
+		if victim == nil {
+			s.log.Debug("tcp connection refused, none idle", "remote", remote, "open", len(s.conns))
+			s.observe(EventTCPRefused, TCP)
+			return nil
+		}
+		s.log.Debug("tcp connection closed for a new one", "remote", victim.remote, "new", remote)
+		s.observe(EventTCPEvicted, TCP)
+		s.release(victim)
+		// Its reader wakes up on the closed socket and cleans up.
+		victim.cancel()
+		victim.c.Close()
 	}
 	tc := &tcpConn{
 		s:        s,
 		c:        c,
-		remote:   addrPort(c.RemoteAddr()),
+		remote:   remote,
 		local:    addrPort(c.LocalAddr()),
 		inflight: make(chan struct{}, s.cfg.TCPMaxInFlight),
+		client:   client,
 	}
+	tc.active.Store(time.Now().UnixNano())
 	tc.ctx, tc.cancel = context.WithCancel(s.ctx)
 	s.conns[tc] = struct{}{}
+	s.clients[client]++
 	return tc
+}
+
+// oldestIdle returns the connection with no query in progress that was
+// active longest ago, or nil. s.mu is held; the scan costs one pass over
+// at most MaxTCPConns connections, and only when they are all open.
+func (s *Server) oldestIdle() *tcpConn {
+	var victim *tcpConn
+	var oldest int64
+	for tc := range s.conns {
+		if len(tc.inflight) > 0 {
+			continue // answering: not idle
+		}
+		if a := tc.active.Load(); victim == nil || a < oldest {
+			victim, oldest = tc, a
+		}
+	}
+	return victim
+}
+
+// release forgets tc (once, whoever calls first: its reader at the end,
+// or newConn closing it for another). s.mu is held.
+func (s *Server) release(tc *tcpConn) {
+	if _, ok := s.conns[tc]; !ok {
+		return
+	}
+	delete(s.conns, tc)
+	if n := s.clients[tc.client] - 1; n > 0 {
+		s.clients[tc.client] = n
+	} else {
+		delete(s.clients, tc.client)
+	}
+}
+
+// tcpClient is the key a client's connections are counted under: its
+// IPv4 address, or its IPv6 /64 (one host's share of a network).
+func tcpClient(a netip.Addr) netip.Addr {
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.Addr()
+	}
+	return a
 }
 
 func addrPort(a net.Addr) netip.AddrPort {
@@ -159,7 +229,7 @@ func (tc *tcpConn) serve() {
 		tc.cancel()
 		tc.c.Close()
 		s.mu.Lock()
-		delete(s.conns, tc)
+		s.release(tc)
 		s.mu.Unlock()
 	}()
 	br := bufio.NewReaderSize(tc.c, tcpReadBuf)
@@ -187,6 +257,7 @@ func (tc *tcpConn) serve() {
 			}
 			return
 		}
+		tc.active.Store(time.Now().UnixNano())
 		if msg[2]&0x80 != 0 {
 			s.observe(EventResponse, TCP)
 			continue // QR set: never answer a response
