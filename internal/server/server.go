@@ -71,19 +71,19 @@ const (
 // worker, each reads one datagram per syscall (a batch would put queries
 // behind a blocked one again), and buffers cost 2 x 64 KiB per worker.
 type Config struct {
-	Listen         []netip.AddrPort // IPv4 and IPv6; port 0 picks a free port (the same for UDP and TCP)
-	UDPSockets     int              // SO_REUSEPORT sockets per address (0 = GOMAXPROCS)
-	UDPWorkers     int              // goroutines serving each UDP socket (0 = 1); see below
-	UDPBatch       int              // datagrams per recvmmsg/sendmmsg (0 = 16); each costs 128 KiB of buffers
-	MaxTCPConns    int              // open TCP connections; beyond it the oldest idle one is closed for a new one
+	Listen      []netip.AddrPort // IPv4 and IPv6; port 0 picks a free port (the same for UDP and TCP)
+	UDPSockets  int              // SO_REUSEPORT sockets per address (0 = GOMAXPROCS)
+	UDPWorkers  int              // goroutines serving each UDP socket (0 = 1); see below
+	UDPBatch    int              // datagrams per recvmmsg/sendmmsg (0 = 16); each costs 128 KiB of buffers
+	MaxTCPConns int              // open TCP connections; beyond it the oldest idle one is closed for a new one
 	// MaxTCPConnsPerClient bounds one client's connections (an IPv4
 	// address, an IPv6 /64); beyond it its new ones are closed at once.
 	MaxTCPConnsPerClient int
-	TCPIdleTimeout time.Duration    // RFC 7766 6.2.3
-	TCPReadTimeout time.Duration    // per message once its first byte arrived
-	TCPMaxInFlight int              // pipelined queries processed concurrently per connection
-	TCPMaxQueries  int              // TCP queries processed concurrently server-wide
-	Logger         *slog.Logger
+	TCPIdleTimeout       time.Duration // RFC 7766 6.2.3
+	TCPReadTimeout       time.Duration // per message once its first byte arrived
+	TCPMaxInFlight       int           // pipelined queries processed concurrently per connection
+	TCPMaxQueries        int           // TCP queries processed concurrently server-wide
+	Logger               *slog.Logger
 
 	// Observe, if set, is told of listener events (drops, refusals,
 	// timeouts). It is called inline on the serving goroutines, so it
