@@ -167,7 +167,7 @@ func (o *options) ServeDNS(ctx context.Context, req *Request, out []byte) []byte
 		// client's cookie and a fresh server cookie to retry with.
 		reply = q.ErrorReply(req.Wire, wire.RcodeBadCookie, out[:0])
 	} else {
-		reply = o.next.ServeDNS(ctx, req, out)
+		reply = inOut(o.next.ServeDNS(ctx, req, out), out)
 	}
 	return st.finish(reply, req.Remote, req.Proto)
 }
@@ -194,6 +194,16 @@ func (st *optState) finish(reply []byte, remote netip.AddrPort, proto Proto) []b
 		reply = wire.Shrink(reply)
 	}
 	return reply
+}
+
+// inOut returns reply in out's buffer, copying it there if the handler
+// built it elsewhere (it may be shared, a cached reply): the options are
+// inserted in place.
+func inOut(reply, out []byte) []byte {
+	if len(reply) == 0 || cap(out) == 0 || &reply[0] == &out[:1][0] {
+		return reply
+	}
+	return append(out[:0], reply...)
 }
 
 // deferred returns what a deferred reply to r needs done before it is

@@ -147,7 +147,7 @@ func (l *RRL) Middleware() Middleware {
 				return reply
 			case rrlSlip:
 				l.observe(EventRRLSlip)
-				return wire.Shrink(reply)
+				return wire.Shrink(inOut(reply, out))
 			}
 			l.observe(EventRRLDrop)
 			return nil
