@@ -112,7 +112,11 @@ type tcpConn struct {
 	wmu           sync.Mutex
 
 	client netip.Addr   // the key of Server.clients
-	active atomic.Int64 // Unix nanoseconds of the accept or the last message read or answered
+	active atomic.Int64 // Unix nanoseconds of the accept or the last message read
+	// pending counts queries read whose handler has not returned: a
+	// connection without any is idle. It drops before the reply is
+	// written, so a client holding its answer never sees it as busy.
+	pending atomic.Int32
 }
 
 // newConn registers c, or returns nil if the server is stopping or c's
@@ -168,7 +172,7 @@ func (s *Server) oldestIdle() *tcpConn {
 	var victim *tcpConn
 	var oldest int64
 	for tc := range s.conns {
-		if len(tc.inflight) > 0 {
+		if tc.pending.Load() > 0 {
 			continue // answering: not idle
 		}
 		if a := tc.active.Load(); victim == nil || a < oldest {
@@ -262,18 +266,21 @@ func (tc *tcpConn) serve() {
 			s.observe(EventResponse, TCP)
 			continue // QR set: never answer a response
 		}
+		tc.pending.Add(1)
 		// Wait for a slot on this connection, then server-wide. While we
 		// wait we do not read, so the client is slowed by TCP flow
 		// control rather than by our memory.
 		select {
 		case tc.inflight <- struct{}{}:
 		case <-tc.ctx.Done():
+			tc.pending.Add(-1)
 			return
 		}
 		select {
 		case s.tcpQueries <- struct{}{}:
 		case <-tc.ctx.Done():
 			<-tc.inflight
+			tc.pending.Add(-1)
 			return
 		}
 		tc.wg.Go(func() {
@@ -295,6 +302,7 @@ func (tc *tcpConn) answer(msg []byte) {
 	buf := *bp
 	req := Request{Wire: msg, Remote: tc.remote, Local: tc.local, Proto: TCP, streamFn: tc.writeExtra}
 	reply := s.h.ServeDNS(tc.ctx, &req, buf[2:2])
+	tc.pending.Add(-1)
 	if len(reply) == 0 {
 		// "Drop" on a stream: a client waiting for an answer that will
 		// never come is better told at once, and a message the handler

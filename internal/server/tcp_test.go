@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"runtime"
@@ -197,7 +198,13 @@ func dialTCPFrom(t *testing.T, src string, addr netip.AddrPort) *net.TCPConn {
 // whoever opened them first.
 func TestTCPConnectionLimitClosesOldestIdle(t *testing.T) {
 	var events eventCounter
-	s := startServer(t, Config{Listen: []netip.AddrPort{lo4}, MaxTCPConns: 2, Observe: events.observe}, testHandler())
+	var logs syncBuffer
+	s := startServer(t, Config{Listen: []netip.AddrPort{lo4}, MaxTCPConns: 2, Observe: events.observe, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, testHandler())
+	defer func() {
+		if t.Failed() {
+			t.Log(logs.String())
+		}
+	}()
 	_, tcp := s.Addrs()
 	var open []*net.TCPConn
 	for _, src := range []string{"127.0.0.2", "127.0.0.3"} {
