@@ -158,4 +158,9 @@ func TestResolverServerID(t *testing.T) {
 	if got := digSummary(t, d.udp[0], "CH", "TXT", "version.bind"); got.Status != "REFUSED" || got.EDE != "18 (Prohibited)" {
 		t.Errorf("CH TXT version.bind: %+v", got)
 	}
+	// dig sends a client cookie: the resolver's answers (here a SERVFAIL,
+	// the forwarder being unreachable) carry the pair.
+	if got := digSummary(t, d.udp[0], "www.example.test", "A", "+rec"); len(cookieOf(got)) != 48 {
+		t.Errorf("resolver reply cookie %q, want 24 bytes", got.Cookie)
+	}
 }

@@ -130,8 +130,9 @@ func NewRRL(cfg RRLConfig) *RRL {
 	return &RRL{cfg: cfg, seed: maphash.MakeSeed(), mask: uint64(sets - 1), sets: make([]rrlSet, sets), epoch: cfg.Now()}
 }
 
-// Middleware limits the handler's UDP responses. A nil RRL passes every
-// response.
+// Middleware limits the handler's UDP responses. It belongs outside
+// Options, whose verdict on the query's cookie it reads once the reply is
+// made. A nil RRL passes every response.
 func (l *RRL) Middleware() Middleware {
 	return func(next Handler) Handler {
 		if l == nil {

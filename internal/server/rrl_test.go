@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/hex"
 	"net/netip"
 	"strings"
 	"testing"
@@ -196,6 +197,39 @@ func BenchmarkRRL(b *testing.B) {
 		*req = Request{Wire: w, Remote: remote, Proto: UDP}
 		if h.ServeDNS(ctx, req, out) == nil {
 			b.Fatal("dropped")
+		}
+	}
+}
+
+// Outside Options, the limiter also covers what Options answers itself
+// (CH TXT id.server), and spares a query with a valid server cookie.
+func TestRRLAroundOptions(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	secret := CookieSecret{7}
+	h := Chain(zoneHandler(), NewRRL(RRLConfig{Rate: 2, Slip: 0, Now: clock.now}).Middleware(),
+		Options(OptionsConfig{Identity: "ns1", CookieSecret: secret, Now: clock.now}))
+	ch := query("id.server.", dns.TypeTXT)
+	ch.Question[0].Qclass = dns.ClassCHAOS
+	client := netip.MustParseAddrPort("192.0.2.1:5353")
+	send := func(m *dns.Msg) bool {
+		req := &Request{Wire: pack(t, m), Remote: client, Proto: UDP}
+		return h.ServeDNS(context.Background(), req, make([]byte, 0, 65535)) != nil
+	}
+	answered := 0
+	for range 10 {
+		if send(ch) {
+			answered++
+		}
+	}
+	if answered != 2 {
+		t.Errorf("CH TXT flood: %d answered, want 2", answered)
+	}
+	var sc [serverCookieLen]byte
+	newCookieJar(secret, clock.now).server(&sc, unhex(t, "0102030405060708"), client.Addr())
+	good := cookieQuery("0102030405060708"+hex.EncodeToString(sc[:]), false)
+	for i := range 10 {
+		if !send(good) {
+			t.Fatalf("query %d with a valid cookie was limited", i)
 		}
 	}
 }

@@ -56,12 +56,12 @@ func (f *frontDoor) wrap(h server.Handler, log *slog.Logger, now func() time.Tim
 	if f.acl != nil {
 		mw = append(mw, f.acl.Middleware())
 	}
-	// After the ACL: a client refused gets nothing of ours, not even
-	// the server's identity.
-	mw = append(mw, server.Options(f.opts))
-	// Inside Options: a query with a valid server cookie is known when
-	// the reply is rated, and a slipped reply still gets its cookie.
-	mw = append(mw, f.rrl.Middleware())
+	// After the ACL: a client refused gets nothing of ours, not even the
+	// server's identity. Rate limiting sees the finished replies (the
+	// CH TXT answers and BADCOOKIE included), and learns from Options
+	// whether the query had a valid server cookie; a slipped reply keeps
+	// its OPT record, cookie and all.
+	mw = append(mw, f.rrl.Middleware(), server.Options(f.opts))
 	return server.Chain(h, mw...)
 }
 
