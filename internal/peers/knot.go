@@ -14,7 +14,8 @@ import (
 // Zones are loaded whole from their files, with no journal, no zone-file
 // flushing and no DNSSEC signing, so Knot serves exactly the text given.
 // Knot answers minimally by default and has no RRL unless the module is
-// configured; NSID and identity are off so answers compare with NSD's.
+// configured; identity and version are off (REFUSED) as in NSD, but Knot
+// sends its host name as NSID to clients that ask (StartKnotWith sets one).
 func StartKnot(t testing.TB, listen []netip.AddrPort, zones []Zone) *Server {
 	t.Helper()
 	return StartKnotWith(t, listen, zones, Options{})
