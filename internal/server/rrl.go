@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/maphash"
+	"math"
 	"net/netip"
 	"sync"
 	"time"
@@ -35,6 +36,9 @@ const (
 	DefaultRRLTableSize = 1 << 16
 
 	rrlWays = 4 // entries per set: a new key evicts the oldest of its set
+	// maxRRLRate keeps a bucket's arithmetic in 32 bits; a million
+	// responses a second to one prefix is no limit at all.
+	maxRRLRate = 1_000_000
 )
 
 // RRLConfig configures response rate limiting; Rate 0 turns it off.
@@ -174,8 +178,8 @@ func (l *RRL) account(client netip.Addr, reply []byte) int {
 	key := l.key(client, reply)
 	now := uint32(l.cfg.Now().Sub(l.epoch) / time.Second)
 	set := &l.sets[key&l.mask]
-	rate := int32(l.cfg.Rate)
-	floor := -rate * int32(l.cfg.Window/time.Second)
+	rate := int32(min(l.cfg.Rate, maxRRLRate))
+	floor := int32(max(-int64(rate)*int64(l.cfg.Window/time.Second), math.MinInt32))
 
 	set.mu.Lock()
 	defer set.mu.Unlock()
