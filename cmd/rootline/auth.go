@@ -13,6 +13,8 @@ import (
 const authUsage = `usage: rootline auth --listen ADDR:PORT [--listen ...] --zone ORIGIN=FILE [--zone ...] [--config FILE]
        [--allow-transfer CIDR ...] [--notify ADDR[:PORT] ...] [--secondary ORIGIN=PRIMARY[:PORT] ...]
        [--sign ORIGIN=KEYDIR ...] [--metrics ADDR:PORT] [--query-log]
+       [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
+       [--rrl-rate N] [--rrl-slip N] [--rrl-window D] [--rrl-ipv4-prefix N] [--rrl-ipv6-prefix N]
 
 Serves the zones authoritatively over UDP and TCP on every listen address.
 SIGHUP reloads the configuration and zone files (a zone that fails to load
@@ -29,7 +31,19 @@ Signing: a --sign zone is signed with its keys from KEYDIR (rootline zone
 keygen) on load and on every reload that changes it, and re-signed before
 its signatures expire (valid 14 days, refreshed when 7 remain); each new
 version gets a higher serial and goes to secondaries by NOTIFY and IXFR.
-NSEC3, opt-out and the timings are set in the config file (docs/config.md).`
+NSEC3, opt-out and the timings are set in the config file (docs/config.md).
+
+Identity: --nsid is sent to clients that ask for it (RFC 5001); CH TXT
+id.server/hostname.bind and version.bind/version.server are answered with
+--identity and --version-string, and REFUSED when those are not set. DNS
+Cookies (RFC 7873) are answered with RFC 9018 server cookies made with
+--cookie-secret (random at each start when not set).
+
+Response rate limiting (off unless --rrl-rate is set): UDP responses are
+limited to N a second per client prefix (/24, /56) and kind of answer;
+past it every --rrl-slip-th response is sent empty with TC (the client
+retries over TCP) and the rest dropped. TCP, and queries with a valid DNS
+Cookie, are never limited.`
 
 func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return authCommand(ctx, args, stderr, daemonHooks{})
@@ -52,6 +66,12 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 	verbose := fs.Bool("v", false, "log debug messages")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on ADDR:PORT")
 	queryLog := fs.Bool("query-log", false, "log every query")
+	ids := addServerIDFlags(fs)
+	rrlRate := fs.Int("rrl-rate", 0, "response rate limit: UDP responses per second per client prefix and answer (0: off)")
+	rrlSlip := fs.Int("rrl-slip", -1, "send every Nth rate-limited response truncated (TC) instead of dropping it; 0: drop all (default 2)")
+	rrlWindow := fs.Duration("rrl-window", 0, "how long a client over the rate stays limited at most (default 15s)")
+	rrl4 := fs.Int("rrl-ipv4-prefix", 0, "IPv4 prefix length of the clients that share a rate limit (default 24)")
+	rrl6 := fs.Int("rrl-ipv6-prefix", 0, "IPv6 prefix length of the clients that share a rate limit (default 56)")
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -109,6 +129,22 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 			}
 		}
 		c.QueryLog = c.QueryLog || *queryLog
+		ids.apply(&c.NSID, &c.Identity, &c.VersionString, &c.CookieSecret)
+		if *rrlRate != 0 {
+			c.RRLRate = *rrlRate
+		}
+		if *rrlSlip >= 0 {
+			c.RRLSlip = rrlSlip
+		}
+		if *rrlWindow != 0 {
+			c.RRLWindow = *rrlWindow
+		}
+		if *rrl4 != 0 {
+			c.RRLIPv4Prefix = *rrl4
+		}
+		if *rrl6 != 0 {
+			c.RRLIPv6Prefix = *rrl6
+		}
 		return &c, c.Validate()
 	}
 	cfg, err := load()

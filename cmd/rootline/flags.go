@@ -58,3 +58,27 @@ func daemonLogger(stderr io.Writer, verbose bool) *slog.Logger {
 	}
 	return newLogger(stderr, level)
 }
+
+// serverIDFlags are the identity flags both daemons take: NSID, the CH
+// TXT answers and the DNS Cookie secret.
+type serverIDFlags struct {
+	nsid, identity, version, cookieSecret *string
+}
+
+func addServerIDFlags(fs *flag.FlagSet) *serverIDFlags {
+	return &serverIDFlags{
+		nsid:         fs.String("nsid", "", "NSID sent to clients that ask (RFC 5001): text, or 0xHEX (default: none)"),
+		identity:     fs.String("identity", "", "answer CH TXT id.server and hostname.bind with TEXT (default: REFUSED)"),
+		version:      fs.String("version-string", "", "answer CH TXT version.bind and version.server with TEXT (default: REFUSED)"),
+		cookieSecret: fs.String("cookie-secret", "", "DNS Cookie secret, 32 hex digits (RFC 9018; default: random at each start)"),
+	}
+}
+
+// apply sets the flags given over the file's values.
+func (f *serverIDFlags) apply(nsid, identity, version, secret *string) {
+	for _, p := range []struct{ flag, dst *string }{{f.nsid, nsid}, {f.identity, identity}, {f.version, version}, {f.cookieSecret, secret}} {
+		if *p.flag != "" {
+			*p.dst = *p.flag
+		}
+	}
+}

@@ -14,6 +14,7 @@ const resolverUsage = `usage: rootline resolver --listen ADDR:PORT [--listen ...
        [--forward ZONE=ADDR[:PORT][,ADDR...]] [--allow CIDR ...] [--allow-loopback-upstream]
        [--metrics ADDR:PORT] [--trust-anchor FILE ...] [--insecure ZONE ...] [--no-dnssec]
        [--no-aggressive-nsec] [--trust-anchor-state FILE] [--time-floor DATE|off] [--config FILE]
+       [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
 
 A caching recursive resolver: iterates from the root hints (IANA's roots
 when --root-hints is not given), or forwards (--forward .=ADDR makes it a
@@ -32,7 +33,9 @@ without asking (RFC 8198); --no-aggressive-nsec turns that off.
 their state in FILE. While the clock is before --time-floor (default:
 the build time), answers are validated without signature times and get
 no AD. FAKETIME_TIMESTAMP_FILE=FILE makes time follow FILE
-("@YYYY-MM-DD HH:MM:SS"), as libfaketime does for C programs.`
+("@YYYY-MM-DD HH:MM:SS"), as libfaketime does for C programs.
+--nsid, --identity, --version-string and --cookie-secret are as for
+rootline auth: NSID, CH TXT id.server/version.bind, DNS Cookies.`
 
 func runResolver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return resolverCommand(ctx, args, stderr, daemonHooks{})
@@ -62,6 +65,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	anchorState := fs.String("trust-anchor-state", "", "RFC 5011 trust anchor state file (read, seeded and rewritten)")
 	timeFloor := fs.String("time-floor", "", "before this date (YYYY-MM-DD or RFC 3339) the clock is unset: no DNSSEC time checks, no AD; \"off\" for none (default: build time)")
 	verbose := fs.Bool("v", false, "log debug messages")
+	ids := addServerIDFlags(fs)
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -118,6 +122,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 			c.TimeFloor = *timeFloor
 		}
 		c.NoAggressiveNSEC = c.NoAggressiveNSEC || *noAggressive
+		ids.apply(&c.NSID, &c.Identity, &c.VersionString, &c.CookieSecret)
 		if *noDNSSEC {
 			off := false
 			c.DNSSEC = &off

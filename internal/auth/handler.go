@@ -244,7 +244,7 @@ func (st *state) answer(m *dns.Msg, proto server.Proto) *dns.Msg {
 	// Class ANY is answered from the IN data, as NSD and Knot do; other
 	// classes (CH, HS) have no zones here.
 	if q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY {
-		return errorReply(m, dns.RcodeRefused)
+		return withEDE(errorReply(m, dns.RcodeRefused), dns.ExtendedErrorCodeNotSupported)
 	}
 	z := st.find(q.Name, q.Qtype)
 	if q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
@@ -263,7 +263,9 @@ func (st *state) answer(m *dns.Msg, proto server.Proto) *dns.Msg {
 		return errorReply(m, dns.RcodeServerFailure)
 	}
 	if z == nil {
-		return errorReply(m, dns.RcodeRefused)
+		// RFC 8914 4.21, as NSD and Knot send it: the name is in none of
+		// our zones.
+		return withEDE(errorReply(m, dns.RcodeRefused), dns.ExtendedErrorCodeNotAuthoritative)
 	}
 	opt := m.IsEdns0()
 	// Work in lower case: owner names that equal the question then
@@ -333,6 +335,15 @@ func reply(m *dns.Msg) *dns.Msg {
 func errorReply(m *dns.Msg, rcode int) *dns.Msg {
 	r := reply(m)
 	r.Rcode = rcode
+	return r
+}
+
+// withEDE adds an Extended DNS Error (RFC 8914) to r when it has EDNS:
+// without it there is nowhere to put one.
+func withEDE(r *dns.Msg, info uint16) *dns.Msg {
+	if o := r.IsEdns0(); o != nil {
+		o.Option = append(o.Option, &dns.EDNS0_EDE{InfoCode: info})
+	}
 	return r
 }
 

@@ -28,6 +28,21 @@ type Auth struct {
 
 	Metrics  netip.AddrPort `toml:"metrics"`   // Prometheus; zero: off
 	QueryLog bool           `toml:"query-log"` // log every query
+
+	// The server's identity (see docs/config.md): NSID (RFC 5001), the
+	// CH TXT answers, and the DNS Cookie secret (RFC 7873, RFC 9018).
+	NSID          string `toml:"nsid"`
+	Identity      string `toml:"identity"`
+	VersionString string `toml:"version-string"`
+	CookieSecret  string `toml:"cookie-secret"`
+
+	// Response rate limiting of UDP responses (docs/config.md); RRLRate
+	// 0 (the default) turns it off. RRLSlip nil means the default, 2.
+	RRLRate       int           `toml:"rrl-rate"`
+	RRLSlip       *int          `toml:"rrl-slip"`
+	RRLWindow     time.Duration `toml:"rrl-window"`
+	RRLIPv4Prefix int           `toml:"rrl-ipv4-prefix"`
+	RRLIPv6Prefix int           `toml:"rrl-ipv6-prefix"`
 }
 
 // AuthZone is one served zone.
@@ -194,6 +209,8 @@ func (c *Auth) Validate() error {
 		errs = append(errs, checkValid(what+"notify", "address", notify)...)
 	}
 	check("", c.AllowTransfer, c.Notify)
+	errs = append(errs, checkServerID(c.NSID, c.Identity, c.VersionString, c.CookieSecret)...)
+	errs = append(errs, c.checkRRL()...)
 	seen := map[string]bool{}
 	twice := func(origin string) {
 		o := dnsname.Canonical(origin)
@@ -219,4 +236,25 @@ func (c *Auth) Validate() error {
 		check("secondary "+z.Origin+": ", z.AllowTransfer, z.Notify)
 	}
 	return errors.Join(errs...)
+}
+
+// checkRRL checks the rate limiting keys.
+func (c *Auth) checkRRL() []error {
+	var errs []error
+	if c.RRLRate < 0 {
+		errs = append(errs, errors.New("rrl-rate: must not be negative"))
+	}
+	if c.RRLSlip != nil && (*c.RRLSlip < 0 || *c.RRLSlip > 10) {
+		errs = append(errs, errors.New("rrl-slip: want 0 to 10"))
+	}
+	if c.RRLWindow < 0 || c.RRLWindow > time.Hour {
+		errs = append(errs, errors.New("rrl-window: want 0 (15s) to 1h"))
+	}
+	if c.RRLIPv4Prefix < 0 || c.RRLIPv4Prefix > 32 {
+		errs = append(errs, errors.New("rrl-ipv4-prefix: want 0 (24) to 32"))
+	}
+	if c.RRLIPv6Prefix < 0 || c.RRLIPv6Prefix > 128 {
+		errs = append(errs, errors.New("rrl-ipv6-prefix: want 0 (56) to 128"))
+	}
+	return errs
 }

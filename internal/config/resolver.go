@@ -50,6 +50,12 @@ type Resolver struct {
 	// follows FAKETIME_TIMESTAMP_FILE). Before it, DNSSEC validation
 	// skips signature times and never sets AD.
 	TimeFloor string `toml:"time-floor"`
+
+	// The server's identity, as for rootline auth (docs/config.md).
+	NSID          string `toml:"nsid"`
+	Identity      string `toml:"identity"`
+	VersionString string `toml:"version-string"`
+	CookieSecret  string `toml:"cookie-secret"`
 }
 
 // TimeFloorOff is the TimeFloor that turns the floor off.
@@ -116,6 +122,7 @@ func ParseForwardFlag(v string) (Forward, error) {
 func (c *Resolver) Validate() error {
 	errs := checkListen(c.Listen, "--listen")
 	errs = append(errs, checkValid("allow", "prefix", c.Allow)...)
+	errs = append(errs, checkServerID(c.NSID, c.Identity, c.VersionString, c.CookieSecret)...)
 	seen := map[string]bool{}
 	for _, f := range c.Forward {
 		if _, ok := dns.IsDomainName(f.Zone); !ok {

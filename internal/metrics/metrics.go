@@ -101,7 +101,7 @@ func (m *Metrics) Queries(role string) *Queries {
 				q.queries[p][rc][c] = qv.WithLabelValues(proto.String(), name, cached)
 			}
 		}
-		for e := range server.EventSendFailed + 1 {
+		for e := range server.Event(server.NumEvents) {
 			q.events[e][p] = ev.WithLabelValues(e.String(), proto.String())
 		}
 	}

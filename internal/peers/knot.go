@@ -14,8 +14,20 @@ import (
 // Zones are loaded whole from their files, with no journal, no zone-file
 // flushing and no DNSSEC signing, so Knot serves exactly the text given.
 // Knot answers minimally by default and has no RRL unless the module is
-// configured; NSID and identity are off so answers compare with NSD's.
+// configured; identity and version are off (REFUSED) as in NSD, but Knot
+// sends its host name as NSID to clients that ask (StartKnotWith sets one).
 func StartKnot(t testing.TB, listen []netip.AddrPort, zones []Zone) *Server {
+	t.Helper()
+	return StartKnotWith(t, listen, zones, Options{})
+}
+
+// StartKnotWith is StartKnot with the settings of o: NSID, identity and
+// version as Knot's nsid, identity and version options (Knot sends its
+// host name as NSID when o.NSID is empty), o.Server's lines added to the
+// server section, o.Template's to the default template (global-module:
+// ...) and o.Config as more top-level sections before the template (mod-cookies:,
+// mod-rrl:).
+func StartKnotWith(t testing.TB, listen []netip.AddrPort, zones []Zone, o Options) *Server {
 	t.Helper()
 	bin := Need(t, "knotd")
 	addrs := resolveListen(t, listen)
@@ -24,8 +36,12 @@ func StartKnot(t testing.TB, listen []netip.AddrPort, zones []Zone) *Server {
 	logFile := filepath.Join(dir, "knot.log")
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "server:\n  rundir: %q\n  pidfile: %q\n  identity: \"\"\n  version: \"\"\n  background-workers: 1\n  udp-workers: 1\n  tcp-workers: 1\n",
-		dir, filepath.Join(dir, "knot.pid"))
+	fmt.Fprintf(&b, "server:\n  rundir: %q\n  pidfile: %q\n  identity: %q\n  version: %q\n  background-workers: 1\n  udp-workers: 1\n  tcp-workers: 1\n",
+		dir, filepath.Join(dir, "knot.pid"), o.Identity, o.Version)
+	if o.NSID != "" {
+		fmt.Fprintf(&b, "  nsid: %q\n", o.NSID)
+	}
+	b.WriteString(o.Server)
 	for _, a := range addrs {
 		fmt.Fprintf(&b, "  listen: %s@%d\n", a.Addr(), a.Port())
 	}
@@ -36,7 +52,7 @@ database:
 log:
   - target: %q
     any: info
-template:
+%stemplate:
   - id: default
     storage: %q
     zonefile-load: whole
@@ -44,7 +60,7 @@ template:
     journal-content: none
     semantic-checks: off
     serial-policy: increment
-`, controlSocket(t, dir), dir, logFile, dir)
+%s`, controlSocket(t, dir), dir, logFile, o.Config, dir, o.Template)
 	b.WriteString("zone:\n")
 	for i, z := range zones {
 		fmt.Fprintf(&b, "  - domain: %q\n    file: %q\n", z.Origin, files[i])

@@ -18,6 +18,14 @@ import (
 // identity or version answers to CHAOS queries.
 func StartNSD(t testing.TB, listen []netip.AddrPort, zones []Zone) *Server {
 	t.Helper()
+	return StartNSDWith(t, listen, zones, Options{})
+}
+
+// StartNSDWith is StartNSD with the settings of o: NSID, identity and
+// version as NSD's nsid, identity and version (hide-* then no), and
+// o.Server's lines added to the server: section (rrl-ratelimit, ...).
+func StartNSDWith(t testing.TB, listen []netip.AddrPort, zones []Zone, o Options) *Server {
+	t.Helper()
 	bin := Need(t, "nsd")
 	addrs := resolveListen(t, listen)
 	dir := t.TempDir()
@@ -25,7 +33,18 @@ func StartNSD(t testing.TB, listen []netip.AddrPort, zones []Zone) *Server {
 	logFile := filepath.Join(dir, "nsd.log")
 
 	var b strings.Builder
-	nsdServerConf(&b, addrs, dir, logFile, "  verbosity: 1\n  tcp-count: 100\n")
+	extra := "  verbosity: 1\n  tcp-count: 100\n"
+	if o.NSID != "" {
+		extra += fmt.Sprintf("  nsid: \"ascii_%s\"\n", o.NSID)
+	}
+	if o.Identity != "" {
+		extra += fmt.Sprintf("  hide-identity: no\n  identity: %q\n", o.Identity)
+	}
+	if o.Version != "" {
+		extra += fmt.Sprintf("  hide-version: no\n  version: %q\n", o.Version)
+	}
+	extra += o.Server
+	nsdServerConf(&b, addrs, dir, logFile, extra)
 	for i, z := range zones {
 		fmt.Fprintf(&b, "zone:\n  name: %q\n  zonefile: %q\n", z.Origin, files[i])
 	}
@@ -44,6 +63,8 @@ func StartNSD(t testing.TB, listen []netip.AddrPort, zones []Zone) *Server {
 // RRL (Debian builds it in), minimal responses; extra adds server: lines.
 func nsdServerConf(b *strings.Builder, addrs []netip.AddrPort, dir, logFile, extra string) {
 	b.WriteString("server:\n")
+	// Defaults a test may override in extra (NSD takes the last value).
+	b.WriteString("  hide-version: yes\n  hide-identity: yes\n  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\n")
 	for _, a := range addrs {
 		fmt.Fprintf(b, "  ip-address: %s@%d\n", a.Addr(), a.Port())
 	}
@@ -58,11 +79,7 @@ func nsdServerConf(b *strings.Builder, addrs []netip.AddrPort, dir, logFile, ext
   chroot: ""
   server-count: 1
   reuseport: no
-  hide-version: yes
-  hide-identity: yes
   minimal-responses: yes
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
 %sremote-control:
   control-enable: no
 `, dir, filepath.Join(dir, "zone.list"), filepath.Join(dir, "xfrd.state"), dir,

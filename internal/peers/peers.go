@@ -54,6 +54,15 @@ type Zone struct {
 	Text   string
 }
 
+// Options are what a test changes from a peer's harness defaults; each
+// Start...With function says how it maps them.
+type Options struct {
+	NSID, Identity, Version string // empty: off (hidden)
+	Server                  string // more lines for the server section, each "  key: value\n"
+	Template                string // Knot: more lines for the default template
+	Config                  string // Knot: more top-level sections
+}
+
 // Server is a running peer. It is stopped by t.Cleanup.
 type Server struct {
 	Name  string           // "nsd", "knot" or "unbound"

@@ -10,20 +10,29 @@
 //     (a resolver waiting on upstream servers) or in several messages (a
 //     zone transfer);
 //   - the one middleware path both roles are served through (internal/
-//     service builds it): Chain(h, Recover, Observe, ACL). Recover turns a
+//     service builds it): Chain(h, Recover, Observe, ACL, RRL, Options).
+//     Recover turns a
 //     handler's panic into SERVFAIL and a log line; Observe times each
 //     query and reports its reply to the Observers, the Prometheus metrics
 //     (package metrics) and the QueryLog, deferred replies included when
 //     they are sent; ACL (Allowlist, replaceable on reload) answers
 //     REFUSED to clients outside the list, LocalNetworks being the
-//     resolver's default;
+//     resolver's default; RRL (response rate limiting, the authoritative
+//     role's, off by default) limits UDP responses per client prefix and
+//     kind of answer, slipping some as empty TC replies; Options adds the
+//     server's own EDNS options (NSID, DNS Cookies with RFC 9018 server
+//     cookies made with SipHash-2-4) and answers CH TXT id.server and
+//     version.bind, for queries that carry options or ask those (the
+//     others pass with one comparison), deferred replies included;
 //   - MsgHandler and NewMsgHandler, the adapter for handlers that want a
 //     parsed *dns.Msg: unpack (FORMERR when malformed), answer, fit the
 //     reply to the client's buffer with whole RRsets and TC (RFC 6891
 //     6.2.5), pack;
 //   - the listeners: UDP (SO_REUSEPORT sockets, batched reads and writes)
 //     and TCP (RFC 7766: pipelining, idle and read timeouts, bounded
-//     connections and queries in progress), and the Events they report
+//     connections and queries in progress, at most a share of the
+//     connections per client, and the oldest idle connection closed for
+//     a new one when all are taken), and the Events they report
 //     through Config.Observe for what no handler sees.
 //
 // It must not: know any role's policy (which zones, which opcodes, what a

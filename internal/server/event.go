@@ -17,9 +17,20 @@ const (
 	EventTCPTimeout
 	// EventSendFailed: a reply the kernel would not send.
 	EventSendFailed
+	// EventRRLDrop: a UDP response dropped by response rate limiting.
+	EventRRLDrop
+	// EventRRLSlip: a UDP response sent empty with TC by response rate
+	// limiting (the slip), so that a real client retries over TCP.
+	EventRRLSlip
+	// EventTCPEvicted: an idle TCP connection closed to make room for a
+	// new one (RFC 7766 6.2.3), the connection limit being reached.
+	EventTCPEvicted
+
+	// NumEvents is the number of Event values.
+	NumEvents = iota
 )
 
-var eventNames = [...]string{"malformed", "response", "tcp_refused", "tcp_timeout", "send_failed"}
+var eventNames = [...]string{"malformed", "response", "tcp_refused", "tcp_timeout", "send_failed", "rrl_dropped", "rrl_slipped", "tcp_evicted"}
 
 func (e Event) String() string {
 	if int(e) < len(eventNames) {

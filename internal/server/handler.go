@@ -47,6 +47,9 @@ type Request struct {
 	start    time.Time
 	deferred bool
 
+	// Set by the Options middleware: the EDNS options the reply gets.
+	opts optState
+
 	// deferFn is set by listeners that can answer after ServeDNS returns.
 	deferFn func(*Request) func(reply []byte)
 	// streamFn is set by listeners that can send several messages for one
@@ -86,15 +89,28 @@ func (r *Request) Defer() func(reply []byte) {
 		return nil
 	}
 	send := r.deferFn(r)
-	if r.watch == nil {
+	post := r.opts.deferred(r)
+	if r.watch == nil && post == nil {
 		return send
 	}
-	// The reply is observed when it is sent, from a copy of the request:
-	// the listener reuses this one (and Wire) once ServeDNS returns.
-	r.deferred = true
-	o, c := r.watch, r.detach()
+	// The reply is finished (options) and observed when it is sent, from
+	// a copy of the request: the listener reuses this one (and Wire) once
+	// ServeDNS returns.
+	var (
+		o *observe
+		c *Request
+	)
+	if r.watch != nil {
+		r.deferred = true
+		o, c = r.watch, r.detach()
+	}
 	return func(reply []byte) {
-		o.done(c, reply)
+		if post != nil {
+			reply = post(reply)
+		}
+		if o != nil {
+			o.done(c, reply)
+		}
 		send(reply)
 	}
 }
@@ -103,7 +119,7 @@ func (r *Request) Defer() func(reply []byte) {
 // ServeDNS has returned.
 func (r *Request) detach() *Request {
 	return &Request{Wire: append([]byte(nil), r.Wire...), Remote: r.Remote, Local: r.Local, Proto: r.Proto,
-		CacheHit: r.CacheHit, query: r.query, peekErr: r.peekErr, peeked: r.peeked, start: r.start}
+		CacheHit: r.CacheHit, opts: r.opts, query: r.query, peekErr: r.peekErr, peeked: r.peeked, start: r.start}
 }
 
 // Handler answers one query. It appends the reply's wire form to out

@@ -21,6 +21,13 @@ const (
 	// cost at most 32 MiB, and it is well above what legitimate TCP
 	// clients (zone transfers, truncated retries) keep open at once.
 	DefaultMaxTCPConns = 512
+	// DefaultMaxTCPConnsPerClient bounds the connections of one client
+	// (an IPv4 address, an IPv6 /64: what one host holds). RFC 7766 6.2.2
+	// asks clients to reuse one connection, and a resolver pipelining
+	// over a few needs no more; without a bound, one client holding every
+	// slot locks every other client out of TCP (RFC 7766 6.2.3), which is
+	// where truncated answers and transfers go.
+	DefaultMaxTCPConnsPerClient = 32
 	// DefaultTCPIdleTimeout is how long a connection may sit with no query
 	// arriving. RFC 7766 6.2.3 suggests servers default to "on the order
 	// of seconds"; 10 s is what NSD and Unbound use.
@@ -62,16 +69,19 @@ const (
 // worker, each reads one datagram per syscall (a batch would put queries
 // behind a blocked one again), and buffers cost 2 x 64 KiB per worker.
 type Config struct {
-	Listen         []netip.AddrPort // IPv4 and IPv6; port 0 picks a free port (the same for UDP and TCP)
-	UDPSockets     int              // SO_REUSEPORT sockets per address (0 = GOMAXPROCS)
-	UDPWorkers     int              // goroutines serving each UDP socket (0 = 1); see below
-	UDPBatch       int              // datagrams per recvmmsg/sendmmsg (0 = 16); each costs 128 KiB of buffers
-	MaxTCPConns    int              // open TCP connections; beyond it new ones are closed at once
-	TCPIdleTimeout time.Duration    // RFC 7766 6.2.3
-	TCPReadTimeout time.Duration    // per message once its first byte arrived
-	TCPMaxInFlight int              // pipelined queries processed concurrently per connection
-	TCPMaxQueries  int              // TCP queries processed concurrently server-wide
-	Logger         *slog.Logger
+	Listen      []netip.AddrPort // IPv4 and IPv6; port 0 picks a free port (the same for UDP and TCP)
+	UDPSockets  int              // SO_REUSEPORT sockets per address (0 = GOMAXPROCS)
+	UDPWorkers  int              // goroutines serving each UDP socket (0 = 1); see below
+	UDPBatch    int              // datagrams per recvmmsg/sendmmsg (0 = 16); each costs 128 KiB of buffers
+	MaxTCPConns int              // open TCP connections; beyond it the oldest idle one is closed for a new one
+	// MaxTCPConnsPerClient bounds one client's connections (an IPv4
+	// address, an IPv6 /64); beyond it its new ones are closed at once.
+	MaxTCPConnsPerClient int
+	TCPIdleTimeout       time.Duration // RFC 7766 6.2.3
+	TCPReadTimeout       time.Duration // per message once its first byte arrived
+	TCPMaxInFlight       int           // pipelined queries processed concurrently per connection
+	TCPMaxQueries        int           // TCP queries processed concurrently server-wide
+	Logger               *slog.Logger
 
 	// Observe, if set, is told of listener events (drops, refusals,
 	// timeouts). It is called inline on the serving goroutines, so it
@@ -92,6 +102,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxTCPConns <= 0 {
 		c.MaxTCPConns = DefaultMaxTCPConns
+	}
+	if c.MaxTCPConnsPerClient <= 0 {
+		c.MaxTCPConnsPerClient = DefaultMaxTCPConnsPerClient
 	}
 	if c.TCPIdleTimeout <= 0 {
 		c.TCPIdleTimeout = DefaultTCPIdleTimeout
@@ -130,6 +143,7 @@ type Server struct {
 	udp      []*udpWorker
 	tcp      []*net.TCPListener
 	conns    map[*tcpConn]struct{}
+	clients  map[netip.Addr]int // open connections per client (tcpClient)
 	udpAddrs []netip.AddrPort
 	tcpAddrs []netip.AddrPort
 
@@ -146,6 +160,7 @@ func New(cfg Config, h Handler) *Server {
 		log:        cfg.Logger,
 		stopping:   make(chan struct{}),
 		conns:      make(map[*tcpConn]struct{}),
+		clients:    make(map[netip.Addr]int),
 		tcpQueries: make(chan struct{}, cfg.TCPMaxQueries),
 	}
 	s.bufs.New = func() any {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rootline-dns/rootline/internal/wire"
@@ -109,28 +110,101 @@ type tcpConn struct {
 	inflight      chan struct{}
 	wg            sync.WaitGroup
 	wmu           sync.Mutex
+
+	client netip.Addr   // the key of Server.clients
+	active atomic.Int64 // Unix nanoseconds of the accept or the last message read
+	// pending counts queries read whose handler has not returned: a
+	// connection without any is idle. It drops before the reply is
+	// written, so a client holding its answer never sees it as busy.
+	pending atomic.Int32
 }
 
-// newConn registers c, or returns nil if the connection limit is reached or
-// the server is stopping.
+// newConn registers c, or returns nil if the server is stopping or c's
+// client already holds its share of connections. When every slot is
+// taken, the connection idle for longest (no query in progress; a
+// message half sent counts as idle) is closed to make room: RFC 7766
+// 6.2.3 lets a server close idle connections when it must, and a server
+// that refused new connections instead would belong to whoever opened
+// the most first.
 func (s *Server) newConn(c *net.TCPConn) *tcpConn {
+	remote := addrPort(c.RemoteAddr())
+	client := tcpClient(remote.Addr())
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.isStopping() || len(s.conns) >= s.cfg.MaxTCPConns {
-		s.log.Debug("tcp connection refused", "remote", c.RemoteAddr(), "open", len(s.conns))
+	if s.isStopping() || s.clients[client] >= s.cfg.MaxTCPConnsPerClient {
+		s.log.Debug("tcp connection refused", "remote", remote, "open", len(s.conns), "client", s.clients[client])
 		s.observe(EventTCPRefused, TCP)
 		return nil
+	}
+	if len(s.conns) >= s.cfg.MaxTCPConns {
+		victim := s.oldestIdle()
+		if victim == nil {
+			s.log.Debug("tcp connection refused, none idle", "remote", remote, "open", len(s.conns))
+			s.observe(EventTCPRefused, TCP)
+			return nil
+		}
+		s.log.Debug("tcp connection closed for a new one", "remote", victim.remote, "new", remote)
+		s.observe(EventTCPEvicted, TCP)
+		s.release(victim)
+		// Its reader wakes up on the closed socket and cleans up.
+		victim.cancel()
+		victim.c.Close()
 	}
 	tc := &tcpConn{
 		s:        s,
 		c:        c,
-		remote:   addrPort(c.RemoteAddr()),
+		remote:   remote,
 		local:    addrPort(c.LocalAddr()),
 		inflight: make(chan struct{}, s.cfg.TCPMaxInFlight),
+		client:   client,
 	}
+	tc.active.Store(time.Now().UnixNano())
 	tc.ctx, tc.cancel = context.WithCancel(s.ctx)
 	s.conns[tc] = struct{}{}
+	s.clients[client]++
 	return tc
+}
+
+// oldestIdle returns the connection with no query in progress that was
+// active longest ago, or nil. s.mu is held; the scan costs one pass over
+// at most MaxTCPConns connections, and only when they are all open.
+func (s *Server) oldestIdle() *tcpConn {
+	var victim *tcpConn
+	var oldest int64
+	for tc := range s.conns {
+		if tc.pending.Load() > 0 {
+			continue // answering: not idle
+		}
+		if a := tc.active.Load(); victim == nil || a < oldest {
+			victim, oldest = tc, a
+		}
+	}
+	return victim
+}
+
+// release forgets tc (once, whoever calls first: its reader at the end,
+// or newConn closing it for another). s.mu is held.
+func (s *Server) release(tc *tcpConn) {
+	if _, ok := s.conns[tc]; !ok {
+		return
+	}
+	delete(s.conns, tc)
+	if n := s.clients[tc.client] - 1; n > 0 {
+		s.clients[tc.client] = n
+	} else {
+		delete(s.clients, tc.client)
+	}
+}
+
+// tcpClient is the key a client's connections are counted under: its
+// IPv4 address, or its IPv6 /64 (one host's share of a network).
+func tcpClient(a netip.Addr) netip.Addr {
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.Addr()
+	}
+	return a
 }
 
 func addrPort(a net.Addr) netip.AddrPort {
@@ -159,7 +233,7 @@ func (tc *tcpConn) serve() {
 		tc.cancel()
 		tc.c.Close()
 		s.mu.Lock()
-		delete(s.conns, tc)
+		s.release(tc)
 		s.mu.Unlock()
 	}()
 	br := bufio.NewReaderSize(tc.c, tcpReadBuf)
@@ -187,22 +261,26 @@ func (tc *tcpConn) serve() {
 			}
 			return
 		}
+		tc.active.Store(time.Now().UnixNano())
 		if msg[2]&0x80 != 0 {
 			s.observe(EventResponse, TCP)
 			continue // QR set: never answer a response
 		}
+		tc.pending.Add(1)
 		// Wait for a slot on this connection, then server-wide. While we
 		// wait we do not read, so the client is slowed by TCP flow
 		// control rather than by our memory.
 		select {
 		case tc.inflight <- struct{}{}:
 		case <-tc.ctx.Done():
+			tc.pending.Add(-1)
 			return
 		}
 		select {
 		case s.tcpQueries <- struct{}{}:
 		case <-tc.ctx.Done():
 			<-tc.inflight
+			tc.pending.Add(-1)
 			return
 		}
 		tc.wg.Go(func() {
@@ -224,6 +302,7 @@ func (tc *tcpConn) answer(msg []byte) {
 	buf := *bp
 	req := Request{Wire: msg, Remote: tc.remote, Local: tc.local, Proto: TCP, streamFn: tc.writeExtra}
 	reply := s.h.ServeDNS(tc.ctx, &req, buf[2:2])
+	tc.pending.Add(-1)
 	if len(reply) == 0 {
 		// "Drop" on a stream: a client waiting for an answer that will
 		// never come is better told at once, and a message the handler

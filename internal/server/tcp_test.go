@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"runtime"
@@ -180,21 +181,71 @@ func TestTCPHalfCloseStillAnswered(t *testing.T) {
 	}
 }
 
-func TestTCPConnectionLimit(t *testing.T) {
+// dialTCPFrom is dialTCP from a chosen loopback source address.
+func dialTCPFrom(t *testing.T, src string, addr netip.AddrPort) *net.TCPConn {
+	t.Helper()
+	c, err := net.DialTCP("tcp", &net.TCPAddr{IP: net.ParseIP(src)}, net.TCPAddrFromAddrPort(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(testTimeout))
+	return c
+}
+
+// A full server closes its oldest idle connection for a new one (RFC 7766
+// 6.2.3) rather than refusing the newcomer: otherwise the slots belong to
+// whoever opened them first.
+func TestTCPConnectionLimitClosesOldestIdle(t *testing.T) {
 	var events eventCounter
-	s := startServer(t, Config{Listen: []netip.AddrPort{lo4}, MaxTCPConns: 2, Observe: events.observe}, testHandler())
+	var logs syncBuffer
+	s := startServer(t, Config{Listen: []netip.AddrPort{lo4}, MaxTCPConns: 2, Observe: events.observe, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, testHandler())
+	defer func() {
+		if t.Failed() {
+			t.Log(logs.String())
+		}
+	}()
 	_, tcp := s.Addrs()
 	var open []*net.TCPConn
-	for i := 0; i < 2; i++ {
-		c := dialTCP(t, tcp[0])
+	for _, src := range []string{"127.0.0.2", "127.0.0.3"} {
+		c := dialTCPFrom(t, src, tcp[0])
 		// A reply proves the server registered this connection.
+		c.Write(frame(t, query("a.test.", dns.TypeA)))
+		readReply(t, c)
+		open = append(open, c)
+	}
+	// The second is used again: the first is now the oldest idle.
+	open[1].Write(frame(t, query("b.test.", dns.TypeA)))
+	readReply(t, open[1])
+
+	extra := dialTCPFrom(t, "127.0.0.4", tcp[0])
+	extra.Write(frame(t, query("c.test.", dns.TypeA)))
+	if r := readReply(t, extra); r.Question[0].Name != "c.test." {
+		t.Fatalf("new connection answered %v", r.Question)
+	}
+	expectClosed(t, open[0])
+	open[1].Write(frame(t, query("d.test.", dns.TypeA)))
+	readReply(t, open[1])
+	if n := events.get("tcp/tcp_evicted"); n != 1 {
+		t.Errorf("observed %d evictions, want 1", n)
+	}
+}
+
+// One client cannot hold more than its share of connections.
+func TestTCPPerClientLimit(t *testing.T) {
+	var events eventCounter
+	s := startServer(t, Config{Listen: []netip.AddrPort{lo4}, MaxTCPConnsPerClient: 2, Observe: events.observe}, testHandler())
+	_, tcp := s.Addrs()
+	var open []*net.TCPConn
+	for range 2 {
+		c := dialTCPFrom(t, "127.0.0.2", tcp[0])
 		c.Write(frame(t, query("a.test.", dns.TypeA)))
 		readReply(t, c)
 		open = append(open, c)
 	}
 	// The server resets the connection at once; that may even reach the
 	// client before its connect call returns.
-	extra, err := net.Dial("tcp", tcp[0].String())
+	extra, err := net.DialTCP("tcp", &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, net.TCPAddrFromAddrPort(tcp[0]))
 	if err == nil {
 		defer extra.Close()
 		extra.Write(frame(t, query("a.test.", dns.TypeA)))
@@ -202,13 +253,39 @@ func TestTCPConnectionLimit(t *testing.T) {
 	} else if !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("dial beyond the limit: %v", err)
 	}
-	// The open connections still work.
+	// Another client is served; the open connections still work.
+	other := dialTCPFrom(t, "127.0.0.3", tcp[0])
+	other.Write(frame(t, query("o.test.", dns.TypeA)))
+	readReply(t, other)
 	for _, c := range open {
 		c.Write(frame(t, query("b.test.", dns.TypeA)))
 		readReply(t, c)
 	}
 	if n := events.get("tcp/tcp_refused"); n != 1 {
 		t.Errorf("observed %d refusals, want 1", n)
+	}
+	// A closed connection gives its share back.
+	open[0].Close()
+	reopen := func() *net.TCPConn {
+		for range 100 {
+			c, err := net.DialTCP("tcp", &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, net.TCPAddrFromAddrPort(tcp[0]))
+			if err != nil {
+				continue
+			}
+			c.SetDeadline(time.Now().Add(testTimeout))
+			c.Write(frame(t, query("c.test.", dns.TypeA)))
+			var l [2]byte
+			if _, err := io.ReadFull(c, l[:]); err == nil {
+				return c
+			}
+			c.Close()
+		}
+		return nil
+	}
+	if c := reopen(); c == nil {
+		t.Error("a client whose connection closed cannot open another")
+	} else {
+		c.Close()
 	}
 }
 

@@ -88,12 +88,27 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	if opt.Wrap != nil {
 		a.handler = opt.Wrap(h)
 	}
-	a.front, a.metrics = newFrontDoor(log, "auth", cfg.Metrics.IsValid(), cfg.QueryLog, nil), cfg.Metrics
+	opts, err := serverOptions(cfg.NSID, cfg.Identity, cfg.VersionString, cfg.CookieSecret, nil)
+	if err != nil {
+		return nil, err
+	}
+	a.front, a.metrics = newFrontDoor(log, "auth", cfg.Metrics.IsValid(), cfg.QueryLog, nil, opts), cfg.Metrics
+	a.front.rrl = server.NewRRL(rrlConfig(cfg, a.front.event()))
 	a.handler = a.front.wrap(a.handler, log, nil)
 	a.sv = newServed(log, h, cfg, opt.Zones)
 	a.sv.setFiles(zs)
 	freeParseGarbage(cfg)
 	return a, nil
+}
+
+// rrlConfig is the rate limiter's configuration (validated by config).
+func rrlConfig(cfg *config.Auth, observe func(server.Event, server.Proto)) server.RRLConfig {
+	c := server.RRLConfig{Rate: cfg.RRLRate, Slip: server.DefaultRRLSlip, Window: cfg.RRLWindow,
+		IPv4Prefix: cfg.RRLIPv4Prefix, IPv6Prefix: cfg.RRLIPv6Prefix, Observe: observe}
+	if cfg.RRLSlip != nil {
+		c.Slip = *cfg.RRLSlip
+	}
+	return c
 }
 
 // freeParseGarbage hands memory back after zone files were parsed: parsing

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/rootline-dns/rootline/internal/config"
 	"github.com/rootline-dns/rootline/internal/metrics"
 	"github.com/rootline-dns/rootline/internal/server"
 )
@@ -26,12 +27,14 @@ type frontDoor struct {
 	qlog *server.QueryLog
 	m    *metrics.Metrics // nil without metrics
 	q    *metrics.Queries // nil without metrics
+	opts server.OptionsConfig
+	rrl  *server.RRL // nil: off
 }
 
 // newFrontDoor builds the middleware of role ("resolver", "auth"); allow
 // nil means no ACL.
-func newFrontDoor(log *slog.Logger, role string, withMetrics, queryLog bool, allow []netip.Prefix) *frontDoor {
-	f := &frontDoor{qlog: server.NewQueryLog(log, queryLog)}
+func newFrontDoor(log *slog.Logger, role string, withMetrics, queryLog bool, allow []netip.Prefix, opts server.OptionsConfig) *frontDoor {
+	f := &frontDoor{qlog: server.NewQueryLog(log, queryLog), opts: opts}
 	if allow != nil {
 		f.acl = server.NewAllowlist(allow)
 	}
@@ -53,7 +56,39 @@ func (f *frontDoor) wrap(h server.Handler, log *slog.Logger, now func() time.Tim
 	if f.acl != nil {
 		mw = append(mw, f.acl.Middleware())
 	}
+	// After the ACL: a client refused gets nothing of ours, not even the
+	// server's identity. Rate limiting sees the finished replies (the
+	// CH TXT answers and BADCOOKIE included), and learns from Options
+	// whether the query had a valid server cookie; a slipped reply keeps
+	// its OPT record, cookie and all.
+	mw = append(mw, f.rrl.Middleware(), server.Options(f.opts))
 	return server.Chain(h, mw...)
+}
+
+// serverOptions is the Options middleware's configuration from the
+// identity keys both daemons share (validated by config).
+func serverOptions(nsid, identity, version, secret string, now func() time.Time) (server.OptionsConfig, error) {
+	o := server.OptionsConfig{Identity: identity, Version: version, Now: now}
+	var err error
+	if o.NSID, err = config.ParseNSID(nsid); err != nil {
+		return o, err
+	}
+	if secret != "" {
+		s, err := config.ParseCookieSecret(secret)
+		if err != nil {
+			return o, err
+		}
+		o.CookieSecret = server.CookieSecret(s)
+	}
+	return o, o.Check()
+}
+
+// event is the metrics' event hook, nil without metrics.
+func (f *frontDoor) event() func(server.Event, server.Proto) {
+	if f.q == nil {
+		return nil
+	}
+	return f.q.Event
 }
 
 // listener returns c with the listener events counted too (after any hook

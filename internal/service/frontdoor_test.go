@@ -229,7 +229,7 @@ func BenchmarkFrontDoor(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			h := server.Handler(inner)
 			if tc.name != "bare" {
-				h = newFrontDoor(slog.New(slog.DiscardHandler), "resolver", tc.metrics, false, server.LocalNetworks()).wrap(inner, slog.New(slog.DiscardHandler), nil)
+				h = newFrontDoor(slog.New(slog.DiscardHandler), "resolver", tc.metrics, false, server.LocalNetworks(), server.OptionsConfig{}).wrap(inner, slog.New(slog.DiscardHandler), nil)
 			}
 			out := make([]byte, 0, 512)
 			ctx := context.Background()

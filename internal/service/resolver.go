@@ -123,7 +123,11 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 		}
 		r.SetTrustAnchors(s.anchors.anchors())
 	}
-	s.front = newFrontDoor(log, "resolver", cfg.Metrics.IsValid(), cfg.QueryLog, allowPrefixes(cfg))
+	opts, err := serverOptions(cfg.NSID, cfg.Identity, cfg.VersionString, cfg.CookieSecret, nil)
+	if err != nil {
+		return nil, err
+	}
+	s.front = newFrontDoor(log, "resolver", cfg.Metrics.IsValid(), cfg.QueryLog, allowPrefixes(cfg), opts)
 	if s.front.m != nil {
 		s.front.m.WatchResolver(r.Stats(), c)
 	}
