@@ -13,7 +13,7 @@ func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Respo
 	resp := &Response{Security: cache.Secure}
 	for hop := 0; hop <= MaxCNAMERestarts; hop++ {
 		res, ok := r.cache.Get(cache.Key{Name: name, Type: qtype})
-		if ok && (allowStale || !res.Stale) {
+		if ok && (allowStale || !res.Stale) && answerable(res) {
 			resp.Stale = resp.Stale || res.Stale
 			resp.judged(res)
 			switch res.Kind {
@@ -48,6 +48,16 @@ func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Respo
 		name = dnsname.Canonical(res.RRs[0].(*dns.CNAME).Target)
 	}
 	return nil, false, nil
+}
+
+// answerable says whether a cache entry may be given out as an answer.
+// Glue (additional section) and a referral's NS set (authority section
+// of a non-authoritative reply) are the parent's view of the child's
+// data: they guide iteration, but RFC 2181 5.4.1 says they are not to be
+// returned as answers. Such a name is resolved from its own zone, whose
+// answer then replaces them (it outranks them).
+func answerable(res cache.Result) bool {
+	return res.Kind != cache.Positive || res.Rank >= cache.RankAnswer
 }
 
 // judged folds a cache entry's verdict into resp's: Bogus over Unchecked
