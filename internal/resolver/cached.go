@@ -8,7 +8,9 @@ import (
 )
 
 // fromCache follows a chain through the cache. ok reports a complete
-// answer; err reports a remembered failure.
+// answer; err reports a remembered failure. When the chain is cached but
+// not its end, resp (ok false) holds the chain so far, which the
+// iteration continues from (partialEnd).
 func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Response, bool, error) {
 	resp := &Response{Security: cache.Secure}
 	for hop := 0; hop <= MaxCNAMERestarts; hop++ {
@@ -39,6 +41,9 @@ func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Respo
 		}
 		res, ok = r.cache.Get(cache.Key{Name: name, Type: dns.TypeCNAME})
 		if !ok || (res.Stale && !allowStale) || res.Kind != cache.Positive || len(res.RRs) == 0 {
+			if len(resp.Answer) > 0 {
+				return resp, false, nil
+			}
 			return nil, false, nil
 		}
 		resp.Stale = resp.Stale || res.Stale
@@ -113,4 +118,17 @@ func (r *Resolver) cachedDNAME(name string, allowStale bool, resp *Response) (dn
 		return dn, syn, true
 	}
 	return nil, nil, false
+}
+
+// partialEnd is the name a partial chain from fromCache ends at: the
+// target of its last CNAME (cached, or synthesised from a DNAME).
+func partialEnd(resp *Response) (string, bool) {
+	if resp == nil || len(resp.Answer) == 0 {
+		return "", false
+	}
+	c, ok := resp.Answer[len(resp.Answer)-1].(*dns.CNAME)
+	if !ok {
+		return "", false
+	}
+	return dnsname.Canonical(c.Target), true
 }
