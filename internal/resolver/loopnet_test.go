@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -189,3 +190,5 @@ func rrStrings(rrs []dns.RR) []string {
 	}
 	return out
 }
+
+func itoaInt(i int) string { return strconv.Itoa(i) }

@@ -1,7 +1,6 @@
 package resolver
 
 import (
-	"strconv"
 	"strings"
 	"testing"
 
@@ -60,7 +59,7 @@ noaa A 192.0.2.8
 			if normal(got) != normal(want) || len(got.Ns) != len(want.Ns) {
 				t.Errorf("%s AAAA: rootline %s, unbound %s", name, normal(got), normal(want))
 			}
-			line += " (" + strconv.Itoa(n.countTo("127.57.2.3", from)) + " queries)"
+			line += " (" + itoaInt(n.countTo("127.57.2.3", from)) + " queries)"
 		}
 		t.Logf("%s AAAA: %s (%d queries, %d asked again)", name, line, ours, oursAgain)
 		if got.Rcode != dns.RcodeSuccess || len(got.Answer) != 0 || again.Rcode != dns.RcodeSuccess {
