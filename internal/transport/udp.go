@@ -16,12 +16,19 @@ import (
 type udpWait struct {
 	ignored int
 	lastBad error
+	final   error // the server's reply ends the attempt unanswered (ErrNoQuestion)
 }
 
 // accept returns the reply if b (a datagram from the server) answers q,
 // and records it as ignored otherwise.
 func (c *Client) accept(w *udpWait, server netip.AddrPort, q *dns.Msg, packed, b []byte) *dns.Msg {
 	r, err := match(q, packed, b)
+	if errors.Is(err, ErrNoQuestion) {
+		// The datagram came from the server's address and port with our
+		// ID: its answer, useless, so the attempt ends now.
+		w.final = err
+		return nil
+	}
 	if err != nil {
 		w.ignored++
 		if errors.Is(err, errMalformed) {
@@ -84,6 +91,9 @@ func (c *Client) udpNet(ctx context.Context, s *scratch, server netip.AddrPort, 
 		}
 		if r := c.accept(&w, server, q, packed, buf[:n]); r != nil {
 			return r, n, nil
+		}
+		if w.final != nil {
+			return nil, 0, c.fail(ctx, server, "udp", "read", w.final, w.ignored)
 		}
 	}
 }
