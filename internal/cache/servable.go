@@ -103,7 +103,11 @@ func (p *Packed) answerFromStore(query []byte, qend int, wname []byte, nh uint64
 		0, 1, byte(an>>8), byte(an), byte(ns>>8), byte(ns), 0, ar)
 	out = append(out, query[headerLen:qend+4]...) // the question as asked (0x20 case intact)
 	start := len(out)
-	out = append(out, recs...)
+	if kind == Positive {
+		out = append(out, recs...) // owned by the question's name: compressed already
+	} else {
+		out = appendCompressed(out, qend, recs, an+ns)
+	}
 	patchTTLs(out[start:], an+ns, left)
 	if edns {
 		out = wire.AppendOPT(out, 0, do) // RFC 3225 3: DO is copied into the reply

@@ -203,5 +203,5 @@ func (r *Resolver) onFinal(it *iteration, rep *reply) (*step, error) {
 		rank = cache.RankAuthAnswer
 	}
 	r.store(s, rep.kind, it.qtype, rank)
-	return &step{kind: rep.kind, chain: s.chain, final: s.final, soa: s.soa, sigs: s.sigs, proof: s.proof}, nil
+	return &step{kind: rep.kind, chain: s.chain, final: s.final, soa: s.negAuthority(), sigs: s.sigs, proof: s.proof}, nil
 }

@@ -192,3 +192,33 @@ func rrStrings(rrs []dns.RR) []string {
 }
 
 func itoaInt(i int) string { return strconv.Itoa(i) }
+
+// askRaw sends m to addr over UDP and returns the reply as received, with
+// its size on the wire (a dns.Msg repacked would lose the sender's
+// compression).
+func askRaw(t *testing.T, addr string, m *dns.Msg) (*dns.Msg, int) {
+	t.Helper()
+	q, err := m.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(15 * time.Second)) //nolint:errcheck
+	if _, err := c.Write(q); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 65535)
+	k, err := c.Read(buf)
+	if err != nil {
+		t.Fatalf("ask %s %s: %v", addr, m.Question[0].Name, err)
+	}
+	rep := new(dns.Msg)
+	if err := rep.Unpack(buf[:k]); err != nil {
+		t.Fatal(err)
+	}
+	return rep, k
+}

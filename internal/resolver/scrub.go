@@ -267,3 +267,24 @@ func (t targets) has(name string) bool {
 	}
 	return false
 }
+
+// negAuthority is a negative answer's authority section as the server
+// sent it, scrubbed (RFC 2308 2.1-2.2): the SOA, and the zone's NS set
+// where it came along. Nil without an SOA: such an answer is not cached
+// (RFC 2308 5) and has nothing to say.
+func (s *scrubbed) negAuthority() []dns.RR {
+	if len(s.soa) == 0 {
+		return nil
+	}
+	out := s.soa
+	zone := s.soa[0].Header().Name
+	for _, rr := range s.ns {
+		if dnsname.Equal(rr.Header().Name, zone) {
+			if len(out) == len(s.soa) {
+				out = slices.Clip(out)
+			}
+			out = append(out, rr)
+		}
+	}
+	return out
+}
