@@ -86,6 +86,12 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 		case KindLame, KindRefused, KindServerFail:
 			r.onServerFailure(it, &rep, isMin)
 		case KindReferral:
+			if dnsname.CountLabels(rep.child) > MaxCutDepth {
+				return nil, st.exceeded(BudgetCutDepth)
+			}
+			// A step down the tree: charged to MaxCutDepth, which bounds
+			// the steps by the name, not to the per-name budget.
+			it.asking.queries--
 			r.score(&rep, true)
 			d = r.onReferral(st, it, &rep)
 		default:

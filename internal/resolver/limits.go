@@ -36,6 +36,19 @@ const (
 	// glueless, whose NS name is glueless, ...): 7 is deeper than any sane
 	// configuration and ends cyclic dependencies quickly.
 	MaxDepth = 7
+	// MaxCutDepth caps how deep, in labels, a zone cut may be and still
+	// be followed: a referral to a deeper child ends the resolution. The
+	// cap depends only on the name, not on what this resolution or an
+	// earlier one cached, so a chain too deep fails the same way every
+	// time (a budget counted in referrals per resolution would fail the
+	// first try and answer a later one from the cuts cached on the way).
+	// 64 is far beyond real delegations (the deepest reverse zones,
+	// ip6.arpa nibbles, are 34 labels) and holds a chain of single-label
+	// cuts to 64 referrals per name; Unbound follows up to 130
+	// (MAX_REFERRAL_COUNT), i.e. every cut a name can have. Referrals are
+	// charged here, not to MaxQueriesPerName, which they would exhaust
+	// on any chain of more than 32 cuts.
+	MaxCutDepth = 64
 	// MaxCNAMERestarts caps CNAME/DNAME restarts per query: 11 is Unbound's
 	// value; real chains are rarely longer than 3-4.
 	MaxCNAMERestarts = 11
@@ -61,6 +74,7 @@ const (
 	BudgetPerName  = "queries_per_name"
 	BudgetGlueless = "glueless_ns"
 	BudgetDepth    = "dependency_depth"
+	BudgetCutDepth = "zone_cut_depth"
 	BudgetCNAME    = "cname_restarts"
 	BudgetWallTime = "wall_time"
 )
@@ -97,7 +111,7 @@ type Stats struct {
 
 func newStats() *Stats {
 	s := &Stats{Budget: map[string]*atomic.Uint64{}}
-	for _, b := range []string{BudgetUpstream, BudgetPerName, BudgetGlueless, BudgetDepth, BudgetCNAME, BudgetWallTime} {
+	for _, b := range []string{BudgetUpstream, BudgetPerName, BudgetGlueless, BudgetDepth, BudgetCutDepth, BudgetCNAME, BudgetWallTime} {
 		s.Budget[b] = new(atomic.Uint64)
 	}
 	return s
