@@ -7,12 +7,15 @@ import (
 )
 
 // The records of an entry are stored with uncompressed names (record.go),
-// so that they decode on their own. A negative answer's SOA is owned by
-// the zone, not the question's name, and names two more in its RDATA: as
-// stored, a cached NXDOMAIN is a third larger than the fresh reply, which
+// except a negative entry's: its SOA is owned by the zone, not the
+// question's name, and names two more in its RDATA, so that stored as it
+// is a cached NXDOMAIN would be a third larger than the fresh reply, which
 // miekg/dns packs with compression (95 against 128 bytes for a short
-// name). appendCompressed writes them compressed against the question, in
-// place and without allocating, as the fresh reply would be.
+// name). A negative entry's records are compressed once, when stored
+// (compressRecords), with pointers into the reply the fast path writes:
+// the question's name at offset 12 (always the key's length), the records
+// right after the question. A hit copies them as they are; Get decodes
+// them within such a reply (decodeInReply).
 
 // maxPtr is the highest offset a compression pointer can reach (14 bits).
 const maxPtr = 0x3FFF
@@ -152,4 +155,30 @@ func equalFold(a, b []byte) bool {
 		}
 	}
 	return true
+}
+
+// compressRecords returns the n encoded records recs (appendRecords'
+// form, owned by the key wname) compressed as they will sit in a reply
+// to a question for wname (appendCompressed), appended to dst.
+func compressRecords(dst, wname, recs []byte, n int) []byte {
+	var sb [512]byte
+	msg := append(append(sb[:headerLen], wname...), 0, 0, 0, 0) // header and question, their bytes unused
+	base := len(msg)
+	msg = appendCompressed(msg, headerLen+len(wname), recs, n)
+	return append(dst, msg[base:]...)
+}
+
+// decodeInReply decodes records compressed by compressRecords: within a
+// copy of the reply they point into, the first n from the start of recs
+// and the next nsig after them.
+func decodeInReply(wname, recs []byte, n, nsig int, owner string, ttl uint32) (rrs, sigs []dns.RR, err error) {
+	base := headerLen + len(wname) + 4
+	msg := make([]byte, base+len(recs))
+	copy(msg[headerLen:], wname)
+	copy(msg[base:], recs)
+	if rrs, err = decodeRecordsFrom(msg, base, n, owner, ttl); err != nil || nsig == 0 {
+		return rrs, nil, err
+	}
+	sigs, err = decodeRecordsFrom(msg, base+recordsEnd(recs, n), nsig, owner, ttl)
+	return rrs, sigs, err
 }
