@@ -225,7 +225,15 @@ func (r *Resolver) resolveNSAddr(ctx context.Context, st *query, d *delegation, 
 	if st.glueless >= MaxGluelessPerQuery {
 		return false, st.exceeded(BudgetGlueless)
 	}
+	if st.gluelessFailed >= MaxGluelessFailures {
+		return false, st.exceeded(BudgetGluelessFailed)
+	}
 	st.glueless++
+	defer func() {
+		if !found && err == nil {
+			st.gluelessFailed++
+		}
+	}()
 	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
 		st.stack = append(st.stack, key)
 		resp, err := r.resolve(ctx, st, n, t, depth+1, false)

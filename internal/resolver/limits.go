@@ -32,6 +32,14 @@ const (
 	// hundreds of glueless names is an amplification attack (CVE-2020-8616,
 	// "NXNSAttack"), so we stop after 8.
 	MaxGluelessPerQuery = 8
+	// MaxGluelessFailures caps the glueless NS names per client query whose
+	// lookup found no address: a real delegation has one or two names
+	// that resolve, so the first few failures say the rest will fail too
+	// (the NXNSAttack delegates to hundreds of names that do not exist).
+	// 5 stops such a delegation after five wasted lookups where
+	// MaxGluelessPerQuery alone allowed eight (Unbound spends six), and
+	// leaves room for a dead server or two among real ones.
+	MaxGluelessFailures = 5
 	// MaxDepth caps nested sub-resolutions (an NS name whose zone is
 	// glueless, whose NS name is glueless, ...): 7 is deeper than any sane
 	// configuration and ends cyclic dependencies quickly.
@@ -70,13 +78,14 @@ const (
 
 // Budget names, used in errors and metrics.
 const (
-	BudgetUpstream = "upstream_per_query"
-	BudgetPerName  = "queries_per_name"
-	BudgetGlueless = "glueless_ns"
-	BudgetDepth    = "dependency_depth"
-	BudgetCutDepth = "zone_cut_depth"
-	BudgetCNAME    = "cname_restarts"
-	BudgetWallTime = "wall_time"
+	BudgetUpstream       = "upstream_per_query"
+	BudgetPerName        = "queries_per_name"
+	BudgetGlueless       = "glueless_ns"
+	BudgetGluelessFailed = "glueless_ns_failed"
+	BudgetDepth          = "dependency_depth"
+	BudgetCutDepth       = "zone_cut_depth"
+	BudgetCNAME          = "cname_restarts"
+	BudgetWallTime       = "wall_time"
 )
 
 // BudgetError reports which budget ran out.
@@ -111,7 +120,7 @@ type Stats struct {
 
 func newStats() *Stats {
 	s := &Stats{Budget: map[string]*atomic.Uint64{}}
-	for _, b := range []string{BudgetUpstream, BudgetPerName, BudgetGlueless, BudgetDepth, BudgetCutDepth, BudgetCNAME, BudgetWallTime} {
+	for _, b := range []string{BudgetUpstream, BudgetPerName, BudgetGlueless, BudgetGluelessFailed, BudgetDepth, BudgetCutDepth, BudgetCNAME, BudgetWallTime} {
 		s.Budget[b] = new(atomic.Uint64)
 	}
 	return s
@@ -132,10 +141,13 @@ func newStats() *Stats {
 type query struct {
 	upstream int
 	glueless int
-	stack    []string // questions being resolved on this chain; at most MaxDepth+1
-	stats    *Stats
-	now      clock.Func // the resolver's clock
-	deadline time.Time  // end of the wall-time budget (MaxWallTime)
+	// gluelessFailed counts glueless NS lookups that found no address
+	// (MaxGluelessFailures).
+	gluelessFailed int
+	stack          []string // questions being resolved on this chain; at most MaxDepth+1
+	stats          *Stats
+	now            clock.Func // the resolver's clock
+	deadline       time.Time  // end of the wall-time budget (MaxWallTime)
 	// parentGlue is the referral glue seen during this query (at most
 	// MaxParentGlue addresses): the parent's view of an NS name's
 	// addresses, which the child's own answer replaces in the cache but
