@@ -61,6 +61,10 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 		// Root NS names without usable addresses: the hints still are.
 		d.addrs = r.hintAddrs()
 	}
+	if d.zone != "." && r.zoneFails.failed(d.zone, r.cfg.Now()) {
+		r.stats.Remembered.Add(1)
+		return nil, ErrRemembered
+	}
 	it.enter(d.zone)
 	for {
 		name, qt := it.question()
@@ -70,6 +74,16 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 		case errors.Is(err, ErrNoServers):
 			p, err := r.moreServers(ctx, st, it, d)
 			if err != nil {
+				if errors.Is(err, ErrNoServers) && d.zone != "." && len(d.addrs) == 0 {
+					// Not one of the zone's NS names has an address (a
+					// cyclic or broken delegation, TsuNAME): remember it,
+					// so the next name under it does not repeat the
+					// work. Servers that were asked and failed are the
+					// selection's to back off, per server: their failure
+					// may be for this question only (a server lame for
+					// AAAA, iter_lame_aaaa.rpl).
+					r.zoneFails.note(d.zone, r.cfg.Now())
+				}
 				return nil, err
 			}
 			if p != nil {
@@ -89,6 +103,11 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 			if dnsname.CountLabels(rep.child) > MaxCutDepth {
 				return nil, st.exceeded(BudgetCutDepth)
 			}
+			r.zoneFails.forget(d.zone)
+			if r.zoneFails.failed(rep.child, r.cfg.Now()) {
+				r.stats.Remembered.Add(1)
+				return nil, ErrRemembered
+			}
 			// A step down the tree: charged to MaxCutDepth, which bounds
 			// the steps by the name, not to the per-name budget.
 			it.asking.queries--
@@ -96,6 +115,7 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 			d = r.onReferral(st, it, &rep)
 		default:
 			r.score(&rep, true)
+			r.zoneFails.forget(d.zone)
 			if !isMin {
 				return r.onFinal(it, &rep)
 			}

@@ -106,7 +106,8 @@ type Resolver struct {
 	// that cachedDNAME does can be skipped (DNAMEs are rare; most
 	// resolvers never meet one).
 	dnameSeen atomic.Bool
-	addrs     addrMemo // usable addresses of NS names, briefly
+	addrs     addrMemo     // usable addresses of NS names, briefly
+	zoneFails zoneFailures // zone cuts whose servers all failed (RFC 9520)
 	forward   atomic.Pointer[[]ForwardZone]
 	val       *validate.Validator // nil: validation is off
 	// timeUnchecked: the last validation ran with the clock before
