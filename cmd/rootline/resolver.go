@@ -13,7 +13,7 @@ import (
 const resolverUsage = `usage: rootline resolver --listen ADDR:PORT [--listen ...] [--root-hints FILE]
        [--forward ZONE=ADDR[:PORT][,ADDR...]] [--allow CIDR ...] [--allow-loopback-upstream]
        [--metrics ADDR:PORT] [--trust-anchor FILE ...] [--insecure ZONE ...] [--no-dnssec]
-       [--trust-anchor-state FILE] [--time-floor DATE|off] [--config FILE]
+       [--no-aggressive-nsec] [--trust-anchor-state FILE] [--time-floor DATE|off] [--config FILE]
 
 A caching recursive resolver: iterates from the root hints (IANA's roots
 when --root-hints is not given), or forwards (--forward .=ADDR makes it a
@@ -26,6 +26,8 @@ from a loopback client empties the cache (or one name's entries).
 DNSSEC validation is on, from IANA's root anchors built in (or a root
 anchor in a --trust-anchor file); --insecure ZONE skips a zone (a
 negative trust anchor, RFC 7646); --no-dnssec turns validation off.
+Names that cached, validated NSEC/NSEC3 records prove absent are answered
+without asking (RFC 8198); --no-aggressive-nsec turns that off.
 --trust-anchor-state FILE follows root key rollovers (RFC 5011), keeping
 their state in FILE. While the clock is before --time-floor (default:
 the build time), answers are validated without signature times and get
@@ -56,6 +58,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	fs.Var(&anchors, "trust-anchor", "file of DS or DNSKEY trust anchors in zone-file syntax (repeatable)")
 	fs.Var(&insecure, "insecure", "negative trust anchor: do not validate ZONE and below (repeatable, RFC 7646)")
 	noDNSSEC := fs.Bool("no-dnssec", false, "turn DNSSEC validation off")
+	noAggressive := fs.Bool("no-aggressive-nsec", false, "do not answer NXDOMAIN/NODATA from cached validated NSEC/NSEC3 records (RFC 8198)")
 	anchorState := fs.String("trust-anchor-state", "", "RFC 5011 trust anchor state file (read, seeded and rewritten)")
 	timeFloor := fs.String("time-floor", "", "before this date (YYYY-MM-DD or RFC 3339) the clock is unset: no DNSSEC time checks, no AD; \"off\" for none (default: build time)")
 	verbose := fs.Bool("v", false, "log debug messages")
@@ -114,6 +117,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 		if *timeFloor != "" {
 			c.TimeFloor = *timeFloor
 		}
+		c.NoAggressiveNSEC = c.NoAggressiveNSEC || *noAggressive
 		if *noDNSSEC {
 			off := false
 			c.DNSSEC = &off

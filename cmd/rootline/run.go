@@ -31,6 +31,7 @@ func commands() map[string]command {
 		"lookup":   {"look names up, dig-style (+trace, +short, +json)", runLookup},
 		"resolver": {"caching recursive resolver and forwarder", runResolver},
 		"lab":      {"the whole DNS hierarchy in miniature on loopback", runLab},
+		"version":  {"print the version, commit and Go version", runVersion},
 	}
 }
 
@@ -56,6 +57,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return exitError{code: 2}
 		}
 		return nil
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		return runVersion(ctx, nil, stdout, stderr)
 	}
 	c, ok := commands()[args[0]]
 	if !ok {

@@ -26,7 +26,7 @@ func fillTypical(tb testing.TB, c *Cache, n int) {
 	}
 	for i := range n {
 		zone := fmt.Sprintf("example%d.com.", i/50)
-		name := fmt.Sprintf("u%d-%06x.%s", i, (i*2654435761)&0xffffff, zone)
+		name := fmt.Sprintf("u%d-%06x.%s", i, (uint64(i)*2654435761)&0xffffff, zone)
 		if i%50 == 0 {
 			var ns []dns.RR
 			for _, h := range []string{"ns1.", "ns2."} {

@@ -334,7 +334,7 @@ func (s *shard) put(wname []byte, qtype uint16, ns slot, data []byte, now int64)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.arena)+len(data) > 1<<32-1 {
+	if uint64(len(s.arena))+uint64(len(data)) > 1<<32-1 {
 		return false // offsets are 32 bits; only a budget of many GiB per shard gets here
 	}
 	ns.off, ns.n = uint32(len(s.arena)), uint16(len(data))

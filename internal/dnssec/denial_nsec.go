@@ -135,3 +135,11 @@ func (n nsecProof) noDS(name string) Result {
 	}
 	return secure()
 }
+
+// NSECEncloser is the closest encloser of name that an NSEC covering it
+// proves (RFC 4035 5.4): the wildcard a name error must also deny is
+// "*." + NSECEncloser(name, cover). Aggressive use of cached NSEC
+// records (RFC 8198 5.1) looks that wildcard's record up with it.
+func NSECEncloser(name string, cover *dns.NSEC) string {
+	return encloserFrom(dns.CanonicalName(name), cover)
+}

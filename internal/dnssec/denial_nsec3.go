@@ -246,3 +246,12 @@ func (c *nsec3Proof) noDS(name string) Result {
 	}
 	return bogus(EDENSECMissing, "no NSEC3 proves %s has no DS", name)
 }
+
+// OwnerHash is the raw hash an NSEC3 record's owner name encodes (its
+// first label, base32hex, RFC 5155 3.3); ok is false when the label is
+// not a SHA-1 hash.
+func OwnerHash(r *dns.NSEC3) (hash []byte, ok bool) {
+	label, _, _ := strings.Cut(r.Hdr.Name, ".")
+	h, err := b32.DecodeString(strings.ToUpper(label))
+	return h, err == nil && len(h) == 20
+}

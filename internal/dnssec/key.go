@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -39,6 +40,8 @@ type Key struct {
 	Tag    uint16           // key tag (RFC 4034 Appendix B), computed once
 	Timing Timing           // from or for the key files
 	Public crypto.PublicKey // parsed from DNSKEY.PublicKey
+
+	verified atomic.Pointer[sigMemo] // signatures this key verified; see sigMemo
 }
 
 // KSK reports whether the key has the SEP flag, which the signer takes to

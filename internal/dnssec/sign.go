@@ -188,18 +188,41 @@ func VerifyRRset(k *Key, sig *dns.RRSIG, rrset []dns.RR) error {
 
 func verifyBytes(k *Key, data, raw []byte) error {
 	alg := k.DNSKEY.Algorithm
+	var digest []byte
+	if alg != dns.ED25519 {
+		_, h, ok := hashFor(alg)
+		if !ok {
+			return fmt.Errorf("%w: %d (%s)", ErrAlgorithm, alg, AlgorithmName(alg))
+		}
+		h.Write(data)
+		digest = h.Sum(nil)
+	}
+	var kb [64 + 2 + 512]byte
+	key := memoKey(kb[:0], digest, data, raw)
+	m := k.memo()
+	if m.known(key) {
+		return nil
+	}
+	if err := verifyDigest(k, alg, digest, data, raw); err != nil {
+		return err
+	}
+	m.add(key)
+	return nil
+}
+
+// verifyDigest does the public-key operation: over data for Ed25519, over
+// its digest for the others.
+func verifyDigest(k *Key, alg uint8, digest, data, raw []byte) error {
 	if p, ok := k.Public.(ed25519.PublicKey); ok && alg == dns.ED25519 {
 		if ed25519.Verify(p, data, raw) {
 			return nil
 		}
 		return ErrSignature
 	}
-	ch, h, ok := hashFor(alg)
+	ch, _, ok := hashFor(alg)
 	if !ok {
 		return fmt.Errorf("%w: %d (%s)", ErrAlgorithm, alg, AlgorithmName(alg))
 	}
-	h.Write(data)
-	digest := h.Sum(nil)
 	switch p := k.Public.(type) {
 	case *ecdsa.PublicKey:
 		size := (p.Curve.Params().BitSize + 7) / 8

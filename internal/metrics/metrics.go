@@ -191,6 +191,7 @@ func (m *Metrics) WatchResolver(st *resolver.Stats, c *cache.Cache) {
 	counter("loops_total", "CNAME loops and cyclic NS dependencies detected.", func() float64 { return float64(st.Loops.Load()) })
 	counter("remembered_failures_total", "Queries answered SERVFAIL from a remembered failure (RFC 9520).", func() float64 { return float64(st.Remembered.Load()) })
 	counter("stale_answers_total", "Answers served stale (RFC 8767).", func() float64 { return float64(st.StaleAnswers.Load()) })
+	counter("synthesized_answers_total", "Negative answers synthesised from cached, validated NSEC/NSEC3 records (RFC 8198).", func() float64 { return float64(st.Synthesized.Load()) })
 	counter("prefetches_total", "Background refreshes of popular names.", func() float64 { return float64(st.Prefetches.Load()) })
 	counter("scrubbed_records_total", "Records dropped from replies as out of bailiwick or unrelated.", func() float64 { return float64(st.Scrubbed.Load()) })
 	bv := prometheus.NewDesc("rootline_resolver_budget_exceeded_total", "Resolutions ended by a budget.", []string{"budget"}, nil)
@@ -199,6 +200,8 @@ func (m *Metrics) WatchResolver(st *resolver.Stats, c *cache.Cache) {
 		Help: "RRset and negative entries in the cache."}, func() float64 { e, _ := c.Stats(); return float64(e) }))
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "rootline", Subsystem: "cache", Name: "bytes",
 		Help: "Accounted bytes of the RRset cache."}, func() float64 { _, b := c.Stats(); return float64(b) }))
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "rootline", Subsystem: "cache", Name: "denial_records",
+		Help: "Validated NSEC/NSEC3 records and SOAs kept for synthesised negative answers (RFC 8198)."}, func() float64 { n, _ := c.Denial.Stats(); return float64(n) }))
 }
 
 type budgetCollector struct {

@@ -236,7 +236,7 @@ func start(t testing.TB, name, dir, bin string, args []string, logs ...string) *
 	cmd.Stderr = ef
 	// Own process group: a signal to the test binary's group (Ctrl-C)
 	// does not race with our orderly stop, and no child escapes it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 	p := &process{cmd: cmd, done: make(chan struct{}), stderr: ef, logs: append([]string{errPath}, logs...)}
 	if err := cmd.Start(); err != nil {
 		ef.Close()
@@ -272,7 +272,7 @@ func (p *process) stop(t testing.TB, name string) {
 	case <-time.After(stopTimeout):
 	}
 	t.Logf("peers: %s did not stop within %v of SIGTERM; killing it", name, stopTimeout)
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	killGroup(p.cmd.Process.Pid)
 	select {
 	case <-p.done:
 	case <-time.After(stopTimeout):
@@ -285,7 +285,7 @@ func (p *process) stop(t testing.TB, name string) {
 // keep the port bound, which made the next test's bind fail. The group was
 // created for this process alone (Setpgid), so nothing else is signalled.
 func (p *process) reapGroup() {
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	killGroup(p.cmd.Process.Pid)
 }
 
 // tail returns the end of each log file.

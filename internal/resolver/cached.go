@@ -32,7 +32,7 @@ func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Respo
 			return resp, true, nil
 		}
 		if qtype == dns.TypeCNAME {
-			return nil, false, nil
+			return r.synthesised(resp, name, qtype, allowStale)
 		}
 		if dn, syn, ok := r.cachedDNAME(name, allowStale, resp); ok && qtype != dns.TypeDNAME {
 			resp.Answer = append(resp.Answer, dn, syn)
@@ -41,10 +41,7 @@ func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Respo
 		}
 		res, ok = r.cache.Get(cache.Key{Name: name, Type: dns.TypeCNAME})
 		if !ok || (res.Stale && !allowStale) || res.Kind != cache.Positive || len(res.RRs) == 0 {
-			if len(resp.Answer) > 0 {
-				return resp, false, nil
-			}
-			return nil, false, nil
+			return r.synthesised(resp, name, qtype, allowStale)
 		}
 		resp.Stale = resp.Stale || res.Stale
 		resp.judged(res)
@@ -63,6 +60,23 @@ func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Respo
 // answer then replaces them (it outranks them).
 func answerable(res cache.Result) bool {
 	return res.Kind != cache.Positive || res.Rank >= cache.RankAnswer
+}
+
+// synthesised ends a cache lookup that found nothing for (name, qtype):
+// a miss, unless cached denial records prove the answer negative (RFC
+// 8198, aggressive.go). Not for serving stale: that follows a failed
+// resolution, which synthesis had its chance to spare.
+func (r *Resolver) synthesised(resp *Response, name string, qtype uint16, allowStale bool) (*Response, bool, error) {
+	if allowStale {
+		return partial(resp)
+	}
+	syn, ok := r.synthesise(name, qtype)
+	if !ok {
+		return partial(resp)
+	}
+	resp.judged(cache.Result{Security: syn.Security})
+	resp.Rcode, resp.Ns, resp.Proof = syn.Rcode, syn.Ns, append(resp.Proof, syn.Proof...)
+	return resp, true, nil
 }
 
 // judged folds a cache entry's verdict into resp's: Bogus over Unchecked
@@ -118,6 +132,15 @@ func (r *Resolver) cachedDNAME(name string, allowStale bool, resp *Response) (dn
 		return dn, syn, true
 	}
 	return nil, nil, false
+}
+
+// partial is a miss: nil, or the chain followed so far when there is
+// one, for the iteration to continue from (partialEnd).
+func partial(resp *Response) (*Response, bool, error) {
+	if len(resp.Answer) > 0 {
+		return resp, false, nil
+	}
+	return nil, false, nil
 }
 
 // partialEnd is the name a partial chain from fromCache ends at: the

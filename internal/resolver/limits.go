@@ -115,6 +115,7 @@ type Stats struct {
 	Scrubbed         atomic.Uint64 // records dropped as out of bailiwick
 	Validations      atomic.Uint64 // responses judged by the validator (cache hits with a verdict are not)
 	Bogus            atomic.Uint64 // of those, judged bogus
+	Synthesized      atomic.Uint64 // negative answers made from cached NSEC/NSEC3 records (RFC 8198)
 	Budget           map[string]*atomic.Uint64
 }
 

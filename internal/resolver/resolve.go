@@ -59,6 +59,11 @@ type Config struct {
 	// Quiet sends only the queries a resolution needs: no priming. Replay
 	// tests use it so a script can answer every query.
 	Quiet bool
+	// NoAggressiveNSEC turns off aggressive use of the DNSSEC-validated
+	// cache (RFC 8198: negative answers synthesised from cached NSEC and
+	// NSEC3 records), which is on whenever DNSSEC is, as in Unbound
+	// (since 1.15) and Knot Resolver.
+	NoAggressiveNSEC bool
 }
 
 // DNSSEC configures validation.
@@ -110,6 +115,7 @@ type Resolver struct {
 	zoneFails zoneFailures // zone cuts whose servers all failed (RFC 9520)
 	forward   atomic.Pointer[[]ForwardZone]
 	val       *validate.Validator // nil: validation is off
+	limits    dnssec.Limits       // the validator's, for synthesis's proof checks
 	// timeUnchecked: the last validation ran with the clock before
 	// DNSSEC.TimeFloor (logged when it changes).
 	timeUnchecked atomic.Bool
@@ -135,7 +141,8 @@ func New(cfg Config) (*Resolver, error) {
 	if len(cfg.RootHints) == 0 {
 		cfg.RootHints = IANARootHints()
 	}
-	r := &Resolver{cfg: cfg, log: cfg.Logger, cache: cfg.Cache, sel: newSelection(cfg.Now), stats: newStats()}
+	r := &Resolver{cfg: cfg, log: cfg.Logger, cache: cfg.Cache, sel: newSelection(cfg.Now), stats: newStats(),
+		limits: dnssec.DefaultLimits()}
 	if err := r.SetForward(cfg.Forward); err != nil {
 		return nil, err
 	}

@@ -68,7 +68,7 @@ func (s *scrubbed) scrubAnswer(answer []dns.RR, rcode int, qname string, qtype u
 				continue
 			}
 			if h.Rrtype == qtype || qtype == dns.TypeANY {
-				if dnsname.Equal(h.Name, cur) {
+				if dnsname.Equal(h.Name, cur) && !overreaching(rr, s.zone) {
 					used[i] = true
 					s.chain = append(s.chain, rr)
 					s.data = true
@@ -177,7 +177,7 @@ func (s *scrubbed) scrubAuthority(ns []dns.RR, zone string) {
 		ok := h.Class == dns.ClassINET && dnsname.IsSubdomain(h.Name, zone) && dnsname.IsSubdomain(s.final, h.Name)
 		inZone := h.Class == dns.ClassINET && dnsname.IsSubdomain(h.Name, zone)
 		switch {
-		case inZone && (h.Rrtype == dns.TypeNSEC || h.Rrtype == dns.TypeNSEC3):
+		case inZone && (h.Rrtype == dns.TypeNSEC || h.Rrtype == dns.TypeNSEC3) && !overreaching(rr, zone):
 			s.proof = append(s.proof, rr)
 		case inZone && proofSig(rr):
 			s.proof = append(s.proof, rr)
@@ -195,6 +195,15 @@ func (s *scrubbed) scrubAuthority(ns []dns.RR, zone string) {
 			s.dropped++
 		}
 	}
+}
+
+// overreaching reports an NSEC whose next name lies outside the zone
+// asked: a chain links the names of one zone (RFC 4034 4.1.1), so such a
+// record claims a span across zones, which no server of this zone can
+// sign for honestly (Unbound's scrubber drops it too).
+func overreaching(rr dns.RR, zone string) bool {
+	n, ok := rr.(*dns.NSEC)
+	return ok && !dnsname.IsSubdomain(n.NextDomain, zone)
 }
 
 // proofSig says whether rr is an authority RRSIG that belongs to the proof

@@ -124,6 +124,9 @@ func (r *Resolver) judge(ctx context.Context, q dns.Question, resp *Response) *R
 		r.log.Debug("bogus", "name", name, "type", dns.TypeToString[q.Qtype], "why", out.Why)
 	}
 	r.remember(resp, name, q.Qtype, v, out.Security, out.EDE)
+	if out.Security != cache.Bogus {
+		r.learnDenial(resp, v)
+	}
 	return &out
 }
 

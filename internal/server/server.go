@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Defaults for Config fields left zero.
@@ -361,19 +359,7 @@ func (s *Server) bind(ctx context.Context, ap netip.AddrPort) ([]*udpWorker, *ne
 func listenUDP(ctx context.Context, network string, ap netip.AddrPort, reuse bool) (*net.UDPConn, error) {
 	lc := net.ListenConfig{}
 	if reuse {
-		lc.Control = func(_, _ string, rc syscall.RawConn) error {
-			var serr error
-			err := rc.Control(func(fd uintptr) {
-				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
-			})
-			if err != nil {
-				return err
-			}
-			if serr != nil {
-				return fmt.Errorf("SO_REUSEPORT: %w", serr)
-			}
-			return nil
-		}
+		lc.Control = reusePort
 	}
 	pc, err := lc.ListenPacket(ctx, network, ap.String())
 	if err != nil {

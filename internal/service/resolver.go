@@ -110,6 +110,7 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 		AllowLoopbackUpstream: cfg.AllowLoopbackUpstream,
 		NoQNameMinimisation:   cfg.NoQNameMinimisation,
 		DNSSEC:                sec,
+		NoAggressiveNSEC:      cfg.NoAggressiveNSEC,
 	})
 	if err != nil {
 		return nil, err

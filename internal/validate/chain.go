@@ -308,6 +308,12 @@ func (w *walk) proof(auth rrsets, ks *dnssec.KeySet, report func(RRsetVerdict)) 
 			continue
 		}
 		r := w.validateOnce(s, ks)
+		if r.Status == dnssec.Secure && r.Wildcard != "" {
+			// An NSEC or NSEC3 record expanded from a wildcard (RRSIG
+			// labels below its owner's) was made for another name: the
+			// interval it claims proves nothing (CVE-2017-15105).
+			r.Result = bogusf(dnssec.EDEDNSSECBogus, "%s %s was expanded from a wildcard: it proves no denial", s.name, dns.TypeToString[s.t])
+		}
 		if report != nil {
 			report(verdictOf(s, "denial", r))
 		}

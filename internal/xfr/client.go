@@ -36,7 +36,7 @@ const (
 // Limits bound one incoming transfer; zero fields take the defaults.
 type Limits struct {
 	MaxRecords     int
-	MaxBytes       int
+	MaxBytes       int64
 	MessageTimeout time.Duration
 	Timeout        time.Duration
 }
@@ -108,7 +108,7 @@ func receive(ctx context.Context, conn net.Conn, q *dns.Msg, packed []byte, base
 	}
 	r := newReceiver(q.Question[0].Name, q.Question[0].Qtype, base, lim.MaxRecords)
 	buf := make([]byte, wire.MaxMsgSize)
-	total := 0
+	var total int64
 	// Bounded by MaxBytes (each message is at least a header) and by the
 	// transfer's timeout.
 	for n := 0; !r.done(); n++ {
@@ -118,7 +118,7 @@ func receive(ctx context.Context, conn net.Conn, q *dns.Msg, packed []byte, base
 			return nil, readErr(ctx, n, err)
 		}
 		size := int(binary.BigEndian.Uint16(hdr[:]))
-		if total += 2 + size; total > lim.MaxBytes {
+		if total += 2 + int64(size); total > lim.MaxBytes {
 			return nil, fmt.Errorf("more than %d bytes", lim.MaxBytes)
 		}
 		if _, err := io.ReadFull(conn, buf[:size]); err != nil {

@@ -62,7 +62,7 @@ func (p *parser) include(e entry, toks []string, st *fileState) {
 
 func (p *parser) parseInclude(r io.Reader, origin, file, fsName string, parent *fileState) {
 	text, err := readText(r)
-	if err != nil || len(text) > MaxFileBytes {
+	if err != nil || int64(len(text)) > MaxFileBytes {
 		p.problem(file, 0, false, "read failed or file larger than %d bytes", MaxFileBytes)
 		return
 	}

@@ -42,7 +42,7 @@ const (
 	// MaxFileBytes bounds one zone file read into memory. 2 GiB of text is
 	// ~50 M records, beyond DefaultMaxRecords; a larger input is refused
 	// rather than exhausting memory.
-	MaxFileBytes = 2 << 30
+	MaxFileBytes int64 = 2 << 30
 
 	// MaxEntryBytes bounds one logical entry (a record with its
 	// parenthesised continuation lines). The largest RDATA is 65535 octets,
@@ -196,7 +196,7 @@ func (p *parser) parse(r io.Reader, origin, file, fsName string, depth int) {
 		p.problem(file, 0, false, "read: %v", err)
 		return
 	}
-	if len(text) > MaxFileBytes {
+	if int64(len(text)) > MaxFileBytes {
 		p.problem(file, 0, false, "file larger than %d bytes", MaxFileBytes)
 		return
 	}

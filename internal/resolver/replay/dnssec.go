@@ -58,9 +58,6 @@ var onlyValue = map[string]string{
 	// RFC 6840 5.11: one supported algorithm's valid signature is
 	// enough, which is Unbound's harden-algo-downgrade no.
 	"server:harden-algo-downgrade": "no",
-	// Rootline has no aggressive use of cached NSEC records (RFC 8198)
-	// yet: it asks the network, as Unbound does with this off.
-	"server:aggressive-nsec": "no",
 	// Unbound's fake-sha1 accepts SHA-1 signatures where its crypto
 	// library refuses them; Go's verifies them, so yes changes nothing.
 	"server:fake-sha1": "yes",

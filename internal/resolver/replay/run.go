@@ -55,7 +55,7 @@ var supportedOptions = map[string]bool{
 	"server:domain-insecure":        true, // negative trust anchors
 	"server:harden-dnssec-stripped": true, // only yes (onlyValue)
 	"server:harden-algo-downgrade":  true, // only no
-	"server:aggressive-nsec":        true, // only no
+	"server:aggressive-nsec":        true, // resolver.Config.NoAggressiveNSEC
 	"server:fake-sha1":              true, // only yes
 	// RFC 8145 key tag queries: Rootline sends none, and none of the
 	// scenarios expects an answer to depend on them.
@@ -79,7 +79,7 @@ func (s *Scenario) Skip() string {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if !supportedOptions[k] {
+		if !supportedOptions[k] && !(k == "server:local-zone" && nodefaultOnly(s.Options[k])) {
 			return "option " + k
 		}
 	}
@@ -92,7 +92,7 @@ func (s *Scenario) Skip() string {
 	if why := s.dnssecSkip(); why != "" {
 		return why
 	}
-	if n := s.Options["stub-zone:name"]; len(n) > 1 || (len(n) == 1 && n[0] != "." && n[0] != "") {
+	if n := s.Options["stub-zone:name"]; len(n) > 1 || (len(n) == 1 && n[0] != "." && n[0] != "" && !s.islandStub(n[0])) {
 		return "stub zone other than the root"
 	}
 	if n := s.Options["forward-zone:name"]; len(n) > 1 {
@@ -102,6 +102,50 @@ func (s *Scenario) Skip() string {
 		return "no stub or forward address (built-in roots)"
 	}
 	return ""
+}
+
+// nodefaultOnly reports whether every local-zone is "ZONE nodefault":
+// Unbound answers the special-use names of RFC 6761 (test., invalid.,
+// the documentation reverse zones) itself unless told nodefault; Rootline
+// has no such local zones, so nodefault is its behaviour already.
+func nodefaultOnly(zones []string) bool {
+	for _, z := range zones {
+		if f := strings.Fields(strings.ReplaceAll(z, "\"", "")); len(f) != 2 || f[1] != "nodefault" {
+			return false
+		}
+	}
+	return len(zones) > 0
+}
+
+// islandStub reports whether a stub zone other than the root can be
+// replayed with its servers as the resolver's root hints: the scenario
+// validates from a trust anchor at or below the stub zone (an island of
+// trust, so no DS or key above it is ever needed), sends full query names
+// (with QNAME minimisation the resolver would ask the stub's servers for
+// the ancestors, which the script does not answer), and asks only for
+// names in the zone. The stub's servers then answer, as the root's
+// servers, exactly the questions Unbound sends them.
+func (s *Scenario) islandStub(zone string) bool {
+	zone = dns.Fqdn(strings.Trim(zone, "'\""))
+	if first(s.Options["server:qname-minimisation"]) != "no" {
+		return false
+	}
+	sec, err := s.dnssecConfig()
+	if err != nil || sec == nil {
+		return false
+	}
+	for _, z := range sec.Anchors.Zones() {
+		if !dnsname.IsSubdomain(z, zone) {
+			return false
+		}
+	}
+	for _, st := range s.Steps {
+		if st.Kind == "QUERY" && st.Entry != nil && len(st.Entry.Msg.Question) > 0 &&
+			!dnsname.IsSubdomain(st.Entry.Msg.Question[0].Name, zone) {
+			return false
+		}
+	}
+	return true
 }
 
 // network serves the scenario's ranges to the resolver.
@@ -244,6 +288,8 @@ func (s *Scenario) RunTrace(ctx context.Context, trace func(format string, args 
 		// sets of answers' authority sections; Rootline's default too.
 		ChildNSFromAnswers: first(s.Options["server:iter-scrub-promiscuous"]) == "no",
 		DNSSEC:             sec,
+		// RFC 8198, on by default in both (Unbound since 1.15).
+		NoAggressiveNSEC: first(s.Options["server:aggressive-nsec"]) == "no",
 	}
 	for _, a := range s.Options["stub-zone:stub-addr"] {
 		if ap, err := parseAddr(a); err == nil {
