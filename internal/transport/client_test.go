@@ -502,6 +502,10 @@ func TestClientNoQuestionFailsAtOnce(t *testing.T) {
 		{"another ID", func(q *dns.Msg) []datagram {
 			return []datagram{{data: noQuestion(q, func(r *dns.Msg) { r.Id ^= 1 })}}
 		}, false, true},
+		{"garbage after the question", func(q *dns.Msg) []datagram {
+			b := answer(t, q, "192.0.2.1", nil)
+			return []datagram{{data: b[:len(b)-2]}}
+		}, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rs := newResponder(t, "127.0.0.1", tc.send, nil)
