@@ -257,6 +257,12 @@ func (c *Cache) Put(k Key, e Entry) bool {
 	if b, err = appendRecords(b, wname, e.Sigs, ttl); err != nil {
 		return false
 	}
+	if e.Kind == NXDomain || e.Kind == NoData {
+		// Compressed once here rather than at every hit (compress.go).
+		var cb [512]byte
+		c := compressRecords(cb[:0], wname, b[len(wname)+2:], len(e.RRs)+len(e.Sigs))
+		b = append(b[:len(wname)+2], c...)
+	}
 	sh, h := c.store.locate(wname, k.Type)
 	now := c.cfg.Now().UnixNano()
 	ns := slot{expires: now + int64(ttl)*int64(time.Second), ttl: ttl, hash: h,
@@ -294,6 +300,12 @@ func (c *Cache) Get(k Key) (Result, bool) {
 		res.Stale, res.TTL = true, StaleTTL
 	}
 	recs := data[len(wname)+2:]
+	if e.kind == NXDomain || e.kind == NoData {
+		if res.RRs, res.Sigs, err = decodeInReply(wname, recs, int(e.nrr), int(e.nsig), name, res.TTL); err != nil {
+			return Result{}, false
+		}
+		return res, true
+	}
 	rrs, err := decodeRecords(recs, int(e.nrr), name, res.TTL)
 	if err != nil {
 		return Result{}, false

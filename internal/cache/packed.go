@@ -89,7 +89,9 @@ func (p *Packed) keep(m *dns.Msg, do bool) bool {
 			c.Extra = append(c.Extra, rr)
 		}
 	}
-	if len(c.Answer)+len(c.Ns) == 0 {
+	if len(c.Answer)+len(c.Ns) == 0 || (negative(c, q.Qtype) && !hasSOA(c.Ns)) {
+		// RFC 2308 5: a negative answer without an SOA has no TTL to be
+		// cached for, even after a CNAME that has one.
 		return false
 	}
 	ttl := ^uint32(0)
@@ -289,4 +291,27 @@ func (p *Packed) bytes() int {
 		n += b
 	}
 	return n
+}
+
+// negative says whether m answers qtype with NXDOMAIN or NODATA (at the
+// end of any chain).
+func negative(m *dns.Msg, qtype uint16) bool {
+	if m.Rcode == dns.RcodeNameError {
+		return true
+	}
+	for _, rr := range m.Answer {
+		if t := rr.Header().Rrtype; t == qtype || qtype == dns.TypeANY {
+			return false
+		}
+	}
+	return true
+}
+
+func hasSOA(rrs []dns.RR) bool {
+	for _, rr := range rrs {
+		if rr.Header().Rrtype == dns.TypeSOA {
+			return true
+		}
+	}
+	return false
 }

@@ -21,8 +21,10 @@ import (
 // key's name, else the uncompressed lower-case owner (the SOA of a negative
 // entry). 0xC00C points at offset 12, where a reply's question name sits
 // (RFC 1035 4.1.4), so header + question + these records is a complete
-// reply with no rewriting beyond the TTLs. RDATA names are never
-// compressed, so the records also decode on their own.
+// reply with no rewriting beyond the TTLs. RDATA names are not
+// compressed, so the records also decode on their own; a negative
+// entry's records are the exception, compressed for their place in the
+// reply (compress.go).
 
 const (
 	// maxName is the longest wire name (RFC 1035 3.1).
@@ -83,14 +85,20 @@ func ownerEnd(recs []byte, off int) int {
 // decodeRecords materialises n encoded records as dns.RR with the given
 // TTL; records owned by the key get owner as their name.
 func decodeRecords(recs []byte, n int, owner string, ttl uint32) ([]dns.RR, error) {
+	return decodeRecordsFrom(recs, 0, n, owner, ttl)
+}
+
+// decodeRecordsFrom is decodeRecords for records starting at off in recs,
+// whose other names may point anywhere before them in recs (a negative
+// entry's, decoded within the reply they were compressed for).
+func decodeRecordsFrom(recs []byte, off, n int, owner string, ttl uint32) ([]dns.RR, error) {
 	rrs := make([]dns.RR, 0, n)
-	off := 0
 	for range n {
-		if off >= len(recs) {
+		if off+1 >= len(recs) {
 			return nil, errCorrupt
 		}
 		name := owner
-		if recs[off]&0xC0 == 0xC0 {
+		if recs[off] == ptrHi && recs[off+1] == ptrLo {
 			off += 2
 		} else {
 			var err error

@@ -103,7 +103,7 @@ func (p *Packed) answerFromStore(query []byte, qend int, wname []byte, nh uint64
 		0, 1, byte(an>>8), byte(an), byte(ns>>8), byte(ns), 0, ar)
 	out = append(out, query[headerLen:qend+4]...) // the question as asked (0x20 case intact)
 	start := len(out)
-	out = append(out, recs...)
+	out = append(out, recs...) // compressed for this place already (compress.go)
 	patchTTLs(out[start:], an+ns, left)
 	if edns {
 		out = wire.AppendOPT(out, 0, do) // RFC 3225 3: DO is copied into the reply
@@ -174,6 +174,10 @@ func (p *Packed) markServable(m *dns.Msg) bool {
 	enc, err := appendRecords(buf[:0], wname, set, 0)
 	if err != nil {
 		return false
+	}
+	if kind != Positive {
+		var cb [512]byte
+		enc = compressRecords(cb[:0], wname, enc, len(set)) // as Put stores it
 	}
 	if kind == Positive {
 		// Every answer must belong to the question's name: the fast path

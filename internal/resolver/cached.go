@@ -8,12 +8,14 @@ import (
 )
 
 // fromCache follows a chain through the cache. ok reports a complete
-// answer; err reports a remembered failure.
+// answer; err reports a remembered failure. When the chain is cached but
+// not its end, resp (ok false) holds the chain so far, which the
+// iteration continues from (partialEnd).
 func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Response, bool, error) {
 	resp := &Response{Security: cache.Secure}
 	for hop := 0; hop <= MaxCNAMERestarts; hop++ {
 		res, ok := r.cache.Get(cache.Key{Name: name, Type: qtype})
-		if ok && (allowStale || !res.Stale) {
+		if ok && (allowStale || !res.Stale) && answerable(res) {
 			resp.Stale = resp.Stale || res.Stale
 			resp.judged(res)
 			switch res.Kind {
@@ -50,17 +52,27 @@ func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Respo
 	return nil, false, nil
 }
 
+// answerable says whether a cache entry may be given out as an answer.
+// Glue (additional section) and a referral's NS set (authority section
+// of a non-authoritative reply) are the parent's view of the child's
+// data: they guide iteration, but RFC 2181 5.4.1 says they are not to be
+// returned as answers. Such a name is resolved from its own zone, whose
+// answer then replaces them (it outranks them).
+func answerable(res cache.Result) bool {
+	return res.Kind != cache.Positive || res.Rank >= cache.RankAnswer
+}
+
 // synthesised ends a cache lookup that found nothing for (name, qtype):
 // a miss, unless cached denial records prove the answer negative (RFC
 // 8198, aggressive.go). Not for serving stale: that follows a failed
 // resolution, which synthesis had its chance to spare.
 func (r *Resolver) synthesised(resp *Response, name string, qtype uint16, allowStale bool) (*Response, bool, error) {
 	if allowStale {
-		return nil, false, nil
+		return partial(resp)
 	}
 	syn, ok := r.synthesise(name, qtype)
 	if !ok {
-		return nil, false, nil
+		return partial(resp)
 	}
 	resp.judged(cache.Result{Security: syn.Security})
 	resp.Rcode, resp.Ns, resp.Proof = syn.Rcode, syn.Ns, append(resp.Proof, syn.Proof...)
@@ -120,4 +132,26 @@ func (r *Resolver) cachedDNAME(name string, allowStale bool, resp *Response) (dn
 		return dn, syn, true
 	}
 	return nil, nil, false
+}
+
+// partial is a miss: nil, or the chain followed so far when there is
+// one, for the iteration to continue from (partialEnd).
+func partial(resp *Response) (*Response, bool, error) {
+	if len(resp.Answer) > 0 {
+		return resp, false, nil
+	}
+	return nil, false, nil
+}
+
+// partialEnd is the name a partial chain from fromCache ends at: the
+// target of its last CNAME (cached, or synthesised from a DNAME).
+func partialEnd(resp *Response) (string, bool) {
+	if resp == nil || len(resp.Answer) == 0 {
+		return "", false
+	}
+	c, ok := resp.Answer[len(resp.Answer)-1].(*dns.CNAME)
+	if !ok {
+		return "", false
+	}
+	return dnsname.Canonical(c.Target), true
 }

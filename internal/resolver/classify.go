@@ -82,6 +82,24 @@ func classify(s *scrubbed, zone, qname string) (Kind, string) {
 		// lame (RFC 1034 4.3.2, RFC 4697 2.4), not a NODATA answer.
 		return KindLame, ""
 	}
+	if child != "" && len(s.soa) == 0 && !s.other {
+		// The child's NS set, no SOA, yet AA set: some servers set AA on
+		// every reply. Nothing in it is data for the name, so it is a
+		// referral all the same (as Unbound follows it), not NODATA; with
+		// a chain into the child, the chain is followed from its end.
+		if len(s.chain) == 0 {
+			return KindReferral, child
+		}
+		return KindCNAME, ""
+	}
+	if len(s.chain) == 0 && s.other && child == "" {
+		// Records of another type at the name (an A record for an AAAA
+		// question): the server speaks for the name, which exists but
+		// has no data of this type. NODATA, whatever its AA bit says,
+		// as Unbound answers; without an SOA it is not cached (RFC 2308
+		// 5).
+		return KindNoData, ""
+	}
 	if len(s.chain) > 0 {
 		if s.aa || len(s.soa) > 0 {
 			return KindNoData, ""

@@ -20,6 +20,7 @@ type delegation struct {
 	addrs   []netip.AddrPort
 	tried   []string // NS names whose addresses we looked up (at most MaxNSPerDelegation)
 	cached  bool     // from the cache, not from a referral just received
+	ttl     uint32   // seconds the NS set has left (0: unknown)
 }
 
 // hints is the root delegation from the configured root hints.
@@ -48,7 +49,7 @@ func (r *Resolver) closestDelegation(qname string, qtype uint16) *delegation {
 	}
 	for {
 		if res, ok := r.cache.Get(cache.Key{Name: name, Type: dns.TypeNS}); ok && !res.Stale && res.Kind == cache.Positive {
-			d := &delegation{zone: name, cached: true}
+			d := &delegation{zone: name, cached: true, ttl: res.TTL}
 			for _, rr := range res.RRs {
 				if ns, ok := rr.(*dns.NS); ok && len(d.nsNames) < MaxNSPerDelegation {
 					d.nsNames = append(d.nsNames, dnsname.Canonical(ns.Ns))
@@ -75,17 +76,30 @@ func (r *Resolver) referred(s *scrubbed, child string) *delegation {
 	for _, rr := range s.ns {
 		if ns, ok := rr.(*dns.NS); ok && dnsname.Canonical(ns.Hdr.Name) == child && len(d.nsNames) < MaxNSPerDelegation {
 			d.nsNames = append(d.nsNames, dnsname.Canonical(ns.Ns))
+			if d.ttl == 0 || ns.Hdr.Ttl < d.ttl {
+				d.ttl = ns.Hdr.Ttl
+			}
 		}
 	}
+	var glued []string // NS names the referral gave glue for (at most MaxNSPerDelegation)
 	for _, g := range s.glue {
 		for _, n := range d.nsNames {
 			if dnsname.Canonical(g.Header().Name) == n {
 				r.addAddr(d, g)
+				if !slices.Contains(glued, n) {
+					glued = append(glued, n)
+				}
 			}
 		}
 	}
+	// The cache's addresses only for names without glue: an NS name's
+	// address cached from its zone's answer may outrank the glue and
+	// outlive the delegation, but the referral in hand says where the
+	// zone is now (a moved server: ghost_glue_a.rpl).
 	for _, n := range d.nsNames {
-		r.addCachedAddrs(d, n)
+		if !slices.Contains(glued, n) {
+			r.addCachedAddrs(d, n)
+		}
 	}
 	return d
 }
@@ -225,7 +239,15 @@ func (r *Resolver) resolveNSAddr(ctx context.Context, st *query, d *delegation, 
 	if st.glueless >= MaxGluelessPerQuery {
 		return false, st.exceeded(BudgetGlueless)
 	}
+	if st.gluelessFailed >= MaxGluelessFailures {
+		return false, st.exceeded(BudgetGluelessFailed)
+	}
 	st.glueless++
+	defer func() {
+		if !found && err == nil {
+			st.gluelessFailed++
+		}
+	}()
 	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
 		st.stack = append(st.stack, key)
 		resp, err := r.resolve(ctx, st, n, t, depth+1, false)

@@ -95,6 +95,6 @@ func (r *Resolver) forwardQuery(ctx context.Context, st *query, fz *ForwardZone,
 		}
 		r.score(&rep, true)
 		r.store(rep.s, kind, qtype, cache.RankAnswer)
-		return &step{kind: kind, chain: rep.s.chain, final: rep.s.final, soa: rep.s.soa, sigs: rep.s.sigs, proof: rep.s.proof}, nil
+		return &step{kind: kind, chain: rep.s.chain, final: rep.s.final, soa: rep.s.negAuthority(), sigs: rep.s.sigs, proof: rep.s.proof}, nil
 	}
 }

@@ -3,6 +3,7 @@ package resolver
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/miekg/dns"
 
@@ -61,6 +62,10 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 		// Root NS names without usable addresses: the hints still are.
 		d.addrs = r.hintAddrs()
 	}
+	if d.zone != "." && r.zoneFails.failed(d.zone, r.cfg.Now()) {
+		r.stats.Remembered.Add(1)
+		return nil, ErrRemembered
+	}
 	it.enter(d.zone)
 	for {
 		name, qt := it.question()
@@ -70,6 +75,16 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 		case errors.Is(err, ErrNoServers):
 			p, err := r.moreServers(ctx, st, it, d)
 			if err != nil {
+				if errors.Is(err, ErrNoServers) && d.zone != "." && len(d.addrs) == 0 {
+					// Not one of the zone's NS names has an address (a
+					// cyclic or broken delegation, TsuNAME): remember it,
+					// so the next name under it does not repeat the
+					// work. Servers that were asked and failed are the
+					// selection's to back off, per server: their failure
+					// may be for this question only (a server lame for
+					// AAAA, iter_lame_aaaa.rpl).
+					r.zoneFails.note(d.zone, r.cfg.Now())
+				}
 				return nil, err
 			}
 			if p != nil {
@@ -86,12 +101,24 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 		case KindLame, KindRefused, KindServerFail:
 			r.onServerFailure(it, &rep, isMin)
 		case KindReferral:
+			if dnsname.CountLabels(rep.child) > MaxCutDepth {
+				return nil, st.exceeded(BudgetCutDepth)
+			}
+			r.zoneFails.forget(d.zone)
+			if r.zoneFails.failed(rep.child, r.cfg.Now()) {
+				r.stats.Remembered.Add(1)
+				return nil, ErrRemembered
+			}
+			// A step down the tree: charged to MaxCutDepth, which bounds
+			// the steps by the name, not to the per-name budget.
+			it.asking.queries--
 			r.score(&rep, true)
 			d = r.onReferral(st, it, &rep)
 		default:
 			r.score(&rep, true)
+			r.zoneFails.forget(d.zone)
 			if !isMin {
-				return r.onFinal(it, &rep)
+				return r.onFinal(it, &rep, d)
 			}
 			r.onMinimised(it, &rep)
 		}
@@ -192,7 +219,13 @@ func (r *Resolver) onMinimised(it *iteration, rep *reply) {
 // onFinal stores the answer to the full question and returns it. It ranks
 // above glue and referrals when the server was authoritative (RFC 2181
 // 5.4.1).
-func (r *Resolver) onFinal(it *iteration, rep *reply) (*step, error) {
+//
+// The zone's own NS set, and the addresses of its NS names, are cached
+// for no longer than the delegation they were asked through has left:
+// otherwise a zone whose servers keep answering for themselves would
+// outlive the parent's removal or move of the delegation ("ghost domain
+// names", ghost_glue_a.rpl). The client gets the TTL the zone gave.
+func (r *Resolver) onFinal(it *iteration, rep *reply, d *delegation) (*step, error) {
 	s := rep.s
 	if s.loop {
 		r.stats.Loops.Add(1)
@@ -202,6 +235,24 @@ func (r *Resolver) onFinal(it *iteration, rep *reply) (*step, error) {
 	if s.aa {
 		rank = cache.RankAuthAnswer
 	}
-	r.store(s, rep.kind, it.qtype, rank)
-	return &step{kind: rep.kind, chain: s.chain, final: s.final, soa: s.soa, sigs: s.sigs, proof: s.proof}, nil
+	if d.ttl > 0 && s.data && len(s.chain) > 0 && s.chain[0].Header().Rrtype == it.qtype && ownData(d, it.qtype, s.final) {
+		capped := *s
+		capped.chain = capTTL(s.chain, d.ttl)
+		r.store(&capped, rep.kind, it.qtype, rank)
+	} else {
+		r.store(s, rep.kind, it.qtype, rank)
+	}
+	return &step{kind: rep.kind, chain: s.chain, final: s.final, soa: s.negAuthority(), sigs: s.sigs, proof: s.proof}, nil
+}
+
+// ownData says whether (name, qtype) is the data of d's delegation itself:
+// the zone's NS set, or an address of one of its NS names.
+func ownData(d *delegation, qtype uint16, name string) bool {
+	switch qtype {
+	case dns.TypeNS:
+		return name == d.zone
+	case dns.TypeA, dns.TypeAAAA:
+		return slices.Contains(d.nsNames, name)
+	}
+	return false
 }

@@ -32,10 +32,31 @@ const (
 	// hundreds of glueless names is an amplification attack (CVE-2020-8616,
 	// "NXNSAttack"), so we stop after 8.
 	MaxGluelessPerQuery = 8
+	// MaxGluelessFailures caps the glueless NS names per client query whose
+	// lookup found no address: a real delegation has one or two names
+	// that resolve, so the first few failures say the rest will fail too
+	// (the NXNSAttack delegates to hundreds of names that do not exist).
+	// 5 stops such a delegation after five wasted lookups where
+	// MaxGluelessPerQuery alone allowed eight (Unbound spends six), and
+	// leaves room for a dead server or two among real ones.
+	MaxGluelessFailures = 5
 	// MaxDepth caps nested sub-resolutions (an NS name whose zone is
 	// glueless, whose NS name is glueless, ...): 7 is deeper than any sane
 	// configuration and ends cyclic dependencies quickly.
 	MaxDepth = 7
+	// MaxCutDepth caps how deep, in labels, a zone cut may be and still
+	// be followed: a referral to a deeper child ends the resolution. The
+	// cap depends only on the name, not on what this resolution or an
+	// earlier one cached, so a chain too deep fails the same way every
+	// time (a budget counted in referrals per resolution would fail the
+	// first try and answer a later one from the cuts cached on the way).
+	// 64 is far beyond real delegations (the deepest reverse zones,
+	// ip6.arpa nibbles, are 34 labels) and holds a chain of single-label
+	// cuts to 64 referrals per name; Unbound follows up to 130
+	// (MAX_REFERRAL_COUNT), i.e. every cut a name can have. Referrals are
+	// charged here, not to MaxQueriesPerName, which they would exhaust
+	// on any chain of more than 32 cuts.
+	MaxCutDepth = 64
 	// MaxCNAMERestarts caps CNAME/DNAME restarts per query: 11 is Unbound's
 	// value; real chains are rarely longer than 3-4.
 	MaxCNAMERestarts = 11
@@ -57,12 +78,14 @@ const (
 
 // Budget names, used in errors and metrics.
 const (
-	BudgetUpstream = "upstream_per_query"
-	BudgetPerName  = "queries_per_name"
-	BudgetGlueless = "glueless_ns"
-	BudgetDepth    = "dependency_depth"
-	BudgetCNAME    = "cname_restarts"
-	BudgetWallTime = "wall_time"
+	BudgetUpstream       = "upstream_per_query"
+	BudgetPerName        = "queries_per_name"
+	BudgetGlueless       = "glueless_ns"
+	BudgetGluelessFailed = "glueless_ns_failed"
+	BudgetDepth          = "dependency_depth"
+	BudgetCutDepth       = "zone_cut_depth"
+	BudgetCNAME          = "cname_restarts"
+	BudgetWallTime       = "wall_time"
 )
 
 // BudgetError reports which budget ran out.
@@ -98,7 +121,7 @@ type Stats struct {
 
 func newStats() *Stats {
 	s := &Stats{Budget: map[string]*atomic.Uint64{}}
-	for _, b := range []string{BudgetUpstream, BudgetPerName, BudgetGlueless, BudgetDepth, BudgetCNAME, BudgetWallTime} {
+	for _, b := range []string{BudgetUpstream, BudgetPerName, BudgetGlueless, BudgetGluelessFailed, BudgetDepth, BudgetCutDepth, BudgetCNAME, BudgetWallTime} {
 		s.Budget[b] = new(atomic.Uint64)
 	}
 	return s
@@ -119,10 +142,13 @@ func newStats() *Stats {
 type query struct {
 	upstream int
 	glueless int
-	stack    []string // questions being resolved on this chain; at most MaxDepth+1
-	stats    *Stats
-	now      clock.Func // the resolver's clock
-	deadline time.Time  // end of the wall-time budget (MaxWallTime)
+	// gluelessFailed counts glueless NS lookups that found no address
+	// (MaxGluelessFailures).
+	gluelessFailed int
+	stack          []string // questions being resolved on this chain; at most MaxDepth+1
+	stats          *Stats
+	now            clock.Func // the resolver's clock
+	deadline       time.Time  // end of the wall-time budget (MaxWallTime)
 	// parentGlue is the referral glue seen during this query (at most
 	// MaxParentGlue addresses): the parent's view of an NS name's
 	// addresses, which the child's own answer replaces in the cache but

@@ -111,7 +111,8 @@ type Resolver struct {
 	// that cachedDNAME does can be skipped (DNAMEs are rare; most
 	// resolvers never meet one).
 	dnameSeen atomic.Bool
-	addrs     addrMemo // usable addresses of NS names, briefly
+	addrs     addrMemo     // usable addresses of NS names, briefly
+	zoneFails zoneFailures // zone cuts whose servers all failed (RFC 9520)
 	forward   atomic.Pointer[[]ForwardZone]
 	val       *validate.Validator // nil: validation is off
 	limits    dnssec.Limits       // the validator's, for synthesis's proof checks
@@ -161,19 +162,23 @@ func (r *Resolver) Stats() *Stats { return r.stats }
 // trustworthy answer (the caller sends SERVFAIL).
 func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Response, error) {
 	name := dnsname.Canonical(q.Name)
-	if resp, ok, err := r.fromCache(name, q.Qtype, false); ok || err != nil {
+	resp, ok, err := r.fromCache(name, q.Qtype, false)
+	if ok || err != nil {
 		if errors.Is(err, ErrRemembered) {
 			r.stats.Remembered.Add(1)
 		}
 		return resp, err
 	}
+	// A cached chain whose end is not cached: resolve looks it up again
+	// and continues from its end (rare; a miss is the common case).
+	checked := resp == nil
 	key := stackKey(name, q.Qtype)
 	resp, err, shared := r.flights.do(ctx, key, func() (*Response, error) {
 		// Coalesced callers share this resolution: one of them leaving must
 		// not end it (the wall-time budget in st does).
 		ctx := context.WithoutCancel(ctx)
 		st := newQuery(r.stats, key, r.cfg.Now)
-		resp, err := r.resolve(ctx, st, name, q.Qtype, 0, true)
+		resp, err := r.resolve(ctx, st, name, q.Qtype, 0, checked)
 		if err == nil {
 			return resp, nil
 		}
@@ -226,13 +231,27 @@ func (r *Resolver) resolve(ctx context.Context, st *query, qname string, qtype u
 		// On the first turn after Resolve's own lookup a second one would
 		// almost surely miss too; a hit that raced in costs one query.
 		if restarts > 0 || !checked {
-			if c, ok, err := r.fromCache(name, qtype, false); err != nil {
+			c, ok, err := r.fromCache(name, qtype, false)
+			if err != nil {
 				return nil, err
-			} else if ok {
+			}
+			if ok {
 				resp.Answer = append(resp.Answer, c.Answer...)
 				resp.Sigs = append(resp.Sigs, c.Sigs...)
 				resp.Rcode, resp.Ns, resp.Proof = c.Rcode, c.Ns, c.Proof
 				return resp, nil
+			}
+			if end, ok := partialEnd(c); ok {
+				// The chain is cached but not its end (whose only cached
+				// data may be glue, which is no answer): iterate from there.
+				if slices.Contains(seen, end) {
+					r.stats.Loops.Add(1)
+					return nil, ErrLoop
+				}
+				resp.Answer = append(resp.Answer, c.Answer...)
+				resp.Sigs = append(resp.Sigs, c.Sigs...)
+				seen = append(seen, end)
+				name = end
 			}
 		}
 		s, err := r.iterate(ctx, st, name, qtype, depth)

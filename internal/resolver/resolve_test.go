@@ -265,12 +265,12 @@ func TestGluelessAmplificationBounded(t *testing.T) {
 	r, _ := newTestResolver(t, n, nil)
 	_, err := resolveT(t, r, "www.victim.com.", dns.TypeA)
 	var be *BudgetError
-	if !errors.As(err, &be) || be.Budget != BudgetGlueless {
-		t.Fatalf("err = %v, want glueless budget", err)
+	if !errors.As(err, &be) || be.Budget != BudgetGluelessFailed {
+		t.Fatalf("err = %v, want the failed glueless lookups' budget", err)
 	}
 	// Each glueless name costs at most a few queries (A then AAAA, with
-	// minimisation); 8 names are allowed.
-	if got := n.count(); got > 4+MaxGluelessPerQuery*4 {
+	// minimisation); MaxGluelessFailures names fail before it stops.
+	if got := n.count(); got > 4+MaxGluelessFailures*4 {
 		t.Fatalf("%d upstream queries for 300 glueless NS names", got)
 	}
 	t.Logf("300 glueless NS names: %d upstream queries, budget %s", n.count(), be.Budget)

@@ -26,6 +26,7 @@ type scrubbed struct {
 	proof    []dns.RR // authority NSEC/NSEC3 and RRSIGs of SOA, NSEC, NSEC3 (RFC 4035 3.1.3)
 	loop     bool     // the chain returned to a name it had passed
 	upward   bool     // authority had NS records for a zone above the one asked (dropped)
+	other    bool     // the answer had records of other types at final (dropped): the name exists
 	zone     string   // the zone whose server sent it
 	dropped  int      // records removed as out of bailiwick or unrelated
 	original *dns.Msg
@@ -130,9 +131,13 @@ func (s *scrubbed) scrubAnswer(answer []dns.RR, rcode int, qname string, qtype u
 		s.finalIn = inZone(cur)
 	}
 	s.final = cur
-	for i := range answer {
-		if !used[i] {
-			s.dropped++
+	for i, rr := range answer {
+		if used[i] {
+			continue
+		}
+		s.dropped++
+		if h := rr.Header(); s.finalIn && h.Class == dns.ClassINET && h.Rrtype != dns.TypeRRSIG && dnsname.Equal(h.Name, cur) {
+			s.other = true
 		}
 	}
 }
@@ -270,4 +275,25 @@ func (t targets) has(name string) bool {
 		}
 	}
 	return false
+}
+
+// negAuthority is a negative answer's authority section as the server
+// sent it, scrubbed (RFC 2308 2.1-2.2): the SOA, and the zone's NS set
+// where it came along. Nil without an SOA: such an answer is not cached
+// (RFC 2308 5) and has nothing to say.
+func (s *scrubbed) negAuthority() []dns.RR {
+	if len(s.soa) == 0 {
+		return nil
+	}
+	out := s.soa
+	zone := s.soa[0].Header().Name
+	for _, rr := range s.ns {
+		if dnsname.Equal(rr.Header().Name, zone) {
+			if len(out) == len(s.soa) {
+				out = slices.Clip(out)
+			}
+			out = append(out, rr)
+		}
+	}
+	return out
 }

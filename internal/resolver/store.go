@@ -76,9 +76,9 @@ func (r *Resolver) storeNegative(s *scrubbed, kind Kind, qtype uint16, rank cach
 	}
 	switch kind {
 	case KindNXDomain:
-		r.cache.Put(cache.NewKey(s.final, qtype), cache.Entry{Kind: cache.NXDomain, Rank: negRank, RRs: s.soa, Sigs: s.proof})
+		r.cache.Put(cache.NewKey(s.final, qtype), cache.Entry{Kind: cache.NXDomain, Rank: negRank, RRs: s.negAuthority(), Sigs: s.proof})
 	case KindNoData:
-		r.cache.Put(cache.NewKey(s.final, qtype), cache.Entry{Kind: cache.NoData, Rank: negRank, RRs: s.soa, Sigs: s.proof})
+		r.cache.Put(cache.NewKey(s.final, qtype), cache.Entry{Kind: cache.NoData, Rank: negRank, RRs: s.negAuthority(), Sigs: s.proof})
 	}
 }
 

@@ -475,3 +475,48 @@ func TestClientRandomIDs(t *testing.T) {
 		t.Errorf("only %d distinct IDs in %d queries", len(ids), n)
 	}
 }
+
+// TestClientNoQuestionFailsAtOnce: a reply from the server with our ID but
+// no question section (and an rcode that does not excuse it) is that
+// server's useless answer: the attempt fails with ErrNoQuestion instead
+// of waiting out its timeout. The same datagram from another port is
+// still a forgery to ignore, and so are FORMERR-free replies with another
+// ID.
+func TestClientNoQuestionFailsAtOnce(t *testing.T) {
+	noQuestion := func(q *dns.Msg, mod func(*dns.Msg)) []byte {
+		return answer(t, q, "192.0.2.1", func(r *dns.Msg) {
+			r.Question = nil
+			if mod != nil {
+				mod(r)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name     string
+		send     func(q *dns.Msg) []datagram
+		wantNoQ  bool
+		wantTime bool
+	}{
+		{"from the server", func(q *dns.Msg) []datagram { return []datagram{{data: noQuestion(q, nil)}} }, true, false},
+		{"from another port", func(q *dns.Msg) []datagram { return []datagram{{data: noQuestion(q, nil), spoof: true}} }, false, true},
+		{"another ID", func(q *dns.Msg) []datagram {
+			return []datagram{{data: noQuestion(q, func(r *dns.Msg) { r.Id ^= 1 })}}
+		}, false, true},
+		{"garbage after the question", func(q *dns.Msg) []datagram {
+			b := answer(t, q, "192.0.2.1", nil)
+			return []datagram{{data: b[:len(b)-2]}}
+		}, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := newResponder(t, "127.0.0.1", tc.send, nil)
+			c := NewClient(ClientOptions{Timeout: 300 * time.Millisecond})
+			start := time.Now()
+			_, err := c.Exchange(context.Background(), rs.addr, query("noq.example.test.", dns.TypeA))
+			t.Logf("%v after %v", err, time.Since(start))
+			var te *Error
+			if !errors.As(err, &te) || errors.Is(err, ErrNoQuestion) != tc.wantNoQ || te.Timeout() != tc.wantTime {
+				t.Fatalf("err = %v: want ErrNoQuestion %v, timeout %v", err, tc.wantNoQ, tc.wantTime)
+			}
+		})
+	}
+}

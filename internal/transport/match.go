@@ -17,6 +17,14 @@ var (
 	errMalformed = errors.New("malformed reply")
 )
 
+// ErrNoQuestion is the reason of an *Error when the server's reply (from
+// its address and port, with our ID) had no question section and an rcode
+// that does not excuse it. It cannot answer our question, but it is the
+// server's answer, not a stray datagram: waiting out the timeout for a
+// better one only delays the move to the next server (5.2 s per
+// resolution with such a server, before SERVFAIL).
+var ErrNoQuestion = errors.New("reply without a question section")
+
 // match checks a received message against the query and decodes it.
 // query is the packed query; its question starts right after the header,
 // uncompressed. The reply's question also starts at offset 12, and cannot
@@ -52,6 +60,8 @@ func match(q *dns.Msg, query, b []byte) (*dns.Msg, error) {
 	case qd == 0 && (rcode == dns.RcodeFormatError || rcode == dns.RcodeNotImplemented || rcode == dns.RcodeRefused):
 		// Servers that reject a query may not echo it (RFC 1035 does not
 		// require it for errors); the ID still ties it to ours.
+	case qd == 0:
+		return nil, fmt.Errorf("%w (rcode %d)", ErrNoQuestion, rcode)
 	default:
 		return nil, fmt.Errorf("%w: %d questions", errMismatch, qd)
 	}

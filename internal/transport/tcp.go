@@ -61,7 +61,7 @@ func (c *Client) tcp(ctx context.Context, server netip.AddrPort, q *dns.Msg, pac
 		}
 		r, err := match(q, packed, buf)
 		if err != nil {
-			if errors.Is(err, errMalformed) {
+			if errors.Is(err, errMalformed) || errors.Is(err, ErrNoQuestion) {
 				// The stream is the server's own: a broken reply is an
 				// answer we cannot use, not a spoof to wait out.
 				return nil, 0, c.fail(ctx, server, "tcp", "read", err, ignored)

@@ -12,21 +12,29 @@ import (
 )
 
 // udpWait is what one UDP attempt has seen besides its reply: datagrams
-// that did not match, and the last one that matched but did not decode.
+// that did not match, and a reply of the server's that ends the attempt
+// without an answer.
 type udpWait struct {
 	ignored int
-	lastBad error
+	final   error // ErrNoQuestion, or a malformed reply (errMalformed)
 }
 
 // accept returns the reply if b (a datagram from the server) answers q,
-// and records it as ignored otherwise.
+// records it as ignored if it belongs to no query of ours, and as final
+// if it is the server's useless answer.
 func (c *Client) accept(w *udpWait, server netip.AddrPort, q *dns.Msg, packed, b []byte) *dns.Msg {
 	r, err := match(q, packed, b)
+	if errors.Is(err, ErrNoQuestion) || errors.Is(err, errMalformed) {
+		// The datagram came from the server's address and port with our
+		// ID (and question, if malformed after it): the server's answer,
+		// useless, so the attempt ends now instead of at its timeout.
+		// Forging one takes the ID and port a forged answer would, and
+		// wins the forger only this early failure.
+		w.final = err
+		return nil
+	}
 	if err != nil {
 		w.ignored++
-		if errors.Is(err, errMalformed) {
-			w.lastBad = err
-		}
 		c.log.Debug("ignored reply", "server", server, "reason", err)
 		return nil
 	}
@@ -35,10 +43,6 @@ func (c *Client) accept(w *udpWait, server netip.AddrPort, q *dns.Msg, packed, b
 
 // readFailed is the error of an attempt whose read ended with err.
 func (c *Client) readFailed(ctx context.Context, server netip.AddrPort, w *udpWait, err error) error {
-	if w.lastBad != nil && errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
-		// The server answered, but never with a usable reply.
-		err = w.lastBad
-	}
 	return c.fail(ctx, server, "udp", "read", err, w.ignored)
 }
 
@@ -84,6 +88,9 @@ func (c *Client) udpNet(ctx context.Context, s *scratch, server netip.AddrPort, 
 		}
 		if r := c.accept(&w, server, q, packed, buf[:n]); r != nil {
 			return r, n, nil
+		}
+		if w.final != nil {
+			return nil, 0, c.fail(ctx, server, "udp", "read", w.final, w.ignored)
 		}
 	}
 }

@@ -160,6 +160,10 @@ func (a *udpAttempt) step(fd uintptr) bool {
 			a.reply, a.n = r, n
 			return true
 		}
+		if a.w.final != nil {
+			a.rerr = a.w.final
+			return true
+		}
 		if i%drainCheck == 0 && (a.ctx.Err() != nil || !time.Now().Before(a.deadline)) {
 			a.rerr = os.ErrDeadlineExceeded
 			return true
