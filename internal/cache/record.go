@@ -49,17 +49,24 @@ func lowerASCII(b []byte) {
 // appendRecords appends rrs to dst in the entry encoding, every TTL set to
 // ttl.
 func appendRecords(dst, wname []byte, rrs []dns.RR, ttl uint32) ([]byte, error) {
+	// Each record is packed inside a message, not with dns.PackRR, which
+	// stores the RDLENGTH it computed into the record's header: a write
+	// into records that other goroutines (validations, other cache
+	// writers) share.
+	var single [1]dns.RR
+	m := dns.Msg{Answer: single[:]}
 	var scratch []byte
 	for _, rr := range rrs {
-		n := dns.Len(rr)
+		single[0] = rr
+		n := dns.Len(rr) + headerLen + 16
 		if cap(scratch) < n {
 			scratch = make([]byte, n)
 		}
-		end, err := dns.PackRR(rr, scratch[:n], 0, nil, false)
+		packed, err := m.PackBuffer(scratch[:cap(scratch)])
 		if err != nil {
 			return nil, fmt.Errorf("cache: packing %s record: %w", dns.TypeToString[rr.Header().Rrtype], err)
 		}
-		w := scratch[:end]
+		w := packed[headerLen:]
 		ol := wire.SkipName(w, 0)
 		if ol < 0 || ol+10 > len(w) {
 			return nil, errCorrupt
