@@ -88,6 +88,9 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 		if hints, err = readHints(cfg.RootHints); err != nil {
 			return nil, err
 		}
+		if err := loopbackHints(cfg, hints); err != nil {
+			return nil, err
+		}
 	}
 	var sec *resolver.DNSSEC
 	if cfg.Validating() {
@@ -232,6 +235,22 @@ func readHints(path string) ([]netip.AddrPort, error) {
 	}
 	defer f.Close()
 	return resolver.ParseRootHints(f, path)
+}
+
+// loopbackHints refuses root hints on loopback unless loopback upstreams
+// are allowed, at start as config.Resolver.Validate does for forwarders:
+// the priming answer would name those addresses, the resolver would
+// refuse to ask them, and every query would end in SERVFAIL.
+func loopbackHints(cfg *config.Resolver, hints []netip.AddrPort) error {
+	if cfg.AllowLoopbackUpstream {
+		return nil
+	}
+	for _, ap := range hints {
+		if ap.Addr().Unmap().IsLoopback() {
+			return fmt.Errorf("root hints %s: %s is a loopback address: add --allow-loopback-upstream (allow-loopback-upstream = true) to iterate from there", cfg.RootHints, ap.Addr())
+		}
+	}
+	return nil
 }
 
 func forwardZones(c *config.Resolver) []resolver.ForwardZone {
