@@ -97,4 +97,3 @@ func rr(text string) dns.RR {
 	}
 	return r
 }
-

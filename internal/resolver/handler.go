@@ -10,6 +10,7 @@ import (
 
 	"github.com/rootline-dns/rootline/internal/cache"
 	"github.com/rootline-dns/rootline/internal/dnsname"
+	"github.com/rootline-dns/rootline/internal/localzone"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/wire"
 )
@@ -32,6 +33,9 @@ const maxDeferred = 1024
 // in the server middleware, as it does the authoritative handler.
 type HandlerConfig struct {
 	Logger *slog.Logger
+	// Local are the local zones answered before the cache and the
+	// resolver (nil: none); SetLocal replaces them.
+	Local *localzone.Set
 }
 
 // Handler answers clients: the cache-hit fast path in wire form, and the
@@ -48,6 +52,7 @@ type Handler struct {
 	deferred chan struct{}     // slots of background resolutions (maxDeferred)
 	jobs     chan *deferredJob // to idle workers; unbuffered
 	started  atomic.Uint64     // workers started (tests check reuse)
+	local    atomic.Pointer[localzone.Set]
 }
 
 // NewHandler returns the handler for r. Close stops its background work.
@@ -59,9 +64,13 @@ func NewHandler(r *Resolver, cfg HandlerConfig) *Handler {
 		prefetch: make(chan struct{}, maxPrefetchInFlight), deferred: make(chan struct{}, maxDeferred),
 		jobs: make(chan *deferredJob)}
 	h.msg = server.NewMsgHandler(cfg.Logger, h.serveMsg)
+	h.local.Store(cfg.Local)
 	h.bg, h.stop = context.WithCancel(context.Background())
 	return h
 }
+
+// SetLocal replaces the local zones (a reload); nil removes them.
+func (h *Handler) SetLocal(s *localzone.Set) { h.local.Store(s) }
 
 // Close cancels prefetches, stops idle workers, and waits for both.
 func (h *Handler) Close() {
@@ -151,6 +160,20 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, *dns.Msg) {
 		return m, nil
 	case qq.Qtype == dns.TypeOPT || (qq.Qtype >= 128 && qq.Qtype <= 255 && qq.Qtype != dns.TypeANY):
 		m.Rcode = dns.RcodeFormatError // meta types are not questions (RFC 6895 3.1)
+		return m, nil
+	}
+	// Local zones come first, whatever RD says, as in Unbound. Their
+	// answers are authoritative, never validated (RFC 6303 and Unbound:
+	// local zones are insecure, so no AD) and never cached, so the fast
+	// path before this point never meets them. (A zone added at a
+	// reload shadows what the cache holds for its names only once that
+	// expires, as in Unbound until its cache is flushed.)
+	switch la := h.local.Load().Lookup(dnsname.Canonical(qq.Name), qq.Qtype); la.Action {
+	case localzone.Drop:
+		return nil, nil
+	case localzone.Reply:
+		m.Authoritative = true
+		m.Rcode, m.Answer, m.Ns = la.Rcode, la.Answer, la.Ns
 		return m, nil
 	}
 	cd := q.CheckingDisabled
