@@ -10,6 +10,8 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/config"
+	"github.com/rootline-dns/rootline/internal/dnsname"
+	"github.com/rootline-dns/rootline/internal/localzone"
 	"github.com/rootline-dns/rootline/internal/service"
 )
 
@@ -33,6 +35,7 @@ func (l *Lab) startResolver(opt Options) error {
 		UpstreamPort:          l.port,
 		AllowLoopbackUpstream: true,
 		Cache:                 config.ResolverCache{ServeStale: opt.ServeStale},
+		LocalZone:             l.servedDefaults(),
 	}
 	// A signed lab is validated from its own root anchor, as the
 	// internet is from IANA's; an unsigned one is not validated.
@@ -62,6 +65,23 @@ func (l *Lab) startResolver(opt Options) error {
 	}
 	l.res = r
 	return nil
+}
+
+// servedDefaults turns off the resolver's built-in local zones that the
+// lab serves a zone in (its reverse zones for the documentation
+// prefixes, 192.0.2.0/24 and the like): the lab is their authority, as
+// a real deployment's own servers would be.
+func (l *Lab) servedDefaults() []config.LocalZone {
+	var out []config.LocalZone
+	for _, d := range localzone.DefaultZones() {
+		for _, origin := range l.h.origins {
+			if dnsname.IsSubdomain(origin, d) {
+				out = append(out, config.LocalZone{Zone: d, Type: localzone.NoDefault.String()})
+				break
+			}
+		}
+	}
+	return out
 }
 
 // ResolverAddr is where the lab's recursive resolver listens (invalid when

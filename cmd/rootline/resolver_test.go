@@ -113,6 +113,10 @@ func TestResolverCommandUsage(t *testing.T) {
 		{"resolver", "--listen", "127.0.0.1:53", "--allow", "nonsense"},
 		{"resolver", "--listen", "127.0.0.1:53", "--root-hints", "/nonexistent"},
 		{"resolver", "--listen", "127.0.0.1:53", "--time-floor", "soon"},
+		{"resolver", "--listen", "127.0.0.1:53", "--local-zone", "corp.example"},
+		{"resolver", "--listen", "127.0.0.1:53", "--local-zone", "corp.example=statik"},
+		{"resolver", "--listen", "127.0.0.1:53", "--local-data", "nas.lan. A 300.1.1.1"},
+		{"resolver", "--listen", "127.0.0.1:53", "--hosts", "/nonexistent"},
 	} {
 		err := run(context.Background(), args, io.Discard, io.Discard)
 		var ee exitError

@@ -91,10 +91,20 @@ func New(zones []Zone, data []dns.RR) (*Set, error) {
 		rr = dns.Copy(rr)
 		rr.Header().Name = dnsname.Canonical(rr.Header().Name)
 		if z := s.closest(rr.Header().Name); z != nil {
+			if z.typ == Redirect && rr.Header().Name != z.name {
+				// It could never be answered: the apex's data answers
+				// every name (Unbound refuses it too).
+				errs = append(errs, fmt.Errorf("local-data %s: below the apex of redirect zone %s, whose apex data answers every name in it",
+					strings.ReplaceAll(rr.String(), "\t", " "), z.name))
+				continue
+			}
 			z.add(rr)
 		} else {
 			orphans = append(orphans, rr)
 		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	if len(orphans) > 0 {
 		name := orphans[0].Header().Name

@@ -11,7 +11,6 @@ package localzone
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -196,9 +195,9 @@ func (z *zone) answer(qname string, qtype uint16) Answer {
 	return Answer{} // Transparent, TypeTransparent: resolve
 }
 
-// match returns the records of owner that answer qtype: the RRset, a
-// CNAME in its place (not followed, as Unbound does not), or for ANY
-// every RRset.
+// match returns the records of owner that answer qtype: the RRset, or a
+// CNAME in its place (not followed, as Unbound does not). ANY is matched
+// like any other type (so it is NODATA), as in Unbound.
 func (z *zone) match(owner string, qtype uint16) []dns.RR {
 	types, ok := z.data[owner]
 	if !ok {
@@ -206,13 +205,6 @@ func (z *zone) match(owner string, qtype uint16) []dns.RR {
 	}
 	if rrs, ok := types[qtype]; ok {
 		return rrs
-	}
-	if qtype == dns.TypeANY {
-		var all []dns.RR
-		for _, t := range slices.Sorted(maps.Keys(types)) {
-			all = append(all, types[t]...)
-		}
-		return all
 	}
 	return types[dns.TypeCNAME]
 }

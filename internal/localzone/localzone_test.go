@@ -130,6 +130,9 @@ func TestNewErrors(t *testing.T) {
 			t.Errorf("%v: err %v, want %q", tc.zones, err, tc.want)
 		}
 	}
+	if _, err := New(nil, []dns.RR{mustRR(t, "x.localhost. TXT hi")}); err == nil || !strings.Contains(err.Error(), "redirect zone localhost.") {
+		t.Errorf("data below a redirect apex: %v", err)
+	}
 	for _, text := range []string{"x. IN A", "x. CH TXT hi", "x. RRSIG A 8 1 300 20300101000000 20200101000000 1 x. AAAA", "x. A 1.2.3.4\ny. A 1.2.3.4", ""} {
 		if _, err := ParseData(text); err == nil {
 			t.Errorf("ParseData(%q) accepted", text)
@@ -154,4 +157,13 @@ func BenchmarkLookupMiss(b *testing.B) {
 	for b.Loop() {
 		s.Lookup("www.a.long.name.example.com.", dns.TypeA)
 	}
+}
+
+func mustRR(t *testing.T, text string) dns.RR {
+	t.Helper()
+	rr, err := ParseData(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rr
 }

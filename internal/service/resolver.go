@@ -16,6 +16,8 @@ import (
 	"github.com/rootline-dns/rootline/internal/cache"
 	"github.com/rootline-dns/rootline/internal/clock"
 	"github.com/rootline-dns/rootline/internal/config"
+	"github.com/rootline-dns/rootline/internal/dnsname"
+	"github.com/rootline-dns/rootline/internal/localzone"
 	"github.com/rootline-dns/rootline/internal/resolver"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/transport"
@@ -129,7 +131,11 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 	if s.front.m != nil {
 		s.front.m.WatchResolver(r.Stats(), c)
 	}
-	s.h = resolver.NewHandler(r, resolver.HandlerConfig{Logger: log})
+	local, err := localZones(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.h = resolver.NewHandler(r, resolver.HandlerConfig{Logger: log, Local: local})
 	s.served = s.front.wrap(s.h, log, opt.Now)
 	return s, nil
 }
@@ -184,16 +190,22 @@ func (s *Resolver) Addrs() (udp, tcp []netip.AddrPort) {
 func (s *Resolver) Cache() *cache.Cache { return s.cache }
 
 // Reload applies a re-read configuration (validated): forwarders, the
-// client ACL and the query log change at once, and the cache is kept.
+// client ACL, the query log and the local zones (hosts files re-read)
+// change at once, and the cache is kept.
 // Listen addresses, root hints, metrics and cache sizing are fixed for the
 // service's life. On error nothing changed.
 func (s *Resolver) Reload(ctx context.Context, cfg *config.Resolver) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	local, err := localZones(cfg)
+	if err != nil {
+		return err
+	}
 	if err := s.r.SetForward(forwardZones(cfg)); err != nil {
 		return fmt.Errorf("forwarders rejected: %w", err)
 	}
+	s.h.SetLocal(local)
 	s.front.acl.Set(allowPrefixes(cfg))
 	s.front.qlog.SetEnabled(cfg.QueryLog)
 	entries, _ := s.cache.Stats()
@@ -251,6 +263,50 @@ func loopbackHints(cfg *config.Resolver, hints []netip.AddrPort) error {
 		}
 	}
 	return nil
+}
+
+// localZones builds the local zones of cfg: its local-zone and
+// local-data, its hosts files, and the built-in zones, less those a
+// forward zone lies in (forwarding 10.in-addr.arpa to a corporate server
+// must not be shadowed by the built-in 10.in-addr.arpa).
+func localZones(cfg *config.Resolver) (*localzone.Set, error) {
+	zones, data, err := cfg.LocalZones()
+	if err != nil {
+		return nil, err
+	}
+	for _, path := range cfg.Hosts {
+		rrs, err := readHostsFile(path)
+		if err != nil {
+			return nil, err
+		}
+		data = append(data, rrs...)
+	}
+	named := map[string]bool{}
+	for _, z := range zones {
+		named[dnsname.Canonical(z.Name)] = true
+	}
+	for _, d := range localzone.DefaultZones() {
+		for _, f := range cfg.Forward {
+			if !named[d] && dnsname.IsSubdomain(f.Zone, d) {
+				zones = append(zones, localzone.Zone{Name: d, Type: localzone.NoDefault})
+				named[d] = true
+			}
+		}
+	}
+	set, err := localzone.New(zones, data)
+	if err != nil {
+		return nil, fmt.Errorf("local zones: %w", err)
+	}
+	return set, nil
+}
+
+func readHostsFile(path string) ([]dns.RR, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("hosts: %w", err)
+	}
+	defer f.Close()
+	return localzone.ParseHosts(f, path)
 }
 
 func forwardZones(c *config.Resolver) []resolver.ForwardZone {
