@@ -102,11 +102,16 @@ func port53(a string) []netip.AddrPort { return []netip.AddrPort{netip.MustParse
 // the address it listens on.
 func startRootline(t *testing.T, hints []netip.AddrPort) netip.AddrPort {
 	t.Helper()
-	r, err := New(Config{
-		Exchanger:             transport.NewClient(transport.ClientOptions{Timeout: time.Second}),
-		RootHints:             hints,
-		AllowLoopbackUpstream: true,
-	})
+	return startRootlineConfig(t, Config{RootHints: hints})
+}
+
+// startRootlineConfig is startRootline with more of the configuration:
+// the Exchanger and loopback upstreams are set here.
+func startRootlineConfig(t *testing.T, cfg Config) netip.AddrPort {
+	t.Helper()
+	cfg.Exchanger = transport.NewClient(transport.ClientOptions{Timeout: time.Second})
+	cfg.AllowLoopbackUpstream = true
+	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -179,13 +179,10 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, *dns.Msg) {
 	cd := q.CheckingDisabled
 	var resp *Response
 	if !q.RecursionDesired {
-		// RFC 1034 4.3.1: without RD, answer from what we know.
+		// RFC 1034 4.3.1: without RD, answer from what we know (norec.go).
 		var ok bool
-		if resp, ok = h.r.CacheOnly(qq); !ok {
-			if m.Ns = h.r.cachedReferral(dnsname.Canonical(qq.Name)); len(m.Ns) == 0 {
-				m.Rcode = dns.RcodeServerFailure // nothing known, not even the root
-			}
-			return m, nil
+		if resp, ok = h.r.noRecAnswer(qq); !ok {
+			return h.referral(m, qq), nil
 		}
 	} else {
 		var err error
@@ -211,6 +208,9 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, *dns.Msg) {
 	m.Ns = append([]dns.RR(nil), resp.Ns...)
 	// RFC 6840 5.8: AD only to clients that asked for it with DO or AD.
 	m.AuthenticatedData = secure && (do || q.AuthenticatedData)
+	if !q.RecursionDesired && qq.Qtype == dns.TypeNS && m.Rcode == dns.RcodeSuccess {
+		m.Extra = append(m.Extra, h.r.glue(m.Answer)...) // with the addresses, as a referral
+	}
 	if !q.RecursionDesired || resp.Stale || (cd && h.r.Validating()) {
 		// Unjudged (CD) data must not reach the fast path, which serves
 		// clients that did not set CD.
@@ -230,16 +230,29 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, *dns.Msg) {
 	return m, p
 }
 
-// cachedReferral returns the NS set of the closest cached zone cut.
-func (r *Resolver) cachedReferral(name string) []dns.RR {
-	for {
-		if res, ok := r.cache.Get(cache.Key{Name: name, Type: dns.TypeNS}); ok && !res.Stale && res.Kind == cache.Positive {
-			return res.RRs
-		}
-		if name == "." {
-			return nil
-		}
-		name, _ = dnsname.Parent(name)
+// referral completes m, the reply to a query without RD that the cache
+// cannot answer: the closest delegation known, or REFUSED with EDE 20
+// (Not Authoritative, RFC 8914) when not even the root's names are
+// known, as Unbound refuses such queries.
+func (h *Handler) referral(m *dns.Msg, qq dns.Question) *dns.Msg {
+	ns, glue, hints, ok := h.r.Referral(dnsname.Canonical(qq.Name))
+	switch {
+	case !ok:
+		m.Rcode = dns.RcodeRefused
+		addEDE(m, dns.ExtendedErrorCodeNotAuthoritative, "")
+	case hints && qq.Qtype == dns.TypeNS && dnsname.Equal(qq.Name, "."):
+		m.Answer, m.Extra = ns, append(m.Extra, glue...) // the root's NS set is the answer
+	default:
+		m.Ns, m.Extra = ns, append(m.Extra, glue...)
+	}
+	return m
+}
+
+// addEDE adds an Extended DNS Error (RFC 8914) to m if the client used
+// EDNS (m then has an OPT record).
+func addEDE(m *dns.Msg, code uint16, text string) {
+	if opt := m.IsEdns0(); opt != nil {
+		opt.Option = append(opt.Option, &dns.EDNS0_EDE{InfoCode: code, ExtraText: text})
 	}
 }
 

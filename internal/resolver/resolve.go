@@ -33,6 +33,11 @@ type Config struct {
 	// RootHints are the root servers' addresses (nil: IANA's). A zero port
 	// means UpstreamPort.
 	RootHints []netip.AddrPort
+	// RootServers are the root hints with the servers' names, for the
+	// referral a query without RD gets from a cold cache. nil: IANA's
+	// when RootHints is empty, else none (such queries are REFUSED until
+	// the cache knows the root).
+	RootServers *RootServers
 	// Forward lists zones sent to forwarders (RD=1) instead of iterated;
 	// zone "." makes the whole resolver a caching forwarder.
 	Forward []ForwardZone
@@ -133,6 +138,10 @@ func New(cfg Config) (*Resolver, error) {
 	}
 	if len(cfg.RootHints) == 0 {
 		cfg.RootHints = IANARootHints()
+		if cfg.RootServers == nil {
+			rs := IANARootServers()
+			cfg.RootServers = &rs
+		}
 	}
 	r := &Resolver{cfg: cfg, log: cfg.Logger, cache: cfg.Cache, sel: newSelection(cfg.Now), stats: newStats()}
 	if err := r.SetForward(cfg.Forward); err != nil {

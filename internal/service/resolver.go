@@ -86,9 +86,13 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 	opt.Now = now
 	system = system && now == nil
 	hints := opt.RootHints
+	var rootServers *resolver.RootServers
 	if hints == nil && cfg.RootHints != "" {
-		if hints, err = readHints(cfg.RootHints); err != nil {
+		if rootServers, err = readHints(cfg.RootHints); err != nil {
 			return nil, err
+		}
+		for _, a := range rootServers.Addrs {
+			hints = append(hints, netip.AddrPortFrom(a.Addr, 53))
 		}
 		if err := loopbackHints(cfg, hints); err != nil {
 			return nil, err
@@ -110,6 +114,7 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 		Now:                   opt.Now,
 		Logger:                log,
 		RootHints:             hints,
+		RootServers:           rootServers,
 		Forward:               forwardZones(cfg),
 		UpstreamPort:          cfg.UpstreamPort,
 		AllowLoopbackUpstream: cfg.AllowLoopbackUpstream,
@@ -240,13 +245,17 @@ func (s *Resolver) Shutdown(ctx context.Context) error {
 	return err
 }
 
-func readHints(path string) ([]netip.AddrPort, error) {
+func readHints(path string) (*resolver.RootServers, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("root hints: %w", err)
 	}
 	defer f.Close()
-	return resolver.ParseRootHints(f, path)
+	rs, err := resolver.ParseRootServers(f, path)
+	if err != nil {
+		return nil, err
+	}
+	return &rs, nil
 }
 
 // loopbackHints refuses root hints on loopback unless loopback upstreams
