@@ -80,13 +80,13 @@ func TestNoRecursionDifferentialUnbound(t *testing.T) {
 		name  string
 		qtype uint16
 	}{
-		{"www.example.com.", dns.TypeA},   // cached after warming
-		{"mail.example.com.", dns.TypeA},  // not cached; example.com's delegation is
-		{"www.example.net.", dns.TypeA},   // example.net not visited; net. is
-		{"www.example.org.", dns.TypeA},   // org. unknown: the root's referral
-		{"nope.example.com.", dns.TypeA},  // cached NXDOMAIN
-		{"example.com.", dns.TypeNS},      // the cached delegation itself
-		{"www.other.com.", dns.TypeA},     // zone reached through a glueless delegation
+		{"www.example.com.", dns.TypeA},  // cached after warming
+		{"mail.example.com.", dns.TypeA}, // not cached; example.com's delegation is
+		{"www.example.net.", dns.TypeA},  // example.net not visited; net. is
+		{"www.example.org.", dns.TypeA},  // org. unknown: the root's referral
+		{"nope.example.com.", dns.TypeA}, // cached NXDOMAIN
+		{"example.com.", dns.TypeNS},     // the cached delegation itself
+		{"www.other.com.", dns.TypeA},    // zone reached through a glueless delegation
 		{"com.", dns.TypeNS},
 		{".", dns.TypeNS},
 	}
