@@ -98,6 +98,7 @@ const (
 // the Set: callers must not modify them.
 type Answer struct {
 	Action Action
+	Zone   string // the local zone that decided
 	Rcode  int
 	Answer []dns.RR
 	Ns     []dns.RR
@@ -133,7 +134,9 @@ func (s *Set) Lookup(qname string, qtype uint16) Answer {
 	if z == nil {
 		return Answer{}
 	}
-	return z.answer(qname, qtype)
+	a := z.answer(qname, qtype)
+	a.Zone = z.name
+	return a
 }
 
 // closest returns the deepest zone at or above name.

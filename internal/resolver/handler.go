@@ -154,9 +154,11 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, *dns.Msg) {
 	switch {
 	case qq.Qclass != dns.ClassINET:
 		m.Rcode = dns.RcodeRefused
+		addEDE(m, dns.ExtendedErrorCodeNotSupported, "class "+dns.Class(qq.Qclass).String()+" is not served")
 		return m, nil
 	case qq.Qtype == dns.TypeAXFR || qq.Qtype == dns.TypeIXFR:
-		m.Rcode = dns.RcodeRefused // zone transfers are for authoritative servers
+		m.Rcode = dns.RcodeRefused
+		addEDE(m, dns.ExtendedErrorCodeNotSupported, "zone transfers are for authoritative servers")
 		return m, nil
 	case qq.Qtype == dns.TypeOPT || (qq.Qtype >= 128 && qq.Qtype <= 255 && qq.Qtype != dns.TypeANY):
 		m.Rcode = dns.RcodeFormatError // meta types are not questions (RFC 6895 3.1)
@@ -174,6 +176,9 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, *dns.Msg) {
 	case localzone.Reply:
 		m.Authoritative = true
 		m.Rcode, m.Answer, m.Ns = la.Rcode, la.Answer, la.Ns
+		if la.Rcode == dns.RcodeRefused {
+			addEDE(m, dns.ExtendedErrorCodeBlocked, "refused by local zone "+la.Zone)
+		}
 		return m, nil
 	}
 	cd := q.CheckingDisabled
@@ -190,6 +195,8 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, *dns.Msg) {
 		if err != nil {
 			h.log.Debug("SERVFAIL", "name", qq.Name, "type", dns.TypeToString[qq.Qtype], "err", err)
 			m.Rcode = dns.RcodeServerFailure
+			code, text := ExtendedError(err)
+			addEDE(m, code, text)
 			return m, nil
 		}
 	}
@@ -197,9 +204,7 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, *dns.Msg) {
 	if validating && resp.Security == cache.Bogus {
 		// RFC 4035 5.5: bogus data is not given out; RFC 8914 says why.
 		m.Rcode = dns.RcodeServerFailure
-		if opt := m.IsEdns0(); opt != nil {
-			opt.Option = append(opt.Option, &dns.EDNS0_EDE{InfoCode: resp.EDE, ExtraText: resp.Why})
-		}
+		addEDE(m, resp.EDE, resp.Why)
 		return m, nil
 	}
 	secure := validating && resp.Security == cache.Secure
@@ -210,6 +215,14 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, *dns.Msg) {
 	m.AuthenticatedData = secure && (do || q.AuthenticatedData)
 	if !q.RecursionDesired && qq.Qtype == dns.TypeNS && m.Rcode == dns.RcodeSuccess {
 		m.Extra = append(m.Extra, h.r.glue(m.Answer)...) // with the addresses, as a referral
+	}
+	if resp.Stale {
+		// RFC 8914 4.4 and 4.20: say the data is past its TTL.
+		if m.Rcode == dns.RcodeNameError {
+			addEDE(m, dns.ExtendedErrorCodeStaleNXDOMAINAnswer, "upstream failed; served from expired cache (RFC 8767)")
+		} else {
+			addEDE(m, dns.ExtendedErrorCodeStaleAnswer, "upstream failed; served from expired cache (RFC 8767)")
+		}
 	}
 	if !q.RecursionDesired || resp.Stale || (cd && h.r.Validating()) {
 		// Unjudged (CD) data must not reach the fast path, which serves

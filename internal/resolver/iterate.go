@@ -70,6 +70,9 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 		case errors.Is(err, ErrNoServers):
 			p, err := r.moreServers(ctx, st, it, d)
 			if err != nil {
+				if errors.Is(err, ErrNoServers) {
+					st.failedZone = d.zone // the outermost failure is set last
+				}
 				return nil, err
 			}
 			if p != nil {

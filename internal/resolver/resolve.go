@@ -179,6 +179,7 @@ func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Response, erro
 		if err == nil {
 			return resp, nil
 		}
+		err = st.failure(err)
 		r.log.Debug("resolution failed", "name", name, "type", dns.TypeToString[q.Qtype], "err", err, "upstream", st.upstream)
 		if stale, ok, _ := r.fromCache(name, q.Qtype, true); ok && stale.Stale {
 			r.stats.StaleAnswers.Add(1)
@@ -186,7 +187,12 @@ func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Response, erro
 		}
 		// RFC 9520: remember the failure briefly so repeated queries
 		// (or an attacker's) do not repeat the work.
-		r.cache.Put(cache.NewKey(name, q.Qtype), cache.Entry{Kind: cache.Failure, Rank: cache.RankAuthAnswer, TTL: FailureTTL})
+		// Its EDE code is kept (in the verdict's slot: a failure holds no
+		// data to judge), for the clients it is remembered for.
+		code, _ := ExtendedError(err)
+		k := cache.NewKey(name, q.Qtype)
+		r.cache.Put(k, cache.Entry{Kind: cache.Failure, Rank: cache.RankAuthAnswer, TTL: FailureTTL})
+		r.cache.SetSecurity(k, cache.Unchecked, uint8(code), 0)
 		return nil, err
 	})
 	if shared {

@@ -407,6 +407,16 @@ func TestExpiryRefetchAndServeStale(t *testing.T) {
 	if err != nil || !resp.Stale || resp.Answer[0].Header().Ttl != cache.StaleTTL {
 		t.Fatalf("serve-stale: %v %+v", err, resp)
 	}
+	// A client with EDNS is told the answer is stale (RFC 8914 4.4).
+	h := NewHandler(r, HandlerConfig{})
+	defer h.Close()
+	q := new(dns.Msg)
+	q.SetQuestion("www.example.com.", dns.TypeA)
+	q.SetEdns0(1232, false)
+	m := h.Answer(t.Context(), q)
+	if codes, _ := edeOf(m); len(m.Answer) != 1 || len(codes) != 1 || codes[0] != dns.ExtendedErrorCodeStaleAnswer {
+		t.Fatalf("stale reply: EDE %v\n%v", codes, m)
+	}
 }
 
 func TestForwarding(t *testing.T) {
