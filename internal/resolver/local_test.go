@@ -10,6 +10,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/localzone"
+	"github.com/rootline-dns/rootline/internal/server"
 )
 
 // unreachableNet counts the queries sent to it and answers none, as an
@@ -94,5 +95,35 @@ func TestLocalZonesNoUpstream(t *testing.T) {
 				t.Errorf("local answers entered the cache: %d entries", entries)
 			}
 		})
+	}
+}
+
+// BenchmarkHandlerLocalZone is a special-use name answered locally: the
+// slow path (unpack, local lookup, pack), since local answers never
+// enter the packed cache. BenchmarkHandlerCacheHit is the fast path's
+// figure beside it.
+func BenchmarkHandlerLocalZone(b *testing.B) {
+	local, err := localzone.New(nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := New(Config{Exchanger: &unreachableNet{}, Quiet: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := NewHandler(r, HandlerConfig{Local: local})
+	defer h.Close()
+	m := new(dns.Msg)
+	m.SetQuestion("1.0.0.127.in-addr.arpa.", dns.TypePTR)
+	m.SetEdns0(1232, false)
+	w, _ := m.Pack()
+	remote := netip.MustParseAddrPort("127.0.0.1:5353")
+	out := make([]byte, 0, 65535)
+	b.ReportAllocs()
+	for b.Loop() {
+		req := &server.Request{Wire: w, Remote: remote, Proto: server.TCP} // TCP: answered inline, not deferred
+		if len(h.ServeDNS(context.Background(), req, out)) == 0 {
+			b.Fatal("no reply")
+		}
 	}
 }
