@@ -10,7 +10,6 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/config"
-	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/localzone"
 	"github.com/rootline-dns/rootline/internal/service"
 )
@@ -67,19 +66,14 @@ func (l *Lab) startResolver(opt Options) error {
 	return nil
 }
 
-// servedDefaults turns off the resolver's built-in local zones that the
-// lab serves a zone in (its reverse zones for the documentation
-// prefixes, 192.0.2.0/24 and the like): the lab is their authority, as
-// a real deployment's own servers would be.
+// servedDefaults lets the resolver ask the lab for the names of the
+// built-in local zones the lab serves a zone in (its reverse zones for
+// the documentation prefixes, 192.0.2.0/24 and the like): the lab is
+// their authority, as a real deployment's own servers would be.
 func (l *Lab) servedDefaults() []config.LocalZone {
 	var out []config.LocalZone
-	for _, d := range localzone.DefaultZones() {
-		for _, origin := range l.h.origins {
-			if dnsname.IsSubdomain(origin, d) {
-				out = append(out, config.LocalZone{Zone: d, Type: localzone.NoDefault.String()})
-				break
-			}
-		}
+	for _, z := range localzone.ServedElsewhere(l.h.origins, nil) {
+		out = append(out, config.LocalZone{Zone: z.Name, Type: z.Type.String()})
 	}
 	return out
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // The built-in zones' SOA and NS, as Unbound makes them: RFC 6303 4.2
@@ -96,4 +98,34 @@ func rr(text string) dns.RR {
 		panic(fmt.Sprintf("localzone: built-in record %q: %v", text, err))
 	}
 	return r
+}
+
+// ServedElsewhere returns the local zones that let queries for names in
+// zones (forwarded zones, a lab's own zones) leave the resolver when
+// they lie in a built-in zone: nodefault for a zone that is a built-in
+// zone, transparent for one below a built-in zone (the rest of the
+// built-in zone stays local; Unbound's advice for a subzone). configured
+// are the names already given a local zone, which are left alone.
+func ServedElsewhere(zones []string, configured map[string]bool) []Zone {
+	var out []Zone
+	seen := map[string]bool{}
+	for _, z := range zones {
+		name := dnsname.Canonical(z)
+		if configured[name] || seen[name] {
+			continue
+		}
+		for _, d := range DefaultZones() {
+			if !dnsname.IsSubdomain(name, d) {
+				continue
+			}
+			seen[name] = true
+			if name == d {
+				out = append(out, Zone{Name: d, Type: NoDefault})
+			} else {
+				out = append(out, Zone{Name: name, Type: Transparent})
+			}
+			break
+		}
+	}
+	return out
 }

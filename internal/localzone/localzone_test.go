@@ -167,3 +167,25 @@ func mustRR(t *testing.T, text string) dns.RR {
 	}
 	return rr
 }
+
+func TestServedElsewhere(t *testing.T) {
+	got := ServedElsewhere([]string{".", "corp.example", "10.in-addr.arpa", "5.168.192.in-addr.arpa.", "in-addr.arpa", "onion."},
+		map[string]bool{"onion.": true})
+	want := []Zone{{"10.in-addr.arpa.", NoDefault}, {"5.168.192.in-addr.arpa.", Transparent}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	s, err := New(got, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]Action{
+		"1.2.3.10.in-addr.arpa.":    Resolve, // forwarded: the built-in zone is off
+		"1.5.168.192.in-addr.arpa.": Resolve, // forwarded subzone
+		"1.6.168.192.in-addr.arpa.": Reply,   // the rest of 168.192 stays local
+	} {
+		if a := s.Lookup(name, dns.TypePTR); a.Action != want {
+			t.Errorf("%s: %v, want %v", name, a.Action, want)
+		}
+	}
+}

@@ -185,3 +185,47 @@ func TestLocalZonesDifferentialUnbound(t *testing.T) {
 		t.Errorf("%d upstream queries for local names", up)
 	}
 }
+
+// A reload re-reads the hosts files; a bad one is refused and the old
+// local data stays.
+func TestLocalZonesReload(t *testing.T) {
+	hosts := filepath.Join(t.TempDir(), "hosts")
+	writeFile(t, hosts, "192.168.1.10 nas.lan\n")
+	cfg := &config.Resolver{Listen: loopback0, Hosts: []string{hosts}}
+	r, err := NewResolver(cfg, ResolverOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { shutdown(t, r) })
+	udp, _ := r.Addrs()
+	addrOf := func() string {
+		t.Helper()
+		m := new(dns.Msg)
+		m.SetQuestion("nas.lan.", dns.TypeA)
+		resp, err := dns.Exchange(m, udp[0].String())
+		if err != nil || len(resp.Answer) != 1 {
+			t.Fatalf("nas.lan: %v %v", resp, err)
+		}
+		return resp.Answer[0].(*dns.A).A.String()
+	}
+	if got := addrOf(); got != "192.168.1.10" {
+		t.Fatalf("before: %s", got)
+	}
+	writeFile(t, hosts, "192.168.1.11 nas.lan\n")
+	if err := r.Reload(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := addrOf(); got != "192.168.1.11" {
+		t.Fatalf("after reload: %s", got)
+	}
+	writeFile(t, hosts, "192.168.1.12\n")
+	if err := r.Reload(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), hosts+":1:") {
+		t.Fatalf("bad hosts file reloaded: %v", err)
+	}
+	if got := addrOf(); got != "192.168.1.11" {
+		t.Fatalf("after a failed reload: %s", got)
+	}
+}

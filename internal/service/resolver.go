@@ -275,9 +275,9 @@ func loopbackHints(cfg *config.Resolver, hints []netip.AddrPort) error {
 }
 
 // localZones builds the local zones of cfg: its local-zone and
-// local-data, its hosts files, and the built-in zones, less those a
-// forward zone lies in (forwarding 10.in-addr.arpa to a corporate server
-// must not be shadowed by the built-in 10.in-addr.arpa).
+// local-data, its hosts files, and the built-in zones, which give way to
+// forward zones (forwarding 10.in-addr.arpa to a corporate server must
+// not be shadowed by the built-in 10.in-addr.arpa).
 func localZones(cfg *config.Resolver) (*localzone.Set, error) {
 	zones, data, err := cfg.LocalZones()
 	if err != nil {
@@ -294,14 +294,11 @@ func localZones(cfg *config.Resolver) (*localzone.Set, error) {
 	for _, z := range zones {
 		named[dnsname.Canonical(z.Name)] = true
 	}
-	for _, d := range localzone.DefaultZones() {
-		for _, f := range cfg.Forward {
-			if !named[d] && dnsname.IsSubdomain(f.Zone, d) {
-				zones = append(zones, localzone.Zone{Name: d, Type: localzone.NoDefault})
-				named[d] = true
-			}
-		}
+	var forwarded []string
+	for _, f := range cfg.Forward {
+		forwarded = append(forwarded, f.Zone)
 	}
+	zones = append(zones, localzone.ServedElsewhere(forwarded, named)...)
 	set, err := localzone.New(zones, data)
 	if err != nil {
 		return nil, fmt.Errorf("local zones: %w", err)
