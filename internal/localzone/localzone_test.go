@@ -189,3 +189,18 @@ func TestServedElsewhere(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseData(f *testing.F) {
+	f.Add("nas.lan. A 192.168.1.10")
+	f.Add("st.example. 3600 IN SOA ns.st.example. h. 1 2 3 4 300")
+	f.Add("x. TXT \"a\" \"b\"")
+	f.Fuzz(func(t *testing.T, text string) {
+		rr, err := ParseData(text)
+		if err != nil {
+			return
+		}
+		if _, err := New(nil, []dns.RR{rr}); err != nil && !strings.Contains(err.Error(), "redirect zone") {
+			t.Fatalf("New(%v): %v", rr, err)
+		}
+	})
+}
