@@ -127,3 +127,47 @@ func BenchmarkHandlerLocalZone(b *testing.B) {
 		}
 	}
 }
+
+// The handler's own REFUSED and SERVFAIL replies carry an EDE for EDNS
+// clients, and none for clients without EDNS (RFC 8914 2: the option
+// lives in the OPT record).
+func TestHandlerEDE(t *testing.T) {
+	local, err := localzone.New([]localzone.Zone{{Name: "blocked.example.", Type: localzone.Refuse}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(Config{Exchanger: &unreachableNet{}, Quiet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := NewHandler(r, HandlerConfig{Local: local})
+	defer h.Close()
+	for _, tc := range []struct {
+		name   string
+		qtype  uint16
+		qclass uint16
+		rcode  int
+		ede    uint16
+	}{
+		{"example.com.", dns.TypeAXFR, dns.ClassINET, dns.RcodeRefused, dns.ExtendedErrorCodeNotSupported},
+		{"version.bind.", dns.TypeTXT, dns.ClassCHAOS, dns.RcodeRefused, dns.ExtendedErrorCodeNotSupported},
+		{"x.blocked.example.", dns.TypeA, dns.ClassINET, dns.RcodeRefused, dns.ExtendedErrorCodeBlocked},
+		{"www.example.com.", dns.TypeA, dns.ClassINET, dns.RcodeServerFailure, dns.ExtendedErrorCodeNetworkError},
+		{"www.example.com.", dns.TypeA, dns.ClassINET, dns.RcodeServerFailure, dns.ExtendedErrorCodeNetworkError}, // remembered
+	} {
+		for _, edns := range []bool{true, false} {
+			q := new(dns.Msg)
+			q.SetQuestion(tc.name, tc.qtype)
+			q.Question[0].Qclass = tc.qclass
+			if edns {
+				q.SetEdns0(1232, false)
+			}
+			m := h.Answer(t.Context(), q)
+			codes, texts := edeOf(m)
+			if m.Rcode != tc.rcode || (edns && (len(codes) != 1 || codes[0] != tc.ede || texts[0] == "")) || (!edns && m.IsEdns0() != nil) {
+				t.Errorf("%s %s edns=%v: %s EDE %v %q, want %s EDE %d", tc.name, dns.TypeToString[tc.qtype], edns,
+					dns.RcodeToString[m.Rcode], codes, texts, dns.RcodeToString[tc.rcode], tc.ede)
+			}
+		}
+	}
+}
