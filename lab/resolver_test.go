@@ -183,3 +183,23 @@ func TestResolverFaults(t *testing.T) {
 		})
 	}
 }
+
+// A query without RD on the lab resolver's cold cache is referred to the
+// lab's root servers (the root hints), not refused or failed; and the
+// lab's own reverse zones for the documentation prefixes, which the
+// resolver would otherwise answer locally (RFC 6303), are asked of the
+// lab.
+func TestResolverNoRecursionAndLocalZones(t *testing.T) {
+	l := startLab(t, Options{})
+	out, code := dig(t, l, l.ResolverAddr().Addr(), "+norec", "www.example.com", "A")
+	if code != 0 || !strings.Contains(out, "status: NOERROR") || !strings.Contains(out, ".\t\t\t518400\tIN\tNS\ta.root-servers.test.") {
+		t.Fatalf("cold +norec: want the root's referral\n%s", out)
+	}
+	if got := digShort(t, l, "localhost"); strings.Join(got, " ") != "127.0.0.1" {
+		t.Errorf("localhost: %v", got)
+	}
+	ptr, code := dig(t, l, l.ResolverAddr().Addr(), "+short", "-x", "192.0.2.1")
+	if code != 0 || strings.TrimSpace(ptr) == "" {
+		t.Errorf("-x 192.0.2.1 through the lab: exit %d %q", code, ptr)
+	}
+}

@@ -35,6 +35,9 @@ type ResolverOptions struct {
 	// RootHints, if set, replace the configuration's root hints file: the
 	// lab primes from its own root servers, known by address.
 	RootHints []netip.AddrPort
+	// RootServers, if set with RootHints, name those servers: a query
+	// without RD gets them as its referral while the cache is cold.
+	RootServers *resolver.RootServers
 	// UpstreamTimeout is the wait per upstream try (0: the transport's
 	// default).
 	UpstreamTimeout time.Duration
@@ -86,7 +89,7 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 	opt.Now = now
 	system = system && now == nil
 	hints := opt.RootHints
-	var rootServers *resolver.RootServers
+	rootServers := opt.RootServers
 	if hints == nil && cfg.RootHints != "" {
 		if rootServers, err = readHints(cfg.RootHints); err != nil {
 			return nil, err
