@@ -98,6 +98,10 @@ func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte)
 		}
 		return b
 	}
+	if h.isLocal(req.Wire, q) {
+		// Answered without I/O in microseconds: not worth a worker.
+		return h.slow(ctx, req, out)
+	}
 	if send := req.Defer(); send != nil {
 		select {
 		case h.deferred <- struct{}{}:
@@ -107,6 +111,19 @@ func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte)
 		}
 	}
 	return h.slow(ctx, req, out)
+}
+
+// isLocal says whether a local zone decides the query (msg, peeked as q).
+func (h *Handler) isLocal(msg []byte, q *wire.Query) bool {
+	ls := h.local.Load()
+	if ls == nil || q.NameEnd == 0 {
+		return false
+	}
+	name, _, err := dns.UnpackDomainName(msg, wire.HeaderLen)
+	if err != nil {
+		return false
+	}
+	return ls.Lookup(dnsname.Canonical(name), q.Type).Action != localzone.Resolve
 }
 
 // slow answers a query that ServeDNS peeked without error but the cache
