@@ -10,6 +10,9 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/config"
+	"github.com/rootline-dns/rootline/internal/dnsname"
+	"github.com/rootline-dns/rootline/internal/localzone"
+	"github.com/rootline-dns/rootline/internal/resolver"
 	"github.com/rootline-dns/rootline/internal/service"
 )
 
@@ -33,6 +36,7 @@ func (l *Lab) startResolver(opt Options) error {
 		UpstreamPort:          l.port,
 		AllowLoopbackUpstream: true,
 		Cache:                 config.ResolverCache{ServeStale: opt.ServeStale},
+		LocalZone:             l.servedDefaults(),
 	}
 	// A signed lab is validated from its own root anchor, as the
 	// internet is from IANA's; an unsigned one is not validated.
@@ -49,6 +53,7 @@ func (l *Lab) startResolver(opt Options) error {
 		Logger:          l.log.With("server", "resolver"),
 		Now:             opt.Now,
 		RootHints:       l.RootAddrs(),
+		RootServers:     l.rootServers(),
 		UpstreamTimeout: upstreamTimeout,
 		Server:          listenerTuning,
 	})
@@ -62,6 +67,38 @@ func (l *Lab) startResolver(opt Options) error {
 	}
 	l.res = r
 	return nil
+}
+
+// rootServers names the lab's root servers, with the addresses they
+// listen on, as root hints do.
+func (l *Lab) rootServers() *resolver.RootServers {
+	rs := &resolver.RootServers{}
+	for _, s := range l.servers {
+		if len(s.spec.Zones) == 0 || s.spec.Zones[0] != "." {
+			continue
+		}
+		for _, n := range s.spec.Names {
+			name := dnsname.Canonical(dnsname.Fqdn(n))
+			rs.NS = append(rs.NS, &dns.NS{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: rootHintsTTL}, Ns: name})
+			rs.Addrs = append(rs.Addrs, resolver.RootServer{Name: name, Addr: s.spec.Addr.Addr()})
+		}
+	}
+	return rs
+}
+
+// rootHintsTTL is the TTL of the lab's root hints (IANA's named.root's).
+const rootHintsTTL = 518400
+
+// servedDefaults lets the resolver ask the lab for the names of the
+// built-in local zones the lab serves a zone in (its reverse zones for
+// the documentation prefixes, 192.0.2.0/24 and the like): the lab is
+// their authority, as a real deployment's own servers would be.
+func (l *Lab) servedDefaults() []config.LocalZone {
+	var out []config.LocalZone
+	for _, z := range localzone.ServedElsewhere(l.h.origins, nil) {
+		out = append(out, config.LocalZone{Zone: z.Name, Type: z.Type.String()})
+	}
+	return out
 }
 
 // ResolverAddr is where the lab's recursive resolver listens (invalid when

@@ -160,7 +160,16 @@ func ednsOptionText(o dns.EDNS0) string {
 		b, _ := hex.DecodeString(v.Nsid)
 		return fmt.Sprintf("NSID: %s (%q)", v.Nsid, b)
 	case *dns.EDNS0_EDE:
-		return fmt.Sprintf("EDE: %d (%s): (%s)", v.InfoCode, dns.ExtendedErrorCodeToString[v.InfoCode], v.ExtraText)
+		// As dig: the code's name when RFC 8914 gives one, the text
+		// when there is some.
+		s := fmt.Sprintf("EDE: %d", v.InfoCode)
+		if name, ok := dns.ExtendedErrorCodeToString[v.InfoCode]; ok {
+			s += " (" + name + ")"
+		}
+		if v.ExtraText != "" {
+			s += ": (" + v.ExtraText + ")"
+		}
+		return s
 	}
 	return fmt.Sprintf("OPT=%d: %s", o.Option(), o.String())
 }

@@ -13,15 +13,20 @@ import (
 const resolverUsage = `usage: rootline resolver --listen ADDR:PORT [--listen ...] [--root-hints FILE]
        [--forward ZONE=ADDR[:PORT][,ADDR...]] [--allow CIDR ...] [--allow-loopback-upstream]
        [--metrics ADDR:PORT] [--trust-anchor FILE ...] [--insecure ZONE ...] [--no-dnssec]
-       [--no-aggressive-nsec] [--trust-anchor-state FILE] [--time-floor DATE|off] [--config FILE]
+       [--no-aggressive-nsec] [--trust-anchor-state FILE] [--time-floor DATE|off]
+       [--local-zone ZONE=TYPE ...] [--local-data 'RR' ...] [--hosts FILE ...] [--config FILE]
        [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
 
 A caching recursive resolver: iterates from the root hints (IANA's roots
 when --root-hints is not given), or forwards (--forward .=ADDR makes it a
 caching forwarder; --forward ZONE=ADDR forwards one domain). Answers only
 loopback and private-range clients unless --allow says otherwise.
-SIGHUP reloads forwarders, the client ACL and the query log setting while
-keeping the cache; SIGTERM or SIGINT stops. With --metrics, Prometheus
+Special-use names (localhost., RFC 6303's reverse zones, invalid., onion.,
+home.arpa., ipv4only.arpa.) are answered locally, never upstream, as
+Unbound does; --local-zone, --local-data and --hosts add local answers
+with Unbound's local-zone types and a hosts file's names and addresses.
+SIGHUP reloads forwarders, the client ACL, the local zones and the query
+log setting while keeping the cache; SIGTERM or SIGINT stops. With --metrics, Prometheus
 metrics are at http://ADDR:PORT/metrics, and POST /cache/flush[?name=NAME]
 from a loopback client empties the cache (or one name's entries).
 DNSSEC validation is on, from IANA's root anchors built in (or a root
@@ -47,7 +52,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	fs := flag.NewFlagSet("resolver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, resolverUsage); fs.PrintDefaults() }
-	var listens, forwards, allows, anchors, insecure listFlag
+	var listens, forwards, allows, anchors, insecure, localZones, localData, hosts listFlag
 	fs.Var(&listens, "listen", "address and port to serve on, e.g. 127.0.0.1:53 (repeatable)")
 	fs.Var(&forwards, "forward", "forward ZONE to servers: ZONE=ADDR[:PORT][,ADDR...] (repeatable; . forwards all)")
 	fs.Var(&allows, "allow", "client prefix allowed to query, e.g. 192.0.2.0/24 (repeatable; default loopback and private ranges)")
@@ -64,6 +69,9 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	noAggressive := fs.Bool("no-aggressive-nsec", false, "do not answer NXDOMAIN/NODATA from cached validated NSEC/NSEC3 records (RFC 8198)")
 	anchorState := fs.String("trust-anchor-state", "", "RFC 5011 trust anchor state file (read, seeded and rewritten)")
 	timeFloor := fs.String("time-floor", "", "before this date (YYYY-MM-DD or RFC 3339) the clock is unset: no DNSSEC time checks, no AD; \"off\" for none (default: build time)")
+	fs.Var(&localZones, "local-zone", "answer ZONE locally: ZONE=TYPE, an Unbound local-zone type such as static, transparent, redirect, deny, refuse, always_nxdomain or nodefault (repeatable)")
+	fs.Var(&localData, "local-data", "answer this record locally, in zone-file syntax: 'nas.home.arpa. A 192.168.1.10' (repeatable)")
+	fs.Var(&hosts, "hosts", "answer the names and addresses of a hosts file (repeatable)")
 	verbose := fs.Bool("v", false, "log debug messages")
 	ids := addServerIDFlags(fs)
 	if done, err := parseFlags(fs, args); done {
@@ -99,6 +107,15 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 			}
 			c.Forward = append(c.Forward, fw)
 		}
+		for _, z := range localZones {
+			lz, err := config.ParseLocalZoneFlag(z)
+			if err != nil {
+				return nil, err
+			}
+			c.LocalZone = append(c.LocalZone, lz)
+		}
+		c.LocalData = append(c.LocalData, localData...)
+		c.Hosts = append(c.Hosts, hosts...)
 		if *rootHints != "" {
 			c.RootHints = *rootHints
 		}

@@ -115,11 +115,29 @@ func TestResolverCommandUsage(t *testing.T) {
 		{"resolver", "--listen", "127.0.0.1:53", "--allow", "nonsense"},
 		{"resolver", "--listen", "127.0.0.1:53", "--root-hints", "/nonexistent"},
 		{"resolver", "--listen", "127.0.0.1:53", "--time-floor", "soon"},
+		{"resolver", "--listen", "127.0.0.1:53", "--local-zone", "corp.example"},
+		{"resolver", "--listen", "127.0.0.1:53", "--local-zone", "corp.example=statik"},
+		{"resolver", "--listen", "127.0.0.1:53", "--local-data", "nas.lan. A 300.1.1.1"},
+		{"resolver", "--listen", "127.0.0.1:53", "--hosts", "/nonexistent"},
 	} {
 		err := run(context.Background(), args, io.Discard, io.Discard)
 		var ee exitError
 		if !errors.As(err, &ee) || ee.code != 2 {
 			t.Errorf("%v: err = %v, want exit 2", args, err)
 		}
+	}
+}
+
+// Loopback root hints fail at start with the flag to add, as loopback
+// forwarders do.
+func TestResolverCommandLoopbackHints(t *testing.T) {
+	hints := filepath.Join(t.TempDir(), "hints")
+	if err := os.WriteFile(hints, []byte(". 3600 NS a.root.\na.root. 3600 A 127.0.0.9\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), []string{"resolver", "--listen", "127.0.0.1:0", "--root-hints", hints}, io.Discard, io.Discard)
+	var ee exitError
+	if !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(err.Error(), "--allow-loopback-upstream") {
+		t.Fatalf("err = %v, want exit 2 naming --allow-loopback-upstream", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/dnsname"
+	"github.com/rootline-dns/rootline/internal/localzone"
 )
 
 // Resolver is the configuration of `rootline resolver`. Flags fill the
@@ -56,6 +57,61 @@ type Resolver struct {
 	Identity      string `toml:"identity"`
 	VersionString string `toml:"version-string"`
 	CookieSecret  string `toml:"cookie-secret"`
+
+	// LocalZone, LocalData and Hosts are answered locally, before the
+	// cache, as Unbound's local-zone and local-data and dnsmasq's hosts
+	// files are (internal/localzone), on top of the built-in special-use
+	// zones.
+	LocalZone []LocalZone `toml:"local-zone"`
+	LocalData []string    `toml:"local-data"` // records in zone-file syntax
+	Hosts     []string    `toml:"hosts"`      // hosts(5) files
+}
+
+// LocalZone is one local zone: a name and an Unbound zone type.
+type LocalZone struct {
+	Zone string `toml:"zone"`
+	Type string `toml:"type"`
+}
+
+// ParseLocalZoneFlag parses ZONE=TYPE.
+func ParseLocalZoneFlag(v string) (LocalZone, error) {
+	zone, typ, ok := strings.Cut(v, "=")
+	if !ok || zone == "" || typ == "" {
+		return LocalZone{}, fmt.Errorf("--local-zone %q: want ZONE=TYPE", v)
+	}
+	return LocalZone{Zone: zone, Type: typ}, nil
+}
+
+// LocalZones returns the local zones and data, parsed (the hosts files
+// are read by the service, since that is I/O).
+func (c *Resolver) LocalZones() ([]localzone.Zone, []dns.RR, error) {
+	var errs []error
+	var zones []localzone.Zone
+	for _, z := range c.LocalZone {
+		t, err := localzone.ParseType(z.Type)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("local-zone %s: %w", z.Zone, err))
+			continue
+		}
+		zones = append(zones, localzone.Zone{Name: z.Zone, Type: t})
+	}
+	var data []dns.RR
+	for _, d := range c.LocalData {
+		rr, err := localzone.ParseData(d)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		data = append(data, rr)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	// The zones' own checks (names, duplicates), without the data.
+	if _, err := localzone.New(zones, nil); err != nil {
+		return nil, nil, err
+	}
+	return zones, data, nil
 }
 
 // TimeFloorOff is the TimeFloor that turns the floor off.
@@ -158,6 +214,14 @@ func (c *Resolver) Validate() error {
 	for _, f := range c.TrustAnchor {
 		if f == "" {
 			errs = append(errs, errors.New("trust-anchor: empty file name"))
+		}
+	}
+	if _, _, err := c.LocalZones(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, f := range c.Hosts {
+		if f == "" {
+			errs = append(errs, errors.New("hosts: empty file name"))
 		}
 	}
 	if c.Cache.MaxBytes < 0 || c.Cache.MinTTL < 0 || c.Cache.MaxTTL < 0 || c.Cache.MaxNegTTL < 0 || c.Cache.StaleWindow < 0 {

@@ -147,8 +147,10 @@ func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPor
 	if err != nil {
 		if isTimeout(err) {
 			r.stats.UpstreamTimeouts.Add(1)
+			st.timeouts++
 		} else {
 			r.stats.UpstreamErrors.Add(1)
+			st.netErrors++
 		}
 		return nil, rtt, fmt.Errorf("query %s %s to %s: %w", name, dns.TypeToString[qtype], server, err)
 	}

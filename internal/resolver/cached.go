@@ -27,7 +27,7 @@ func (r *Resolver) fromCache(name string, qtype uint16, allowStale bool) (*Respo
 			case cache.NoData:
 				resp.Ns, resp.Proof = res.RRs, res.Sigs
 			case cache.Failure:
-				return nil, false, ErrRemembered
+				return nil, false, &RememberedError{EDE: uint16(res.EDE)}
 			}
 			return resp, true, nil
 		}

@@ -73,7 +73,7 @@ func (h *Handler) runDeferred(j *deferredJob, out []byte) []byte {
 		// goroutine: a bug here costs one SERVFAIL, not the process.
 		if v := recover(); v != nil {
 			h.log.Error("panic resolving a query", "client", j.req.Remote, "panic", v)
-			j.send(wire.ErrorReply(j.req.Wire, dns.RcodeServerFailure, nil))
+			j.send(wire.ErrorReplyEDE(j.req.Wire, dns.RcodeServerFailure, dns.ExtendedErrorCodeOther, "internal error", nil))
 		}
 		<-h.deferred
 	}()

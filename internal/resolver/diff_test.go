@@ -102,16 +102,32 @@ func port53(a string) []netip.AddrPort { return []netip.AddrPort{netip.MustParse
 // the address it listens on.
 func startRootline(t *testing.T, hints []netip.AddrPort) netip.AddrPort {
 	t.Helper()
-	r, err := New(Config{
-		Exchanger:             transport.NewClient(transport.ClientOptions{Timeout: time.Second}),
-		RootHints:             hints,
-		AllowLoopbackUpstream: true,
-	})
+	return startRootlineConfig(t, Config{RootHints: hints})
+}
+
+// startRootlineConfig is startRootline with more of the configuration:
+// the Exchanger and loopback upstreams are set here.
+func startRootlineConfig(t *testing.T, cfg Config) netip.AddrPort {
+	t.Helper()
+	return startRootlineAt(t, diffSelf, cfg)
+}
+
+// startRootlineAt is startRootlineConfig listening on addr, the handler
+// behind the middleware given.
+func startRootlineAt(t *testing.T, addr string, cfg Config, mw ...server.Middleware) netip.AddrPort {
+	t.Helper()
+	cfg.Exchanger = transport.NewClient(transport.ClientOptions{Timeout: time.Second})
+	cfg.AllowLoopbackUpstream = true
+	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := NewHandler(r, HandlerConfig{})
-	srv := server.New(server.Config{Listen: []netip.AddrPort{netip.AddrPortFrom(netip.MustParseAddr(diffSelf), 0)}}, h)
+	var sh server.Handler = h
+	for _, m := range mw {
+		sh = m(sh)
+	}
+	srv := server.New(server.Config{Listen: []netip.AddrPort{netip.AddrPortFrom(netip.MustParseAddr(addr), 0)}}, sh)
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := srv.Start(ctx); err != nil {
 		cancel()

@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -64,6 +65,9 @@ func (r *Resolver) forwardQuery(ctx context.Context, st *query, fz *ForwardZone,
 	for {
 		rep, ok, err := r.ask(ctx, st, &a, fz.Servers, qname, qtype)
 		if err != nil {
+			if errors.Is(err, ErrNoServers) {
+				st.failedZone = fz.Zone
+			}
 			return nil, err
 		}
 		if !ok {

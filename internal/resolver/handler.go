@@ -10,6 +10,7 @@ import (
 
 	"github.com/rootline-dns/rootline/internal/cache"
 	"github.com/rootline-dns/rootline/internal/dnsname"
+	"github.com/rootline-dns/rootline/internal/localzone"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/wire"
 )
@@ -32,6 +33,9 @@ const maxDeferred = 1024
 // in the server middleware, as it does the authoritative handler.
 type HandlerConfig struct {
 	Logger *slog.Logger
+	// Local are the local zones answered before the cache and the
+	// resolver (nil: none); SetLocal replaces them.
+	Local *localzone.Set
 }
 
 // Handler answers clients: the cache-hit fast path in wire form, and the
@@ -48,6 +52,7 @@ type Handler struct {
 	deferred chan struct{}     // slots of background resolutions (maxDeferred)
 	jobs     chan *deferredJob // to idle workers; unbuffered
 	started  atomic.Uint64     // workers started (tests check reuse)
+	local    atomic.Pointer[localzone.Set]
 }
 
 // NewHandler returns the handler for r. Close stops its background work.
@@ -59,9 +64,13 @@ func NewHandler(r *Resolver, cfg HandlerConfig) *Handler {
 		prefetch: make(chan struct{}, maxPrefetchInFlight), deferred: make(chan struct{}, maxDeferred),
 		jobs: make(chan *deferredJob)}
 	h.msg = server.NewMsgHandler(cfg.Logger, h.serveMsg)
+	h.local.Store(cfg.Local)
 	h.bg, h.stop = context.WithCancel(context.Background())
 	return h
 }
+
+// SetLocal replaces the local zones (a reload); nil removes them.
+func (h *Handler) SetLocal(s *localzone.Set) { h.local.Store(s) }
 
 // Close cancels prefetches, stops idle workers, and waits for both.
 func (h *Handler) Close() {
@@ -89,6 +98,10 @@ func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte)
 		}
 		return b
 	}
+	if h.isLocal(req.Wire, q) {
+		// Answered without I/O in microseconds: not worth a worker.
+		return h.slow(ctx, req, out)
+	}
 	if send := req.Defer(); send != nil {
 		select {
 		case h.deferred <- struct{}{}:
@@ -98,6 +111,19 @@ func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte)
 		}
 	}
 	return h.slow(ctx, req, out)
+}
+
+// isLocal says whether a local zone decides the query (msg, peeked as q).
+func (h *Handler) isLocal(msg []byte, q *wire.Query) bool {
+	ls := h.local.Load()
+	if ls == nil || q.NameEnd == 0 {
+		return false
+	}
+	name, _, err := dns.UnpackDomainName(msg, wire.HeaderLen)
+	if err != nil {
+		return false
+	}
+	return ls.Lookup(dnsname.Canonical(name), q.Type).Action != localzone.Resolve
 }
 
 // slow answers a query that ServeDNS peeked without error but the cache
@@ -145,24 +171,40 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, *dns.Msg) {
 	switch {
 	case qq.Qclass != dns.ClassINET:
 		m.Rcode = dns.RcodeRefused
+		addEDE(m, dns.ExtendedErrorCodeNotSupported, "class "+dns.Class(qq.Qclass).String()+" is not served")
 		return m, nil
 	case qq.Qtype == dns.TypeAXFR || qq.Qtype == dns.TypeIXFR:
-		m.Rcode = dns.RcodeRefused // zone transfers are for authoritative servers
+		m.Rcode = dns.RcodeRefused
+		addEDE(m, dns.ExtendedErrorCodeNotSupported, "zone transfers are for authoritative servers")
 		return m, nil
 	case qq.Qtype == dns.TypeOPT || (qq.Qtype >= 128 && qq.Qtype <= 255 && qq.Qtype != dns.TypeANY):
 		m.Rcode = dns.RcodeFormatError // meta types are not questions (RFC 6895 3.1)
 		return m, nil
 	}
+	// Local zones come first, whatever RD says, as in Unbound. Their
+	// answers are authoritative, never validated (RFC 6303 and Unbound:
+	// local zones are insecure, so no AD) and never cached, so the fast
+	// path before this point never meets them. (A zone added at a
+	// reload shadows what the cache holds for its names only once that
+	// expires, as in Unbound until its cache is flushed.)
+	switch la := h.local.Load().Lookup(dnsname.Canonical(qq.Name), qq.Qtype); la.Action {
+	case localzone.Drop:
+		return nil, nil
+	case localzone.Reply:
+		m.Authoritative = true
+		m.Rcode, m.Answer, m.Ns = la.Rcode, la.Answer, la.Ns
+		if la.Rcode == dns.RcodeRefused {
+			addEDE(m, dns.ExtendedErrorCodeBlocked, "refused by local zone "+la.Zone)
+		}
+		return m, nil
+	}
 	cd := q.CheckingDisabled
 	var resp *Response
 	if !q.RecursionDesired {
-		// RFC 1034 4.3.1: without RD, answer from what we know.
+		// RFC 1034 4.3.1: without RD, answer from what we know (norec.go).
 		var ok bool
-		if resp, ok = h.r.CacheOnly(qq); !ok {
-			if m.Ns = h.r.cachedReferral(dnsname.Canonical(qq.Name)); len(m.Ns) == 0 {
-				m.Rcode = dns.RcodeServerFailure // nothing known, not even the root
-			}
-			return m, nil
+		if resp, ok = h.r.noRecAnswer(qq); !ok {
+			return h.referral(m, qq), nil
 		}
 	} else {
 		var err error
@@ -170,6 +212,8 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, *dns.Msg) {
 		if err != nil {
 			h.log.Debug("SERVFAIL", "name", qq.Name, "type", dns.TypeToString[qq.Qtype], "err", err)
 			m.Rcode = dns.RcodeServerFailure
+			code, text := ExtendedError(err)
+			addEDE(m, code, text)
 			return m, nil
 		}
 	}
@@ -177,9 +221,7 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, *dns.Msg) {
 	if validating && resp.Security == cache.Bogus {
 		// RFC 4035 5.5: bogus data is not given out; RFC 8914 says why.
 		m.Rcode = dns.RcodeServerFailure
-		if opt := m.IsEdns0(); opt != nil {
-			opt.Option = append(opt.Option, &dns.EDNS0_EDE{InfoCode: resp.EDE, ExtraText: resp.Why})
-		}
+		addEDE(m, resp.EDE, resp.Why)
 		return m, nil
 	}
 	secure := validating && resp.Security == cache.Secure
@@ -188,6 +230,17 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, *dns.Msg) {
 	m.Ns = append([]dns.RR(nil), resp.Ns...)
 	// RFC 6840 5.8: AD only to clients that asked for it with DO or AD.
 	m.AuthenticatedData = secure && (do || q.AuthenticatedData)
+	if !q.RecursionDesired && qq.Qtype == dns.TypeNS && m.Rcode == dns.RcodeSuccess {
+		m.Extra = append(m.Extra, h.r.glue(m.Answer)...) // with the addresses, as a referral
+	}
+	if resp.Stale {
+		// RFC 8914 4.4 and 4.20: say the data is past its TTL.
+		if m.Rcode == dns.RcodeNameError {
+			addEDE(m, dns.ExtendedErrorCodeStaleNXDOMAINAnswer, "upstream failed; served from expired cache (RFC 8767)")
+		} else {
+			addEDE(m, dns.ExtendedErrorCodeStaleAnswer, "upstream failed; served from expired cache (RFC 8767)")
+		}
+	}
 	if !q.RecursionDesired || resp.Stale || (cd && h.r.Validating()) {
 		// Unjudged (CD) data must not reach the fast path, which serves
 		// clients that did not set CD.
@@ -207,16 +260,29 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, *dns.Msg) {
 	return m, p
 }
 
-// cachedReferral returns the NS set of the closest cached zone cut.
-func (r *Resolver) cachedReferral(name string) []dns.RR {
-	for {
-		if res, ok := r.cache.Get(cache.Key{Name: name, Type: dns.TypeNS}); ok && !res.Stale && res.Kind == cache.Positive {
-			return res.RRs
-		}
-		if name == "." {
-			return nil
-		}
-		name, _ = dnsname.Parent(name)
+// referral completes m, the reply to a query without RD that the cache
+// cannot answer: the closest delegation known, or REFUSED with EDE 20
+// (Not Authoritative, RFC 8914) when not even the root's names are
+// known, as Unbound refuses such queries.
+func (h *Handler) referral(m *dns.Msg, qq dns.Question) *dns.Msg {
+	ns, glue, hints, ok := h.r.Referral(dnsname.Canonical(qq.Name))
+	switch {
+	case !ok:
+		m.Rcode = dns.RcodeRefused
+		addEDE(m, dns.ExtendedErrorCodeNotAuthoritative, "")
+	case hints && qq.Qtype == dns.TypeNS && dnsname.Equal(qq.Name, "."):
+		m.Answer, m.Extra = ns, append(m.Extra, glue...) // the root's NS set is the answer
+	default:
+		m.Ns, m.Extra = ns, append(m.Extra, glue...)
+	}
+	return m
+}
+
+// addEDE adds an Extended DNS Error (RFC 8914) to m if the client used
+// EDNS (m then has an OPT record).
+func addEDE(m *dns.Msg, code uint16, text string) {
+	if opt := m.IsEdns0(); opt != nil {
+		opt.Option = append(opt.Option, &dns.EDNS0_EDE{InfoCode: code, ExtraText: text})
 	}
 }
 

@@ -75,6 +75,9 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 		case errors.Is(err, ErrNoServers):
 			p, err := r.moreServers(ctx, st, it, d)
 			if err != nil {
+				if errors.Is(err, ErrNoServers) {
+					st.failedZone = d.zone // the outermost failure is set last
+				}
 				if errors.Is(err, ErrNoServers) && d.zone != "." && len(d.addrs) == 0 {
 					// Not one of the zone's NS names has an address (a
 					// cyclic or broken delegation, TsuNAME): remember it,

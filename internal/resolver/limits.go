@@ -3,6 +3,7 @@ package resolver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -93,6 +94,68 @@ type BudgetError struct{ Budget string }
 
 func (e *BudgetError) Error() string { return "resolver: budget exceeded: " + e.Budget }
 
+// Text names the budget with its size, for people (the EXTRA-TEXT of the
+// Extended DNS Error a client gets).
+func (e *BudgetError) Text() string {
+	switch e.Budget {
+	case BudgetUpstream:
+		return fmt.Sprintf("query budget: %d upstream queries", MaxUpstreamPerQuery)
+	case BudgetPerName:
+		return fmt.Sprintf("query budget: %d upstream queries for one name", MaxQueriesPerName)
+	case BudgetGlueless:
+		return fmt.Sprintf("query budget: %d glueless NS lookups", MaxGluelessPerQuery)
+	case BudgetDepth:
+		return fmt.Sprintf("query budget: dependency depth %d", MaxDepth)
+	case BudgetCNAME:
+		return fmt.Sprintf("query budget: %d CNAME restarts", MaxCNAMERestarts)
+	case BudgetWallTime:
+		return fmt.Sprintf("query budget: %v wall time", MaxWallTime)
+	}
+	return "query budget: " + e.Budget
+}
+
+// UpstreamError reports a resolution that failed because no server of
+// Zone gave a usable reply (it is ErrNoServers to errors.Is).
+type UpstreamError struct {
+	Zone      string // "" when unknown
+	Queries   int    // upstream queries sent for the client query
+	Timeouts  int    // of them, not answered in time
+	NetErrors int    // of them, met by a network error (port unreachable, ...)
+}
+
+func (e *UpstreamError) Error() string { return "resolver: " + e.Text() }
+
+// Unwrap makes an UpstreamError an ErrNoServers.
+func (e *UpstreamError) Unwrap() error { return ErrNoServers }
+
+// Text says what happened, for people.
+func (e *UpstreamError) Text() string {
+	zone := e.Zone
+	if zone == "" {
+		zone = "the zone"
+	}
+	return fmt.Sprintf("no server answered for %s (%d timeouts, %d network errors; %d upstream queries in all)",
+		zone, e.Timeouts, e.NetErrors, e.Queries)
+}
+
+// RememberedError is a failure answered from the cache (RFC 9520): it is
+// ErrRemembered to errors.Is, and keeps the failure's EDE code.
+type RememberedError struct{ EDE uint16 }
+
+func (e *RememberedError) Error() string { return ErrRemembered.Error() }
+
+// Is makes a RememberedError an ErrRemembered.
+func (e *RememberedError) Is(target error) bool { return target == ErrRemembered }
+
+// failure is the error a resolution that failed with err reports: an
+// UpstreamError with this query's counts when no server answered.
+func (q *query) failure(err error) error {
+	if errors.Is(err, ErrNoServers) {
+		return &UpstreamError{Zone: q.failedZone, Queries: q.upstream, Timeouts: q.timeouts, NetErrors: q.netErrors}
+	}
+	return err
+}
+
 var (
 	// ErrLoop: a CNAME loop or a cyclic NS dependency.
 	ErrLoop = errors.New("resolver: loop detected")
@@ -145,10 +208,15 @@ type query struct {
 	// gluelessFailed counts glueless NS lookups that found no address
 	// (MaxGluelessFailures).
 	gluelessFailed int
-	stack          []string // questions being resolved on this chain; at most MaxDepth+1
-	stats          *Stats
-	now            clock.Func // the resolver's clock
-	deadline       time.Time  // end of the wall-time budget (MaxWallTime)
+	// timeouts and netErrors count the upstream queries that got no
+	// reply in time or a network error; failedZone is the zone whose
+	// servers all failed last: an UpstreamError reports them.
+	timeouts, netErrors int
+	failedZone          string
+	stack               []string // questions being resolved on this chain; at most MaxDepth+1
+	stats               *Stats
+	now                 clock.Func // the resolver's clock
+	deadline            time.Time  // end of the wall-time budget (MaxWallTime)
 	// parentGlue is the referral glue seen during this query (at most
 	// MaxParentGlue addresses): the parent's view of an NS name's
 	// addresses, which the child's own answer replaces in the cache but

@@ -33,6 +33,11 @@ type Config struct {
 	// RootHints are the root servers' addresses (nil: IANA's). A zero port
 	// means UpstreamPort.
 	RootHints []netip.AddrPort
+	// RootServers are the root hints with the servers' names, for the
+	// referral a query without RD gets from a cold cache. nil: IANA's
+	// when RootHints is empty, else none (such queries are REFUSED until
+	// the cache knows the root).
+	RootServers *RootServers
 	// Forward lists zones sent to forwarders (RD=1) instead of iterated;
 	// zone "." makes the whole resolver a caching forwarder.
 	Forward []ForwardZone
@@ -140,6 +145,10 @@ func New(cfg Config) (*Resolver, error) {
 	}
 	if len(cfg.RootHints) == 0 {
 		cfg.RootHints = IANARootHints()
+		if cfg.RootServers == nil {
+			rs := IANARootServers()
+			cfg.RootServers = &rs
+		}
 	}
 	r := &Resolver{cfg: cfg, log: cfg.Logger, cache: cfg.Cache, sel: newSelection(cfg.Now), stats: newStats(),
 		limits: dnssec.DefaultLimits()}
@@ -182,6 +191,7 @@ func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Response, erro
 		if err == nil {
 			return resp, nil
 		}
+		err = st.failure(err)
 		r.log.Debug("resolution failed", "name", name, "type", dns.TypeToString[q.Qtype], "err", err, "upstream", st.upstream)
 		if stale, ok, _ := r.fromCache(name, q.Qtype, true); ok && stale.Stale {
 			r.stats.StaleAnswers.Add(1)
@@ -189,7 +199,12 @@ func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Response, erro
 		}
 		// RFC 9520: remember the failure briefly so repeated queries
 		// (or an attacker's) do not repeat the work.
-		r.cache.Put(cache.NewKey(name, q.Qtype), cache.Entry{Kind: cache.Failure, Rank: cache.RankAuthAnswer, TTL: FailureTTL})
+		// Its EDE code is kept (in the verdict's slot: a failure holds no
+		// data to judge), for the clients it is remembered for.
+		code, _ := ExtendedError(err)
+		k := cache.NewKey(name, q.Qtype)
+		r.cache.Put(k, cache.Entry{Kind: cache.Failure, Rank: cache.RankAuthAnswer, TTL: FailureTTL})
+		r.cache.SetSecurity(k, cache.Unchecked, uint8(code), 0)
 		return nil, err
 	})
 	if shared {

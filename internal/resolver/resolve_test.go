@@ -399,6 +399,9 @@ func TestExpiryRefetchAndServeStale(t *testing.T) {
 	if n.count() == before {
 		t.Fatal("expired entry not refetched")
 	}
+	if resp, err := resolveT(t, r, "nope.example.com.", dns.TypeA); err != nil || resp.Rcode != dns.RcodeNameError {
+		t.Fatalf("NXDOMAIN: %v %+v", err, resp)
+	}
 	// Now every example.com server dies; after expiry the stale answer is served.
 	delete(n.servers, netip.MustParseAddrPort("198.51.100.10:53"))
 	delete(n.servers, netip.MustParseAddrPort("198.51.100.11:53"))
@@ -406,6 +409,21 @@ func TestExpiryRefetchAndServeStale(t *testing.T) {
 	resp, err := resolveT(t, r, "www.example.com.", dns.TypeA)
 	if err != nil || !resp.Stale || resp.Answer[0].Header().Ttl != cache.StaleTTL {
 		t.Fatalf("serve-stale: %v %+v", err, resp)
+	}
+	// A client with EDNS is told the answer is stale (RFC 8914 4.4).
+	h := NewHandler(r, HandlerConfig{})
+	defer h.Close()
+	q := new(dns.Msg)
+	q.SetQuestion("www.example.com.", dns.TypeA)
+	q.SetEdns0(1232, false)
+	m := h.Answer(t.Context(), q)
+	if codes, _ := edeOf(m); len(m.Answer) != 1 || len(codes) != 1 || codes[0] != dns.ExtendedErrorCodeStaleAnswer {
+		t.Fatalf("stale reply: EDE %v\n%v", codes, m)
+	}
+	q.SetQuestion("nope.example.com.", dns.TypeA)
+	m = h.Answer(t.Context(), q)
+	if codes, _ := edeOf(m); m.Rcode != dns.RcodeNameError || len(codes) != 1 || codes[0] != dns.ExtendedErrorCodeStaleNXDOMAINAnswer {
+		t.Fatalf("stale NXDOMAIN: EDE %v\n%v", codes, m)
 	}
 }
 

@@ -123,8 +123,9 @@ func (l *Allowlist) Allows(a netip.Addr) bool {
 
 // Middleware answers REFUSED (RFC 1035 4.1.1: refused "for policy
 // reasons") to clients the list does not allow, echoing the question and
-// EDNS as every error reply does (wire.Query.ErrorReply); a response or a
-// message shorter than a header gets nothing.
+// EDNS as every error reply does (wire.Query.ErrorReply), with EDE 18
+// Prohibited (RFC 8914 4.19) for EDNS clients; a response or a message
+// shorter than a header gets nothing.
 func (l *Allowlist) Middleware() Middleware {
 	return func(next Handler) Handler {
 		return HandlerFunc(func(ctx context.Context, req *Request, out []byte) []byte {
@@ -132,7 +133,7 @@ func (l *Allowlist) Middleware() Middleware {
 				return next.ServeDNS(ctx, req, out)
 			}
 			q, _ := req.Peek()
-			return q.ErrorReply(req.Wire, dns.RcodeRefused, out[:0])
+			return q.ErrorReplyEDE(req.Wire, dns.RcodeRefused, dns.ExtendedErrorCodeProhibited, "client not allowed", out[:0])
 		})
 	}
 }

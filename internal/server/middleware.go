@@ -37,7 +37,7 @@ func Recover(logger *slog.Logger) Middleware {
 				if v := recover(); v != nil {
 					logger.Error("handler panic", "remote", req.Remote, "proto", req.Proto, "panic", v, "stack", string(debug.Stack()))
 					q, _ := req.Peek()
-					reply = q.ErrorReply(req.Wire, dns.RcodeServerFailure, out[:0])
+					reply = q.ErrorReplyEDE(req.Wire, dns.RcodeServerFailure, dns.ExtendedErrorCodeOther, "internal error", out[:0])
 				}
 			}()
 			return next.ServeDNS(ctx, req, out)
@@ -74,7 +74,7 @@ func NewMsgHandler(logger *slog.Logger, f MsgFunc) Handler {
 		r, err := f(ctx, req, q)
 		if err != nil {
 			logger.Warn("query failed", "remote", req.Remote, "proto", req.Proto, "question", questionString(q), "err", err)
-			return wire.ErrorReply(req.Wire, dns.RcodeServerFailure, out)
+			return wire.ErrorReplyEDE(req.Wire, dns.RcodeServerFailure, dns.ExtendedErrorCodeOther, "internal error", out)
 		}
 		if r == nil {
 			return nil
@@ -88,7 +88,7 @@ func NewMsgHandler(logger *slog.Logger, f MsgFunc) Handler {
 		b, err := r.PackBuffer(out[:cap(out)])
 		if err != nil {
 			logger.Warn("reply does not pack", "remote", req.Remote, "question", questionString(q), "err", err)
-			return wire.ErrorReply(req.Wire, dns.RcodeServerFailure, out)
+			return wire.ErrorReplyEDE(req.Wire, dns.RcodeServerFailure, dns.ExtendedErrorCodeOther, "reply does not pack", out)
 		}
 		if len(b) > 0 && cap(out) > 0 && &b[0] == &out[:1][0] {
 			return b

@@ -16,6 +16,8 @@ import (
 	"github.com/rootline-dns/rootline/internal/cache"
 	"github.com/rootline-dns/rootline/internal/clock"
 	"github.com/rootline-dns/rootline/internal/config"
+	"github.com/rootline-dns/rootline/internal/dnsname"
+	"github.com/rootline-dns/rootline/internal/localzone"
 	"github.com/rootline-dns/rootline/internal/resolver"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/transport"
@@ -33,6 +35,9 @@ type ResolverOptions struct {
 	// RootHints, if set, replace the configuration's root hints file: the
 	// lab primes from its own root servers, known by address.
 	RootHints []netip.AddrPort
+	// RootServers, if set with RootHints, name those servers: a query
+	// without RD gets them as its referral while the cache is cold.
+	RootServers *resolver.RootServers
 	// UpstreamTimeout is the wait per upstream try (0: the transport's
 	// default).
 	UpstreamTimeout time.Duration
@@ -84,8 +89,15 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 	opt.Now = now
 	system = system && now == nil
 	hints := opt.RootHints
+	rootServers := opt.RootServers
 	if hints == nil && cfg.RootHints != "" {
-		if hints, err = readHints(cfg.RootHints); err != nil {
+		if rootServers, err = readHints(cfg.RootHints); err != nil {
+			return nil, err
+		}
+		for _, a := range rootServers.Addrs {
+			hints = append(hints, netip.AddrPortFrom(a.Addr, 53))
+		}
+		if err := loopbackHints(cfg, hints); err != nil {
 			return nil, err
 		}
 	}
@@ -105,6 +117,7 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 		Now:                   opt.Now,
 		Logger:                log,
 		RootHints:             hints,
+		RootServers:           rootServers,
 		Forward:               forwardZones(cfg),
 		UpstreamPort:          cfg.UpstreamPort,
 		AllowLoopbackUpstream: cfg.AllowLoopbackUpstream,
@@ -131,7 +144,11 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 	if s.front.m != nil {
 		s.front.m.WatchResolver(r.Stats(), c)
 	}
-	s.h = resolver.NewHandler(r, resolver.HandlerConfig{Logger: log})
+	local, err := localZones(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.h = resolver.NewHandler(r, resolver.HandlerConfig{Logger: log, Local: local})
 	s.served = s.front.wrap(s.h, log, opt.Now)
 	return s, nil
 }
@@ -186,16 +203,22 @@ func (s *Resolver) Addrs() (udp, tcp []netip.AddrPort) {
 func (s *Resolver) Cache() *cache.Cache { return s.cache }
 
 // Reload applies a re-read configuration (validated): forwarders, the
-// client ACL and the query log change at once, and the cache is kept.
+// client ACL, the query log and the local zones (hosts files re-read)
+// change at once, and the cache is kept.
 // Listen addresses, root hints, metrics and cache sizing are fixed for the
 // service's life. On error nothing changed.
 func (s *Resolver) Reload(ctx context.Context, cfg *config.Resolver) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	local, err := localZones(cfg)
+	if err != nil {
+		return err
+	}
 	if err := s.r.SetForward(forwardZones(cfg)); err != nil {
 		return fmt.Errorf("forwarders rejected: %w", err)
 	}
+	s.h.SetLocal(local)
 	s.front.acl.Set(allowPrefixes(cfg))
 	s.front.qlog.SetEnabled(cfg.QueryLog)
 	entries, _ := s.cache.Stats()
@@ -230,13 +253,74 @@ func (s *Resolver) Shutdown(ctx context.Context) error {
 	return err
 }
 
-func readHints(path string) ([]netip.AddrPort, error) {
+func readHints(path string) (*resolver.RootServers, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("root hints: %w", err)
 	}
 	defer f.Close()
-	return resolver.ParseRootHints(f, path)
+	rs, err := resolver.ParseRootServers(f, path)
+	if err != nil {
+		return nil, err
+	}
+	return &rs, nil
+}
+
+// loopbackHints refuses root hints on loopback unless loopback upstreams
+// are allowed, at start as config.Resolver.Validate does for forwarders:
+// the priming answer would name those addresses, the resolver would
+// refuse to ask them, and every query would end in SERVFAIL.
+func loopbackHints(cfg *config.Resolver, hints []netip.AddrPort) error {
+	if cfg.AllowLoopbackUpstream {
+		return nil
+	}
+	for _, ap := range hints {
+		if ap.Addr().Unmap().IsLoopback() {
+			return fmt.Errorf("root hints %s: %s is a loopback address: add --allow-loopback-upstream (allow-loopback-upstream = true) to iterate from there", cfg.RootHints, ap.Addr())
+		}
+	}
+	return nil
+}
+
+// localZones builds the local zones of cfg: its local-zone and
+// local-data, its hosts files, and the built-in zones, which give way to
+// forward zones (forwarding 10.in-addr.arpa to a corporate server must
+// not be shadowed by the built-in 10.in-addr.arpa).
+func localZones(cfg *config.Resolver) (*localzone.Set, error) {
+	zones, data, err := cfg.LocalZones()
+	if err != nil {
+		return nil, err
+	}
+	for _, path := range cfg.Hosts {
+		rrs, err := readHostsFile(path)
+		if err != nil {
+			return nil, err
+		}
+		data = append(data, rrs...)
+	}
+	named := map[string]bool{}
+	for _, z := range zones {
+		named[dnsname.Canonical(z.Name)] = true
+	}
+	var forwarded []string
+	for _, f := range cfg.Forward {
+		forwarded = append(forwarded, f.Zone)
+	}
+	zones = append(zones, localzone.ServedElsewhere(forwarded, named)...)
+	set, err := localzone.New(zones, data)
+	if err != nil {
+		return nil, fmt.Errorf("local zones: %w", err)
+	}
+	return set, nil
+}
+
+func readHostsFile(path string) ([]dns.RR, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("hosts: %w", err)
+	}
+	defer f.Close()
+	return localzone.ParseHosts(f, path)
 }
 
 func forwardZones(c *config.Resolver) []resolver.ForwardZone {

@@ -124,3 +124,27 @@ func TestNewResolverBadHints(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// Root hints on loopback without allow-loopback-upstream are refused at
+// start, as loopback forwarders are: otherwise every query would be
+// SERVFAIL with only "no server answered" in the log.
+func TestNewResolverLoopbackHints(t *testing.T) {
+	hints := filepath.Join(t.TempDir(), "hints")
+	writeFile(t, hints, ". 3600 NS a.root.\na.root. 3600 A 127.0.0.9\na.root. 3600 AAAA ::1\n")
+	for _, tc := range []struct {
+		name  string
+		allow bool
+		ok    bool
+	}{{"refused", false, false}, {"allowed", true, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewResolver(&config.Resolver{Listen: loopback0, RootHints: hints, AllowLoopbackUpstream: tc.allow}, ResolverOptions{})
+			if tc.ok != (err == nil) {
+				t.Fatalf("err = %v", err)
+			}
+			if err != nil && (!strings.Contains(err.Error(), "127.0.0.9") || !strings.Contains(err.Error(), "allow-loopback-upstream") ||
+				!strings.Contains(err.Error(), hints)) {
+				t.Fatalf("unclear error: %v", err)
+			}
+		})
+	}
+}

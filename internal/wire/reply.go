@@ -49,6 +49,44 @@ func (q *Query) ErrorReply(query []byte, rcode int, out []byte) []byte {
 	return out
 }
 
+// ErrorReplyEDE is ErrorReply with an Extended DNS Error (RFC 8914) in
+// the OPT record, when the query had EDNS (without it, there is nowhere
+// to say it).
+func ErrorReplyEDE(query []byte, rcode int, ede uint16, text string, out []byte) []byte {
+	var q Query
+	q.read(query)
+	return q.ErrorReplyEDE(query, rcode, ede, text, out)
+}
+
+// maxEDEText bounds an EXTRA-TEXT we write: a sentence, not a log; it
+// keeps every error reply far below the smallest UDP size (512).
+const maxEDEText = 200
+
+// ErrorReplyEDE is the package function for a query already peeked.
+func (q *Query) ErrorReplyEDE(query []byte, rcode int, ede uint16, text string, out []byte) []byte {
+	start := len(out)
+	b := q.ErrorReply(query, rcode, out)
+	if b == nil || !q.EDNS || len(b) < start+optLen {
+		return b
+	}
+	if len(text) > maxEDEText {
+		text = text[:maxEDEText]
+	}
+	// The OPT record ends the reply with RDLENGTH 0 (AppendOPT): set it
+	// and append the option (RFC 8914 2: INFO-CODE, then EXTRA-TEXT).
+	n := 4 + 2 + len(text)
+	binary.BigEndian.PutUint16(b[len(b)-2:], uint16(n))
+	b = append(b, byte(optionEDE>>8), byte(optionEDE&0xFF), byte((2+len(text))>>8), byte(2+len(text)), byte(ede>>8), byte(ede))
+	return append(b, text...)
+}
+
+// optLen is the length of the OPT record AppendOPT writes; optionEDE the
+// EDNS option code of Extended DNS Errors (RFC 8914 2).
+const (
+	optLen    = 11
+	optionEDE = 15
+)
+
 // Reject answers a query that Peek turned down with err, the same way in
 // every role: no reply to what has no ID or is a response, else an error
 // reply with the error's rcode (FORMERR, NOTIMP or BADVERS).

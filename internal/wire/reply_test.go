@@ -209,3 +209,39 @@ func FuzzComplete(f *testing.F) {
 		_ = ok
 	})
 }
+
+func TestErrorReplyEDE(t *testing.T) {
+	for _, edns := range []bool{false, true} {
+		q := new(dns.Msg)
+		q.SetQuestion("example.com.", dns.TypeA)
+		if edns {
+			q.SetEdns0(1232, true)
+		}
+		wireQ, err := q.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := ErrorReplyEDE(wireQ, dns.RcodeRefused, dns.ExtendedErrorCodeProhibited, "client not allowed", nil)
+		var m dns.Msg
+		if err := m.Unpack(b); err != nil {
+			t.Fatalf("edns=%v: %v", edns, err)
+		}
+		if m.Rcode != dns.RcodeRefused || m.Id != q.Id || len(m.Question) != 1 {
+			t.Fatalf("edns=%v: %v", edns, &m)
+		}
+		opt := m.IsEdns0()
+		if !edns {
+			if opt != nil {
+				t.Fatalf("OPT in a reply to a query without EDNS: %v", &m)
+			}
+			continue
+		}
+		if opt == nil || len(opt.Option) != 1 || !opt.Do() {
+			t.Fatalf("OPT %v", opt)
+		}
+		e, ok := opt.Option[0].(*dns.EDNS0_EDE)
+		if !ok || e.InfoCode != dns.ExtendedErrorCodeProhibited || e.ExtraText != "client not allowed" {
+			t.Fatalf("EDE %v", opt.Option[0])
+		}
+	}
+}
