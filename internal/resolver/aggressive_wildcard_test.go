@@ -2,7 +2,10 @@ package resolver_test
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/miekg/dns"
@@ -11,6 +14,7 @@ import (
 	"github.com/rootline-dns/rootline/internal/dnssec"
 	"github.com/rootline-dns/rootline/internal/resolver"
 	"github.com/rootline-dns/rootline/internal/validate"
+	"github.com/rootline-dns/rootline/lab"
 )
 
 // wildcardAnswer checks a positive answer to name expanded from the lab's
@@ -213,4 +217,105 @@ func TestAggressiveWildcardOff(t *testing.T) {
 		a.r.SetTrustAnchors(nta)
 		a.want(t, "u3.users.example.com.", dns.TypeA, dns.RcodeSuccess, cache.Insecure, true)
 	})
+}
+
+// nsec3WildcardLab is the signed lab with a wildcard added to example.net
+// (an NSEC3 zone without opt-out): *.dyn.example.net.
+func nsec3WildcardLab(t *testing.T) *aggrLab {
+	t.Helper()
+	zones := fstest.MapFS{}
+	err := fs.WalkDir(lab.Zones(), ".", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(lab.Zones(), p)
+		if err != nil {
+			return err
+		}
+		if p == "example.net.zone" {
+			b = append(b, "*.dyn IN A 198.51.100.80\n*.dyn IN TXT \"nsec3 wildcard\"\n"...)
+		}
+		zones[p] = &fstest.MapFile{Data: b}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newAggrLabWith(t, lab.Options{Zones: zones}, nil)
+}
+
+// TestAggressiveWildcardNSEC3: the same in an NSEC3 zone (RFC 5155 8.8):
+// the cached NSEC3 covering the next closer name's hash proves the name
+// absent below the wildcard's parent, whose wildcard RRset answers it.
+func TestAggressiveWildcardNSEC3(t *testing.T) {
+	a := nsec3WildcardLab(t)
+	first := a.want(t, "u1.dyn.example.net.", dns.TypeA, dns.RcodeSuccess, cache.Secure, true)
+	var cover *dns.NSEC3
+	for _, rr := range first.Proof {
+		if r, ok := rr.(*dns.NSEC3); ok {
+			cover = r
+		}
+	}
+	if cover == nil {
+		t.Fatalf("wildcard answer without an NSEC3 proof: %v", first.Proof)
+	}
+	// Names whose next closer name (their label under dyn) hashes into
+	// the cached span, and one that does not.
+	var in []string
+	out := ""
+	for i := 0; i < 2000 && (len(in) < 3 || out == ""); i++ {
+		nc := fmt.Sprintf("n%d.dyn.example.net.", i)
+		h, err := dnssec.HashName(nc, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case dnssec.Covers3(cover, h) && len(in) < 3:
+			in = append(in, nc)
+		case !dnssec.Covers3(cover, h) && out == "":
+			out = nc
+		}
+	}
+	if len(in) < 3 || out == "" {
+		t.Fatalf("no names found inside (%q) and outside (%q) the cached span", in, out)
+	}
+	resp := a.want(t, in[0], dns.TypeA, dns.RcodeSuccess, cache.Secure, false)
+	wildcardAnswer3(t, resp, in[0])
+	if a, ok := resp.Answer[0].(*dns.A); !ok || a.A.String() != "198.51.100.80" {
+		t.Errorf("synthesised answer %v, want the wildcard's 198.51.100.80", resp.Answer[0])
+	}
+	// Deeper: the next closer name is still in[1].
+	resp = a.want(t, "deep."+in[1], dns.TypeA, dns.RcodeSuccess, cache.Secure, false)
+	wildcardAnswer3(t, resp, "deep."+in[1])
+	a.want(t, out, dns.TypeA, dns.RcodeSuccess, cache.Secure, true)
+	a.want(t, in[2], dns.TypeTXT, dns.RcodeSuccess, cache.Secure, true) // TXT not learned yet
+	a.clk.advance(301 * time.Second)
+	a.want(t, "again."+in[0], dns.TypeA, dns.RcodeSuccess, cache.Secure, true)
+}
+
+// wildcardAnswer3 is wildcardAnswer for an NSEC3 zone: the RRSIG says
+// the expansion and the proof holds NSEC3 records with RRSIGs.
+func wildcardAnswer3(t *testing.T, resp *resolver.Response, name string) {
+	t.Helper()
+	if len(resp.Answer) != 1 || !dns.IsSubDomain(name, resp.Answer[0].Header().Name) || !dns.IsSubDomain(resp.Answer[0].Header().Name, name) {
+		t.Fatalf("%s: answer %v", name, resp.Answer)
+	}
+	if ttl := resp.Answer[0].Header().Ttl; ttl == 0 || ttl > 300 {
+		t.Errorf("%s: TTL %d, want 1..300", name, ttl)
+	}
+	if len(resp.Sigs) == 0 || int(resp.Sigs[0].(*dns.RRSIG).Labels) >= dns.CountLabel(name) {
+		t.Errorf("%s: RRSIGs %v, want one with labels below %d", name, resp.Sigs, dns.CountLabel(name))
+	}
+	var recs, sigs int
+	for _, rr := range resp.Proof {
+		switch rr.Header().Rrtype {
+		case dns.TypeNSEC3:
+			recs++
+		case dns.TypeRRSIG:
+			sigs++
+		}
+	}
+	if recs == 0 || sigs < recs {
+		t.Errorf("%s: proof %v, want NSEC3 records with RRSIGs", name, resp.Proof)
+	}
 }
