@@ -1,6 +1,8 @@
 package resolver
 
 import (
+	"encoding/binary"
+
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/cache"
@@ -25,9 +27,10 @@ import (
 // partial chain but not its proofs, without which the expansion fails
 // validation; those names go upstream as before.
 //
-// NSEC zones only: an NSEC3 proof of a wildcard expansion needs the
-// closest encloser's match and the next closer name's cover, and opt-out
-// spans prove nothing; those names still go upstream.
+// In an NSEC3 zone the proof is the cached NSEC3 covering the next
+// closer name's hash (RFC 5155 7.2.6, 8.8), the closest encloser being
+// the wildcard's parent, which exists; an opt-out span proves nothing
+// (9.2), so those names go upstream.
 
 // learnWildcard keeps the wildcard source of each secure RRset of the
 // answer chain that was expanded from a wildcard, when the whole response
@@ -38,17 +41,17 @@ func (r *Resolver) learnWildcard(resp *Response, v validate.Verdict) {
 	if v.Status != dnssec.Secure || len(resp.Answer) == 0 {
 		return
 	}
-	proofTTL, nsec := ^uint32(0), false
+	proofTTL, proven := ^uint32(0), false
 	for _, rv := range v.RRsets {
 		if rv.Role != "wildcard" {
 			continue
 		}
-		if rv.Type != dns.TypeNSEC || rv.Status != dnssec.Secure {
-			return // an NSEC3 proof: not synthesised from (see above)
+		if (rv.Type != dns.TypeNSEC && rv.Type != dns.TypeNSEC3) || rv.Status != dnssec.Secure {
+			return
 		}
-		nsec, proofTTL = true, min(proofTTL, rv.TTL)
+		proven, proofTTL = true, min(proofTTL, rv.TTL)
 	}
-	if !nsec {
+	if !proven {
 		return
 	}
 	for _, rv := range v.RRsets {
@@ -124,7 +127,7 @@ func (r *Resolver) synthesiseWildcard(zone, name string, qtype uint16) (*Respons
 		return nil, false
 	}
 	if _, has := r.cache.Denial.Params(zone, cache.NSEC); !has {
-		return nil, false
+		return r.synthesiseWildcard3(zone, name, qtype)
 	}
 	var kb [2 * dnsname.MaxNameLen]byte
 	proof, ttl, exact, ok := r.cache.Denial.Floor(zone, cache.NSEC, dnsname.AppendOrderKey(kb[:0], name))
@@ -148,7 +151,63 @@ func (r *Resolver) synthesiseWildcard(zone, name string, qtype uint16) (*Respons
 	if !ok {
 		return nil, false
 	}
-	ttl = min(ttl, wttl)
+	return r.wildcardResponse(zone, rrs, proof, min(ttl, wttl))
+}
+
+// synthesiseWildcard3 is synthesiseWildcard in an NSEC3 zone: the
+// deepest ancestor of name with a cached wildcard RRset of qtype is the
+// closest encloser if a cached NSEC3 without opt-out covers the next
+// closer name's hash (RFC 5155 8.8). Deeper candidates are tried first:
+// a wildcard below would make the shallower one's next closer name exist.
+func (r *Resolver) synthesiseWildcard3(zone, name string, qtype uint16) (*Response, bool) {
+	params, ok := r.cache.Denial.Params(zone, cache.NSEC3)
+	if !ok || len(params) < 2 {
+		return nil, false
+	}
+	iter, salt := binary.BigEndian.Uint16([]byte(params[:2])), []byte(params[2:])
+	if int(iter) > r.limits.MaxNSEC3Iterations || dnsname.CountLabels(name)-dnsname.CountLabels(zone) > maxSynthLabels {
+		return nil, false
+	}
+	var (
+		rrs  []dns.RR
+		wttl uint32
+	)
+	next := name // the next closer name: the child of ce on the way to name
+	ce, more := dnsname.Parent(name)
+	ok = false
+	for ; more && dnsname.IsSubdomain(ce, zone); ce, more = dnsname.Parent(ce) {
+		if rrs, wttl, ok = r.cache.Denial.Wildcard(zone, "*."+ce, qtype, name); ok {
+			break
+		}
+		next = ce
+	}
+	if !ok {
+		return nil, false
+	}
+	h, err := dnssec.HashName(next, iter, salt)
+	if err != nil {
+		return nil, false
+	}
+	proof, ttl, exact, ok := r.cache.Denial.Floor(zone, cache.NSEC3, h)
+	if !ok || exact {
+		return nil, false
+	}
+	rec, isNSEC3 := proof[0].(*dns.NSEC3)
+	if !isNSEC3 || rec.Flags&1 != 0 || !dnssec.Covers3(rec, h) {
+		return nil, false
+	}
+	p := dnssec.Proof{Zone: zone, NSEC3: []*dns.NSEC3{rec}}
+	if p.WildcardAnswer(name, ce, dnssec.NewBudget(r.limits)).Status != dnssec.Secure {
+		return nil, false
+	}
+	return r.wildcardResponse(zone, rrs, proof, min(ttl, wttl))
+}
+
+// wildcardResponse is the synthesised answer: the wildcard's records
+// (rrs, already owned by the name asked) then their RRSIGs, the proof
+// records for the authority section, all with the TTL ttl, bounded by
+// the zone's negative TTL when known (RFC 8198 5.4, RFC 9077).
+func (r *Resolver) wildcardResponse(zone string, rrs, proof []dns.RR, ttl uint32) (*Response, bool) {
 	if neg, ok := r.negativeTTL(nil, zone); ok {
 		ttl = min(ttl, neg)
 	}
