@@ -219,8 +219,9 @@ func TestAggressiveWildcardOff(t *testing.T) {
 	})
 }
 
-// nsec3WildcardLab is the signed lab with a wildcard added to example.net
-// (an NSEC3 zone without opt-out): *.dyn.example.net.
+// nsec3WildcardLab is the signed lab with wildcards added to example.net
+// (an NSEC3 zone without opt-out), *.dyn.example.net, and to org (NSEC3
+// opt-out), *.dyn.org.
 func nsec3WildcardLab(t *testing.T) *aggrLab {
 	t.Helper()
 	zones := fstest.MapFS{}
@@ -232,8 +233,11 @@ func nsec3WildcardLab(t *testing.T) *aggrLab {
 		if err != nil {
 			return err
 		}
-		if p == "example.net.zone" {
+		switch p {
+		case "example.net.zone":
 			b = append(b, "*.dyn IN A 198.51.100.80\n*.dyn IN TXT \"nsec3 wildcard\"\n"...)
+		case "org.zone":
+			b = append(b, "*.dyn IN A 198.51.100.81\n"...)
 		}
 		zones[p] = &fstest.MapFile{Data: b}
 		return nil
@@ -291,6 +295,29 @@ func TestAggressiveWildcardNSEC3(t *testing.T) {
 	a.want(t, in[2], dns.TypeTXT, dns.RcodeSuccess, cache.Secure, true) // TXT not learned yet
 	a.clk.advance(301 * time.Second)
 	a.want(t, "again."+in[0], dns.TypeA, dns.RcodeSuccess, cache.Secure, true)
+
+	// An opt-out span proves nothing about the names in it (RFC 5155
+	// 9.2): the expansion is insecure, and every name under org's
+	// wildcard goes upstream.
+	first = a.ask1(t, "u1.dyn.org.", dns.TypeA)
+	if first.Security != cache.Insecure {
+		t.Errorf("wildcard answer under an opt-out span: security %d, want insecure", first.Security)
+	}
+	for i := range 5 {
+		if _, n := a.ask(t, fmt.Sprintf("v%d.dyn.org.", i), dns.TypeA, false); n == 0 {
+			t.Errorf("v%d.dyn.org: answered from the cache under an opt-out NSEC3 zone's wildcard (first answer %v)", i, first.Answer)
+		}
+	}
+}
+
+// ask1 is ask for a name whose answer must be NOERROR with data.
+func (a *aggrLab) ask1(t *testing.T, name string, qtype uint16) *resolver.Response {
+	t.Helper()
+	resp, _ := a.ask(t, name, qtype, false)
+	if resp.Rcode != dns.RcodeSuccess || len(resp.Answer) == 0 {
+		t.Fatalf("%s %s: rcode %s answer %v", name, dns.TypeToString[qtype], dns.RcodeToString[resp.Rcode], resp.Answer)
+	}
+	return resp
 }
 
 // wildcardAnswer3 is wildcardAnswer for an NSEC3 zone: the RRSIG says
