@@ -30,9 +30,9 @@ type Resolver struct {
 	// DNSSEC turns validation off when false; unset means on (RFC 4035
 	// 4; use Validating).
 	DNSSEC *bool `toml:"dnssec"`
-	// NoAggressiveNSEC turns off answering NXDOMAIN and NODATA from
-	// cached, validated NSEC/NSEC3 records (RFC 8198), on by default
-	// whenever DNSSEC is.
+	// NoAggressiveNSEC turns off answering NXDOMAIN, NODATA and wildcard
+	// expansions from cached, validated NSEC/NSEC3 records (RFC 8198),
+	// on by default whenever DNSSEC is.
 	NoAggressiveNSEC bool `toml:"no-aggressive-nsec"`
 	// TrustAnchor lists files of DS or DNSKEY records in zone-file syntax
 	// (any number of zones each). The built-in IANA root anchors stay in

@@ -66,7 +66,8 @@ type Config struct {
 	Quiet bool
 	// NoAggressiveNSEC turns off aggressive use of the DNSSEC-validated
 	// cache (RFC 8198: negative answers synthesised from cached NSEC and
-	// NSEC3 records), which is on whenever DNSSEC is, as in Unbound
+	// NSEC3 records, wildcard answers from cached wildcard RRsets and
+	// NSEC records), which is on whenever DNSSEC is, as in Unbound
 	// (since 1.15) and Knot Resolver.
 	NoAggressiveNSEC bool
 }
