@@ -86,11 +86,11 @@ func TestAttemptCookieEcho(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct {
-		name      string
-		known     bool
-		replies   []string // the cookies of the replies sent, in order ("" none)
-		want      string   // the A of the reply accepted ("" a timeout)
-		mismatch  int
+		name     string
+		known    bool
+		replies  []string // the cookies of the replies sent, in order ("" none)
+		want     string   // the A of the reply accepted ("" a timeout)
+		mismatch int
 	}{
 		{"echoed", true, []string{cc + sc}, "192.0.2.0", 0},
 		{"wrong client cookie first", false, []string{"0807060504030201" + sc, cc + sc}, "192.0.2.1", 1},
