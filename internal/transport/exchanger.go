@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"time"
 
@@ -69,4 +70,20 @@ type Outcome struct {
 type AttemptExchanger interface {
 	Exchanger
 	ExchangeAttempt(ctx context.Context, server netip.AddrPort, req *dns.Msg, at Attempt) (*dns.Msg, Outcome, error)
+}
+
+// SourceAddr is the local address the kernel would send from to reach
+// server (a route lookup: connect(2) on a UDP socket sends nothing), or
+// the unspecified address of server's family when there is no route.
+// DNS Cookie clients hash it into their client cookies (RFC 7873 4.1).
+func SourceAddr(server netip.Addr) netip.Addr {
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(server, 53)))
+	if err != nil {
+		if server.Is4() {
+			return netip.IPv4Unspecified()
+		}
+		return netip.IPv6Unspecified()
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
 }
