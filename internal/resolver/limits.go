@@ -104,7 +104,7 @@ type Stats struct {
 	// client cookie (RFC 7873 5.3): forgeries, or broken servers.
 	CookieMismatch atomic.Uint64
 	BadCookie      atomic.Uint64 // BADCOOKIE replies from upstream, each retried (RFC 7873 5.3)
-	Budget           map[string]*atomic.Uint64
+	Budget         map[string]*atomic.Uint64
 }
 
 func newStats() *Stats {
