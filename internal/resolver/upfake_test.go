@@ -12,7 +12,7 @@ import (
 )
 
 // upFake is a scripted authoritative server on a real loopback UDP socket:
-// answer builds each reply (nil: none) and says how long to hold it back.
+// answer builds each reply (none: nil) and says how long to hold it back.
 // It counts the queries it receives. Replies are sent from goroutines, so
 // a delayed one does not hold up the next query.
 type upFake struct {
@@ -24,6 +24,24 @@ type upFake struct {
 }
 
 func startUpFake(t testing.TB, addr string, answer func(q *dns.Msg) (*dns.Msg, time.Duration)) *upFake {
+	return startUpFakeMulti(t, addr, func(q *dns.Msg) []delayed {
+		r, d := answer(q)
+		if r == nil {
+			return nil
+		}
+		return []delayed{{r, d}}
+	})
+}
+
+// delayed is one reply of an upFake and how long it is held back.
+type delayed struct {
+	m     *dns.Msg
+	delay time.Duration
+}
+
+// startUpFakeMulti is startUpFake for servers that send several replies
+// to one query (a forger racing the server).
+func startUpFakeMulti(t testing.TB, addr string, answer func(q *dns.Msg) []delayed) *upFake {
 	t.Helper()
 	ap := netip.MustParseAddrPort(addr)
 	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(ap))
@@ -53,24 +71,22 @@ func startUpFake(t testing.TB, addr string, answer func(q *dns.Msg) (*dns.Msg, t
 			f.mu.Lock()
 			f.got = append(f.got, q)
 			f.mu.Unlock()
-			r, delay := answer(q)
-			if r == nil {
-				continue
-			}
-			b, err := r.Pack()
-			if err != nil {
-				continue
-			}
-			f.wg.Add(1)
-			go func() {
-				defer f.wg.Done()
-				select {
-				case <-time.After(delay):
-				case <-done:
-					return
+			for _, d := range answer(q) {
+				b, err := d.m.Pack()
+				if err != nil {
+					continue
 				}
-				_, _ = conn.WriteToUDPAddrPort(b, from)
-			}()
+				f.wg.Add(1)
+				go func() {
+					defer f.wg.Done()
+					select {
+					case <-time.After(d.delay):
+					case <-done:
+						return
+					}
+					_, _ = conn.WriteToUDPAddrPort(b, from)
+				}()
+			}
 		}
 	}()
 	return f
