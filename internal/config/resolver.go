@@ -33,6 +33,9 @@ type Resolver struct {
 	// cached, validated NSEC/NSEC3 records (RFC 8198), on by default
 	// whenever DNSSEC is.
 	NoAggressiveNSEC bool `toml:"no-aggressive-nsec"`
+	// NoUpstreamCookies sends upstream queries without DNS Cookies (RFC
+	// 7873), which the resolver sends by default.
+	NoUpstreamCookies bool `toml:"no-upstream-cookies"`
 	// TrustAnchor lists files of DS or DNSKEY records in zone-file syntax
 	// (any number of zones each). The built-in IANA root anchors stay in
 	// use unless a file anchors the root itself.
