@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/miekg/dns"
@@ -130,7 +129,7 @@ func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPor
 		// along, for the validator and for DO clients.
 		m.SetEdns0(ednsSize, true)
 	}
-	if cookies && p.cookie.option == "" {
+	if cookies && p.cookie.clientHex == "" {
 		p.cookie = r.sel.ensureClientCookie(server.Addr(), &r.cookieSecret, r.cookieSource)
 	}
 	at := transport.Attempt{Timeout: st.attempt(p.timeout)}
@@ -156,15 +155,14 @@ func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPor
 		if err != nil || !cookies {
 			break
 		}
-		verdict, sc := judgeCookie(reply, p.cookie.option[:2*clientCookieLen])
+		verdict, sc := judgeCookie(reply, p.cookie.clientHex)
 		switch {
 		case verdict == cookieMismatch || (verdict == cookieNone && p.cookie.known && network != "tcp"):
 			// Only an Exchanger that cannot keep waiting lets one through.
 			r.stats.CookieMismatch.Add(1)
 			err = fmt.Errorf("query %s to %s: reply does not echo our client cookie", name, server)
-		case verdict == cookieEchoed:
-			r.sel.learnCookie(server.Addr(), sc)
-			p.cookie.option, p.cookie.known = p.cookie.option[:2*clientCookieLen]+sc, true
+		case verdict == cookieEchoed && (sc != p.cookie.serverHex || !p.cookie.known):
+			p.cookie = r.sel.learnCookie(server.Addr(), p.cookie.clientHex, sc)
 		}
 		if err != nil || reply.Rcode != dns.RcodeBadCookie || try == 2 {
 			break
@@ -186,16 +184,12 @@ func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPor
 	return reply, rtt, nil
 }
 
-// setCookie puts the COOKIE option of cs into m's OPT record, replacing
-// one set before.
+// setCookie makes cs's COOKIE option the options of m's OPT record (the
+// resolver sends no other), replacing any set before.
 func setCookie(m *dns.Msg, cs *cookieState) {
-	opt := m.IsEdns0()
-	c := cs.cookieOption()
-	if opt == nil || c == nil {
-		return
+	if opt := m.IsEdns0(); opt != nil && cs.opts != nil {
+		opt.Option = cs.opts
 	}
-	opt.Option = slices.DeleteFunc(opt.Option, func(o dns.EDNS0) bool { return o.Option() == dns.EDNS0COOKIE })
-	opt.Option = append(opt.Option, c)
 }
 
 // send carries out one exchange with the Exchanger, counting it, and

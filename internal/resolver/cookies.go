@@ -28,12 +28,26 @@ const (
 // cookieState is what we know of one server's cookies; it lives in the
 // server's selection entry, so it is bounded and forgotten with it.
 type cookieState struct {
-	client [clientCookieLen]byte // zero until derived
-	// option is the COOKIE option's data in hex, as miekg/dns carries it:
-	// the client cookie, then the server cookie if we have one.
-	option string
+	// clientHex is our client cookie for the server in hex ("" until
+	// derived), as miekg/dns decodes the COOKIE of replies.
+	clientHex string
+	// serverHex is the server cookie it last gave us, in hex ("" none).
+	serverHex string
+	// opts is the option list of our queries to it: one COOKIE option,
+	// raw (EDNS0_LOCAL packs without the hex decoding EDNS0_COOKIE does
+	// per query). Shared by every query and never modified: a new server
+	// cookie makes a new one.
+	opts []dns.EDNS0
 	// known: the server has echoed our client cookie (RFC 7873 5.3).
 	known bool
+}
+
+// setCookies makes cs send the client cookie cc (hex) and server cookie sc
+// (hex, "" none). Both were checked to be hex.
+func (cs *cookieState) setCookies(cc, sc string) {
+	raw, _ := hex.DecodeString(cc + sc)
+	cs.clientHex, cs.serverHex = cc, sc
+	cs.opts = []dns.EDNS0{&dns.EDNS0_LOCAL{Code: dns.EDNS0COOKIE, Data: raw}}
 }
 
 // cookieSecret is the client secret (RFC 7873 4.1): random per start, so
@@ -60,15 +74,6 @@ func (s *cookieSecret) clientCookie(client, server netip.Addr) [clientCookieLen]
 	return c
 }
 
-// cookieOption returns the COOKIE option to send, or nil when the state
-// has no client cookie yet.
-func (cs *cookieState) cookieOption() *dns.EDNS0_COOKIE {
-	if cs.option == "" {
-		return nil
-	}
-	return &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: cs.option}
-}
-
 // replyCookie is the COOKIE option's data (hex) of m, or "".
 func replyCookie(m *dns.Msg) string {
 	opt := m.IsEdns0()
@@ -76,8 +81,13 @@ func replyCookie(m *dns.Msg) string {
 		return ""
 	}
 	for _, o := range opt.Option {
-		if c, ok := o.(*dns.EDNS0_COOKIE); ok {
+		switch c := o.(type) {
+		case *dns.EDNS0_COOKIE:
 			return strings.ToLower(c.Cookie)
+		case *dns.EDNS0_LOCAL: // our own queries' (cookieState.opts)
+			if c.Code == dns.EDNS0COOKIE {
+				return hex.EncodeToString(c.Data)
+			}
 		}
 	}
 	return ""
@@ -101,13 +111,19 @@ func judgeCookie(m *dns.Msg, cc string) (cookieVerdict, string) {
 		return cookieNone, ""
 	case len(got) < 2*(clientCookieLen+minServerCookie) || len(got) > 2*(clientCookieLen+maxServerCookie) || len(got)%2 != 0:
 		return cookieMismatch, ""
-	case got[:2*clientCookieLen] != cc:
-		return cookieMismatch, ""
-	}
-	if _, err := hex.DecodeString(got); err != nil {
+	case got[:2*clientCookieLen] != cc || !isHex(got):
 		return cookieMismatch, ""
 	}
 	return cookieEchoed, got[2*clientCookieLen:]
+}
+
+func isHex(s string) bool {
+	for i := range len(s) {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // ensureClientCookie derives a's client cookie if its entry has none
@@ -117,30 +133,34 @@ func (s *selection) ensureClientCookie(a netip.Addr, secret *cookieSecret, sourc
 	s.mu.Lock()
 	cs := s.infoLocked(a, s.now()).cookie
 	s.mu.Unlock()
-	if cs.option != "" {
+	if cs.clientHex != "" {
 		return cs
 	}
 	cc := secret.clientCookie(source(a), a)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	si := s.infoLocked(a, s.now())
-	if si.cookie.option == "" {
-		si.cookie.client = cc
-		si.cookie.option = hex.EncodeToString(cc[:])
+	if si.cookie.clientHex == "" {
+		si.cookie.setCookies(hex.EncodeToString(cc[:]), "")
 	}
 	return si.cookie
 }
 
 // learnCookie records a server cookie (hex) the server at a echoed our
-// client cookie with: it goes back in our next query (RFC 7873 5.3), and
-// the server is known to do cookies from now on.
-func (s *selection) learnCookie(a netip.Addr, serverCookie string) {
+// client cookie cc with: it goes back in our next query (RFC 7873 5.3),
+// and the server is known to do cookies from now on. It returns the new
+// state.
+func (s *selection) learnCookie(a netip.Addr, cc, serverCookie string) cookieState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	si := s.infoLocked(a, s.now())
-	if si.cookie.option == "" {
-		return // forgotten meanwhile: the next query derives afresh
+	cs := &s.infoLocked(a, s.now()).cookie
+	if cs.clientHex != cc {
+		// Forgotten meanwhile (a fresh entry): take the cookies we
+		// exchanged, which the server has just accepted.
+		cs.setCookies(cc, serverCookie)
+	} else if cs.serverHex != serverCookie {
+		cs.setCookies(cc, serverCookie)
 	}
-	si.cookie.option = hex.EncodeToString(si.cookie.client[:]) + serverCookie
-	si.cookie.known = true
+	cs.known = true
+	return *cs
 }

@@ -161,7 +161,8 @@ func (c *Client) exchange(ctx context.Context, server netip.AddrPort, req *dns.M
 	if !c.tcpOnly && !at.TCP {
 		info.Network = "udp"
 		w := &s.wait
-		*w = udpWait{cookie: clientCookie(q), cookieKnown: at.CookieKnown}
+		*w = udpWait{cookieKnown: at.CookieKnown}
+		w.cookie, w.hasCookie = clientCookie(q)
 		r, n, err := c.udp(ctx, s, server, q, packed, at, w)
 		out.Sends, out.CookieMismatch = w.nids, w.cookieBad
 		if err != nil {

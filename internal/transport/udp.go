@@ -3,11 +3,11 @@ package transport
 import (
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"net"
 	"net/netip"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/miekg/dns"
@@ -33,9 +33,10 @@ type udpWait struct {
 	nids   int
 	// answered is the index in ids of the query the reply answered.
 	answered int
-	// cookie is the request's client cookie in hex (empty: none sent);
+	// cookie is the request's client cookie (hasCookie: one was sent);
 	// cookieKnown requires the reply to echo it (Attempt.CookieKnown).
-	cookie      string
+	cookie      [clientCookieLen]byte
+	hasCookie   bool
 	cookieKnown bool
 	cookieBad   int
 }
@@ -52,7 +53,7 @@ func (w *udpWait) sent(id uint16, at time.Time) {
 // and records it as ignored otherwise.
 func (c *Client) accept(w *udpWait, server netip.AddrPort, q *dns.Msg, packed, b []byte) *dns.Msg {
 	r, i, err := matchAny(q, w.ids[:w.nids], packed, b)
-	if err == nil && w.cookie != "" && !echoesCookie(r, w.cookie, w.cookieKnown) {
+	if err == nil && w.hasCookie && !echoesCookie(r, w.cookie, w.cookieKnown) {
 		// RFC 7873 5.3: a reply that does not echo our client cookie
 		// is a forgery (or from a broken server) and is discarded as
 		// if never received; the real one may still come.
@@ -74,29 +75,59 @@ func (c *Client) accept(w *udpWait, server netip.AddrPort, q *dns.Msg, packed, b
 // errCookie marks a reply without our client cookie echoed.
 var errCookie = errors.New("reply does not echo our client cookie")
 
+// clientCookieLen is the length of a client cookie (RFC 7873 4).
+const clientCookieLen = 8
+
 // clientCookie is the client cookie (the first 8 bytes of the COOKIE
-// option, RFC 7873 4) m carries, in lower-case hex, or "".
-func clientCookie(m *dns.Msg) string {
+// option, RFC 7873 4) m carries, whether miekg/dns decoded the option
+// (EDNS0_COOKIE, hex) or the sender built it raw (EDNS0_LOCAL, which
+// packs without a hex round trip).
+func clientCookie(m *dns.Msg) (cc [clientCookieLen]byte, ok bool) {
 	opt := m.IsEdns0()
 	if opt == nil {
-		return ""
+		return cc, false
 	}
 	for _, o := range opt.Option {
-		if c, ok := o.(*dns.EDNS0_COOKIE); ok && len(c.Cookie) >= 16 {
-			return strings.ToLower(c.Cookie[:16])
+		switch c := o.(type) {
+		case *dns.EDNS0_COOKIE:
+			if len(c.Cookie) < 2*clientCookieLen {
+				return cc, false
+			}
+			_, err := hex.Decode(cc[:], []byte(c.Cookie[:2*clientCookieLen]))
+			return cc, err == nil
+		case *dns.EDNS0_LOCAL:
+			if c.Code == dns.EDNS0COOKIE && len(c.Data) >= clientCookieLen {
+				copy(cc[:], c.Data)
+				return cc, true
+			}
 		}
 	}
-	return ""
+	return cc, false
 }
 
 // echoesCookie says whether r may answer a query with client cookie cc:
 // its COOKIE option starts with cc, or, unless required, it has none.
-func echoesCookie(r *dns.Msg, cc string, required bool) bool {
-	got := clientCookie(r)
-	if got == "" {
-		return !required
+func echoesCookie(r *dns.Msg, cc [clientCookieLen]byte, required bool) bool {
+	got, ok := clientCookie(r)
+	if !ok {
+		// No COOKIE, or a malformed one: RFC 7873 5.3 drops the latter
+		// too, and the former once cookies are required.
+		return !required && !hasCookieOption(r)
 	}
 	return got == cc
+}
+
+func hasCookieOption(r *dns.Msg) bool {
+	opt := r.IsEdns0()
+	if opt == nil {
+		return false
+	}
+	for _, o := range opt.Option {
+		if o.Option() == dns.EDNS0COOKIE {
+			return true
+		}
+	}
+	return false
 }
 
 // readFailed is the error of an attempt whose read ended with err.
