@@ -26,6 +26,11 @@ type Resolver struct {
 	NoQNameMinimisation   bool             `toml:"no-qname-minimisation"`
 	QueryLog              bool             `toml:"query-log"`
 	Cache                 ResolverCache    `toml:"cache"`
+	// MemoryLimit is the daemon's soft memory limit in bytes (Go's
+	// runtime/debug.SetMemoryLimit): 0 derives it from the cache budget,
+	// negative leaves the runtime's default (none). GOMEMLIMIT in the
+	// environment wins over both.
+	MemoryLimit int64 `toml:"memory-limit"`
 	// DNSSEC turns validation off when false; unset means on (RFC 4035
 	// 4; use Validating).
 	DNSSEC *bool `toml:"dnssec"`
