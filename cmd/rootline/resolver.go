@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 
 	"github.com/rootline-dns/rootline/internal/config"
 	"github.com/rootline-dns/rootline/internal/service"
@@ -154,6 +156,13 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	svc, err := service.NewResolver(cfg, service.ResolverOptions{Logger: log})
 	if err != nil {
 		return exitError{code: 2, msg: "resolver: " + err.Error()}
+	}
+	// The limit is the process's: set for the daemon's life, restored
+	// after (tests run daemons in-process), and never over GOMEMLIMIT.
+	if limit := service.ResolverMemoryLimit(cfg); limit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		prev := debug.SetMemoryLimit(limit)
+		defer debug.SetMemoryLimit(prev)
+		log.Debug("memory limit", "bytes", limit)
 	}
 	return serveDaemon(ctx, log, "resolver", svc, load, hooks)
 }

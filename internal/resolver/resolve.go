@@ -70,6 +70,9 @@ type Config struct {
 	// NSEC records), which is on whenever DNSSEC is, as in Unbound
 	// (since 1.15) and Knot Resolver.
 	NoAggressiveNSEC bool
+	// NoCookies sends queries without DNS Cookies (RFC 7873), which are
+	// sent to every server that takes EDNS otherwise.
+	NoCookies bool
 }
 
 // DNSSEC configures validation.
@@ -125,6 +128,10 @@ type Resolver struct {
 	// timeUnchecked: the last validation ran with the clock before
 	// DNSSEC.TimeFloor (logged when it changes).
 	timeUnchecked atomic.Bool
+	// cookieSecret keys our client cookies (cookies.go); cookieSource
+	// finds the local address they are computed for.
+	cookieSecret cookieSecret
+	cookieSource func(netip.Addr) netip.Addr
 }
 
 // New returns a resolver. It starts no goroutines.
@@ -152,7 +159,7 @@ func New(cfg Config) (*Resolver, error) {
 		}
 	}
 	r := &Resolver{cfg: cfg, log: cfg.Logger, cache: cfg.Cache, sel: newSelection(cfg.Now), stats: newStats(),
-		limits: dnssec.DefaultLimits()}
+		limits: dnssec.DefaultLimits(), cookieSecret: newCookieSecret(), cookieSource: transport.SourceAddr}
 	if err := r.SetForward(cfg.Forward); err != nil {
 		return nil, err
 	}

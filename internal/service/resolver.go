@@ -124,6 +124,7 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 		NoQNameMinimisation:   cfg.NoQNameMinimisation,
 		DNSSEC:                sec,
 		NoAggressiveNSEC:      cfg.NoAggressiveNSEC,
+		NoCookies:             cfg.NoUpstreamCookies,
 	})
 	if err != nil {
 		return nil, err
