@@ -1,0 +1,66 @@
+package cache
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+func TestFlushZoneAndWalk(t *testing.T) {
+	clk := newClock()
+	c := New(Config{Now: clk.now})
+	put := func(s string) {
+		r := rr(t, s)
+		if !c.Put(NewKey(r.Header().Name, r.Header().Rrtype), Entry{Rank: RankAnswer, RRs: []dns.RR{r}}) {
+			t.Fatalf("Put(%s) not stored", s)
+		}
+	}
+	for _, s := range []string{
+		"example.test. 300 IN NS ns.example.test.",
+		"www.example.test. 300 IN A 192.0.2.1",
+		"a.b.Example.test. 300 IN AAAA 2001:db8::1",
+		"notexample.test. 300 IN A 192.0.2.2",
+		"test. 300 IN NS ns.test.",
+		"example.test.other. 300 IN A 192.0.2.3",
+	} {
+		put(s)
+	}
+	soa := rr(t, "example.test. 300 IN SOA ns.example.test. h.example.test. 1 2 3 4 600")
+	c.Put(NewKey("gone.example.test.", dns.TypeA), Entry{Kind: NXDomain, Rank: RankAnswer, RRs: []dns.RR{soa}})
+	clk.advance(100 * time.Second)
+
+	var names []string
+	c.Walk(func(d Dumped) bool {
+		names = append(names, d.Name)
+		if d.TTL != 200 && d.Name != "gone.example.test." || d.Name == "gone.example.test." && (d.Kind != NXDomain || len(d.RRs) != 1) {
+			t.Errorf("walked %+v", d)
+		}
+		return true
+	})
+	slices.Sort(names)
+	want := []string{"a.b.example.test.", "example.test.", "example.test.other.", "gone.example.test.", "notexample.test.", "test.", "www.example.test."}
+	if !slices.Equal(names, want) {
+		t.Errorf("Walk: %v, want %v", names, want)
+	}
+
+	if n := c.FlushZone("Example.TEST"); n != 4 {
+		t.Errorf("FlushZone removed %d entries, want 4", n)
+	}
+	for _, k := range []Key{NewKey("www.example.test.", dns.TypeA), NewKey("example.test.", dns.TypeNS), NewKey("gone.example.test.", dns.TypeA)} {
+		if _, ok := c.Get(k); ok {
+			t.Errorf("%v still cached", k)
+		}
+	}
+	for _, k := range []Key{NewKey("notexample.test.", dns.TypeA), NewKey("test.", dns.TypeNS), NewKey("example.test.other.", dns.TypeA)} {
+		if _, ok := c.Get(k); !ok {
+			t.Errorf("%v flushed, but is not in the zone", k)
+		}
+	}
+	n := 0
+	c.Walk(func(Dumped) bool { n++; return false })
+	if n != 1 {
+		t.Errorf("Walk went on after false: %d calls", n)
+	}
+}
