@@ -40,6 +40,6 @@ type (
 	// ZoneRefresher refreshes a secondary zone now and waits for the
 	// outcome (zone-refresh).
 	ZoneRefresher interface {
-		RefreshZone(ctx context.Context, zone string) error
+		RefreshZone(ctx context.Context, w io.Writer, zone string) error
 	}
 )

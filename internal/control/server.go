@@ -288,7 +288,7 @@ func (s *Server) dispatch(ctx context.Context, req Request, w io.Writer) error {
 		}
 	case "zone-refresh":
 		if z, ok := b.(ZoneRefresher); ok {
-			return z.RefreshZone(ctx, arg)
+			return z.RefreshZone(ctx, w, arg)
 		}
 	}
 	what := req.Command

@@ -5,10 +5,14 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"time"
+
+	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/auth"
 	"github.com/rootline-dns/rootline/internal/config"
 	"github.com/rootline-dns/rootline/internal/dnsname"
+	"github.com/rootline-dns/rootline/internal/metrics"
 	"github.com/rootline-dns/rootline/internal/transport"
 	"github.com/rootline-dns/rootline/internal/xfr"
 	"github.com/rootline-dns/rootline/internal/zone"
@@ -32,16 +36,20 @@ type served struct {
 	cfg    *config.Auth
 	files  []*zone.Zone
 	notify map[string][]netip.AddrPort // canonical origin -> targets
+	since  map[string]time.Time        // canonical origin -> when its version was installed
+	// installed is the version each since entry belongs to.
+	installed map[string]*zone.Zone
 }
 
-func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zone.Zone) *served {
-	s := &served{log: log, h: h, fixed: fixed, ctx: context.Background()}
+func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zone.Zone, am *metrics.Auth) *served {
+	s := &served{log: log, h: h, fixed: fixed, ctx: context.Background(), since: map[string]time.Time{}}
 	if !cfg.Transfers() {
 		s.cfg = cfg
 		return s
 	}
 	ex := transport.NewClient(transport.ClientOptions{Logger: log})
 	s.primary = xfr.NewPrimary(log)
+	s.primary.Observe(func(_ string, qtype uint16, result string) { am.Transfer("out", qtype, result) })
 	s.notifier = xfr.NewNotifier(ex, nil, log)
 	if len(cfg.Secondaries) > 0 {
 		var zs []xfr.SecondaryZone
@@ -50,6 +58,16 @@ func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zon
 		}
 		s.second = xfr.NewSecondary(xfr.SecondaryOptions{
 			Zones: zs, Exchanger: ex, Logger: log, Changed: s.secondaryChanged,
+			Transferred: func(_ string, ixfr bool, err error) {
+				qtype, result := dns.TypeAXFR, "ok"
+				if ixfr {
+					qtype = dns.TypeIXFR
+				}
+				if err != nil {
+					result = "failed"
+				}
+				am.Transfer("in", qtype, result)
+			},
 		})
 	}
 	s.setConfig(cfg)
@@ -173,6 +191,37 @@ func (s *served) publish() {
 		}
 	}
 	s.h.SetZonesUnavailable(zs, unavailable)
+	live := make(map[string]bool, len(zs))
+	for _, z := range zs {
+		live[z.Origin] = true
+		if _, ok := s.since[z.Origin]; !ok || s.installed[z.Origin] != z {
+			s.since[z.Origin] = time.Now()
+		}
+	}
+	s.installed = make(map[string]*zone.Zone, len(zs))
+	for _, z := range zs {
+		s.installed[z.Origin] = z
+	}
+	for o := range s.since {
+		if !live[o] {
+			delete(s.since, o)
+		}
+	}
+}
+
+// loadedAt reports when the version of origin being served was
+// installed (loaded from its file, transferred, or signed anew).
+func (s *served) loadedAt(origin string) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.since[origin]
+}
+
+// config is the configuration in force.
+func (s *served) config() *config.Auth {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
 }
 
 // fileZones returns the zones loaded from files.
