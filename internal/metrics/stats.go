@@ -54,6 +54,8 @@ func (m *Metrics) WriteStats(w io.Writer) error {
 	return bw.Flush()
 }
 
+// line writes one value in plain decimal: a zone serial reads as
+// 2024010101, not 2.024010101e+09.
 func line(w io.Writer, name, labels string, v float64) {
-	fmt.Fprintf(w, "%s%s %s\n", name, labels, strconv.FormatFloat(v, 'g', -1, 64))
+	fmt.Fprintf(w, "%s%s %s\n", name, labels, strconv.FormatFloat(v, 'f', -1, 64))
 }
