@@ -58,6 +58,25 @@ func TestFlushZoneAndWalk(t *testing.T) {
 			t.Errorf("%v flushed, but is not in the zone", k)
 		}
 	}
+	// The denial store (RFC 8198): the zone flushed, the zones below it
+	// and the one enclosing a flushed name go; others stay.
+	for _, z := range []string{"example.test.", "sub.example.test.", "other.test."} {
+		s := rr(t, z+" 300 IN SOA ns."+z+" h."+z+" 1 2 3 4 600")
+		if !c.Denial.PutSOA(z, []dns.RR{s}, 300) {
+			t.Fatalf("PutSOA(%s) not stored", z)
+		}
+	}
+	c.FlushZone("example.test.")
+	for z, want := range map[string]bool{"example.test.": false, "sub.example.test.": false, "other.test.": true} {
+		if _, _, ok := c.Denial.SOA(z); ok != want {
+			t.Errorf("denial records of %s kept: %v, want %v", z, ok, want)
+		}
+	}
+	c.FlushZone("www.other.test.")
+	if _, _, ok := c.Denial.SOA("other.test."); ok {
+		t.Error("denial records of the zone enclosing a flushed zone kept")
+	}
+
 	n := 0
 	c.Walk(func(Dumped) bool { n++; return false })
 	if n != 1 {

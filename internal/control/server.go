@@ -176,8 +176,11 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 	c.SetReadDeadline(time.Now().Add(requestTimeout))
 	line, err := bufio.NewReaderSize(io.LimitReader(c, MaxRequest+1), MaxRequest+1).ReadSlice('\n')
 	if err != nil && !(errors.Is(err, io.EOF) && len(line) > 0) {
-		if len(line) > MaxRequest {
+		switch {
+		case len(line) > MaxRequest:
 			err = fmt.Errorf("request longer than %d bytes", MaxRequest)
+		case errors.Is(err, io.EOF):
+			err = errEmpty
 		}
 		fmt.Fprintf(deadlineWriter{c}, "error: %v\n", err)
 		return

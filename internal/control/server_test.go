@@ -68,7 +68,7 @@ func TestServer(t *testing.T) {
 		{"frobnicate\n", "error: unknown command"},
 		{"flush\n", "error: usage: flush NAME"},
 		{strings.Repeat("x", MaxRequest+10), "error: request longer than"},
-		{"", "error: EOF"},
+		{"", "error: empty request"},
 	} {
 		c, err := net.Dial("unix", path)
 		if err != nil {
@@ -110,5 +110,25 @@ func TestListenExisting(t *testing.T) {
 	os.WriteFile(plain, nil, 0o600)
 	if _, err := Listen(Config{Path: plain, Mode: 0o660}); err == nil || !strings.Contains(err.Error(), "not a socket") {
 		t.Errorf("regular file: %v", err)
+	}
+}
+
+// The mode is what decides who may connect: without write permission on
+// the socket file, connect fails. (Root passes every permission check,
+// so there is nothing to see as root.)
+func TestSocketModeEnforced(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root bypasses file permissions")
+	}
+	path := serve(t, Config{Mode: 0o400, Role: "auth"})
+	req, _ := ParseRequest([]byte("status"))
+	if err := Do(context.Background(), path, req, io.Discard); !errors.Is(err, fs.ErrPermission) {
+		t.Errorf("connect through a read-only socket: %v, want permission denied", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Do(context.Background(), path, req, io.Discard); err != nil {
+		t.Errorf("connect as the owner with 0600: %v", err)
 	}
 }
