@@ -57,7 +57,7 @@ func TestControlAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustCtl(t, psock, "reload", "example.test")
-	if st := mustCtl(t, psock, "zone-status", "example.test."); !strings.Contains(st, "role: primary\nserial: 2\n") || !strings.Contains(st, "file: "+zf) {
+	if st := mustCtl(t, psock, "zone-status", "example.test."); !strings.Contains(st, "role: primary\nserial: 2\nrecords: 5\nloaded: 20") || !strings.Contains(st, "file: "+zf) {
 		t.Errorf("primary zone-status after reload:\n%s", st)
 	}
 	if st := mustCtl(t, ssock, "zone-status", "example.test"); !strings.Contains(st, "serial: 1\n") {

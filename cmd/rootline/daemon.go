@@ -32,7 +32,7 @@ type daemon[C any] interface {
 // polling its log. The commands run with none.
 type daemonHooks struct {
 	ready    func(udp, tcp []netip.AddrPort) // every listener is bound
-	reloaded func(err error)                 // a SIGHUP was handled (err: rejected)
+	reloaded func(err error)                 // a SIGHUP or control reload was handled (err: rejected)
 }
 
 // cpuProfile, when path is set (ROOTLINE_CPU_PROFILE), writes a pprof CPU

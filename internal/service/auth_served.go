@@ -36,13 +36,18 @@ type served struct {
 	cfg    *config.Auth
 	files  []*zone.Zone
 	notify map[string][]netip.AddrPort // canonical origin -> targets
-	since  map[string]time.Time        // canonical origin -> when its version was installed
-	// installed is the version each since entry belongs to.
-	installed map[string]*zone.Zone
+	// installed is, by canonical origin, the version published and when
+	// it was first (zone-status's load time).
+	installed map[string]installedZone
+}
+
+type installedZone struct {
+	z  *zone.Zone
+	at time.Time
 }
 
 func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zone.Zone, am *metrics.Auth) *served {
-	s := &served{log: log, h: h, fixed: fixed, ctx: context.Background(), since: map[string]time.Time{}}
+	s := &served{log: log, h: h, fixed: fixed, ctx: context.Background()}
 	if !cfg.Transfers() {
 		s.cfg = cfg
 		return s
@@ -191,22 +196,16 @@ func (s *served) publish() {
 		}
 	}
 	s.h.SetZonesUnavailable(zs, unavailable)
-	live := make(map[string]bool, len(zs))
+	now := time.Now()
+	installed := make(map[string]installedZone, len(zs))
 	for _, z := range zs {
-		live[z.Origin] = true
-		if _, ok := s.since[z.Origin]; !ok || s.installed[z.Origin] != z {
-			s.since[z.Origin] = time.Now()
+		if prev := s.installed[z.Origin]; prev.z == z {
+			installed[z.Origin] = prev
+		} else {
+			installed[z.Origin] = installedZone{z, now}
 		}
 	}
-	s.installed = make(map[string]*zone.Zone, len(zs))
-	for _, z := range zs {
-		s.installed[z.Origin] = z
-	}
-	for o := range s.since {
-		if !live[o] {
-			delete(s.since, o)
-		}
-	}
+	s.installed = installed
 }
 
 // loadedAt reports when the version of origin being served was
@@ -214,7 +213,7 @@ func (s *served) publish() {
 func (s *served) loadedAt(origin string) time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.since[origin]
+	return s.installed[origin].at
 }
 
 // config is the configuration in force.
