@@ -132,3 +132,36 @@ func TestSocketModeEnforced(t *testing.T) {
 		t.Errorf("connect as the owner with 0600: %v", err)
 	}
 }
+
+// Past maxConns connections at once, the next is told the daemon is busy
+// rather than queued; the held connections are still served.
+func TestServerBusy(t *testing.T) {
+	path := serve(t, Config{Mode: 0o600, Role: "auth"})
+	var held []net.Conn
+	for range maxConns {
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	// A full round trip on each held connection is impossible (they
+	// say nothing), but the server accepts in order: once the extra
+	// connection's answer arrives, the held ones were accepted first.
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(c)
+	c.Close()
+	if string(b) != "error: busy: too many control connections\n" {
+		t.Errorf("extra connection got %q", b)
+	}
+	io.WriteString(held[0], "status\n")
+	if b, _ := io.ReadAll(held[0]); !strings.HasSuffix(string(b), "ok\n") {
+		t.Errorf("held connection got %q", b)
+	}
+	for _, c := range held {
+		c.Close()
+	}
+}
