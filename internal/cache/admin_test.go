@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -82,4 +83,29 @@ func TestFlushZoneAndWalk(t *testing.T) {
 	if n != 1 {
 		t.Errorf("Walk went on after false: %d calls", n)
 	}
+}
+
+// The cost of the operator's scans over a cache of 100k RRsets: what a
+// flush-zone or a dump-cache takes from the daemon (neither is on the
+// query path).
+func BenchmarkAdminScan(b *testing.B) {
+	c := New(Config{MaxBytes: 256 << 20})
+	for i := range 100_000 {
+		name := fmt.Sprintf("h%d.z%d.test.", i, i%1000)
+		r, _ := dns.NewRR(name + " 3600 IN A 192.0.2.1")
+		c.Put(NewKey(name, dns.TypeA), Entry{Rank: RankAnswer, RRs: []dns.RR{r}})
+	}
+	if e, _ := c.Stats(); e != 100_000 {
+		b.Fatalf("%d entries", e)
+	}
+	b.Run("FlushZone", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			c.FlushZone(fmt.Sprintf("z%d.test.", i%1000))
+		}
+	})
+	b.Run("Walk", func(b *testing.B) {
+		for b.Loop() {
+			c.Walk(func(Dumped) bool { return true })
+		}
+	})
 }
