@@ -18,6 +18,7 @@ const resolverUsage = `usage: rootline resolver --listen ADDR:PORT [--listen ...
        [--no-aggressive-nsec] [--trust-anchor-state FILE] [--time-floor DATE|off]
        [--local-zone ZONE=TYPE ...] [--local-data 'RR' ...] [--hosts FILE ...] [--config FILE]
        [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
+       [--control SOCKET]
 
 A caching recursive resolver: iterates from the root hints (IANA's roots
 when --root-hints is not given), or forwards (--forward .=ADDR makes it a
@@ -43,7 +44,10 @@ the build time), answers are validated without signature times and get
 no AD. FAKETIME_TIMESTAMP_FILE=FILE makes time follow FILE
 ("@YYYY-MM-DD HH:MM:SS"), as libfaketime does for C programs.
 --nsid, --identity, --version-string and --cookie-secret are as for
-rootline auth: NSID, CH TXT id.server/version.bind, DNS Cookies.`
+rootline auth: NSID, CH TXT id.server/version.bind, DNS Cookies.
+With --control SOCKET, 'rootline control -s SOCKET COMMAND' reports
+status and stats, reloads, flushes a name or a zone from the cache and
+dumps it.`
 
 func runResolver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return resolverCommand(ctx, args, stderr, daemonHooks{})
@@ -77,6 +81,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	fs.Var(&hosts, "hosts", "answer the names and addresses of a hosts file (repeatable)")
 	verbose := fs.Bool("v", false, "log debug messages")
 	ids := addServerIDFlags(fs)
+	ctl := addControlFlags(fs)
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -143,6 +148,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 		}
 		c.NoAggressiveNSEC = c.NoAggressiveNSEC || *noAggressive
 		ids.apply(&c.NSID, &c.Identity, &c.VersionString, &c.CookieSecret)
+		ctl.apply(&c.Control, &c.ControlMode)
 		if *noDNSSEC {
 			off := false
 			c.DNSSEC = &off
@@ -164,5 +170,5 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 		defer debug.SetMemoryLimit(prev)
 		log.Debug("memory limit", "bytes", limit)
 	}
-	return serveDaemon(ctx, log, "resolver", svc, load, hooks)
+	return serveDaemon(ctx, log, "resolver", svc, load, newControlSocket(cfg.Control, cfg.ControlMode), hooks)
 }

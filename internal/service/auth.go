@@ -12,6 +12,7 @@ import (
 
 	"github.com/rootline-dns/rootline/internal/auth"
 	"github.com/rootline-dns/rootline/internal/config"
+	"github.com/rootline-dns/rootline/internal/metrics"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
@@ -54,6 +55,7 @@ type Auth struct {
 	bg     sync.WaitGroup
 
 	front       *frontDoor     // recover, metrics, query log
+	am          *metrics.Auth  // zone serials, transfers, reloads; nil without metrics
 	metrics     netip.AddrPort // zero: off
 	httpSrv     *http.Server
 	metricsAddr netip.AddrPort
@@ -80,7 +82,8 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	if err := sign.configure(cfg); err != nil {
 		return nil, err
 	}
-	zs := sign.apply(loadZones(context.Background(), log, cfg, nil), nil)
+	loaded, _ := loadZones(context.Background(), log, cfg, nil) // logged; the zones that load are served
+	zs := sign.apply(loaded, nil)
 	if len(zs) == 0 && len(opt.Zones) == 0 && len(cfg.Secondaries) == 0 {
 		return nil, errors.New("no zone could be loaded")
 	}
@@ -92,10 +95,15 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.front, a.metrics = newFrontDoor(log, "auth", cfg.Metrics.IsValid(), cfg.QueryLog, nil, opts), cfg.Metrics
+	// The control socket's stats read the metrics, so they are kept
+	// whenever either is on.
+	a.front, a.metrics = newFrontDoor(log, "auth", cfg.Metrics.IsValid() || cfg.Control != "", cfg.QueryLog, nil, opts), cfg.Metrics
 	a.front.rrl = server.NewRRL(rrlConfig(cfg, a.front.event()))
 	a.handler = a.front.wrap(a.handler, log, nil)
-	a.sv = newServed(log, h, cfg, opt.Zones)
+	if a.front.m != nil {
+		a.am = a.front.m.Auth(a.serials)
+	}
+	a.sv = newServed(log, h, cfg, opt.Zones, a.am)
 	a.sv.setFiles(zs)
 	freeParseGarbage(cfg)
 	return a, nil
@@ -197,7 +205,9 @@ func (a *Auth) Reload(ctx context.Context, cfg *config.Auth) error {
 		a.log.Error("zone keys not reloaded, zones keep their signed versions", "err", err)
 	}
 	old := a.sv.fileZones()
-	a.sv.setFiles(a.sign.apply(loadZones(ctx, a.log, cfg, old), old))
+	loaded, err := loadZones(ctx, a.log, cfg, old)
+	a.sv.setFiles(a.sign.apply(loaded, old))
+	a.am.Reload(err == nil)
 	freeParseGarbage(cfg)
 	a.log.Info("reloaded", "zones", len(a.h.Zones()))
 	return ctx.Err()
