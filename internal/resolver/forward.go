@@ -63,6 +63,7 @@ func (r *Resolver) forwardQuery(ctx context.Context, st *query, fz *ForwardZone,
 	// must still start at our name, and unrelated records are dropped.
 	a := asking{zone: ".", rd: true}
 	for {
+		st.askingZone = fz.Zone
 		rep, ok, err := r.ask(ctx, st, &a, fz.Servers, qname, qtype)
 		if err != nil {
 			if errors.Is(err, ErrNoServers) {

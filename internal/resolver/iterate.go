@@ -70,6 +70,7 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 	for {
 		name, qt := it.question()
 		isMin := name != qname
+		st.askingZone = d.zone
 		rep, ok, err := r.ask(ctx, st, &it.asking, d.addrs, name, qt)
 		switch {
 		case errors.Is(err, ErrNoServers):

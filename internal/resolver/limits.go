@@ -156,9 +156,19 @@ func (e *RememberedError) Is(target error) bool { return target == ErrRemembered
 
 // failure is the error a resolution that failed with err reports: an
 // UpstreamError with this query's counts when no server answered.
+//
+// The wall-time budget running out while the servers of the zone being
+// asked never answered (slow servers are waited for, resent to, up to
+// MaxServerWait) is reported the same way: the client learns that no
+// server answered (EDE 22), which is what happened, not which clock ran
+// out.
 func (q *query) failure(err error) error {
 	if errors.Is(err, ErrNoServers) {
 		return &UpstreamError{Zone: q.failedZone, Queries: q.upstream, Timeouts: q.timeouts, NetErrors: q.netErrors}
+	}
+	var be *BudgetError
+	if errors.As(err, &be) && be.Budget == BudgetWallTime && q.timeouts+q.netErrors > 0 && q.askingZone != "" {
+		return &UpstreamError{Zone: q.askingZone, Queries: q.upstream, Timeouts: q.timeouts, NetErrors: q.netErrors}
 	}
 	return err
 }
@@ -224,6 +234,7 @@ type query struct {
 	// servers all failed last: an UpstreamError reports them.
 	timeouts, netErrors int
 	failedZone          string
+	askingZone          string   // the zone whose servers are being asked
 	stack               []string // questions being resolved on this chain; at most MaxDepth+1
 	stats               *Stats
 	now                 clock.Func // the resolver's clock
