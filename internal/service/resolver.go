@@ -149,6 +149,9 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 		return nil, err
 	}
 	s.h = resolver.NewHandler(r, resolver.HandlerConfig{Logger: log, Local: local})
+	if err := s.h.SetDNS64(dns64Config(cfg)); err != nil {
+		return nil, err
+	}
 	s.served = s.front.wrap(s.h, log, opt.Now)
 	return s, nil
 }
@@ -217,6 +220,9 @@ func (s *Resolver) Reload(ctx context.Context, cfg *config.Resolver) error {
 	}
 	if err := s.r.SetForward(forwardZones(cfg)); err != nil {
 		return fmt.Errorf("forwarders rejected: %w", err)
+	}
+	if err := s.h.SetDNS64(dns64Config(cfg)); err != nil {
+		return err
 	}
 	s.h.SetLocal(local)
 	s.front.acl.Set(allowPrefixes(cfg))
@@ -338,4 +344,13 @@ func allowPrefixes(c *config.Resolver) []netip.Prefix {
 		return server.LocalNetworks()
 	}
 	return c.Allow
+}
+
+// dns64Config is the handler's DNS64 setting from cfg (nil: off).
+func dns64Config(cfg *config.Resolver) *resolver.DNS64 {
+	p, ok := cfg.DNS64Prefix()
+	if !ok {
+		return nil
+	}
+	return &resolver.DNS64{Prefix: p, Exclude: cfg.DNS64Exclude}
 }
