@@ -16,7 +16,7 @@ const resolverUsage = `usage: rootline resolver --listen ADDR:PORT [--listen ...
        [--no-aggressive-nsec] [--trust-anchor-state FILE] [--time-floor DATE|off]
        [--local-zone ZONE=TYPE ...] [--local-data 'RR' ...] [--hosts FILE ...] [--config FILE]
        [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
-       [--dns64 PREFIX] [--dns64-exclude CIDR ...]
+       [--dns64 PREFIX] [--dns64-exclude CIDR ...] [--dnstap unix:PATH]
 
 A caching recursive resolver: iterates from the root hints (IANA's roots
 when --root-hints is not given), or forwards (--forward .=ADDR makes it a
@@ -46,7 +46,10 @@ rootline auth: NSID, CH TXT id.server/version.bind, DNS Cookies.
 NAT64: names without AAAA records get AAAA records made from their A
 records in PREFIX, and PTR queries for such addresses are answered from
 in-addr.arpa (RFC 6147); --dns64-exclude CIDR lists AAAA addresses
-treated as absent (default ::ffff:0:0/96).`
+treated as absent (default ::ffff:0:0/96). --dnstap unix:PATH sends
+dnstap frames of client and upstream queries and replies to a collector
+(fstrm_capture, for one) on a Unix socket; frames are dropped, and
+counted, when it is slow or away.`
 
 func runResolver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return resolverCommand(ctx, args, stderr, daemonHooks{})
@@ -80,6 +83,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	fs.Var(&hosts, "hosts", "answer the names and addresses of a hosts file (repeatable)")
 	dns64 := fs.String("dns64", "", "synthesize AAAA records from A records in this NAT64 prefix, e.g. 64:ff9b::/96 (RFC 6147)")
 	fs.Var(&dns64Exclude, "dns64-exclude", "AAAA addresses DNS64 treats as absent, e.g. ::ffff:0:0/96 (repeatable; default ::ffff:0:0/96)")
+	tap := fs.String("dnstap", "", "send dnstap frames (CLIENT_* and RESOLVER_* queries and replies) to a collector: unix:/path/to/socket")
 	verbose := fs.Bool("v", false, "log debug messages")
 	ids := addServerIDFlags(fs)
 	if done, err := parseFlags(fs, args); done {
@@ -132,6 +136,9 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 			return nil, err
 		}
 		c.DNS64Exclude = append(c.DNS64Exclude, excl...)
+		if *tap != "" {
+			c.Dnstap = *tap
+		}
 		if *rootHints != "" {
 			c.RootHints = *rootHints
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/dnsname"
+	"github.com/rootline-dns/rootline/internal/dnstap"
 	"github.com/rootline-dns/rootline/internal/localzone"
 )
 
@@ -72,6 +73,10 @@ type Resolver struct {
 	// absent; empty: ::ffff:0:0/96 (RFC 6147 5.1.4).
 	DNS64        string   `toml:"dns64"`
 	DNS64Exclude Prefixes `toml:"dns64-exclude"`
+
+	// Dnstap is where dnstap frames go ("unix:/path"): client queries
+	// and replies, and upstream queries and replies; empty: off.
+	Dnstap string `toml:"dnstap"`
 }
 
 // DNS64Prefix returns the parsed dns64 prefix, and false when DNS64 is
@@ -257,6 +262,7 @@ func (c *Resolver) Validate() error {
 			errs = append(errs, fmt.Errorf("dns64-exclude %s: not an IPv6 prefix", p))
 		}
 	}
+	errs = append(errs, checkDnstap(c.Dnstap)...)
 	if c.Cache.MaxBytes < 0 || c.Cache.MinTTL < 0 || c.Cache.MaxTTL < 0 || c.Cache.MaxNegTTL < 0 || c.Cache.StaleWindow < 0 {
 		errs = append(errs, errors.New("cache: sizes and TTLs must not be negative"))
 	}
@@ -264,4 +270,15 @@ func (c *Resolver) Validate() error {
 		errs = append(errs, errors.New("cache: min-ttl above max-ttl"))
 	}
 	return errors.Join(errs...)
+}
+
+// checkDnstap checks a dnstap destination (empty: off).
+func checkDnstap(addr string) []error {
+	if addr == "" {
+		return nil
+	}
+	if _, err := dnstap.ParseAddr(addr); err != nil {
+		return []error{err}
+	}
+	return nil
 }

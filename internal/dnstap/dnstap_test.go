@@ -3,8 +3,6 @@ package dnstap
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
-	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -19,55 +17,17 @@ import (
 	"github.com/rootline-dns/rootline/internal/peers"
 )
 
-// collect is a Frame Streams reader on a Unix socket, as a dnstap
-// collector is: it accepts one writer, takes its frames until STOP, and
-// returns them as a Frame Streams file (START, the data frames, STOP),
-// the form dnstap-read reads.
+// collect runs Capture on ln in the background.
 func collect(t *testing.T, ln net.Listener) <-chan []byte {
 	out := make(chan []byte, 1)
 	go func() {
 		defer close(out)
-		conn, err := ln.Accept()
+		file, err := Capture(ln, 30*time.Second)
 		if err != nil {
 			t.Error(err)
 			return
 		}
-		defer conn.Close()
-		conn.SetDeadline(time.Now().Add(30 * time.Second)) //nolint:errcheck
-		if typ, types, err := readControl(conn); err != nil || typ != ctrlReady || len(types) != 1 || types[0] != ContentType {
-			t.Errorf("READY: %d %q %v", typ, types, err)
-			return
-		}
-		conn.Write(appendControl(nil, ctrlAccept, ContentType)) //nolint:errcheck
-		if typ, types, err := readControl(conn); err != nil || typ != ctrlStart || len(types) != 1 {
-			t.Errorf("START: %d %q %v", typ, types, err)
-			return
-		}
-		file := appendControl(nil, ctrlStart, ContentType)
-		for {
-			var n [4]byte
-			if _, err := io.ReadFull(conn, n[:]); err != nil {
-				t.Error(err)
-				return
-			}
-			l := binary.BigEndian.Uint32(n[:])
-			if l == 0 { // a control frame: it must be STOP
-				var hdr [8]byte
-				if _, err := io.ReadFull(conn, hdr[:]); err != nil || binary.BigEndian.Uint32(hdr[4:]) != ctrlStop {
-					t.Errorf("STOP: %x %v", hdr, err)
-					return
-				}
-				conn.Write(appendControl(nil, ctrlFinish, "")) //nolint:errcheck
-				out <- append(file, appendControl(nil, ctrlStop, "")...)
-				return
-			}
-			frame := make([]byte, l)
-			if _, err := io.ReadFull(conn, frame); err != nil {
-				t.Error(err)
-				return
-			}
-			file = append(append(file, n[:]...), frame...)
-		}
+		out <- file
 	}()
 	return out
 }

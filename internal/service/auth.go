@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/rootline-dns/rootline/internal/auth"
+	"github.com/rootline-dns/rootline/internal/clock"
 	"github.com/rootline-dns/rootline/internal/config"
+	"github.com/rootline-dns/rootline/internal/dnstap"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
@@ -43,6 +45,7 @@ type Auth struct {
 	opt     AuthOptions
 	h       *auth.Handler
 	handler server.Handler // h, wrapped by opt.Wrap, behind front
+	tap     *dnstap.Logger // nil: no dnstap
 	sv      *served
 	sign    *signing   // zones the server signs itself
 	zonesMu sync.Mutex // serialises reloads and signature refreshes
@@ -94,6 +97,9 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	}
 	a.front, a.metrics = newFrontDoor(log, "auth", cfg.Metrics.IsValid(), cfg.QueryLog, nil, opts), cfg.Metrics
 	a.front.rrl = server.NewRRL(rrlConfig(cfg, a.front.event()))
+	if a.tap = newTap(cfg.Dnstap, cfg.Identity, log); a.tap != nil {
+		a.front.tap = &tapObserver{l: a.tap, query: dnstap.AuthQuery, now: clock.Or(opt.Now)}
+	}
 	a.handler = a.front.wrap(a.handler, log, nil)
 	a.sv = newServed(log, h, cfg, opt.Zones)
 	a.sv.setFiles(zs)
@@ -217,5 +223,6 @@ func (a *Auth) Shutdown(ctx context.Context) error {
 	err := srv.Shutdown(ctx)
 	a.bg.Wait()
 	a.closeMetrics(ctx, httpSrv)
+	a.tap.Close() // after the listeners: the last replies are logged
 	return err
 }
