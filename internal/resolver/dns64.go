@@ -80,7 +80,7 @@ func (d *dns64) excluded(a netip.Addr) bool {
 // usable returns resp's answer with excluded AAAA records removed and
 // whether any AAAA record is left (so no synthesis is needed).
 func (d *dns64) usable(answer []dns.RR) ([]dns.RR, bool) {
-	kept, any, dropped := answer, false, false
+	kept, found, dropped := answer, false, false
 	for i, rr := range answer {
 		aaaa, ok := rr.(*dns.AAAA)
 		if !ok {
@@ -93,12 +93,12 @@ func (d *dns64) usable(answer []dns.RR) ([]dns.RR, bool) {
 			}
 			continue
 		}
-		any = true
+		found = true
 		if dropped {
 			kept = append(kept, rr)
 		}
 	}
-	return kept, any
+	return kept, found
 }
 
 // synthesize turns the A records of resp (an answer to A, its CNAME chain
@@ -229,10 +229,12 @@ func (d *dns64) same(o *dns64) bool {
 // apply64 handles the resolver's answer (resp, err) to an AAAA query
 // under DNS64. It removes excluded addresses and, when no AAAA record is
 // left and synth allows, completes m with synthesized records (done).
-// Otherwise it returns the answer to give and whether that reply may
-// enter the packed cache: only one with real, unfiltered AAAA records,
-// since the fast path serves every client alike and a NODATA stored
-// there would hide the synthesis from the next client.
+// Otherwise it returns the answer to give (unfiltered when !synth: a
+// client doing its own validation gets the records as signed) and
+// whether that reply may enter the packed cache: only one with real,
+// unfiltered AAAA records, since the fast path serves every client alike
+// and a NODATA stored there would hide the synthesis from the next
+// client.
 func (h *Handler) apply64(ctx context.Context, m *dns.Msg, qq dns.Question, d *dns64, resp *Response, err error, synth, cd bool) (_ *Response, pack, done bool) {
 	switch {
 	case err != nil || resp.Rcode != dns.RcodeSuccess && resp.Rcode != dns.RcodeNameError:
@@ -243,8 +245,12 @@ func (h *Handler) apply64(ctx context.Context, m *dns.Msg, qq dns.Question, d *d
 	case h.r.Validating() && !cd && resp.Security == cache.Bogus:
 		return resp, false, false // SERVFAIL (RFC 4035 5.5)
 	}
-	kept, any := d.usable(resp.Answer)
-	if any {
+	kept, found := d.usable(resp.Answer)
+	if !synth {
+		// The real RRset, as signed: a validating client checks it.
+		return resp, found && len(kept) == len(resp.Answer), false
+	}
+	if found {
 		if len(kept) == len(resp.Answer) {
 			return resp, true, false
 		}
@@ -252,5 +258,5 @@ func (h *Handler) apply64(ctx context.Context, m *dns.Msg, qq dns.Question, d *d
 		f.Answer, f.Sigs = kept, nil // the AAAA RRSIG covers the records removed
 		return &f, false, false
 	}
-	return resp, false, synth && h.answerDNS64(ctx, m, qq, d, resp, cd)
+	return resp, false, h.answerDNS64(ctx, m, qq, d, resp, cd)
 }

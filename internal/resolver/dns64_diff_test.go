@@ -147,6 +147,7 @@ func TestDNS64DifferentialUnbound(t *testing.T) {
 				{"mapped.example.com.", dns.TypeAAAA, false, false, exclude},
 				{"mixed.example.com.", dns.TypeAAAA, false, false, filtered},  // ::ffff: and a real one
 				{"mappedonly.example.com.", dns.TypeAAAA, false, false, same}, // only ::ffff:, no A: the original
+				{"mixed.example.com.", dns.TypeAAAA, true, true, same},        // DO+CD: the RRset as signed, unfiltered
 				{"short.example.com.", dns.TypeAAAA, false, false, synth},     // A TTL below the negative TTL
 				{"long.example.com.", dns.TypeAAAA, false, false, synth},      // A TTL above it
 				{"alias.example.com.", dns.TypeAAAA, false, false, synth},     // CNAME -> A only
