@@ -100,6 +100,7 @@ func (l *Logger) Close() {
 	close(l.ch)
 	l.done.Wait()
 	l.stop()
+	l.log.Info("dnstap: stopped", "path", l.cfg.Path, "sent", l.Sent(), "dropped", l.Dropped())
 }
 
 func (l *Logger) run(ctx context.Context) {
