@@ -62,9 +62,7 @@ func TestStartOnLoopback(t *testing.T) {
 	l := startLab(t, Options{})
 	took := time.Since(t0)
 	t.Logf("lab with %d servers started in %v", len(l.Servers()), took)
-	if took > 2*time.Second {
-		t.Errorf("start took %v; it should be well under a second", took)
-	}
+	// How long it takes is BenchmarkStart's to say, not a timed test's.
 	if l.Port() == 0 {
 		t.Fatal("no port chosen")
 	}

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 
 	"github.com/rootline-dns/rootline/internal/config"
 	"github.com/rootline-dns/rootline/internal/service"
@@ -33,7 +35,8 @@ from a loopback client empties the cache (or one name's entries).
 DNSSEC validation is on, from IANA's root anchors built in (or a root
 anchor in a --trust-anchor file); --insecure ZONE skips a zone (a
 negative trust anchor, RFC 7646); --no-dnssec turns validation off.
-Names that cached, validated NSEC/NSEC3 records prove absent are answered
+Names that cached, validated NSEC/NSEC3 records prove absent, or that a
+cached NSEC proves to be expansions of a cached wildcard, are answered
 without asking (RFC 8198); --no-aggressive-nsec turns that off.
 --trust-anchor-state FILE follows root key rollovers (RFC 5011), keeping
 their state in FILE. While the clock is before --time-floor (default:
@@ -75,7 +78,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	fs.Var(&anchors, "trust-anchor", "file of DS or DNSKEY trust anchors in zone-file syntax (repeatable)")
 	fs.Var(&insecure, "insecure", "negative trust anchor: do not validate ZONE and below (repeatable, RFC 7646)")
 	noDNSSEC := fs.Bool("no-dnssec", false, "turn DNSSEC validation off")
-	noAggressive := fs.Bool("no-aggressive-nsec", false, "do not answer NXDOMAIN/NODATA from cached validated NSEC/NSEC3 records (RFC 8198)")
+	noAggressive := fs.Bool("no-aggressive-nsec", false, "do not answer NXDOMAIN/NODATA or wildcard expansions from cached validated NSEC/NSEC3 records (RFC 8198)")
 	anchorState := fs.String("trust-anchor-state", "", "RFC 5011 trust anchor state file (read, seeded and rewritten)")
 	timeFloor := fs.String("time-floor", "", "before this date (YYYY-MM-DD or RFC 3339) the clock is unset: no DNSSEC time checks, no AD; \"off\" for none (default: build time)")
 	fs.Var(&localZones, "local-zone", "answer ZONE locally: ZONE=TYPE, an Unbound local-zone type such as static, transparent, redirect, deny, refuse, always_nxdomain or nodefault (repeatable)")
@@ -176,6 +179,13 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	svc, err := service.NewResolver(cfg, service.ResolverOptions{Logger: log})
 	if err != nil {
 		return exitError{code: 2, msg: "resolver: " + err.Error()}
+	}
+	// The limit is the process's: set for the daemon's life, restored
+	// after (tests run daemons in-process), and never over GOMEMLIMIT.
+	if limit := service.ResolverMemoryLimit(cfg); limit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		prev := debug.SetMemoryLimit(limit)
+		defer debug.SetMemoryLimit(prev)
+		log.Debug("memory limit", "bytes", limit)
 	}
 	return serveDaemon(ctx, log, "resolver", svc, load, hooks)
 }

@@ -42,6 +42,7 @@ const (
 type denialZone struct {
 	soa    *denialRec
 	lists  [2][]*denialRec
+	wild   map[wildKey]*denialRec // wildcard RRsets (denial_wildcard.go)
 	params [2]string
 	bytes  int
 	used   atomic.Int64 // last lookup or store, Unix nanoseconds
@@ -180,6 +181,13 @@ func (d *Denial) trim(keep string) {
 	}
 	now := d.now().UnixNano()
 	z := d.zones[keep]
+	for k, r := range z.wild {
+		if r.expires <= now {
+			z.bytes -= r.size()
+			d.bytes -= r.size()
+			delete(z.wild, k)
+		}
+	}
 	for c := range z.lists {
 		z.lists[c] = slices.DeleteFunc(z.lists[c], func(r *denialRec) bool {
 			if r.expires > now {
@@ -201,9 +209,19 @@ func (d *Denial) trim(keep string) {
 		d.bytes -= d.zones[victim].bytes
 		delete(d.zones, victim)
 	}
+	for k, r := range z.wild {
+		if d.bytes <= d.max {
+			break
+		}
+		// One zone larger than the whole budget: its wildcard RRsets
+		// go first (they answer only with the NSEC records).
+		z.bytes -= r.size()
+		d.bytes -= r.size()
+		delete(z.wild, k)
+	}
 	for d.bytes > d.max {
-		// One zone larger than the whole budget: drop its records from
-		// the front, the rest still proving what they cover.
+		// Still too large: drop its records from the front, the rest
+		// still proving what they cover.
 		switch {
 		case len(z.lists[NSEC]) > 0:
 			r := z.lists[NSEC][0]
@@ -218,7 +236,8 @@ func (d *Denial) trim(keep string) {
 }
 
 // Zone returns the deepest zone at or above name that has denial records
-// and an SOA (the zone a synthesised answer would come from).
+// and an SOA, or a wildcard RRset (the zone a synthesised answer would
+// come from).
 func (d *Denial) Zone(name string) (string, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
@@ -226,7 +245,7 @@ func (d *Denial) Zone(name string) (string, bool) {
 		return "", false
 	}
 	for anc, more := name, true; more; anc, more = dnsname.Parent(anc) {
-		if z := d.zones[anc]; z != nil && z.soa != nil {
+		if z := d.zones[anc]; z != nil && (z.soa != nil || len(z.wild) > 0) {
 			return anc, true
 		}
 	}
@@ -299,7 +318,10 @@ func (d *Denial) SOA(zone string) (rrs []dns.RR, ttl uint32, ok bool) {
 
 // decode materialises a record's RRs with the TTL left at now. The
 // record's bytes are never changed once stored, so no lock is needed.
-func (r *denialRec) decode(now int64) ([]dns.RR, uint32, bool) {
+func (r *denialRec) decode(now int64) ([]dns.RR, uint32, bool) { return r.decodeAs(now, r.owner) }
+
+// decodeAs is decode with the records' owner given as owner.
+func (r *denialRec) decodeAs(now int64, owner string) ([]dns.RR, uint32, bool) {
 	if now >= r.expires {
 		return nil, 0, false
 	}
@@ -307,7 +329,7 @@ func (r *denialRec) decode(now int64) ([]dns.RR, uint32, bool) {
 	if ttl == 0 {
 		return nil, 0, false
 	}
-	rrs, err := decodeRecords(r.data, r.n, r.owner, ttl)
+	rrs, err := decodeRecords(r.data, r.n, owner, ttl)
 	if err != nil {
 		return nil, 0, false
 	}
@@ -337,7 +359,7 @@ func (d *Denial) Stats() (records, bytes int) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	for _, z := range d.zones {
-		records += len(z.lists[NSEC]) + len(z.lists[NSEC3])
+		records += len(z.lists[NSEC]) + len(z.lists[NSEC3]) + len(z.wild)
 		if z.soa != nil {
 			records++
 		}

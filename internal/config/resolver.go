@@ -28,13 +28,21 @@ type Resolver struct {
 	NoQNameMinimisation   bool             `toml:"no-qname-minimisation"`
 	QueryLog              bool             `toml:"query-log"`
 	Cache                 ResolverCache    `toml:"cache"`
+	// MemoryLimit is the daemon's soft memory limit in bytes (Go's
+	// runtime/debug.SetMemoryLimit): 0 derives it from the cache budget,
+	// negative leaves the runtime's default (none). GOMEMLIMIT in the
+	// environment wins over both.
+	MemoryLimit int64 `toml:"memory-limit"`
 	// DNSSEC turns validation off when false; unset means on (RFC 4035
 	// 4; use Validating).
 	DNSSEC *bool `toml:"dnssec"`
-	// NoAggressiveNSEC turns off answering NXDOMAIN and NODATA from
-	// cached, validated NSEC/NSEC3 records (RFC 8198), on by default
-	// whenever DNSSEC is.
+	// NoAggressiveNSEC turns off answering NXDOMAIN, NODATA and wildcard
+	// expansions from cached, validated NSEC/NSEC3 records (RFC 8198),
+	// on by default whenever DNSSEC is.
 	NoAggressiveNSEC bool `toml:"no-aggressive-nsec"`
+	// NoUpstreamCookies sends upstream queries without DNS Cookies (RFC
+	// 7873), which the resolver sends by default.
+	NoUpstreamCookies bool `toml:"no-upstream-cookies"`
 	// TrustAnchor lists files of DS or DNSKEY records in zone-file syntax
 	// (any number of zones each). The built-in IANA root anchors stay in
 	// use unless a file anchors the root itself.

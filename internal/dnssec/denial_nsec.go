@@ -2,6 +2,8 @@ package dnssec
 
 import (
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // nsecProof is a Proof's NSEC records of its zone.
@@ -14,7 +16,7 @@ func (p Proof) nsec() (nsecProof, bool) {
 	zone := dns.CanonicalName(p.Zone)
 	n := nsecProof{zone: zone}
 	for _, r := range p.NSEC {
-		if dns.IsSubDomain(zone, r.Hdr.Name) && dns.IsSubDomain(zone, r.NextDomain) {
+		if dnsname.IsSubdomain(r.Hdr.Name, zone) && dnsname.IsSubdomain(r.NextDomain, zone) {
 			n.recs = append(n.recs, r)
 		}
 	}

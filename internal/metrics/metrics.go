@@ -187,6 +187,8 @@ func (m *Metrics) WatchResolver(st *resolver.Stats, c *cache.Cache) {
 	counter("upstream_queries_total", "Queries sent to authoritative servers or forwarders.", func() float64 { return float64(st.Upstream.Load()) })
 	counter("upstream_timeouts_total", "Upstream queries that timed out.", func() float64 { return float64(st.UpstreamTimeouts.Load()) })
 	counter("upstream_errors_total", "Upstream queries that failed otherwise.", func() float64 { return float64(st.UpstreamErrors.Load()) })
+	counter("upstream_cookie_mismatch_total", "Upstream replies ignored for not echoing our DNS client cookie (RFC 7873 5.3).", func() float64 { return float64(st.CookieMismatch.Load()) })
+	counter("upstream_badcookie_total", "BADCOOKIE replies from upstream, each retried with the fresh server cookie (RFC 7873 5.3).", func() float64 { return float64(st.BadCookie.Load()) })
 	counter("coalesced_total", "Client queries that joined an identical resolution in flight.", func() float64 { return float64(st.Coalesced.Load()) })
 	counter("loops_total", "CNAME loops and cyclic NS dependencies detected.", func() float64 { return float64(st.Loops.Load()) })
 	counter("remembered_failures_total", "Queries answered SERVFAIL from a remembered failure (RFC 9520).", func() float64 { return float64(st.Remembered.Load()) })

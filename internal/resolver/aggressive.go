@@ -93,6 +93,7 @@ func (r *Resolver) learnDenial(resp *Response, v validate.Verdict) {
 			r.cache.Denial.Put(zone, cache.NSEC3, params, h, set, ttl)
 		}
 	}
+	r.learnWildcard(resp, v)
 }
 
 // negativeTTL is zone's negative caching TTL, min(SOA TTL, SOA MINIMUM)
@@ -161,7 +162,9 @@ func nodataSynthesisable(qtype uint16) bool {
 }
 
 // synthesise answers (name, qtype) from cached, validated denial
-// records when they prove a name error or NODATA (RFC 8198 5.1, 5.2).
+// records when they prove a name error or NODATA (RFC 8198 5.1, 5.2),
+// or from a cached wildcard RRset when they prove name absent below the
+// wildcard's closest encloser (5.3, aggressive_wildcard.go).
 // The answer's TTL is the least of the records' remaining TTLs, the
 // SOA's and its MINIMUM (RFC 8198 5.4, RFC 9077 4).
 func (r *Resolver) synthesise(name string, qtype uint16) (*Response, bool) {
@@ -184,6 +187,18 @@ func (r *Resolver) synthesise(name string, qtype uint16) (*Response, bool) {
 	if _, nta := r.val.Anchors().Negative(name); nta {
 		return nil, false
 	}
+	if resp, ok := r.synthesiseNegative(zone, name, qtype); ok {
+		return resp, true
+	}
+	if start != name {
+		return nil, false // a DS: never from a wildcard
+	}
+	return r.synthesiseWildcard(zone, name, qtype)
+}
+
+// synthesiseNegative is synthesise's negative answer: the proof from
+// zone's cached NSEC or NSEC3 records, and its SOA.
+func (r *Resolver) synthesiseNegative(zone, name string, qtype uint16) (*Response, bool) {
 	soa, ttl, ok := r.cache.Denial.SOA(zone)
 	if !ok {
 		return nil, false

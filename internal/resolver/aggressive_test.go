@@ -54,8 +54,16 @@ type aggrLab struct {
 // the test moves.
 func newAggrLab(t testing.TB, mod func(*resolver.Config)) *aggrLab {
 	t.Helper()
+	return newAggrLabWith(t, lab.Options{}, mod)
+}
+
+// newAggrLabWith is newAggrLab over a lab built with opt (its clock set
+// to the test's).
+func newAggrLabWith(t testing.TB, opt lab.Options, mod func(*resolver.Config)) *aggrLab {
+	t.Helper()
 	clk := &testClock{t: time.Now()}
-	l, err := lab.New(lab.Options{Now: clk.now})
+	opt.Now = clk.now
+	l, err := lab.New(opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,7 @@ func (r *Resolver) ask(ctx context.Context, st *query, a *asking, cands []netip.
 	if st.expired(ctx) {
 		return reply{}, false, st.exceeded(BudgetWallTime)
 	}
-	server, found := r.sel.best(cands, &a.tried)
+	server, last, found := r.sel.best(cands, &a.tried)
 	if !found {
 		return reply{}, false, ErrNoServers
 	}
@@ -76,7 +76,7 @@ func (r *Resolver) ask(ctx context.Context, st *query, a *asking, cands []netip.
 	st.upstream++
 	a.queries++
 	a.tried.add(server)
-	m, rtt, err := r.exchange(ctx, st, server, name, qtype, a.rd)
+	m, rtt, err := r.exchange(ctx, st, server, name, qtype, a.rd, last)
 	if err != nil {
 		r.sel.bad(server.Addr())
 		return reply{}, false, nil
@@ -111,48 +111,77 @@ func (r *Resolver) score(rep *reply, useful bool) {
 // exchange sends one query and checks that the reply answers it. A
 // truncated UDP reply is the Exchanger's to retry over TCP (RFC 7766 5);
 // what comes back here is final.
-func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPort, name string, qtype uint16, rd bool) (*dns.Msg, time.Duration, error) {
+//
+// The first wait is the server's RTO (selection.go). When the server is
+// the last untried candidate (alone), there is no other server to move on
+// to, so the query is sent again each time a wait ends, the wait doubling,
+// for up to MaxServerWait, and a late reply to an earlier send still
+// counts: a zone whose servers are all slower than their first wait is
+// slow, not dead.
+func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPort, name string, qtype uint16, rd, alone bool) (*dns.Msg, time.Duration, error) {
 	m := new(dns.Msg)
 	m.SetQuestion(name, qtype)
 	m.RecursionDesired = rd
-	timeout, noEDNS := r.sel.params(server.Addr())
-	if !noEDNS {
+	p := r.sel.params(server.Addr())
+	cookies := !p.noEDNS && !r.cfg.NoCookies
+	if !p.noEDNS {
 		// DO (RFC 3225, RFC 4035 3.2.1): the RRSIGs and proofs come
 		// along, for the validator and for DO clients.
 		m.SetEdns0(ednsSize, true)
 	}
-	r.stats.Upstream.Add(1)
-	timeout = st.attempt(timeout)
+	if cookies && p.cookie.clientHex == "" {
+		p.cookie = r.sel.ensureClientCookie(server.Addr(), &r.cookieSecret, r.cookieSource)
+	}
+	at := transport.Attempt{Timeout: st.attempt(p.timeout)}
+	if alone {
+		at.Budget = st.attempt(MaxServerWait)
+	}
 	start := r.cfg.Now()
 	var (
 		reply *dns.Msg
+		rtt   time.Duration
 		err   error
 	)
-	if te, ok := r.cfg.Exchanger.(transport.TimeoutExchanger); ok {
-		// It gives the query sent a fresh random ID itself.
-		reply, err = te.ExchangeTimeout(ctx, server, m, timeout)
-	} else {
-		m.Id = wire.NewID() // RFC 5452 9.2, whatever the Exchanger does
-		tctx, cancel := context.WithTimeout(ctx, timeout)
-		reply, err = r.cfg.Exchanger.Exchange(tctx, server, m)
-		if err != nil && tctx.Err() != nil && !errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+	// RFC 7873 5.3: a BADCOOKIE reply brings a fresh server cookie: ask
+	// again with it, once; should that fail too, over TCP, where cookies
+	// are not needed to trust the reply.
+	for try := 0; ; try++ {
+		if cookies {
+			setCookie(m, &p.cookie)
+			at.CookieKnown = p.cookie.known
 		}
-		cancel()
+		var network string
+		reply, rtt, network, err = r.send(ctx, server, m, at, start)
+		if err != nil || !cookies {
+			break
+		}
+		verdict, sc := judgeCookie(reply, p.cookie.clientHex)
+		switch {
+		case verdict == cookieMismatch || (verdict == cookieNone && p.cookie.known && network != "tcp"):
+			// Only an Exchanger that cannot keep waiting lets one through.
+			r.stats.CookieMismatch.Add(1)
+			err = fmt.Errorf("query %s to %s: reply does not echo our client cookie", name, server)
+		case verdict == cookieEchoed && (sc != p.cookie.serverHex || !p.cookie.known):
+			p.cookie = r.sel.learnCookie(server.Addr(), p.cookie.clientHex, sc)
+		}
+		if err != nil || reply.Rcode != dns.RcodeBadCookie || try == 2 {
+			break
+		}
+		r.stats.BadCookie.Add(1)
+		at.TCP = try == 1
 	}
-	rtt := r.cfg.Now().Sub(start)
 	if r.log.Enabled(ctx, slog.LevelDebug) { // the arguments cost allocations even when not logged
 		r.log.Debug("upstream", "server", server, "name", name, "type", dns.TypeToString[qtype], "rtt", rtt, "err", err)
 	}
 	if err != nil {
+		// send counted it in the resolver's stats; these say, for this
+		// resolution's SERVFAIL, why the servers failed (EDE 22 or 23).
 		if isTimeout(err) {
-			r.stats.UpstreamTimeouts.Add(1)
 			st.timeouts++
 		} else {
-			r.stats.UpstreamErrors.Add(1)
 			st.netErrors++
 		}
-		return nil, rtt, fmt.Errorf("query %s %s to %s: %w", name, dns.TypeToString[qtype], server, err)
+		return nil, rtt, err
 	}
 	// RFC 5452 9.1: a reply must repeat the question we asked.
 	if len(reply.Question) != 1 || !dnsname.Equal(reply.Question[0].Name, name) || reply.Question[0].Qtype != qtype || !reply.Response {
@@ -160,6 +189,62 @@ func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPor
 		return nil, rtt, fmt.Errorf("query %s to %s: reply does not match the question", name, server)
 	}
 	return reply, rtt, nil
+}
+
+// setCookie makes cs's COOKIE option the options of m's OPT record (the
+// resolver sends no other), replacing any set before.
+func setCookie(m *dns.Msg, cs *cookieState) {
+	if opt := m.IsEdns0(); opt != nil && cs.opts != nil {
+		opt.Option = cs.opts
+	}
+}
+
+// send carries out one exchange with the Exchanger, counting it, and
+// returns the reply and the RTT sample it gives: from the send that was
+// answered when the Exchanger says (resends), else since start; and the
+// transport the reply came over, when the Exchanger says ("" otherwise).
+func (r *Resolver) send(ctx context.Context, server netip.AddrPort, m *dns.Msg, at transport.Attempt, start time.Time) (*dns.Msg, time.Duration, string, error) {
+	r.stats.Upstream.Add(1)
+	var (
+		reply *dns.Msg
+		err   error
+		out   transport.Outcome
+	)
+	switch ex := r.cfg.Exchanger.(type) {
+	case transport.AttemptExchanger:
+		// It gives each query sent a fresh random ID itself.
+		reply, out, err = ex.ExchangeAttempt(ctx, server, m, at)
+		if out.Sends > 1 {
+			// Each send after the first followed a wait that timed out.
+			r.stats.Upstream.Add(uint64(out.Sends - 1))
+			r.stats.UpstreamTimeouts.Add(uint64(out.Sends - 1))
+		}
+		r.stats.CookieMismatch.Add(uint64(out.CookieMismatch))
+	case transport.TimeoutExchanger:
+		reply, err = ex.ExchangeTimeout(ctx, server, m, at.Timeout)
+	default:
+		m.Id = wire.NewID() // RFC 5452 9.2, whatever the Exchanger does
+		tctx, cancel := context.WithTimeout(ctx, at.Timeout)
+		reply, err = r.cfg.Exchanger.Exchange(tctx, server, m)
+		if err != nil && tctx.Err() != nil && !errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+		}
+		cancel()
+	}
+	rtt := r.cfg.Now().Sub(start)
+	if out.Sends > 1 && err == nil {
+		rtt = out.RTT
+	}
+	if err != nil {
+		if isTimeout(err) {
+			r.stats.UpstreamTimeouts.Add(1)
+		} else {
+			r.stats.UpstreamErrors.Add(1)
+		}
+		q := m.Question[0]
+		return nil, rtt, "", fmt.Errorf("query %s %s to %s: %w", q.Name, dns.TypeToString[q.Qtype], server, err)
+	}
+	return reply, rtt, out.Network, nil
 }
 
 // isTimeout says whether an exchange failed for lack of a reply in time

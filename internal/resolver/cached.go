@@ -76,6 +76,7 @@ func (r *Resolver) synthesised(resp *Response, name string, qtype uint16, allowS
 	}
 	resp.judged(cache.Result{Security: syn.Security})
 	resp.Rcode, resp.Ns, resp.Proof = syn.Rcode, syn.Ns, append(resp.Proof, syn.Proof...)
+	resp.Answer, resp.Sigs = append(resp.Answer, syn.Answer...), append(resp.Sigs, syn.Sigs...)
 	return resp, true, nil
 }
 

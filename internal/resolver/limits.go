@@ -65,6 +65,13 @@ const (
 	// after about 5 s and give up well before 10 s, so later answers help
 	// nobody.
 	MaxWallTime = 10 * time.Second
+	// MaxServerWait caps how long the last untried server of a step is
+	// waited for, across its resends (ask.go): waits of 376 ms doubling
+	// fit five sends in 8 s, enough for a server that takes several
+	// seconds to answer, while leaving part of MaxWallTime to the steps
+	// before it (Unbound keeps resending with back-off for much longer,
+	// to a 120 s RTO, but a client has long given up by then).
+	MaxServerWait = 8 * time.Second
 	// MaxNSPerDelegation caps the NS names considered from one referral:
 	// 13 matches the root; more only feeds attacks.
 	MaxNSPerDelegation = 13
@@ -179,7 +186,11 @@ type Stats struct {
 	Validations      atomic.Uint64 // responses judged by the validator (cache hits with a verdict are not)
 	Bogus            atomic.Uint64 // of those, judged bogus
 	Synthesized      atomic.Uint64 // negative answers made from cached NSEC/NSEC3 records (RFC 8198)
-	Budget           map[string]*atomic.Uint64
+	// CookieMismatch counts upstream replies ignored for not echoing our
+	// client cookie (RFC 7873 5.3): forgeries, or broken servers.
+	CookieMismatch atomic.Uint64
+	BadCookie      atomic.Uint64 // BADCOOKIE replies from upstream, each retried (RFC 7873 5.3)
+	Budget         map[string]*atomic.Uint64
 }
 
 func newStats() *Stats {

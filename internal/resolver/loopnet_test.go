@@ -80,7 +80,7 @@ func serveLoopback(t *testing.T, n *fakeNet) {
 func loopResolver(t *testing.T, root string, mod func(*Config)) *Resolver {
 	t.Helper()
 	cfg := Config{
-		Exchanger:             transport.NewClient(transport.ClientOptions{Timeout: maxTimeout}),
+		Exchanger:             transport.NewClient(transport.ClientOptions{Timeout: maxRTO}),
 		RootHints:             port53(root),
 		AllowLoopbackUpstream: true,
 		Quiet:                 true,

@@ -66,9 +66,13 @@ type Config struct {
 	Quiet bool
 	// NoAggressiveNSEC turns off aggressive use of the DNSSEC-validated
 	// cache (RFC 8198: negative answers synthesised from cached NSEC and
-	// NSEC3 records), which is on whenever DNSSEC is, as in Unbound
+	// NSEC3 records, wildcard answers from cached wildcard RRsets and
+	// NSEC records), which is on whenever DNSSEC is, as in Unbound
 	// (since 1.15) and Knot Resolver.
 	NoAggressiveNSEC bool
+	// NoCookies sends queries without DNS Cookies (RFC 7873), which are
+	// sent to every server that takes EDNS otherwise.
+	NoCookies bool
 }
 
 // DNSSEC configures validation.
@@ -124,6 +128,10 @@ type Resolver struct {
 	// timeUnchecked: the last validation ran with the clock before
 	// DNSSEC.TimeFloor (logged when it changes).
 	timeUnchecked atomic.Bool
+	// cookieSecret keys our client cookies (cookies.go); cookieSource
+	// finds the local address they are computed for.
+	cookieSecret cookieSecret
+	cookieSource func(netip.Addr) netip.Addr
 }
 
 // New returns a resolver. It starts no goroutines.
@@ -151,7 +159,7 @@ func New(cfg Config) (*Resolver, error) {
 		}
 	}
 	r := &Resolver{cfg: cfg, log: cfg.Logger, cache: cfg.Cache, sel: newSelection(cfg.Now), stats: newStats(),
-		limits: dnssec.DefaultLimits()}
+		limits: dnssec.DefaultLimits(), cookieSecret: newCookieSecret(), cookieSource: transport.SourceAddr}
 	if err := r.SetForward(cfg.Forward); err != nil {
 		return nil, err
 	}

@@ -136,6 +136,7 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err er
 		NoQNameMinimisation:   cfg.NoQNameMinimisation,
 		DNSSEC:                sec,
 		NoAggressiveNSEC:      cfg.NoAggressiveNSEC,
+		NoCookies:             cfg.NoUpstreamCookies,
 	})
 	if err != nil {
 		return nil, err

@@ -110,29 +110,43 @@ func (c *Client) Exchange(ctx context.Context, server netip.AddrPort, req *dns.M
 // and the wait goes on until the attempt's deadline (RFC 5452 9.1); a reply
 // with TC set is retried over TCP (RFC 7766 5). Errors are *Error.
 func (c *Client) ExchangeInfo(ctx context.Context, server netip.AddrPort, req *dns.Msg) (*dns.Msg, Info, error) {
-	return c.exchange(ctx, server, req, c.timeout, true)
+	var out Outcome
+	return c.exchange(ctx, server, req, Attempt{Timeout: c.timeout}, true, &out)
 }
 
 // ExchangeTimeout is Exchange with timeout bounding each attempt instead
 // of the client's ClientOptions.Timeout (zero or less: that one; capped
 // like it). It implements TimeoutExchanger.
 func (c *Client) ExchangeTimeout(ctx context.Context, server netip.AddrPort, req *dns.Msg, timeout time.Duration) (*dns.Msg, error) {
-	if timeout <= 0 {
-		timeout = c.timeout
-	}
-	r, _, err := c.exchange(ctx, server, req, min(timeout, maxTimeout), false)
+	var out Outcome
+	r, _, err := c.exchange(ctx, server, req, Attempt{Timeout: timeout}, false, &out)
 	return r, err
+}
+
+// ExchangeAttempt is Exchange carried out as at says (resends, cookie
+// checks, TCP only), reporting how it went. It implements
+// AttemptExchanger.
+func (c *Client) ExchangeAttempt(ctx context.Context, server netip.AddrPort, req *dns.Msg, at Attempt) (*dns.Msg, Outcome, error) {
+	var out Outcome
+	r, _, err := c.exchange(ctx, server, req, at, false, &out)
+	return r, out, err
 }
 
 // exchange does one transaction; timed says whether Info.RTT is wanted
 // (two clock reads a resolver that times its queries itself can skip).
-func (c *Client) exchange(ctx context.Context, server netip.AddrPort, req *dns.Msg, timeout time.Duration, timed bool) (*dns.Msg, Info, error) {
+// out receives what only ExchangeAttempt reports.
+func (c *Client) exchange(ctx context.Context, server netip.AddrPort, req *dns.Msg, at Attempt, timed bool, out *Outcome) (*dns.Msg, Info, error) {
 	server = netip.AddrPortFrom(server.Addr().Unmap(), server.Port())
 	info := Info{Server: server}
 	if len(req.Question) != 1 {
 		// RFC 9619: QDCOUNT must be 1 in practice; matching replies needs it.
 		return nil, info, &Error{Server: server, Op: "query", Err: ErrBadQuery}
 	}
+	if at.Timeout <= 0 {
+		at.Timeout = c.timeout
+	}
+	at.Timeout = min(at.Timeout, maxTimeout)
+	at.Budget = min(max(at.Budget, at.Timeout), maxTimeout)
 	q := c.prepare(req)
 	s := c.scratch.Get().(*scratch)
 	defer c.scratch.Put(s)
@@ -144,9 +158,13 @@ func (c *Client) exchange(ctx context.Context, server netip.AddrPort, req *dns.M
 	if timed {
 		start = time.Now()
 	}
-	if !c.tcpOnly {
+	if !c.tcpOnly && !at.TCP {
 		info.Network = "udp"
-		r, n, err := c.udp(ctx, s, server, q, packed, timeout)
+		w := &s.wait
+		*w = udpWait{cookieKnown: at.CookieKnown}
+		w.cookie, w.hasCookie = clientCookie(q)
+		r, n, err := c.udp(ctx, s, server, q, packed, at, w)
+		out.Sends, out.CookieMismatch = w.nids, w.cookieBad
 		if err != nil {
 			return nil, info, err
 		}
@@ -155,13 +173,18 @@ func (c *Client) exchange(ctx context.Context, server netip.AddrPort, req *dns.M
 			if timed {
 				info.RTT = time.Since(start)
 			}
+			out.Network = "udp"
+			out.RTT = time.Since(w.sentAt[w.answered])
 			return r, info, nil
 		}
 		c.log.Debug("truncated reply, retrying over TCP", "server", server, "qname", q.Question[0].Name)
 		info.TruncatedUDP = true
+		// What is left of the budget, at least a first wait's worth.
+		at.Timeout = max(at.Timeout, at.Budget-time.Since(w.sentAt[0]))
 	}
 	info.Network = "tcp"
-	r, n, err := c.tcp(ctx, server, q, packed, timeout)
+	tcpStart := time.Now()
+	r, n, err := c.tcp(ctx, server, q, packed, at.Timeout)
 	if err != nil {
 		return nil, info, err
 	}
@@ -169,6 +192,8 @@ func (c *Client) exchange(ctx context.Context, server netip.AddrPort, req *dns.M
 	if timed {
 		info.RTT = time.Since(start)
 	}
+	out.Network = "tcp"
+	out.RTT = time.Since(tcpStart)
 	return r, info, nil
 }
 
@@ -246,4 +271,5 @@ type scratch struct {
 	query [queryBufSize]byte
 	read  []byte // wire.MaxMsgSize
 	udp   udpAttempt
+	wait  udpWait
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/miekg/dns"
 
@@ -34,13 +35,28 @@ var ErrNoQuestion = errors.New("reply without a question section")
 // randomisation (draft-vixie-dnsext-dns0x20). Label length bytes are < 64 and
 // are therefore never altered by folding.
 func match(q *dns.Msg, query, b []byte) (*dns.Msg, error) {
+	r, _, err := matchAny(q, []uint16{q.Id}, query, b)
+	return r, err
+}
+
+// matchAny is match for a query sent several times with the IDs ids (the
+// question is the same each time): it also returns the index in ids of
+// the one answered.
+func matchAny(q *dns.Msg, ids []uint16, query, b []byte) (*dns.Msg, int, error) {
 	if len(b) < wire.HeaderLen {
-		return nil, fmt.Errorf("%w: %d bytes", errMismatch, len(b))
+		return nil, -1, fmt.Errorf("%w: %d bytes", errMismatch, len(b))
 	}
 	id := binary.BigEndian.Uint16(b)
-	if id != q.Id {
-		return nil, fmt.Errorf("%w: ID %d, want %d", errMismatch, id, q.Id)
+	sent := slices.Index(ids, id)
+	if sent < 0 {
+		return nil, -1, fmt.Errorf("%w: ID %d", errMismatch, id)
 	}
+	r, err := matchRest(q, id, query, b)
+	return r, sent, err
+}
+
+// matchRest checks and decodes b, whose ID is one we sent.
+func matchRest(q *dns.Msg, id uint16, query, b []byte) (*dns.Msg, error) {
 	flags := binary.BigEndian.Uint16(b[2:])
 	if flags&wire.FlagQR == 0 {
 		return nil, fmt.Errorf("%w: QR bit clear", errMismatch)

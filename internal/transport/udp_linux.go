@@ -34,9 +34,9 @@ const drainCheck = 64
 // yet: the query is written from inside the poller's read loop, after the
 // poller has been armed, so the first read happens when the reply is
 // there. Addresses with a zone (link-local IPv6) take the portable path.
-func (c *Client) udp(ctx context.Context, s *scratch, server netip.AddrPort, q *dns.Msg, packed []byte, timeout time.Duration) (*dns.Msg, int, error) {
+func (c *Client) udp(ctx context.Context, s *scratch, server netip.AddrPort, q *dns.Msg, packed []byte, at Attempt, w *udpWait) (*dns.Msg, int, error) {
 	if server.Addr().Zone() != "" {
-		return c.udpNet(ctx, s, server, q, packed, timeout)
+		return c.udpNet(ctx, s, server, q, packed, at, w)
 	}
 	sock, err := c.socks.get(server)
 	if err != nil {
@@ -52,17 +52,18 @@ func (c *Client) udp(ctx context.Context, s *scratch, server netip.AddrPort, q *
 			// on this socket, which must not reach the next query.
 			reuse = false
 		}
-		if reuse {
+		if reuse && w.nids == 1 {
 			c.socks.put(sock)
 		} else {
+			// After resends, replies to the other IDs may still be on
+			// their way to this port: it is not handed to another query
+			// (put would release the port, but a late datagram could
+			// arrive before the disconnect).
 			sock.close()
 		}
 	}()
 	f, rc := sock.f, sock.rc
-	deadline := attemptDeadline(ctx, timeout)
-	if err := f.SetReadDeadline(deadline); err != nil {
-		return nil, 0, c.fail(ctx, server, "udp", "dial", err, 0)
-	}
+	final := attemptDeadline(ctx, at.Budget)
 	if ctx.Done() != nil {
 		// Cancelling ctx unblocks the wait at once instead of at the
 		// deadline.
@@ -72,24 +73,47 @@ func (c *Client) udp(ctx context.Context, s *scratch, server netip.AddrPort, q *
 	if a.stepFn == nil {
 		a.stepFn = a.step // a method value allocates: make it once per scratch
 	}
-	*a = udpAttempt{c: c, ctx: ctx, server: server, q: q, packed: packed, buf: s.read, deadline: deadline, stepFn: a.stepFn}
+	*a = udpAttempt{c: c, ctx: ctx, server: server, q: q, packed: packed, buf: s.read, w: w, stepFn: a.stepFn}
 	defer a.clear()
-	// Read until a datagram matches; the loop is bounded by the deadline
-	// (the poller's while we wait, drainCheck's while datagrams keep
-	// coming), not by a count: a spoofer flooding us must not be able to
-	// make us give up before the real reply arrives.
-	err = rc.Read(a.stepFn)
-	switch {
-	case a.werr != nil:
-		return nil, 0, c.fail(ctx, server, "udp", "write", a.werr, 0)
-	case err == nil:
-		err = a.rerr
-	}
-	if a.reply == nil {
+	wait := at.Timeout
+	// Each turn sends the query (with a fresh ID after the first) and
+	// reads until a datagram matches or this send's wait is over; the
+	// turns are bounded by maxSends and the attempt's final deadline.
+	for {
+		now := time.Now()
+		a.deadline = earliest(now.Add(wait), final)
+		if err := f.SetReadDeadline(a.deadline); err != nil {
+			return nil, 0, c.fail(ctx, server, "udp", "dial", err, 0)
+		}
+		if ctx.Err() != nil {
+			// Cancelled before the deadline above was set: the callback's
+			// deadline may have been overwritten.
+			return nil, 0, c.fail(ctx, server, "udp", "read", ctx.Err(), w.ignored)
+		}
+		w.sent(nextID(q, packed, w), now)
+		a.sent, a.rerr = false, nil
+		// Read until a datagram matches; the loop is bounded by the
+		// deadline (the poller's while we wait, drainCheck's while
+		// datagrams keep coming), not by a count: a spoofer flooding us
+		// must not be able to make us give up before the real reply
+		// arrives.
+		err = rc.Read(a.stepFn)
+		switch {
+		case a.werr != nil:
+			return nil, 0, c.fail(ctx, server, "udp", "write", a.werr, 0)
+		case err == nil:
+			err = a.rerr
+		}
+		if a.reply != nil {
+			break
+		}
 		if err == nil {
 			err = os.ErrDeadlineExceeded // the reply loop ended without either
 		}
-		return nil, 0, c.readFailed(ctx, server, &a.w, err)
+		if !c.resend(ctx, err, w, final) {
+			return nil, 0, c.readFailed(ctx, server, w, err)
+		}
+		wait *= 2
 	}
 	reuse = true // only a socket whose exchange completed is kept
 	return a.reply, a.n, nil
@@ -105,8 +129,8 @@ type udpAttempt struct {
 	buf      []byte
 	deadline time.Time
 	sent     bool
+	w        *udpWait
 
-	w     udpWait
 	reply *dns.Msg
 	n     int
 	werr  error // the send failed
@@ -156,7 +180,7 @@ func (a *udpAttempt) step(fd uintptr) bool {
 			a.rerr = os.NewSyscallError("read", err)
 			return true
 		}
-		if r := a.c.accept(&a.w, a.server, a.q, a.packed, a.buf[:n]); r != nil {
+		if r := a.c.accept(a.w, a.server, a.q, a.packed, a.buf[:n]); r != nil {
 			a.reply, a.n = r, n
 			return true
 		}

@@ -58,8 +58,10 @@ func TestDrainStopsAtDeadline(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	w := &udpWait{}
+	w.sent(q.Id, time.Now())
 	a := &udpAttempt{c: NewClient(ClientOptions{}), ctx: context.Background(), server: srv.LocalAddr().(*net.UDPAddr).AddrPort(),
-		q: q, packed: packed, buf: make([]byte, 512), deadline: time.Now().Add(-time.Second), sent: true}
+		q: q, packed: packed, buf: make([]byte, 512), deadline: time.Now().Add(-time.Second), sent: true, w: w}
 	rc, err := f.SyscallConn()
 	if err != nil {
 		t.Fatal(err)

@@ -5,15 +5,14 @@ package transport
 import (
 	"context"
 	"net/netip"
-	"time"
 
 	"github.com/miekg/dns"
 )
 
 // udp sends packed once over a fresh UDP socket and waits for the
 // matching reply.
-func (c *Client) udp(ctx context.Context, s *scratch, server netip.AddrPort, q *dns.Msg, packed []byte, timeout time.Duration) (*dns.Msg, int, error) {
-	return c.udpNet(ctx, s, server, q, packed, timeout)
+func (c *Client) udp(ctx context.Context, s *scratch, server netip.AddrPort, q *dns.Msg, packed []byte, at Attempt, w *udpWait) (*dns.Msg, int, error) {
+	return c.udpNet(ctx, s, server, q, packed, at, w)
 }
 
 // udpAttempt is the state the Linux UDP path keeps in scratch; none here.
