@@ -48,9 +48,11 @@ func (o *tapObserver) Observe(req *server.Request, reply []byte, d time.Duration
 
 // tapExchanger logs the resolver's upstream queries and their replies
 // (RESOLVER_QUERY, RESOLVER_RESPONSE). The exchanger picks the source
-// address, the query ID and UDP or TCP (after TC) itself, so the query
-// address is left out, the ID is the one asked for, and the transport is
-// given as UDP.
+// address and the query ID itself, so the query address is left out and
+// the ID is the one asked for; a query is given as UDP unless it was
+// sent over TCP from the start, a reply with the transport it came on
+// when the exchanger says (AttemptExchanger), UDP otherwise. It passes
+// the resolver's AttemptExchanger and TimeoutExchanger calls through.
 type tapExchanger struct {
 	next transport.Exchanger
 	l    *dnstap.Logger
@@ -62,7 +64,7 @@ func (e *tapExchanger) Exchange(ctx context.Context, srv netip.AddrPort, req *dn
 }
 
 func (e *tapExchanger) ExchangeTimeout(ctx context.Context, srv netip.AddrPort, req *dns.Msg, timeout time.Duration) (*dns.Msg, error) {
-	e.log(dnstap.ResolverQuery, srv, req)
+	e.log(dnstap.ResolverQuery, dnstap.UDP, srv, req)
 	var resp *dns.Msg
 	var err error
 	if te, ok := e.next.(transport.TimeoutExchanger); ok && timeout > 0 {
@@ -71,15 +73,36 @@ func (e *tapExchanger) ExchangeTimeout(ctx context.Context, srv netip.AddrPort, 
 		resp, err = e.next.Exchange(ctx, srv, req)
 	}
 	if err == nil {
-		e.log(dnstap.ResolverResponse, srv, resp)
+		e.log(dnstap.ResolverResponse, dnstap.UDP, srv, resp)
 	}
 	return resp, err
 }
 
-func (e *tapExchanger) log(t dnstap.Type, srv netip.AddrPort, m *dns.Msg) {
+func (e *tapExchanger) ExchangeAttempt(ctx context.Context, srv netip.AddrPort, req *dns.Msg, at transport.Attempt) (*dns.Msg, transport.Outcome, error) {
+	ae, ok := e.next.(transport.AttemptExchanger)
+	if !ok {
+		resp, err := e.ExchangeTimeout(ctx, srv, req, at.Timeout)
+		return resp, transport.Outcome{}, err
+	}
+	proto := dnstap.UDP
+	if at.TCP {
+		proto = dnstap.TCP
+	}
+	e.log(dnstap.ResolverQuery, proto, srv, req)
+	resp, out, err := ae.ExchangeAttempt(ctx, srv, req, at)
+	if err == nil {
+		if out.Network == "tcp" {
+			proto = dnstap.TCP
+		}
+		e.log(dnstap.ResolverResponse, proto, srv, resp)
+	}
+	return resp, out, err
+}
+
+func (e *tapExchanger) log(t dnstap.Type, proto dnstap.Protocol, srv netip.AddrPort, m *dns.Msg) {
 	w, err := m.Pack()
 	if err != nil {
 		return
 	}
-	e.l.Log(&dnstap.Message{Type: t, Protocol: dnstap.UDP, Response: srv, Time: e.now(), Wire: w})
+	e.l.Log(&dnstap.Message{Type: t, Protocol: proto, Response: srv, Time: e.now(), Wire: w})
 }
