@@ -12,7 +12,7 @@ import (
 
 const authUsage = `usage: rootline auth --listen ADDR:PORT [--listen ...] --zone ORIGIN=FILE [--zone ...] [--config FILE]
        [--allow-transfer CIDR ...] [--notify ADDR[:PORT] ...] [--secondary ORIGIN=PRIMARY[:PORT] ...]
-       [--sign ORIGIN=KEYDIR ...] [--metrics ADDR:PORT] [--query-log]
+       [--sign ORIGIN=KEYDIR ...] [--metrics ADDR:PORT] [--query-log] [--control SOCKET]
        [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
        [--dnstap unix:PATH]
        [--rrl-rate N] [--rrl-slip N] [--rrl-window D] [--rrl-ipv4-prefix N] [--rrl-ipv6-prefix N]
@@ -33,6 +33,10 @@ keygen) on load and on every reload that changes it, and re-signed before
 its signatures expire (valid 14 days, refreshed when 7 remain); each new
 version gets a higher serial and goes to secondaries by NOTIFY and IXFR.
 NSEC3, opt-out and the timings are set in the config file (docs/config.md).
+
+Control: with --control SOCKET, 'rootline control -s SOCKET COMMAND'
+reports status, stats and zone-status, reloads the configuration or one
+zone (reload [ZONE]) and refreshes a secondary zone now (zone-refresh).
 
 Identity: --nsid is sent to clients that ask for it (RFC 5001); CH TXT
 id.server/hostname.bind and version.bind/version.server are answered with
@@ -69,6 +73,7 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 	queryLog := fs.Bool("query-log", false, "log every query")
 	tap := fs.String("dnstap", "", "send dnstap frames of queries and replies (AUTH_QUERY, AUTH_RESPONSE) to a collector: unix:/path/to/socket")
 	ids := addServerIDFlags(fs)
+	ctl := addControlFlags(fs)
 	rrlRate := fs.Int("rrl-rate", 0, "response rate limit: UDP responses per second per client prefix and answer (0: off)")
 	rrlSlip := fs.Int("rrl-slip", -1, "send every Nth rate-limited response truncated (TC) instead of dropping it; 0: drop all (default 2)")
 	rrlWindow := fs.Duration("rrl-window", 0, "how long a client over the rate stays limited at most (default 15s)")
@@ -135,6 +140,7 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 		if *tap != "" {
 			c.Dnstap = *tap
 		}
+		ctl.apply(&c.Control, &c.ControlMode)
 		if *rrlRate != 0 {
 			c.RRLRate = *rrlRate
 		}
@@ -160,5 +166,5 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
-	return serveDaemon(ctx, log, "auth", svc, load, hooks)
+	return serveDaemon(ctx, log, "auth", svc, load, newControlSocket(cfg.Control, cfg.ControlMode), hooks)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"runtime/pprof"
 	"syscall"
 	"time"
+
+	"github.com/rootline-dns/rootline/internal/control"
 )
 
 // shutdownGrace bounds how long in-flight queries may finish at stop.
@@ -29,7 +32,7 @@ type daemon[C any] interface {
 // polling its log. The commands run with none.
 type daemonHooks struct {
 	ready    func(udp, tcp []netip.AddrPort) // every listener is bound
-	reloaded func(err error)                 // a SIGHUP was handled (err: rejected)
+	reloaded func(err error)                 // a SIGHUP or control reload was handled (err: rejected)
 }
 
 // cpuProfile, when path is set (ROOTLINE_CPU_PROFILE), writes a pprof CPU
@@ -50,10 +53,17 @@ func cpuProfile(path string) (stop func(), err error) {
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
-// serveDaemon starts d, reloads it on SIGHUP with what load reads again
-// (file and flags; a configuration that fails to load changes nothing),
-// and shuts it down when ctx ends. name prefixes start errors.
-func serveDaemon[C any](ctx context.Context, log *slog.Logger, name string, d daemon[C], load func() (C, error), hooks daemonHooks) error {
+// controlSocket is where a daemon's control socket goes (path empty: none).
+type controlSocket struct {
+	path string
+	mode fs.FileMode
+}
+
+// serveDaemon starts d, reloads it on SIGHUP or a control reload with what
+// load reads again (file and flags; a configuration that fails to load
+// changes nothing), serves the control socket ctl if set, and shuts it
+// all down when ctx ends. name prefixes start errors and is the role.
+func serveDaemon[C any](ctx context.Context, log *slog.Logger, name string, d daemon[C], load func() (C, error), ctl controlSocket, hooks daemonHooks) error {
 	// SIGHUP is caught before the service starts, so whoever waits for
 	// readiness may signal at once.
 	hup := make(chan os.Signal, 1)
@@ -69,22 +79,38 @@ func serveDaemon[C any](ctx context.Context, log *slog.Logger, name string, d da
 		// not wait.
 		return errors.Join(fmt.Errorf("%s: %w", name, err), d.Shutdown(context.Background()))
 	}
+	// A control reload is handed to this loop, so that it and SIGHUP
+	// never run at once.
+	reloads := make(chan chan error)
+	if ctl.path != "" {
+		stopControl, err := startControl(ctx, log, name, d, ctl, reloads)
+		if err != nil {
+			return errors.Join(fmt.Errorf("%s: %w", name, err), d.Shutdown(context.Background()))
+		}
+		defer stopControl()
+	}
 	if hooks.ready != nil {
 		hooks.ready(d.Addrs())
+	}
+	reload := func() error {
+		cfg, err := load()
+		if err == nil {
+			err = d.Reload(ctx, cfg)
+		}
+		if err != nil {
+			log.Error("reload: configuration rejected, keeping the old one", "err", err)
+		}
+		if hooks.reloaded != nil {
+			hooks.reloaded(err)
+		}
+		return err
 	}
 	for {
 		select {
 		case <-hup:
-			cfg, err := load()
-			if err == nil {
-				err = d.Reload(ctx, cfg)
-			}
-			if err != nil {
-				log.Error("reload: configuration rejected, keeping the old one", "err", err)
-			}
-			if hooks.reloaded != nil {
-				hooks.reloaded(err)
-			}
+			reload()
+		case done := <-reloads:
+			done <- reload()
 		case <-ctx.Done():
 			log.Info("stopping")
 			sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
@@ -92,4 +118,52 @@ func serveDaemon[C any](ctx context.Context, log *slog.Logger, name string, d da
 			return d.Shutdown(sctx)
 		}
 	}
+}
+
+// startControl serves the control socket for d until stop (which waits
+// for the commands in flight and removes the socket). reloads carries
+// whole-configuration reloads to serveDaemon's loop.
+func startControl[C any](ctx context.Context, log *slog.Logger, role string, d daemon[C], ctl controlSocket, reloads chan<- chan error) (stop func(), err error) {
+	cctx, cancel := context.WithCancel(ctx)
+	srv, err := control.Listen(control.Config{
+		Path: ctl.path, Mode: ctl.mode, Role: role, Version: versionString(),
+		Logger: log, Backend: d,
+		Addrs: func() (udp, tcp []string) {
+			u, t := d.Addrs()
+			for _, a := range u {
+				udp = append(udp, a.String())
+			}
+			for _, a := range t {
+				tcp = append(tcp, a.String())
+			}
+			return udp, tcp
+		},
+		Reload: func(rctx context.Context) error {
+			done := make(chan error, 1)
+			select {
+			case reloads <- done:
+			case <-rctx.Done():
+				return rctx.Err()
+			}
+			select {
+			case err := <-done:
+				return err
+			case <-rctx.Done():
+				return rctx.Err()
+			}
+		},
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	served := make(chan struct{})
+	go func() { srv.Serve(cctx); close(served) }()
+	return func() {
+		cancel()
+		<-served
+		if err := srv.Close(); err != nil {
+			log.Warn("control socket: close", "err", err)
+		}
+	}, nil
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+
+	"github.com/rootline-dns/rootline/internal/config"
 )
 
 // listFlag collects a repeatable string flag.
@@ -81,4 +83,32 @@ func (f *serverIDFlags) apply(nsid, identity, version, secret *string) {
 			*p.dst = *p.flag
 		}
 	}
+}
+
+// controlFlags are the control socket flags both daemons take.
+type controlFlags struct {
+	path, mode *string
+}
+
+func addControlFlags(fs *flag.FlagSet) *controlFlags {
+	return &controlFlags{
+		path: fs.String("control", "", "serve the control socket of 'rootline control' at SOCKET (default: none)"),
+		mode: fs.String("control-mode", "", "octal mode of the control socket (default 0660: the daemon's user and group)"),
+	}
+}
+
+// apply sets the flags given over the file's values.
+func (f *controlFlags) apply(path, mode *string) {
+	if *f.path != "" {
+		*path = *f.path
+	}
+	if *f.mode != "" {
+		*mode = *f.mode
+	}
+}
+
+// controlSocket is the validated configuration's socket.
+func newControlSocket(path, mode string) controlSocket {
+	m, _ := config.ParseControlMode(mode) // checked by Validate
+	return controlSocket{path: path, mode: m}
 }

@@ -19,6 +19,7 @@ const resolverUsage = `usage: rootline resolver --listen ADDR:PORT [--listen ...
        [--local-zone ZONE=TYPE ...] [--local-data 'RR' ...] [--hosts FILE ...] [--config FILE]
        [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
        [--dns64 PREFIX] [--dns64-exclude CIDR ...] [--dnstap unix:PATH]
+       [--control SOCKET]
 
 A caching recursive resolver: iterates from the root hints (IANA's roots
 when --root-hints is not given), or forwards (--forward .=ADDR makes it a
@@ -52,7 +53,10 @@ in-addr.arpa (RFC 6147); --dns64-exclude CIDR lists AAAA addresses
 treated as absent (default ::ffff:0:0/96). --dnstap unix:PATH sends
 dnstap frames of client and upstream queries and replies to a collector
 (fstrm_capture, for one) on a Unix socket; frames are dropped, and
-counted, when it is slow or away.`
+counted, when it is slow or away.
+With --control SOCKET, 'rootline control -s SOCKET COMMAND' reports
+status and stats, reloads, flushes a name or a zone from the cache and
+dumps it.`
 
 func runResolver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return resolverCommand(ctx, args, stderr, daemonHooks{})
@@ -89,6 +93,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	tap := fs.String("dnstap", "", "send dnstap frames (CLIENT_* and RESOLVER_* queries and replies) to a collector: unix:/path/to/socket")
 	verbose := fs.Bool("v", false, "log debug messages")
 	ids := addServerIDFlags(fs)
+	ctl := addControlFlags(fs)
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -166,6 +171,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 		}
 		c.NoAggressiveNSEC = c.NoAggressiveNSEC || *noAggressive
 		ids.apply(&c.NSID, &c.Identity, &c.VersionString, &c.CookieSecret)
+		ctl.apply(&c.Control, &c.ControlMode)
 		if *noDNSSEC {
 			off := false
 			c.DNSSEC = &off
@@ -187,5 +193,5 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 		defer debug.SetMemoryLimit(prev)
 		log.Debug("memory limit", "bytes", limit)
 	}
-	return serveDaemon(ctx, log, "resolver", svc, load, hooks)
+	return serveDaemon(ctx, log, "resolver", svc, load, newControlSocket(cfg.Control, cfg.ControlMode), hooks)
 }

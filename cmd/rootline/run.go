@@ -32,6 +32,7 @@ func commands() map[string]command {
 		"resolver": {"caching recursive resolver and forwarder", runResolver},
 		"lab":      {"the whole DNS hierarchy in miniature on loopback", runLab},
 		"version":  {"print the version, commit and Go version", runVersion},
+		"control":  {"steer a running auth or resolver (status, stats, reload, flush, ...)", runControl},
 	}
 }
 

@@ -28,6 +28,10 @@ type Auth struct {
 
 	Metrics  netip.AddrPort `toml:"metrics"`   // Prometheus; zero: off
 	QueryLog bool           `toml:"query-log"` // log every query
+	// Control is the path of the control socket (rootline control);
+	// empty: none. ControlMode is its octal mode (empty: 0660).
+	Control     string `toml:"control"`
+	ControlMode string `toml:"control-mode"`
 
 	// The server's identity (see docs/config.md): NSID (RFC 5001), the
 	// CH TXT answers, and the DNS Cookie secret (RFC 7873, RFC 9018).
@@ -215,6 +219,7 @@ func (c *Auth) Validate() error {
 	}
 	check("", c.AllowTransfer, c.Notify)
 	errs = append(errs, checkServerID(c.NSID, c.Identity, c.VersionString, c.CookieSecret)...)
+	errs = append(errs, checkControl(c.Control, c.ControlMode)...)
 	errs = append(errs, c.checkRRL()...)
 	seen := map[string]bool{}
 	twice := func(origin string) {

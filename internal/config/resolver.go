@@ -27,7 +27,11 @@ type Resolver struct {
 	UpstreamPort          uint16           `toml:"upstream-port"` // 0: 53
 	NoQNameMinimisation   bool             `toml:"no-qname-minimisation"`
 	QueryLog              bool             `toml:"query-log"`
-	Cache                 ResolverCache    `toml:"cache"`
+	// Control is the path of the control socket (rootline control);
+	// empty: none. ControlMode is its octal mode (empty: 0660).
+	Control     string        `toml:"control"`
+	ControlMode string        `toml:"control-mode"`
+	Cache       ResolverCache `toml:"cache"`
 	// MemoryLimit is the daemon's soft memory limit in bytes (Go's
 	// runtime/debug.SetMemoryLimit): 0 derives it from the cache budget,
 	// negative leaves the runtime's default (none). GOMEMLIMIT in the
@@ -209,6 +213,7 @@ func (c *Resolver) Validate() error {
 	errs := checkListen(c.Listen, "--listen")
 	errs = append(errs, checkValid("allow", "prefix", c.Allow)...)
 	errs = append(errs, checkServerID(c.NSID, c.Identity, c.VersionString, c.CookieSecret)...)
+	errs = append(errs, checkControl(c.Control, c.ControlMode)...)
 	seen := map[string]bool{}
 	for _, f := range c.Forward {
 		if _, ok := dns.IsDomainName(f.Zone); !ok {

@@ -14,6 +14,7 @@ import (
 	"github.com/rootline-dns/rootline/internal/clock"
 	"github.com/rootline-dns/rootline/internal/config"
 	"github.com/rootline-dns/rootline/internal/dnstap"
+	"github.com/rootline-dns/rootline/internal/metrics"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
@@ -57,6 +58,7 @@ type Auth struct {
 	bg     sync.WaitGroup
 
 	front       *frontDoor     // recover, metrics, query log
+	am          *metrics.Auth  // zone serials, transfers, reloads; nil without metrics
 	metrics     netip.AddrPort // zero: off
 	httpSrv     *http.Server
 	metricsAddr netip.AddrPort
@@ -83,7 +85,8 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	if err := sign.configure(cfg); err != nil {
 		return nil, err
 	}
-	zs := sign.apply(loadZones(context.Background(), log, cfg, nil), nil)
+	loaded, _ := loadZones(context.Background(), log, cfg, nil) // logged; the zones that load are served
+	zs := sign.apply(loaded, nil)
 	if len(zs) == 0 && len(opt.Zones) == 0 && len(cfg.Secondaries) == 0 {
 		return nil, errors.New("no zone could be loaded")
 	}
@@ -95,13 +98,18 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.front, a.metrics = newFrontDoor(log, "auth", cfg.Metrics.IsValid(), cfg.QueryLog, nil, opts), cfg.Metrics
+	// The control socket's stats read the metrics, so they are kept
+	// whenever either is on.
+	a.front, a.metrics = newFrontDoor(log, "auth", cfg.Metrics.IsValid() || cfg.Control != "", cfg.QueryLog, nil, opts), cfg.Metrics
 	a.front.rrl = server.NewRRL(rrlConfig(cfg, a.front.event()))
 	if a.tap = newTap(cfg.Dnstap, cfg.Identity, log); a.tap != nil {
 		a.front.tap = &tapObserver{l: a.tap, query: dnstap.AuthQuery, now: clock.Or(opt.Now)}
 	}
 	a.handler = a.front.wrap(a.handler, log, nil)
-	a.sv = newServed(log, h, cfg, opt.Zones)
+	if a.front.m != nil {
+		a.am = a.front.m.Auth(a.serials)
+	}
+	a.sv = newServed(log, h, cfg, opt.Zones, a.am)
 	a.sv.setFiles(zs)
 	freeParseGarbage(cfg)
 	return a, nil
@@ -203,7 +211,9 @@ func (a *Auth) Reload(ctx context.Context, cfg *config.Auth) error {
 		a.log.Error("zone keys not reloaded, zones keep their signed versions", "err", err)
 	}
 	old := a.sv.fileZones()
-	a.sv.setFiles(a.sign.apply(loadZones(ctx, a.log, cfg, old), old))
+	loaded, err := loadZones(ctx, a.log, cfg, old)
+	a.sv.setFiles(a.sign.apply(loaded, old))
+	a.am.Reload(err == nil)
 	freeParseGarbage(cfg)
 	a.log.Info("reloaded", "zones", len(a.h.Zones()))
 	return ctx.Err()

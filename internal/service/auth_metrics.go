@@ -9,7 +9,7 @@ import (
 // startMetrics serves GET /metrics on the metrics address, when one is
 // configured. a.mu is held.
 func (a *Auth) startMetrics() error {
-	if a.front.m == nil {
+	if a.front.m == nil || !a.metrics.IsValid() {
 		return nil
 	}
 	srv, addr, err := a.front.serveMetrics(a.log, a.metrics, nil)
@@ -46,4 +46,14 @@ func (a *Auth) MetricsAddr() netip.AddrPort {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.metricsAddr
+}
+
+// serials are the served zones' SOA serials, for the metrics.
+func (a *Auth) serials() map[string]uint32 {
+	zs := a.h.Zones()
+	out := make(map[string]uint32, len(zs))
+	for _, z := range zs {
+		out[z.Origin] = z.SOA.Serial
+	}
+	return out
 }

@@ -5,10 +5,14 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"time"
+
+	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/auth"
 	"github.com/rootline-dns/rootline/internal/config"
 	"github.com/rootline-dns/rootline/internal/dnsname"
+	"github.com/rootline-dns/rootline/internal/metrics"
 	"github.com/rootline-dns/rootline/internal/transport"
 	"github.com/rootline-dns/rootline/internal/xfr"
 	"github.com/rootline-dns/rootline/internal/zone"
@@ -32,9 +36,17 @@ type served struct {
 	cfg    *config.Auth
 	files  []*zone.Zone
 	notify map[string][]netip.AddrPort // canonical origin -> targets
+	// installed is, by canonical origin, the version published and when
+	// it was first (zone-status's load time).
+	installed map[string]installedZone
 }
 
-func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zone.Zone) *served {
+type installedZone struct {
+	z  *zone.Zone
+	at time.Time
+}
+
+func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zone.Zone, am *metrics.Auth) *served {
 	s := &served{log: log, h: h, fixed: fixed, ctx: context.Background()}
 	if !cfg.Transfers() {
 		s.cfg = cfg
@@ -42,6 +54,7 @@ func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zon
 	}
 	ex := transport.NewClient(transport.ClientOptions{Logger: log})
 	s.primary = xfr.NewPrimary(log)
+	s.primary.Observe(func(_ string, qtype uint16, result string) { am.Transfer("out", qtype, result) })
 	s.notifier = xfr.NewNotifier(ex, nil, log)
 	if len(cfg.Secondaries) > 0 {
 		var zs []xfr.SecondaryZone
@@ -50,6 +63,16 @@ func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zon
 		}
 		s.second = xfr.NewSecondary(xfr.SecondaryOptions{
 			Zones: zs, Exchanger: ex, Logger: log, Changed: s.secondaryChanged,
+			Transferred: func(_ string, ixfr bool, err error) {
+				qtype, result := dns.TypeAXFR, "ok"
+				if ixfr {
+					qtype = dns.TypeIXFR
+				}
+				if err != nil {
+					result = "failed"
+				}
+				am.Transfer("in", qtype, result)
+			},
 		})
 	}
 	s.setConfig(cfg)
@@ -173,6 +196,31 @@ func (s *served) publish() {
 		}
 	}
 	s.h.SetZonesUnavailable(zs, unavailable)
+	now := time.Now()
+	installed := make(map[string]installedZone, len(zs))
+	for _, z := range zs {
+		if prev := s.installed[z.Origin]; prev.z == z {
+			installed[z.Origin] = prev
+		} else {
+			installed[z.Origin] = installedZone{z, now}
+		}
+	}
+	s.installed = installed
+}
+
+// loadedAt reports when the version of origin being served was
+// installed (loaded from its file, transferred, or signed anew).
+func (s *served) loadedAt(origin string) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.installed[origin].at
+}
+
+// config is the configuration in force.
+func (s *served) config() *config.Auth {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
 }
 
 // fileZones returns the zones loaded from files.

@@ -282,7 +282,7 @@ func TestAuthServesBrokenSignedZone(t *testing.T) {
 	}
 	unsigned := filepath.Join(dir, "u.zone")
 	writeFile(t, unsigned, soaZone("b.test.", 1)+"a 300 IN A 192.0.2.1\nm 300 IN A 192.0.2.2\nz 300 IN A 192.0.2.3\n")
-	zs := loadZones(context.Background(), slog.New(slog.DiscardHandler), &config.Auth{Zones: []config.AuthZone{{Origin: "b.test", File: unsigned}}}, nil)
+	zs, _ := loadZones(context.Background(), slog.New(slog.DiscardHandler), &config.Auth{Zones: []config.AuthZone{{Origin: "b.test", File: unsigned}}}, nil)
 	past := time.Now().Add(-30 * 24 * time.Hour)
 	v, _, err := signer.Sign(zs[0], ks, signer.Policy{Validity: 48 * time.Hour, Refresh: 24 * time.Hour, Workers: 1}, nil, past)
 	if err != nil {

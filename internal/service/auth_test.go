@@ -61,14 +61,17 @@ func TestLoadZonesKeepsOldZoneOnError(t *testing.T) {
 	cfg := &config.Auth{Listen: loopback0, Zones: []config.AuthZone{{Origin: "z.test", File: f}}}
 	var logs bytes.Buffer // one goroutine writes and reads
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	zs := loadZones(context.Background(), log, cfg, nil)
-	if len(zs) != 1 || zs[0].SOA.Serial != 7 {
-		t.Fatalf("first load: %v", zs)
+	zs, err := loadZones(context.Background(), log, cfg, nil)
+	if len(zs) != 1 || zs[0].SOA.Serial != 7 || err != nil {
+		t.Fatalf("first load: %v %v", zs, err)
 	}
 	writeFile(t, f, soaZone("z.test.", 8)+"www CNAME a\nwww A 192.0.2.2\n")
-	zs2 := loadZones(context.Background(), log, cfg, zs)
+	zs2, err := loadZones(context.Background(), log, cfg, zs)
 	if len(zs2) != 1 || zs2[0].SOA.Serial != 7 {
 		t.Fatalf("broken reload replaced the zone: %v", zs2)
+	}
+	if err == nil || !strings.Contains(err.Error(), "zone z.test") {
+		t.Errorf("broken reload: error %v, want the zone's", err)
 	}
 	if !strings.Contains(logs.String(), "still serving the old version") {
 		t.Fatalf("no log of the failed reload:\n%s", logs.String())
@@ -77,7 +80,7 @@ func TestLoadZonesKeepsOldZoneOnError(t *testing.T) {
 	writeFile(t, f, soaZone("z.test.", 9))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if zs3 := loadZones(ctx, log, cfg, zs); len(zs3) != 1 || zs3[0] != zs[0] {
+	if zs3, _ := loadZones(ctx, log, cfg, zs); len(zs3) != 1 || zs3[0] != zs[0] {
 		t.Fatalf("cancelled reload: %v", zs3)
 	}
 }

@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -13,13 +15,14 @@ import (
 // loadZones loads every configured zone file. A zone that fails keeps its
 // previous version from old (if any): a broken file never replaces a zone
 // being served. Once ctx ends the remaining zones keep their old versions
-// unread.
-func loadZones(ctx context.Context, log *slog.Logger, cfg *config.Auth, old []*zone.Zone) []*zone.Zone {
+// unread. err joins the failures of the zones that did not load.
+func loadZones(ctx context.Context, log *slog.Logger, cfg *config.Auth, old []*zone.Zone) (_ []*zone.Zone, err error) {
 	prev := make(map[string]*zone.Zone, len(old))
 	for _, z := range old {
 		prev[z.Origin] = z
 	}
 	var out []*zone.Zone
+	var failed []error
 	for _, zc := range cfg.Zones {
 		if err := ctx.Err(); err != nil {
 			if o := prev[dnsname.Canonical(zc.Origin)]; o != nil {
@@ -33,6 +36,7 @@ func loadZones(ctx context.Context, log *slog.Logger, cfg *config.Auth, old []*z
 			log.Warn("zone problem", "zone", zc.Origin, "problem", p.String())
 		}
 		if err != nil {
+			failed = append(failed, fmt.Errorf("zone %s: %w", zc.Origin, err))
 			origin := dnsname.Canonical(zc.Origin)
 			if o := prev[origin]; o != nil {
 				log.Error("zone not reloaded, still serving the old version", "zone", zc.Origin, "serial", o.SOA.Serial, "err", err)
@@ -45,5 +49,5 @@ func loadZones(ctx context.Context, log *slog.Logger, cfg *config.Auth, old []*z
 		log.Info("zone loaded", "zone", z.Origin, "serial", z.SOA.Serial, "records", z.Records, "took", time.Since(t0).Round(time.Millisecond))
 		out = append(out, z)
 	}
-	return out
+	return out, errors.Join(failed...)
 }

@@ -30,6 +30,12 @@
 // client ACL and the query log change at once and the cache is kept;
 // listen addresses, root hints, metrics and cache sizing are fixed.
 //
+// Control: both services implement the optional interfaces of package
+// control (auth_control.go, resolver_control.go): status, stats, reload
+// of one zone, zone status and refresh for Auth; status, stats, cache
+// flushes and dump for Resolver. cmd/rootline serves the socket; a
+// configured socket keeps the metrics on, since stats reads them.
+//
 // Time: each daemon runs on one clock, AuthOptions.Now or
 // ResolverOptions.Now; when none is injected and FAKETIME_TIMESTAMP_FILE
 // is set, that clock follows the time file (clock.File, clock.go), so

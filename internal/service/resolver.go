@@ -153,7 +153,9 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err er
 	if err != nil {
 		return nil, err
 	}
-	s.front = newFrontDoor(log, "resolver", cfg.Metrics.IsValid(), cfg.QueryLog, allowPrefixes(cfg), opts)
+	// The control socket's stats read the metrics, so they are kept
+	// whenever either is on.
+	s.front = newFrontDoor(log, "resolver", cfg.Metrics.IsValid() || cfg.Control != "", cfg.QueryLog, allowPrefixes(cfg), opts)
 	if s.front.m != nil {
 		s.front.m.WatchResolver(r.Stats(), c)
 	}
@@ -182,7 +184,7 @@ func (s *Resolver) Start(ctx context.Context) error {
 	if s.srv != nil {
 		return errors.New("resolver: already started")
 	}
-	if s.front.m != nil {
+	if s.front.m != nil && s.metrics.IsValid() {
 		if err := s.startMetrics(); err != nil {
 			return err
 		}

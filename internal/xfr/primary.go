@@ -23,7 +23,8 @@ const maxUDPIXFRRecords = 128
 // for the zones the caller serves, to the clients the policy allows, and
 // keeps each zone's journal. It is safe for concurrent use.
 type Primary struct {
-	log *slog.Logger
+	log     *slog.Logger
+	observe func(origin string, qtype uint16, result string) // nil: none
 
 	mu       sync.RWMutex
 	global   []netip.Prefix            // allowed for every zone
@@ -151,6 +152,17 @@ func (p *Primary) Record(old, new *zone.Zone) bool {
 	return false
 }
 
+// Observe sets a hook told of every transfer request served: the zone,
+// AXFR or IXFR, and "ok", "refused" or "failed" (metrics). Call it before
+// serving.
+func (p *Primary) Observe(f func(origin string, qtype uint16, result string)) { p.observe = f }
+
+func (p *Primary) observed(origin string, qtype uint16, result string) {
+	if p.observe != nil {
+		p.observe(origin, qtype, result)
+	}
+}
+
 // Serve answers an AXFR or IXFR query q (already parsed, class IN, one
 // question) for z, whose apex the question names. AXFR over UDP is the
 // caller's to refuse (RFC 5936 4.2). Messages before the last are sent
@@ -160,6 +172,7 @@ func (p *Primary) Record(old, new *zone.Zone) bool {
 func (p *Primary) Serve(ctx context.Context, req *server.Request, q *dns.Msg, z *zone.Zone, out []byte) []byte {
 	if !p.Allowed(z.Origin, req.Remote.Addr()) {
 		p.log.Info("transfer refused", "zone", z.Origin, "client", req.Remote, "type", dns.Type(q.Question[0].Qtype))
+		p.observed(z.Origin, q.Question[0].Qtype, "refused")
 		return packError(q, dns.RcodeRefused, out)
 	}
 	start := func() *dns.Msg { return startReply(q) }
@@ -170,6 +183,7 @@ func (p *Primary) Serve(ctx context.Context, req *server.Request, q *dns.Msg, z 
 		if !ok {
 			// RFC 1995 3: the query carries the client's SOA in the
 			// authority section; without it there is nothing to diff.
+			p.observed(z.Origin, dns.TypeIXFR, "failed")
 			return packError(q, dns.RcodeFormatError, out)
 		}
 		switch diffs, ok := p.Journal(z.Origin).Since(client.Serial, z.SOA.Serial); {
@@ -182,15 +196,18 @@ func (p *Primary) Serve(ctx context.Context, req *server.Request, q *dns.Msg, z 
 			kind = "IXFR as AXFR" // RFC 1995 4: whole zone when history is missing
 		}
 		if req.Proto == server.UDP {
+			p.observed(z.Origin, dns.TypeIXFR, "ok")
 			return p.udpIXFR(q, z, rrs, out)
 		}
 	}
 	b, err := pack(ctx, start, req.Stream(), rrs, out)
 	if err != nil {
 		p.log.Warn("transfer failed", "zone", z.Origin, "client", req.Remote, "kind", kind, "err", err)
+		p.observed(z.Origin, q.Question[0].Qtype, "failed")
 		return nil
 	}
 	p.log.Info("transfer", "zone", z.Origin, "client", req.Remote, "kind", kind, "serial", z.SOA.Serial)
+	p.observed(z.Origin, q.Question[0].Qtype, "ok")
 	return b
 }
 

@@ -50,6 +50,9 @@ type SecondaryOptions struct {
 	// to serve changes: new is nil when the zone expired (RFC 1035
 	// 3.3.13: it must no longer be served).
 	Changed func(origin string, old, new *zone.Zone)
+	// Transferred, if set, is told of every transfer tried: whether it
+	// asked for IXFR (else AXFR), and its error (metrics).
+	Transferred func(origin string, ixfr bool, err error)
 }
 
 // Secondary keeps zones transferred from primaries fresh: one goroutine
@@ -68,6 +71,19 @@ type secZone struct {
 
 	mu      sync.Mutex
 	current *zone.Zone
+	status  SecondaryStatus
+	waiters []chan error // Refresh calls waiting for the next refresh
+}
+
+// SecondaryStatus is what an operator asks about a secondary zone
+// (rootline control zone-status).
+type SecondaryStatus struct {
+	Primaries    []netip.AddrPort
+	LastCheck    time.Time // last refresh attempt ended (zero: none yet)
+	LastOK       time.Time // last time a primary confirmed or sent our version
+	LastTransfer time.Time // last transfer installed a new version
+	Incremental  bool      // that transfer was an IXFR
+	LastErr      error     // of the last refresh attempt
 }
 
 // NewSecondary returns a Secondary; Run starts it.
@@ -111,6 +127,46 @@ func (s *Secondary) Zone(origin string) *zone.Zone {
 	sz.mu.Lock()
 	defer sz.mu.Unlock()
 	return sz.current
+}
+
+// Status returns origin's state, and whether it is one of our zones.
+func (s *Secondary) Status(origin string) (SecondaryStatus, bool) {
+	sz := s.zones[dnsname.Canonical(origin)]
+	if sz == nil {
+		return SecondaryStatus{}, false
+	}
+	sz.mu.Lock()
+	defer sz.mu.Unlock()
+	st := sz.status
+	st.Primaries = sz.cfg.Primaries
+	return st, true
+}
+
+// Refresh asks origin's primaries now (SOA serial, then IXFR or AXFR when
+// they are ahead) and waits for the outcome, as a NOTIFY would without the
+// wait. A refresh already under way when Refresh is called does not count:
+// it may have asked before the primary changed. It returns an error too
+// when origin is not one of our zones, or ctx ends first (the refresh
+// still happens).
+func (s *Secondary) Refresh(ctx context.Context, origin string) error {
+	sz := s.zones[dnsname.Canonical(origin)]
+	if sz == nil {
+		return errors.New("not a secondary zone: " + origin)
+	}
+	done := make(chan error, 1)
+	sz.mu.Lock()
+	sz.waiters = append(sz.waiters, done)
+	sz.mu.Unlock()
+	select {
+	case sz.notify <- struct{}{}:
+	default: // a refresh is already pending; it will take our waiter
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Run keeps every zone until ctx is done.
@@ -159,8 +215,23 @@ func (s *Secondary) run(ctx context.Context, sz *secZone) {
 		} else if ctx.Err() != nil {
 			return
 		}
+		// The Refresh calls made before this attempt starts are
+		// answered by it; later ones by the next (notify is set).
+		sz.mu.Lock()
+		waiters := sz.waiters
+		sz.waiters = nil
+		sz.mu.Unlock()
 		err := s.refresh(ctx, sz)
 		now := s.o.Clock.Now()
+		sz.mu.Lock()
+		sz.status.LastCheck, sz.status.LastErr = now, err
+		if err == nil {
+			sz.status.LastOK = now
+		}
+		sz.mu.Unlock()
+		for _, w := range waiters {
+			w <- err
+		}
 		cur := s.Zone(sz.cfg.Origin)
 		switch {
 		case err == nil:
@@ -204,10 +275,12 @@ func (s *Secondary) refresh(ctx context.Context, sz *secZone) error {
 			return nil
 		}
 		res, err := s.o.Transfer(ctx, p, sz.cfg.Origin, cur, s.o.Limits)
+		s.transferred(sz, cur != nil, err)
 		if err != nil && cur != nil {
 			// IXFR refused, or its diffs did not apply: the whole zone.
 			s.log.Info("IXFR failed, trying AXFR", "zone", sz.cfg.Origin, "primary", p, "err", err)
 			res, err = s.o.Transfer(ctx, p, sz.cfg.Origin, nil, s.o.Limits)
+			s.transferred(sz, false, err)
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -216,11 +289,21 @@ func (s *Secondary) refresh(ctx context.Context, sz *secZone) error {
 		if res.Zone != nil {
 			s.log.Info("secondary zone transferred", "zone", sz.cfg.Origin, "primary", p, "serial", res.Serial,
 				"incremental", res.Incremental, "records", res.Zone.Records)
+			sz.mu.Lock()
+			sz.status.LastTransfer, sz.status.Incremental = s.o.Clock.Now(), res.Incremental
+			sz.mu.Unlock()
 			s.install(sz, res.Zone)
 		}
 		return nil
 	}
 	return errors.Join(errs...)
+}
+
+// transferred tells the Transferred hook of one transfer tried.
+func (s *Secondary) transferred(sz *secZone, ixfr bool, err error) {
+	if s.o.Transferred != nil {
+		s.o.Transferred(sz.cfg.Origin, ixfr, err)
+	}
 }
 
 func (s *Secondary) install(sz *secZone, z *zone.Zone) {
