@@ -14,6 +14,7 @@ const authUsage = `usage: rootline auth --listen ADDR:PORT [--listen ...] --zone
        [--allow-transfer CIDR ...] [--notify ADDR[:PORT] ...] [--secondary ORIGIN=PRIMARY[:PORT] ...]
        [--sign ORIGIN=KEYDIR ...] [--metrics ADDR:PORT] [--query-log] [--control SOCKET]
        [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
+       [--dnstap unix:PATH]
        [--rrl-rate N] [--rrl-slip N] [--rrl-window D] [--rrl-ipv4-prefix N] [--rrl-ipv6-prefix N]
 
 Serves the zones authoritatively over UDP and TCP on every listen address.
@@ -70,6 +71,7 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 	verbose := fs.Bool("v", false, "log debug messages")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on ADDR:PORT")
 	queryLog := fs.Bool("query-log", false, "log every query")
+	tap := fs.String("dnstap", "", "send dnstap frames of queries and replies (AUTH_QUERY, AUTH_RESPONSE) to a collector: unix:/path/to/socket")
 	ids := addServerIDFlags(fs)
 	ctl := addControlFlags(fs)
 	rrlRate := fs.Int("rrl-rate", 0, "response rate limit: UDP responses per second per client prefix and answer (0: off)")
@@ -135,6 +137,9 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 		}
 		c.QueryLog = c.QueryLog || *queryLog
 		ids.apply(&c.NSID, &c.Identity, &c.VersionString, &c.CookieSecret)
+		if *tap != "" {
+			c.Dnstap = *tap
+		}
 		ctl.apply(&c.Control, &c.ControlMode)
 		if *rrlRate != 0 {
 			c.RRLRate = *rrlRate

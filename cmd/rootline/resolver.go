@@ -18,6 +18,7 @@ const resolverUsage = `usage: rootline resolver --listen ADDR:PORT [--listen ...
        [--no-aggressive-nsec] [--trust-anchor-state FILE] [--time-floor DATE|off]
        [--local-zone ZONE=TYPE ...] [--local-data 'RR' ...] [--hosts FILE ...] [--config FILE]
        [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
+       [--dns64 PREFIX] [--dns64-exclude CIDR ...] [--dnstap unix:PATH]
        [--control SOCKET]
 
 A caching recursive resolver: iterates from the root hints (IANA's roots
@@ -45,6 +46,14 @@ no AD. FAKETIME_TIMESTAMP_FILE=FILE makes time follow FILE
 ("@YYYY-MM-DD HH:MM:SS"), as libfaketime does for C programs.
 --nsid, --identity, --version-string and --cookie-secret are as for
 rootline auth: NSID, CH TXT id.server/version.bind, DNS Cookies.
+--dns64 PREFIX (e.g. 64:ff9b::/96) serves IPv6-only clients behind a
+NAT64: names without AAAA records get AAAA records made from their A
+records in PREFIX, and PTR queries for such addresses are answered from
+in-addr.arpa (RFC 6147); --dns64-exclude CIDR lists AAAA addresses
+treated as absent (default ::ffff:0:0/96). --dnstap unix:PATH sends
+dnstap frames of client and upstream queries and replies to a collector
+(fstrm_capture, for one) on a Unix socket; frames are dropped, and
+counted, when it is slow or away.
 With --control SOCKET, 'rootline control -s SOCKET COMMAND' reports
 status and stats, reloads, flushes a name or a zone from the cache and
 dumps it.`
@@ -59,7 +68,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	fs := flag.NewFlagSet("resolver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, resolverUsage); fs.PrintDefaults() }
-	var listens, forwards, allows, anchors, insecure, localZones, localData, hosts listFlag
+	var listens, forwards, allows, anchors, insecure, localZones, localData, hosts, dns64Exclude listFlag
 	fs.Var(&listens, "listen", "address and port to serve on, e.g. 127.0.0.1:53 (repeatable)")
 	fs.Var(&forwards, "forward", "forward ZONE to servers: ZONE=ADDR[:PORT][,ADDR...] (repeatable; . forwards all)")
 	fs.Var(&allows, "allow", "client prefix allowed to query, e.g. 192.0.2.0/24 (repeatable; default loopback and private ranges)")
@@ -79,6 +88,9 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	fs.Var(&localZones, "local-zone", "answer ZONE locally: ZONE=TYPE, an Unbound local-zone type such as static, transparent, redirect, deny, refuse, always_nxdomain or nodefault (repeatable)")
 	fs.Var(&localData, "local-data", "answer this record locally, in zone-file syntax: 'nas.home.arpa. A 192.168.1.10' (repeatable)")
 	fs.Var(&hosts, "hosts", "answer the names and addresses of a hosts file (repeatable)")
+	dns64 := fs.String("dns64", "", "synthesize AAAA records from A records in this NAT64 prefix, e.g. 64:ff9b::/96 (RFC 6147)")
+	fs.Var(&dns64Exclude, "dns64-exclude", "AAAA addresses DNS64 treats as absent, e.g. ::ffff:0:0/96 (repeatable; default ::ffff:0:0/96)")
+	tap := fs.String("dnstap", "", "send dnstap frames (CLIENT_* and RESOLVER_* queries and replies) to a collector: unix:/path/to/socket")
 	verbose := fs.Bool("v", false, "log debug messages")
 	ids := addServerIDFlags(fs)
 	ctl := addControlFlags(fs)
@@ -124,6 +136,17 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 		}
 		c.LocalData = append(c.LocalData, localData...)
 		c.Hosts = append(c.Hosts, hosts...)
+		if *dns64 != "" {
+			c.DNS64 = *dns64
+		}
+		excl, err := parseEach("--dns64-exclude", dns64Exclude, config.ParsePrefix)
+		if err != nil {
+			return nil, err
+		}
+		c.DNS64Exclude = append(c.DNS64Exclude, excl...)
+		if *tap != "" {
+			c.Dnstap = *tap
+		}
 		if *rootHints != "" {
 			c.RootHints = *rootHints
 		}

@@ -47,6 +47,10 @@ type Auth struct {
 	RRLWindow     time.Duration `toml:"rrl-window"`
 	RRLIPv4Prefix int           `toml:"rrl-ipv4-prefix"`
 	RRLIPv6Prefix int           `toml:"rrl-ipv6-prefix"`
+
+	// Dnstap is where dnstap frames of queries and replies go
+	// ("unix:/path"); empty: off.
+	Dnstap string `toml:"dnstap"`
 }
 
 // AuthZone is one served zone.
@@ -205,6 +209,7 @@ func (c *Auth) Transfers() bool {
 // error names its key.
 func (c *Auth) Validate() error {
 	errs := checkListen(c.Listen, "--listen")
+	errs = append(errs, checkDnstap(c.Dnstap)...)
 	if len(c.Zones) == 0 && len(c.Secondaries) == 0 {
 		errs = append(errs, errors.New("no zones (--zone ORIGIN=FILE or --secondary ORIGIN=PRIMARY)"))
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/dnsname"
+	"github.com/rootline-dns/rootline/internal/dnstap"
 	"github.com/rootline-dns/rootline/internal/localzone"
 )
 
@@ -77,6 +78,27 @@ type Resolver struct {
 	LocalZone []LocalZone `toml:"local-zone"`
 	LocalData []string    `toml:"local-data"` // records in zone-file syntax
 	Hosts     []string    `toml:"hosts"`      // hosts(5) files
+
+	// DNS64 is the NAT64 prefix AAAA records are synthesized in (RFC
+	// 6147, RFC 6052 lengths): "64:ff9b::/96" for the well-known one;
+	// empty: no DNS64. DNS64Exclude lists the AAAA addresses treated as
+	// absent; empty: ::ffff:0:0/96 (RFC 6147 5.1.4).
+	DNS64        string   `toml:"dns64"`
+	DNS64Exclude Prefixes `toml:"dns64-exclude"`
+
+	// Dnstap is where dnstap frames go ("unix:/path"): client queries
+	// and replies, and upstream queries and replies; empty: off.
+	Dnstap string `toml:"dnstap"`
+}
+
+// DNS64Prefix returns the parsed dns64 prefix, and false when DNS64 is
+// off. Validate has checked it.
+func (c *Resolver) DNS64Prefix() (netip.Prefix, bool) {
+	if c.DNS64 == "" {
+		return netip.Prefix{}, false
+	}
+	p, err := netip.ParsePrefix(c.DNS64)
+	return p.Masked(), err == nil
 }
 
 // LocalZone is one local zone: a name and an Unbound zone type.
@@ -237,6 +259,23 @@ func (c *Resolver) Validate() error {
 			errs = append(errs, errors.New("hosts: empty file name"))
 		}
 	}
+	if c.DNS64 != "" {
+		p, err := netip.ParsePrefix(c.DNS64)
+		if err == nil {
+			err = dnsname.CheckNAT64Prefix(p)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("dns64 %q: %w", c.DNS64, err))
+		}
+	} else if len(c.DNS64Exclude) > 0 {
+		errs = append(errs, errors.New("dns64-exclude: without dns64"))
+	}
+	for _, p := range c.DNS64Exclude {
+		if !p.Addr().Is6() {
+			errs = append(errs, fmt.Errorf("dns64-exclude %s: not an IPv6 prefix", p))
+		}
+	}
+	errs = append(errs, checkDnstap(c.Dnstap)...)
 	if c.Cache.MaxBytes < 0 || c.Cache.MinTTL < 0 || c.Cache.MaxTTL < 0 || c.Cache.MaxNegTTL < 0 || c.Cache.StaleWindow < 0 {
 		errs = append(errs, errors.New("cache: sizes and TTLs must not be negative"))
 	}
@@ -244,4 +283,15 @@ func (c *Resolver) Validate() error {
 		errs = append(errs, errors.New("cache: min-ttl above max-ttl"))
 	}
 	return errors.Join(errs...)
+}
+
+// checkDnstap checks a dnstap destination (empty: off).
+func checkDnstap(addr string) []error {
+	if addr == "" {
+		return nil
+	}
+	if _, err := dnstap.ParseAddr(addr); err != nil {
+		return []error{err}
+	}
+	return nil
 }

@@ -81,6 +81,17 @@ func TestValidateResolver(t *testing.T) {
 		{"time floor RFC 3339", Resolver{Listen: listen, TimeFloor: "2025-06-01T12:00:00+02:00"}, ""},
 		{"time floor off", Resolver{Listen: listen, TimeFloor: "off"}, ""},
 		{"bad time floor", Resolver{Listen: listen, TimeFloor: "last week"}, "time-floor"},
+		{"dns64", Resolver{Listen: listen, DNS64: "64:ff9b::/96"}, ""},
+		{"dnstap", Resolver{Listen: listen, Dnstap: "unix:/run/dnstap.sock"}, ""},
+		{"dnstap not unix", Resolver{Listen: listen, Dnstap: "tcp:127.0.0.1:6000"}, "dnstap"},
+		{"dnstap no path", Resolver{Listen: listen, Dnstap: "unix:"}, "dnstap"},
+		{"dns64 /48 with exclusions", Resolver{Listen: listen, DNS64: "2001:db8:64::/48", DNS64Exclude: Prefixes{netip.MustParsePrefix("::ffff:0:0/96")}}, ""},
+		{"dns64 bad length", Resolver{Listen: listen, DNS64: "64:ff9b::/80"}, "dns64"},
+		{"dns64 u octet", Resolver{Listen: listen, DNS64: "2001:db8:0:0:100::/96"}, "bits 64 to 71"},
+		{"dns64 IPv4", Resolver{Listen: listen, DNS64: "192.0.2.0/24"}, "dns64"},
+		{"dns64 not a prefix", Resolver{Listen: listen, DNS64: "nat64"}, "dns64"},
+		{"dns64-exclude alone", Resolver{Listen: listen, DNS64Exclude: Prefixes{netip.MustParsePrefix("::ffff:0:0/96")}}, "without dns64"},
+		{"dns64-exclude IPv4", Resolver{Listen: listen, DNS64: "64:ff9b::/96", DNS64Exclude: Prefixes{netip.MustParsePrefix("10.0.0.0/8")}}, "not an IPv6"},
 	}
 	for _, tc := range tests {
 		err := tc.c.Validate()

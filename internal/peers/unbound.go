@@ -17,6 +17,9 @@ type UnboundConfig struct {
 	// records in zone-file syntax): Unbound then validates with it
 	// (validator module) and reports Extended DNS Errors (RFC 8914).
 	TrustAnchor string
+	// DNS64, when set, is a dns64-prefix (RFC 6147): the dns64 module
+	// runs before the others and synthesizes AAAA records in it.
+	DNS64 string
 }
 
 // StartUnbound starts an Unbound resolver on cfg.Listen that iterates from
@@ -35,6 +38,9 @@ func StartUnbound(t testing.TB, cfg UnboundConfig) *Server {
 	modules := `"iterator"`
 	if f.anchor != "" {
 		modules = fmt.Sprintf("\"validator iterator\"\n  trust-anchor-file: %q\n  ede: yes\n  val-log-level: 2", f.anchor)
+	}
+	if cfg.DNS64 != "" {
+		modules = `"dns64 ` + modules[1:] + fmt.Sprintf("\n  dns64-prefix: %s", cfg.DNS64)
 	}
 
 	var b strings.Builder

@@ -116,13 +116,19 @@ func startRootlineConfig(t *testing.T, cfg Config) netip.AddrPort {
 // behind the middleware given.
 func startRootlineAt(t *testing.T, addr string, cfg Config, mw ...server.Middleware) netip.AddrPort {
 	t.Helper()
+	return startRootlineHandler(t, addr, cfg, HandlerConfig{}, mw...)
+}
+
+// startRootlineHandler is startRootlineAt with the handler's configuration.
+func startRootlineHandler(t *testing.T, addr string, cfg Config, hcfg HandlerConfig, mw ...server.Middleware) netip.AddrPort {
+	t.Helper()
 	cfg.Exchanger = transport.NewClient(transport.ClientOptions{Timeout: time.Second})
 	cfg.AllowLoopbackUpstream = true
 	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := NewHandler(r, HandlerConfig{})
+	h := NewHandler(r, hcfg)
 	var sh server.Handler = h
 	for _, m := range mw {
 		sh = m(sh)

@@ -36,6 +36,9 @@ type HandlerConfig struct {
 	// Local are the local zones answered before the cache and the
 	// resolver (nil: none); SetLocal replaces them.
 	Local *localzone.Set
+	// DNS64, when set, synthesizes AAAA records from A records for
+	// IPv6-only clients (RFC 6147, dns64.go); SetDNS64 changes it.
+	DNS64 *DNS64
 }
 
 // Handler answers clients: the cache-hit fast path in wire form, and the
@@ -53,9 +56,12 @@ type Handler struct {
 	jobs     chan *deferredJob // to idle workers; unbuffered
 	started  atomic.Uint64     // workers started (tests check reuse)
 	local    atomic.Pointer[localzone.Set]
+	dns64    atomic.Pointer[dns64] // nil: off
 }
 
 // NewHandler returns the handler for r. Close stops its background work.
+// An invalid cfg.DNS64 prefix is logged and DNS64 left off: the service
+// checks it first (SetDNS64).
 func NewHandler(r *Resolver, cfg HandlerConfig) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -65,6 +71,9 @@ func NewHandler(r *Resolver, cfg HandlerConfig) *Handler {
 		jobs: make(chan *deferredJob)}
 	h.msg = server.NewMsgHandler(cfg.Logger, h.serveMsg)
 	h.local.Store(cfg.Local)
+	if err := h.SetDNS64(cfg.DNS64); err != nil {
+		cfg.Logger.Error("DNS64 off", "err", err)
+	}
 	h.bg, h.stop = context.WithCancel(context.Background())
 	return h
 }
@@ -199,6 +208,13 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, *dns.Msg) {
 		return m, nil
 	}
 	cd := q.CheckingDisabled
+	d64 := h.dns64.Load()
+	if d64 != nil && q.RecursionDesired && qq.Qtype == dns.TypePTR {
+		if target, ok := d64.ptrTarget(qq.Name); ok && h.answerPTR64(ctx, m, qq, target, cd) {
+			return m, nil
+		}
+	}
+	pack := true // the reply may enter the packed cache
 	var resp *Response
 	if !q.RecursionDesired {
 		// RFC 1034 4.3.1: without RD, answer from what we know (norec.go).
@@ -209,6 +225,14 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, *dns.Msg) {
 	} else {
 		var err error
 		resp, err = h.r.ResolveSecure(ctx, qq, cd)
+		if d64 != nil && qq.Qtype == dns.TypeAAAA {
+			// RFC 6147 5.5: no synthesis for a client that validates
+			// itself (DO and CD); it gets the real answer.
+			var done bool
+			if resp, pack, done = h.apply64(ctx, m, qq, d64, resp, err, !(do && cd), cd); done {
+				return m, nil
+			}
+		}
 		if err != nil {
 			h.log.Debug("SERVFAIL", "name", qq.Name, "type", dns.TypeToString[qq.Qtype], "err", err)
 			m.Rcode = dns.RcodeServerFailure
@@ -241,7 +265,7 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, *dns.Msg) {
 			addEDE(m, dns.ExtendedErrorCodeStaleAnswer, "upstream failed; served from expired cache (RFC 8767)")
 		}
 	}
-	if !q.RecursionDesired || resp.Stale || (cd && h.r.Validating()) {
+	if !pack || !q.RecursionDesired || resp.Stale || (cd && h.r.Validating()) {
 		// Unjudged (CD) data must not reach the fast path, which serves
 		// clients that did not set CD.
 		if do {

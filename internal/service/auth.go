@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/rootline-dns/rootline/internal/auth"
+	"github.com/rootline-dns/rootline/internal/clock"
 	"github.com/rootline-dns/rootline/internal/config"
+	"github.com/rootline-dns/rootline/internal/dnstap"
 	"github.com/rootline-dns/rootline/internal/metrics"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/zone"
@@ -44,6 +46,7 @@ type Auth struct {
 	opt     AuthOptions
 	h       *auth.Handler
 	handler server.Handler // h, wrapped by opt.Wrap, behind front
+	tap     *dnstap.Logger // nil: no dnstap
 	sv      *served
 	sign    *signing   // zones the server signs itself
 	zonesMu sync.Mutex // serialises reloads and signature refreshes
@@ -99,6 +102,9 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	// whenever either is on.
 	a.front, a.metrics = newFrontDoor(log, "auth", cfg.Metrics.IsValid() || cfg.Control != "", cfg.QueryLog, nil, opts), cfg.Metrics
 	a.front.rrl = server.NewRRL(rrlConfig(cfg, a.front.event()))
+	if a.tap = newTap(cfg.Dnstap, cfg.Identity, log); a.tap != nil {
+		a.front.tap = &tapObserver{l: a.tap, query: dnstap.AuthQuery, now: clock.Or(opt.Now)}
+	}
 	a.handler = a.front.wrap(a.handler, log, nil)
 	if a.front.m != nil {
 		a.am = a.front.m.Auth(a.serials)
@@ -227,5 +233,6 @@ func (a *Auth) Shutdown(ctx context.Context) error {
 	err := srv.Shutdown(ctx)
 	a.bg.Wait()
 	a.closeMetrics(ctx, httpSrv)
+	a.tap.Close() // after the listeners: the last replies are logged
 	return err
 }

@@ -28,7 +28,8 @@ type frontDoor struct {
 	m    *metrics.Metrics // nil without metrics
 	q    *metrics.Queries // nil without metrics
 	opts server.OptionsConfig
-	rrl  *server.RRL // nil: off
+	rrl  *server.RRL     // nil: off
+	tap  server.Observer // dnstap; nil: off
 }
 
 // newFrontDoor builds the middleware of role ("resolver", "auth"); allow
@@ -51,6 +52,9 @@ func (f *frontDoor) wrap(h server.Handler, log *slog.Logger, now func() time.Tim
 	obs := []server.Observer{f.qlog}
 	if f.q != nil {
 		obs = append(obs, f.q)
+	}
+	if f.tap != nil {
+		obs = append(obs, f.tap)
 	}
 	mw := []server.Middleware{server.Recover(log), server.Observe(now, obs...)}
 	if f.acl != nil {

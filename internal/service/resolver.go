@@ -17,6 +17,7 @@ import (
 	"github.com/rootline-dns/rootline/internal/clock"
 	"github.com/rootline-dns/rootline/internal/config"
 	"github.com/rootline-dns/rootline/internal/dnsname"
+	"github.com/rootline-dns/rootline/internal/dnstap"
 	"github.com/rootline-dns/rootline/internal/localzone"
 	"github.com/rootline-dns/rootline/internal/resolver"
 	"github.com/rootline-dns/rootline/internal/server"
@@ -60,6 +61,7 @@ type Resolver struct {
 	r       *resolver.Resolver
 	h       *resolver.Handler
 	front   *frontDoor     // recover, metrics, query log, client ACL
+	tap     *dnstap.Logger // nil: no dnstap
 	served  server.Handler // h behind front
 	hints   int            // root hints, for the log
 	forward int            // forwarded zones at start, for the log
@@ -76,7 +78,7 @@ type Resolver struct {
 // NewResolver builds the resolver of cfg (validated: see
 // config.Resolver.Validate), reading its root hints file. It opens no
 // socket.
-func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
+func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -109,10 +111,20 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 		}
 		sec = &resolver.DNSSEC{Anchors: anchors, TimeFloor: timeFloor(cfg, system)}
 	}
+	tap := newTap(cfg.Dnstap, cfg.Identity, log)
+	defer func() {
+		if err != nil {
+			tap.Close()
+		}
+	}()
+	var ex transport.Exchanger = transport.NewClient(transport.ClientOptions{Timeout: opt.UpstreamTimeout, Logger: log})
+	if tap != nil {
+		ex = &tapExchanger{next: ex, l: tap, now: clock.Or(opt.Now)}
+	}
 	c := cache.New(cache.Config{MaxBytes: cfg.Cache.MaxBytes, MinTTL: cfg.Cache.MinTTL, MaxTTL: cfg.Cache.MaxTTL,
 		MaxNegTTL: cfg.Cache.MaxNegTTL, ServeStale: cfg.Cache.ServeStale, StaleWindow: cfg.Cache.StaleWindow, Now: opt.Now})
 	r, err := resolver.New(resolver.Config{
-		Exchanger:             transport.NewClient(transport.ClientOptions{Timeout: opt.UpstreamTimeout, Logger: log}),
+		Exchanger:             ex,
 		Cache:                 c,
 		Now:                   opt.Now,
 		Logger:                log,
@@ -129,7 +141,7 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Resolver{log: log, opt: opt, listen: cfg.Listen, metrics: cfg.Metrics, cache: c, r: r,
+	s := &Resolver{log: log, opt: opt, tap: tap, listen: cfg.Listen, metrics: cfg.Metrics, cache: c, r: r,
 		hints: len(hints), forward: len(cfg.Forward)}
 	if sec != nil && cfg.TrustAnchorState != "" {
 		if s.anchors, err = newAnchorUpdater(cfg.TrustAnchorState, sec.Anchors, r, clock.Or(opt.Now), sec.TimeFloor, log); err != nil {
@@ -152,6 +164,12 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (*Resolver, error) {
 		return nil, err
 	}
 	s.h = resolver.NewHandler(r, resolver.HandlerConfig{Logger: log, Local: local})
+	if err := s.h.SetDNS64(dns64Config(cfg)); err != nil {
+		return nil, err
+	}
+	if tap != nil {
+		s.front.tap = &tapObserver{l: tap, query: dnstap.ClientQuery, now: clock.Or(opt.Now)}
+	}
 	s.served = s.front.wrap(s.h, log, opt.Now)
 	return s, nil
 }
@@ -221,6 +239,9 @@ func (s *Resolver) Reload(ctx context.Context, cfg *config.Resolver) error {
 	if err := s.r.SetForward(forwardZones(cfg)); err != nil {
 		return fmt.Errorf("forwarders rejected: %w", err)
 	}
+	if err := s.h.SetDNS64(dns64Config(cfg)); err != nil {
+		return err
+	}
 	s.h.SetLocal(local)
 	s.front.acl.Set(allowPrefixes(cfg))
 	s.front.qlog.SetEnabled(cfg.QueryLog)
@@ -253,6 +274,7 @@ func (s *Resolver) Shutdown(ctx context.Context) error {
 		err = srv.Shutdown(ctx)
 	}
 	s.h.Close()
+	s.tap.Close() // after the listeners: the last replies are logged
 	return err
 }
 
@@ -341,4 +363,13 @@ func allowPrefixes(c *config.Resolver) []netip.Prefix {
 		return server.LocalNetworks()
 	}
 	return c.Allow
+}
+
+// dns64Config is the handler's DNS64 setting from cfg (nil: off).
+func dns64Config(cfg *config.Resolver) *resolver.DNS64 {
+	p, ok := cfg.DNS64Prefix()
+	if !ok {
+		return nil
+	}
+	return &resolver.DNS64{Prefix: p, Exclude: cfg.DNS64Exclude}
 }
