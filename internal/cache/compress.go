@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // The records of an entry are stored with uncompressed names (record.go),
@@ -109,7 +111,7 @@ func (w written) find(suffix []byte) int {
 		switch rest := len(w.name) - k; {
 		case rest > len(suffix):
 			continue
-		case rest == len(suffix) && equalFold(w.name[k:], suffix) && w.at+k <= maxPtr:
+		case rest == len(suffix) && dnsname.EqualFoldWire(w.name[k:], suffix) && w.at+k <= maxPtr:
 			return w.at + k
 		}
 		return -1
@@ -134,27 +136,6 @@ func skipPlain(b []byte, off int) int {
 		off += 1 + l
 	}
 	return -1
-}
-
-// equalFold compares wire names ASCII case-insensitively (label length
-// bytes are below 64, which folding leaves alone).
-func equalFold(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // compressRecords returns the n encoded records recs (appendRecords'

@@ -135,6 +135,22 @@ func equalFold(a, b string) bool {
 	return true
 }
 
+// EqualFoldWire compares two names in wire form (or two spans of
+// wire-form questions), folding A-Z only: label length bytes are below 64,
+// which folding leaves alone, so this is exact for every name, escaped
+// bytes included.
+func EqualFoldWire(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if lower(a[i]) != lower(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 // hasEscape reports a backslash in s.
 func hasEscape(s string) bool {
 	for i := 0; i < len(s); i++ {

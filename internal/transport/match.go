@@ -8,6 +8,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/wire"
 )
 
@@ -70,7 +71,7 @@ func matchRest(q *dns.Msg, id uint16, query, b []byte) (*dns.Msg, error) {
 	qsec := pq.Question(query)
 	switch {
 	case qd == 1:
-		if len(b) < wire.HeaderLen+len(qsec) || !equalFoldASCII(b[wire.HeaderLen:wire.HeaderLen+len(qsec)], qsec) {
+		if len(b) < wire.HeaderLen+len(qsec) || !dnsname.EqualFoldWire(b[wire.HeaderLen:wire.HeaderLen+len(qsec)], qsec) {
 			return nil, fmt.Errorf("%w: different question", errMismatch)
 		}
 	case qd == 0 && (rcode == dns.RcodeFormatError || rcode == dns.RcodeNotImplemented || rcode == dns.RcodeRefused):
@@ -97,23 +98,4 @@ func matchRest(q *dns.Msg, id uint16, query, b []byte) (*dns.Msg, error) {
 		r.Question = append(r.Question, q.Question[0])
 	}
 	return r, nil
-}
-
-func equalFoldASCII(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
