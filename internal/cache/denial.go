@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"cmp"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -97,7 +98,7 @@ func (d *Denial) Put(zone string, chain Chain, params string, key []byte, rrs []
 		z.params[chain] = params
 	}
 	list := z.lists[chain]
-	i, found := slices.BinarySearchFunc(list, rec.key, func(r *denialRec, k string) int { return cmpString(r.key, k) })
+	i, found := slices.BinarySearchFunc(list, rec.key, func(r *denialRec, k string) int { return cmp.Compare(r.key, k) })
 	if found {
 		z.bytes -= list[i].size()
 		d.bytes -= list[i].size()
@@ -365,14 +366,4 @@ func (d *Denial) Stats() (records, bytes int) {
 		}
 	}
 	return records, d.bytes
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -2,6 +2,7 @@ package dnssec
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -305,7 +306,7 @@ func CompareNames(a, b string) int {
 	}
 	for i, j := len(wa)-1, len(wb)-1; ; i, j = i-1, j-1 {
 		if i < 0 || j < 0 {
-			return cmpInt(len(wa), len(wb))
+			return cmp.Compare(len(wa), len(wb))
 		}
 		if c := compareLabel(wa[i], wb[j]); c != 0 {
 			return c
@@ -345,20 +346,10 @@ func compareLabel(x, y string) int {
 			cy += 'a' - 'A'
 		}
 		if cx != cy {
-			return cmpInt(int(cx), int(cy))
+			return cmp.Compare(int(cx), int(cy))
 		}
 	}
-	return cmpInt(len(x), len(y))
-}
-
-func cmpInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(len(x), len(y))
 }
 
 // wireLabels splits a presentation name into its decoded labels.

@@ -1,6 +1,7 @@
 package dnssec
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -157,7 +158,7 @@ func SignZone(origin string, nodes []Node, keys []*Key, opt SignOptions) (*Signe
 		// By type, but the SOA first: zone file readers expect the
 		// apex's SOA to open the file.
 		slices.SortStableFunc(sets, func(a, b []dns.RR) int {
-			return cmpInt(typeRank(a[0].Header().Rrtype), typeRank(b[0].Header().Rrtype))
+			return cmp.Compare(typeRank(a[0].Header().Rrtype), typeRank(b[0].Header().Rrtype))
 		})
 		out.Nodes[n] = SignedNode{Name: merged[n].Name, Sets: make([]SignedSet, len(sets))}
 		for s, set := range sets {

@@ -1,6 +1,7 @@
 package dnssec
 
 import (
+	"cmp"
 	"encoding/hex"
 	"strings"
 	"testing"
@@ -163,7 +164,7 @@ func TestCompareNames(t *testing.T) {
 		"zABC.a.EXAMPLE.", "z.example.", `\001.z.example.`, "*.z.example.", `\200.z.example.`}
 	for i := range order {
 		for j := range order {
-			want := cmpInt(i, j)
+			want := cmp.Compare(i, j)
 			if got := CompareNames(order[i], order[j]); got != want {
 				t.Errorf("CompareNames(%q, %q) = %d, want %d", order[i], order[j], got, want)
 			}
