@@ -111,8 +111,12 @@ func (e *BudgetError) Text() string {
 		return fmt.Sprintf("query budget: %d upstream queries for one name", MaxQueriesPerName)
 	case BudgetGlueless:
 		return fmt.Sprintf("query budget: %d glueless NS lookups", MaxGluelessPerQuery)
+	case BudgetGluelessFailed:
+		return fmt.Sprintf("query budget: %d glueless NS names without an address", MaxGluelessFailures)
 	case BudgetDepth:
 		return fmt.Sprintf("query budget: dependency depth %d", MaxDepth)
+	case BudgetCutDepth:
+		return fmt.Sprintf("query budget: %d labels of zone cuts", MaxCutDepth)
 	case BudgetCNAME:
 		return fmt.Sprintf("query budget: %d CNAME restarts", MaxCNAMERestarts)
 	case BudgetWallTime:
