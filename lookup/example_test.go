@@ -168,9 +168,6 @@ func ExampleClient_Trace() {
 	//   a.root-servers.test. ns1.example.net.: referral, referral
 	//   a.gtld-servers.test. ns1.example.net.: referral, referral
 	//   ns1.example.net. ns1.example.net.: answer, done
-	//   a.root-servers.test. ns1.example.net.: referral, referral
-	//   a.gtld-servers.test. ns1.example.net.: referral, referral
-	//   ns1.example.net. ns1.example.net.: nodata, done
 	// glue-found ns1.example.net.
 	// ns1.example.net. www.example.org.: cname, cname
 	// a.root-servers.test. www.example.com.: referral, referral

@@ -144,6 +144,10 @@ type Step struct {
 	// Scrubbed counts records the resolver would drop from this reply as
 	// out of bailiwick or unrelated (RFC 2181 5.4.1).
 	Scrubbed int `json:"scrubbed,omitempty"`
+	// Summary says in a few words what the step found ("referral to
+	// com. (2 name servers, 2 with addresses)", "no reply: i/o timeout");
+	// it is what a one-line view prints.
+	Summary string `json:"summary,omitempty"`
 	// Reply is the whole reply, for programs; not serialised.
 	Reply *dns.Msg `json:"-"`
 

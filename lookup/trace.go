@@ -133,7 +133,7 @@ steps:
 			st.Server = s.Addr
 			if err != nil {
 				st.Kind, st.Error, st.Action = KindNoReply, err.Error(), ActionNextServer
-				t.fn(st)
+				t.emit(st)
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
@@ -145,16 +145,16 @@ steps:
 			switch st.Kind {
 			case KindAnswer, KindNXDomain, KindNoData, KindYXDomain:
 				st.Action = ActionDone
-				t.fn(st)
+				t.emit(st)
 				return r, nil
 			case KindCNAME:
 				if !t.opts.FollowCNAME {
 					st.Action = ActionDone
-					t.fn(st)
+					t.emit(st)
 					return r, nil
 				}
 				st.Action, st.Target = ActionCNAME, v.Final
-				t.fn(st)
+				t.emit(st)
 				if restarts++; restarts > MaxTraceCNAMERestarts {
 					return nil, fmt.Errorf("more than %d CNAME restarts", MaxTraceCNAMERestarts)
 				}
@@ -169,7 +169,7 @@ steps:
 				if len(st.Servers) == 0 {
 					st.Action = ActionGlueless
 				}
-				t.fn(st)
+				t.emit(st)
 				if referrals++; referrals > MaxTraceReferrals {
 					return nil, fmt.Errorf("more than %d referrals", MaxTraceReferrals)
 				}
@@ -185,7 +185,7 @@ steps:
 				continue steps
 			default: // lame, SERVFAIL, REFUSED, FORMERR: ask another server
 				st.Action = ActionNextServer
-				t.fn(st)
+				t.emit(st)
 			}
 		}
 		return nil, fmt.Errorf("no server for zone %s gave a usable reply", zone)
@@ -233,21 +233,25 @@ func (t *tracer) glue(v resolver.Verdict) []NameServer {
 
 // glueless finds addresses for the name servers of child, a delegation
 // that came without glue: for each name in turn, a sub-trace from the
-// root for its A and then its AAAA records, until one name has an
-// address. The names are at most resolver.MaxNSPerDelegation, and the
+// root for its A records, and for its AAAA records only when it has no A,
+// until one name has an address (one address is enough to go on, so the
+// AAAA question would only cost a walk). The names are at most resolver.MaxNSPerDelegation, and the
 // sub-traces' steps count against MaxTraceSteps.
 func (t *tracer) glueless(ctx context.Context, child string, names []string, depth int) ([]NameServer, error) {
 	if depth+1 > MaxTraceGlueDepth {
 		return nil, fmt.Errorf("glue for %s needs more than %d nested lookups", child, MaxTraceGlueDepth)
 	}
 	for _, n := range names {
-		t.fn(Step{Seq: t.steps, Depth: depth, Action: ActionGlueLookup, Zone: child, Target: n})
+		t.emit(Step{Seq: t.steps, Depth: depth, Action: ActionGlueLookup, Zone: child, Target: n})
 		var out []NameServer
 		for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
+			if len(out) > 0 {
+				break
+			}
 			sub := dns.Question{Name: n, Qtype: qt, Qclass: dns.ClassINET}
 			ans, err := t.walk(ctx, sub, t.roots, ".", depth+1)
 			if err != nil {
-				t.fn(Step{Seq: t.steps, Depth: depth, Action: ActionGlueFailed, Zone: child, Question: sub, Target: n, Error: err.Error()})
+				t.emit(Step{Seq: t.steps, Depth: depth, Action: ActionGlueFailed, Zone: child, Question: sub, Target: n, Error: err.Error()})
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
@@ -260,7 +264,7 @@ func (t *tracer) glueless(ctx context.Context, child string, names []string, dep
 			}
 		}
 		if len(out) > 0 {
-			t.fn(Step{Seq: t.steps, Depth: depth, Action: ActionGlueFound, Zone: child, Target: n, Servers: out})
+			t.emit(Step{Seq: t.steps, Depth: depth, Action: ActionGlueFound, Zone: child, Target: n, Servers: out})
 			return out, nil // one reachable name is enough to go on
 		}
 	}

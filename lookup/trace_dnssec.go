@@ -67,7 +67,7 @@ func (t *tracer) keys(ctx context.Context, zone string, servers []NameServer, ds
 		st.Server = s.Addr
 		if err != nil {
 			st.Kind, st.Error = KindNoReply, err.Error()
-			t.fn(st)
+			t.emit(st)
 			if ctx.Err() != nil {
 				return
 			}
@@ -79,7 +79,7 @@ func (t *tracer) keys(ctx context.Context, zone string, servers []NameServer, ds
 		}
 		st.Answer, st.Authority, st.Additional = records(r.Answer), records(r.Ns), records(r.Extra)
 		st.Keys = keyInfos(zone, r.Answer, ds)
-		t.fn(st)
+		t.emit(st)
 		if st.Kind == KindAnswer {
 			return
 		}

@@ -373,7 +373,7 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	out := &printer{w: stdout, args: a}
 	if a.trace {
-		err := runTrace(ctx, a, client, out)
+		err := runTrace(ctx, a, client, out, stderr)
 		if a.validate {
 			if verr := runTraceValidate(ctx, a, client, out); err == nil {
 				err = verr

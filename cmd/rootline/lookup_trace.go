@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -20,7 +22,7 @@ const maxHintsBytes = 1 << 20
 // runTrace prints, dig +trace style, the steps lookup.Trace takes from the
 // root hints (IANA's, --root-hints FILE, or the root NS set of @SERVER)
 // down to each question's answer.
-func runTrace(ctx context.Context, a *lookupArgs, c *lookup.Client, out *printer) error {
+func runTrace(ctx context.Context, a *lookupArgs, c *lookup.Client, out *printer, stderr io.Writer) error {
 	hints, source := lookup.IANARootHints(), "built-in IANA hints"
 	if a.rootHints != "" {
 		b, err := readLimited(a.rootHints, maxHintsBytes)
@@ -64,16 +66,43 @@ func runTrace(ctx context.Context, a *lookupArgs, c *lookup.Client, out *printer
 			return a.request(question{name: q.Name, qtype: q.Qtype, qclass: q.Qclass})
 		},
 		DNSSEC: a.dnssec,
+		// A resolver follows a CNAME or DNAME chain to its end, so the
+		// trace does too (dig +trace stops at the first alias).
+		FollowCNAME: true,
 	}
 	code := exitOK
 	for _, q := range a.questions {
-		fmt.Fprintf(out.w, "\n; <<>> rootline lookup <<>> +trace %s %s\n", q.name, typeString(q.qtype))
-		for _, rr := range hints.NS {
-			fmt.Fprintln(out.w, rrText(rr))
+		var steps []lookup.Step
+		show := out.traceStep
+		switch {
+		case a.json:
+			steps = []lookup.Step{}
+			show = func(s lookup.Step) { steps = append(steps, s) }
+		case a.short:
+			show = out.traceShort
+		default:
+			fmt.Fprintf(out.w, "\n; <<>> rootline lookup <<>> +trace %s %s\n", q.name, typeString(q.qtype))
+			for _, rr := range hints.NS {
+				fmt.Fprintln(out.w, rrText(rr))
+			}
+			fmt.Fprintf(out.w, ";; root hints: %d servers (%s), port %d\n\n", len(hints.Servers), source, port)
 		}
-		fmt.Fprintf(out.w, ";; root hints: %d servers (%s), port %d\n\n", len(hints.Servers), source, port)
-		if _, err := c.Trace(ctx, dns.Question{Name: q.name, Qtype: q.qtype, Qclass: q.qclass}, opts, out.traceStep); err != nil {
-			fmt.Fprintf(out.w, ";; trace failed: %v\n", err)
+		_, err := c.Trace(ctx, dns.Question{Name: q.name, Qtype: q.qtype, Qclass: q.qclass}, opts, show)
+		if a.json {
+			// One JSON array of steps per question, on one line, as
+			// +json prints one reply per line.
+			b, jerr := json.Marshal(steps)
+			if jerr != nil {
+				return fmt.Errorf("lookup +trace +json: %w", jerr)
+			}
+			fmt.Fprintf(out.w, "%s\n", b)
+		}
+		if err != nil {
+			if a.json || a.short {
+				fmt.Fprintf(stderr, "rootline: lookup +trace %s %s: %v\n", q.name, typeString(q.qtype), err)
+			} else {
+				fmt.Fprintf(out.w, ";; trace failed: %v\n", err)
+			}
 			code = exitNoReply
 		}
 	}
@@ -117,11 +146,11 @@ func (p *printer) traceStep(s lookup.Step) {
 	}
 	fmt.Fprintf(w, "%s;; step %d: asking %s (%s) about %s %s in zone %s\n", indent, s.Seq, s.ServerName, s.Server, q.Name, typeString(q.Qtype), s.Zone)
 	if s.Kind == lookup.KindNoReply {
-		fmt.Fprintf(w, "%s;; no reply from %s: %s\n", indent, s.ServerName, s.Error)
+		fmt.Fprintf(w, "%s;; no reply from %s after %s: %s; trying another server\n", indent, s.ServerName, msString(s.RTT), s.Error)
 		return
 	}
 	if s.Action == lookup.ActionNextServer && s.Rcode != dns.RcodeSuccess && s.Rcode != dns.RcodeNameError {
-		fmt.Fprintf(w, "%s;; %s from %s, trying another server\n", indent, rcodeString(s.Reply), s.ServerName)
+		fmt.Fprintf(w, "%s;; %s from %s in %s, trying another server\n", indent, rcodeString(s.Reply), s.ServerName, msString(s.RTT))
 		return
 	}
 	for _, sec := range []lookup.Records{s.Answer, s.Authority, s.Additional} {
@@ -131,6 +160,12 @@ func (p *printer) traceStep(s lookup.Step) {
 	}
 	fmt.Fprintf(w, "%s;; Received %d bytes from %s#%d(%s) in %d ms\n", indent,
 		s.Size, s.Server.Addr(), s.Server.Port(), s.ServerName, s.RTT.Milliseconds())
+	switch {
+	case s.TruncatedUDP:
+		fmt.Fprintf(w, "%s;; the UDP reply was truncated (TC): asked again over TCP\n", indent)
+	case s.Transport == lookup.TCP:
+		fmt.Fprintf(w, "%s;; over TCP\n", indent)
+	}
 	switch s.Action {
 	case lookup.ActionDone:
 		switch s.Kind {
@@ -149,11 +184,30 @@ func (p *printer) traceStep(s lookup.Step) {
 	case lookup.ActionKeys:
 		printKeys(w, indent, s)
 	case lookup.ActionCNAME:
-		fmt.Fprintf(w, "%s;; CNAME to %s: restarting from the root\n\n", indent, s.Target)
+		fmt.Fprintf(w, "%s;; the alias chain leaves the zone at %s: restarting there from the root\n\n", indent, s.Target)
 	case lookup.ActionNextServer:
 		fmt.Fprintf(w, "%s;; %s reply from %s, trying another server\n", indent, s.Kind, s.ServerName)
 	}
 }
+
+// traceShort prints a step on one line (+trace +short): step number,
+// zone, server, round trip and transport, and what the step found. Glue
+// sub-traces are indented by their depth.
+func (p *printer) traceShort(s lookup.Step) {
+	indent := strings.Repeat("  ", s.Depth)
+	if !s.IsExchange() {
+		fmt.Fprintf(p.w, "%s-  %s\n", indent, s.Summary)
+		return
+	}
+	transport := string(s.Transport)
+	if transport == "" {
+		transport = "-"
+	}
+	fmt.Fprintf(p.w, "%s%d  %s  %s %s  %s %s  %s\n", indent, s.Seq, s.Zone, s.ServerName, s.Server, msString(s.RTT), transport, s.Summary)
+}
+
+// msString is a duration in whole milliseconds, as dig prints them.
+func msString(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) }
 
 // printDS says which DS records link a referral's child to its parent.
 func printDS(w io.Writer, indent string, s lookup.Step) {
