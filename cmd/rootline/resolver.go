@@ -76,7 +76,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	loopback := fs.Bool("allow-loopback-upstream", false, "allow upstream servers on 127.0.0.0/8 and ::1 (labs, tests)")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on ADDR:PORT")
 	cfgFile := fs.String("config", "", "TOML configuration file (flags add to it)")
-	upstreamPort := fs.Uint("upstream-port", 0, "port of upstream servers learned from referrals (default 53)")
+	upstreamPort := fs.Uint("upstream-port", 0, "port of the root hints' servers and of those learned from referrals (default 53)")
 	queryLog := fs.Bool("query-log", false, "log every query")
 	serveStale := fs.Bool("serve-stale", false, "answer from expired cache when upstream fails (RFC 8767)")
 	fs.Var(&anchors, "trust-anchor", "file of DS or DNSKEY trust anchors in zone-file syntax (repeatable)")

@@ -97,7 +97,9 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err er
 			return nil, err
 		}
 		for _, a := range rootServers.Addrs {
-			hints = append(hints, netip.AddrPortFrom(a.Addr, 53))
+			// Port 0: asked on UpstreamPort (53 unless set), like the
+			// servers referrals name, so one flag moves the whole walk.
+			hints = append(hints, netip.AddrPortFrom(a.Addr, 0))
 		}
 		if err := loopbackHints(cfg, hints); err != nil {
 			return nil, err
