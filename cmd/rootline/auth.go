@@ -14,7 +14,7 @@ const authUsage = `usage: rootline auth --listen ADDR:PORT [--listen ...] --zone
        [--allow-transfer CIDR ...] [--notify ADDR[:PORT] ...] [--secondary ORIGIN=PRIMARY[:PORT] ...]
        [--sign ORIGIN=KEYDIR ...] [--metrics ADDR:PORT] [--query-log] [--control SOCKET]
        [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
-       [--dnstap unix:PATH]
+       [--dnstap unix:PATH] [--data-dir DIR]
        [--rrl-rate N] [--rrl-slip N] [--rrl-window D] [--rrl-ipv4-prefix N] [--rrl-ipv6-prefix N]
 
 Serves the zones authoritatively over UDP and TCP on every listen address.
@@ -24,7 +24,9 @@ keeps its old version); SIGTERM or SIGINT stops.
 Replication: clients in --allow-transfer may AXFR/IXFR every zone; after a
 reload that advances a zone's serial, --notify targets get a NOTIFY.
 --secondary zones are transferred from their primary, refreshed on the SOA
-timers and on NOTIFY from it, and served like the others. With --metrics,
+timers and on NOTIFY from it, and served like the others. --data-dir DIR
+keeps the IXFR journals and the secondary copies on disk, so a restart
+serves the latest data without a new transfer. With --metrics,
 Prometheus metrics are at http://ADDR:PORT/metrics; --query-log logs every
 query (SIGHUP applies the setting).
 
@@ -71,6 +73,7 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 	verbose := fs.Bool("v", false, "log debug messages")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on ADDR:PORT")
 	queryLog := fs.Bool("query-log", false, "log every query")
+	dataDir := fs.String("data-dir", "", "keep IXFR journals and secondary zone copies in DIR, to survive restarts")
 	tap := fs.String("dnstap", "", "send dnstap frames of queries and replies (AUTH_QUERY, AUTH_RESPONSE) to a collector: unix:/path/to/socket")
 	ids := addServerIDFlags(fs)
 	ctl := addControlFlags(fs)
@@ -139,6 +142,9 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 		ids.apply(&c.NSID, &c.Identity, &c.VersionString, &c.CookieSecret)
 		if *tap != "" {
 			c.Dnstap = *tap
+		}
+		if *dataDir != "" {
+			c.DataDir = *dataDir
 		}
 		ctl.apply(&c.Control, &c.ControlMode)
 		if *rrlRate != 0 {

@@ -51,6 +51,11 @@ type Auth struct {
 	// Dnstap is where dnstap frames of queries and replies go
 	// ("unix:/path"); empty: off.
 	Dnstap string `toml:"dnstap"`
+
+	// DataDir holds replication state that must survive a restart: the
+	// IXFR journals and the secondary zones' copies (docs/config.md).
+	// Empty: in memory only.
+	DataDir string `toml:"data-dir"`
 }
 
 // AuthZone is one served zone.

@@ -109,7 +109,9 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	if a.front.m != nil {
 		a.am = a.front.m.Auth(a.serials)
 	}
-	a.sv = newServed(log, h, cfg, opt.Zones, a.am)
+	if a.sv, err = newServed(log, h, cfg, opt.Zones, a.am); err != nil {
+		return nil, err
+	}
 	a.sv.setFiles(zs)
 	freeParseGarbage(cfg)
 	return a, nil

@@ -46,14 +46,24 @@ type installedZone struct {
 	at time.Time
 }
 
-func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zone.Zone, am *metrics.Auth) *served {
+func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zone.Zone, am *metrics.Auth) (*served, error) {
 	s := &served{log: log, h: h, fixed: fixed, ctx: context.Background()}
 	if !cfg.Transfers() {
 		s.cfg = cfg
-		return s
+		return s, nil
+	}
+	var store *xfr.Store
+	if cfg.DataDir != "" {
+		var err error
+		if store, err = xfr.OpenStore(cfg.DataDir); err != nil {
+			return nil, err
+		}
 	}
 	ex := transport.NewClient(transport.ClientOptions{Logger: log})
 	s.primary = xfr.NewPrimary(log)
+	if store != nil {
+		s.primary.SetStore(store)
+	}
 	s.primary.Observe(func(_ string, qtype uint16, result string) { am.Transfer("out", qtype, result) })
 	s.notifier = xfr.NewNotifier(ex, nil, log)
 	if len(cfg.Secondaries) > 0 {
@@ -62,7 +72,7 @@ func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zon
 			zs = append(zs, xfr.SecondaryZone{Origin: sc.Origin, Primaries: sc.Primaries})
 		}
 		s.second = xfr.NewSecondary(xfr.SecondaryOptions{
-			Zones: zs, Exchanger: ex, Logger: log, Changed: s.secondaryChanged,
+			Zones: zs, Exchanger: ex, Logger: log, Changed: s.secondaryChanged, Store: store,
 			Transferred: func(_ string, ixfr bool, err error) {
 				qtype, result := dns.TypeAXFR, "ok"
 				if ixfr {
@@ -77,7 +87,7 @@ func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zon
 	}
 	s.setConfig(cfg)
 	h.SetTransfers(&xfr.Service{Primary: s.primary, Secondary: s.second})
-	return s
+	return s, nil
 }
 
 // setConfig takes a (re)loaded configuration's transfer policy and notify

@@ -1,6 +1,9 @@
 package xfr
 
-import "sync"
+import (
+	"fmt"
+	"sync"
+)
 
 // Journal bounds. A journal only has to bridge the versions a secondary
 // may still hold; anything older is answered with the whole zone (RFC 1995
@@ -24,6 +27,10 @@ type Journal struct {
 	mu      sync.Mutex
 	diffs   []Diff
 	records int
+	file    *journalFile // nil: in memory only
+	// dropped counts diffs dropped from the front since the file was last
+	// written whole; the file is compacted when they outnumber the kept.
+	dropped int
 }
 
 // NewJournal returns an empty journal; zero bounds take the defaults.
@@ -37,18 +44,57 @@ func NewJournal(maxVersions, maxRecords int) *Journal {
 	return &Journal{maxVersions: maxVersions, maxRecords: maxRecords}
 }
 
+// OpenJournal returns the journal kept in the file at path (created if
+// missing), with the diffs it already holds; zero bounds take the
+// defaults. A torn last entry (a crash while appending) is cut off;
+// torn is the number of bytes dropped.
+func OpenJournal(path string, maxVersions, maxRecords int) (j *Journal, torn int64, err error) {
+	jf, diffs, torn, err := openJournalFile(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	j = NewJournal(maxVersions, maxRecords)
+	for _, d := range diffs {
+		j.add(d)
+	}
+	j.file = jf
+	if j.dropped > len(j.diffs) { // mostly versions the bounds drop
+		if err := j.persist(Diff{}); err != nil {
+			jf.close()
+			return nil, 0, err
+		}
+	}
+	return j, torn, nil
+}
+
 // Add appends d. A diff that does not continue the last one (its From is
 // not the last To: the zone was replaced out of sequence) starts the
 // history afresh; the oldest diffs are dropped to stay within bounds.
-func (j *Journal) Add(d Diff) {
+// With a file, d is on disk (synced) when Add returns without error; on
+// an error the journal in memory holds d all the same.
+func (j *Journal) Add(d Diff) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	appended := j.add(d)
+	if j.file == nil {
+		return nil
+	}
+	if !appended {
+		d = Diff{}
+	}
+	return j.persist(d)
+}
+
+// add is Add in memory; it reports whether d was simply appended (no
+// reset, nothing dropped from the front beyond what compaction allows).
+func (j *Journal) add(d Diff) (appended bool) {
+	appended = true
 	if n := len(j.diffs); n > 0 && j.diffs[n-1].To.Serial != d.From.Serial {
-		j.diffs, j.records = nil, 0
+		j.diffs, j.records, appended = nil, 0, false
 	}
 	if d.Size() > j.maxRecords {
 		j.diffs, j.records = nil, 0
-		return
+		return false
 	}
 	j.diffs = append(j.diffs, d)
 	j.records += d.Size()
@@ -56,7 +102,52 @@ func (j *Journal) Add(d Diff) {
 		j.records -= j.diffs[0].Size()
 		j.diffs[0] = Diff{}
 		j.diffs = j.diffs[1:]
+		j.dropped++
 	}
+	return appended
+}
+
+// persist writes the change to the file: an append of d when d is set and
+// the file's dropped entries are still few, else the whole history.
+func (j *Journal) persist(d Diff) error {
+	if d.To != nil && j.dropped <= len(j.diffs) {
+		return j.file.append(d)
+	}
+	j.dropped = 0
+	if err := j.file.rewrite(j.diffs); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Reset forgets every diff (the served version no longer descends from
+// them), on disk too.
+func (j *Journal) Reset() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for i := range j.diffs {
+		j.diffs[i] = Diff{}
+	}
+	j.diffs, j.records = nil, 0
+	if j.file == nil {
+		return nil
+	}
+	return j.persist(Diff{})
+}
+
+// Close closes the journal's file, if any.
+func (j *Journal) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.file == nil {
+		return nil
+	}
+	err := j.file.close()
+	j.file = nil
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return nil
 }
 
 // Since returns the diffs leading from serial to current, or ok=false when

@@ -31,6 +31,7 @@ type Primary struct {
 	perZone  map[string][]netip.Prefix // canonical origin -> allowed
 	journals map[string]*Journal
 	names    map[string]zoneNames // canonical origin -> the latest version's names
+	store    *Store               // nil: journals in memory only
 }
 
 // zoneNames caches a version's names in canonical order: sorting them is
@@ -110,14 +111,37 @@ func (p *Primary) Allowed(origin string, client netip.Addr) bool {
 	return false
 }
 
-// Journal returns the zone's journal, creating it.
+// SetStore keeps journals in st's files from now on (--data-dir), so IXFR
+// survives a restart. Call it before serving.
+func (p *Primary) SetStore(st *Store) {
+	p.mu.Lock()
+	p.store = st
+	p.mu.Unlock()
+}
+
+// Journal returns the zone's journal, creating it: read back from its
+// file when there is a store. A journal file that cannot be opened is
+// logged and the zone journals in memory.
 func (p *Primary) Journal(origin string) *Journal {
 	origin = dnsname.Canonical(origin)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	j := p.journals[origin]
 	if j == nil {
-		j = NewJournal(0, 0)
+		if p.store != nil {
+			var torn int64
+			var err error
+			j, torn, err = OpenJournal(p.store.JournalPath(origin), 0, 0)
+			switch {
+			case err != nil:
+				p.log.Error("journal unusable: IXFR from memory only", "zone", origin, "err", err)
+			case torn > 0:
+				p.log.Warn("journal had a torn last entry (a crash while writing): cut off", "zone", origin, "bytes", torn)
+			}
+		}
+		if j == nil {
+			j = NewJournal(0, 0)
+		}
 		p.journals[origin] = j
 	}
 	return j
@@ -137,16 +161,18 @@ func (p *Primary) Record(old, new *zone.Zone) bool {
 	case -1:
 		oldNames := p.zoneNames(old)
 		d := compute(old, oldNames, new, p.zoneNames(new))
-		p.Journal(new.Origin).Add(d)
+		if err := p.Journal(new.Origin).Add(d); err != nil {
+			p.log.Error("journal write failed: the change is served but may not survive a restart", "zone", new.Origin, "serial", new.SOA.Serial, "err", err)
+		}
 		return true
 	case 0:
 		if old.SOA.Serial == new.SOA.Serial {
 			return false
 		}
 	}
-	p.mu.Lock()
-	delete(p.journals, new.Origin)
-	p.mu.Unlock()
+	if err := p.Journal(new.Origin).Reset(); err != nil {
+		p.log.Error("journal reset failed", "zone", new.Origin, "err", err)
+	}
 	p.log.Warn("zone serial went backwards: secondaries will not follow until it passes theirs",
 		"zone", new.Origin, "old", old.SOA.Serial, "new", new.SOA.Serial)
 	return false

@@ -53,6 +53,10 @@ type SecondaryOptions struct {
 	// Transferred, if set, is told of every transfer tried: whether it
 	// asked for IXFR (else AXFR), and its error (metrics).
 	Transferred func(origin string, ixfr bool, err error)
+	// Store, if set, keeps each zone's latest version and when a primary
+	// last confirmed it (--data-dir): at start a zone is served from its
+	// copy, unless EXPIRE has passed, and refreshed from there (IXFR).
+	Store *Store
 }
 
 // Secondary keeps zones transferred from primaries fresh: one goroutine
@@ -71,6 +75,7 @@ type secZone struct {
 
 	mu      sync.Mutex
 	current *zone.Zone
+	saved   *zone.Zone // the version on disk (Store), run's goroutine only
 	status  SecondaryStatus
 	waiters []chan error // Refresh calls waiting for the next refresh
 }
@@ -202,7 +207,7 @@ func (s *Secondary) Notify(origin string, from netip.Addr) (known, allowed bool)
 // run is one zone's timer loop. Every turn does one refresh, so it is
 // bounded by the timers; it ends with ctx.
 func (s *Secondary) run(ctx context.Context, sz *secZone) {
-	var lastOK time.Time // last time a primary confirmed our version
+	lastOK := s.restore(sz) // last time a primary confirmed our version
 	wait := time.Duration(0)
 	for {
 		if wait > 0 {
@@ -229,10 +234,13 @@ func (s *Secondary) run(ctx context.Context, sz *secZone) {
 			sz.status.LastOK = now
 		}
 		sz.mu.Unlock()
+		cur := s.Zone(sz.cfg.Origin)
+		if err == nil {
+			s.save(sz, cur, now)
+		}
 		for _, w := range waiters {
 			w <- err
 		}
-		cur := s.Zone(sz.cfg.Origin)
 		switch {
 		case err == nil:
 			lastOK = now
@@ -249,6 +257,11 @@ func (s *Secondary) run(ctx context.Context, sz *secZone) {
 			if now.Sub(lastOK) >= expire {
 				s.log.Error("secondary zone expired: primaries unreachable past EXPIRE", "zone", sz.cfg.Origin, "expire", expire)
 				s.install(sz, nil)
+				if s.o.Store != nil {
+					if err := s.o.Store.RemoveSecondary(sz.cfg.Origin); err != nil {
+						s.log.Warn("secondary copy not removed", "zone", sz.cfg.Origin, "err", err)
+					}
+				}
 				wait = initialRetry
 			}
 		}
@@ -289,9 +302,13 @@ func (s *Secondary) refresh(ctx context.Context, sz *secZone) error {
 		if res.Zone != nil {
 			s.log.Info("secondary zone transferred", "zone", sz.cfg.Origin, "primary", p, "serial", res.Serial,
 				"incremental", res.Incremental, "records", res.Zone.Records)
+			now := s.o.Clock.Now()
 			sz.mu.Lock()
-			sz.status.LastTransfer, sz.status.Incremental = s.o.Clock.Now(), res.Incremental
+			sz.status.LastTransfer, sz.status.Incremental = now, res.Incremental
 			sz.mu.Unlock()
+			// On disk before it is served: a version we served, and
+			// told our own secondaries about, survives a crash.
+			s.save(sz, res.Zone, now)
 			s.install(sz, res.Zone)
 		}
 		return nil
