@@ -14,7 +14,7 @@ const authUsage = `usage: rootline auth --listen ADDR:PORT [--listen ...] --zone
        [--allow-transfer CIDR ...] [--notify ADDR[:PORT] ...] [--secondary ORIGIN=PRIMARY[:PORT] ...]
        [--sign ORIGIN=KEYDIR ...] [--metrics ADDR:PORT] [--query-log] [--control SOCKET]
        [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
-       [--dnstap unix:PATH] [--data-dir DIR]
+       [--dnstap unix:PATH] [--data-dir DIR] [--catalog ORIGIN] [--catalog-member-of CATALOG=PRIMARY[:PORT] ...]
        [--rrl-rate N] [--rrl-slip N] [--rrl-window D] [--rrl-ipv4-prefix N] [--rrl-ipv6-prefix N]
 
 Serves the zones authoritatively over UDP and TCP on every listen address.
@@ -26,7 +26,10 @@ reload that advances a zone's serial, --notify targets get a NOTIFY.
 --secondary zones are transferred from their primary, refreshed on the SOA
 timers and on NOTIFY from it, and served like the others. --data-dir DIR
 keeps the IXFR journals and the secondary copies on disk, so a restart
-serves the latest data without a new transfer. With --metrics,
+serves the latest data without a new transfer. Catalog zones (RFC 9432):
+--catalog ORIGIN publishes one listing every zone served; a secondary
+given --catalog-member-of CATALOG=PRIMARY serves every zone it lists and
+follows additions and removals. With --metrics,
 Prometheus metrics are at http://ADDR:PORT/metrics; --query-log logs every
 query (SIGHUP applies the setting).
 
@@ -62,12 +65,14 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 	fs := flag.NewFlagSet("auth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, authUsage); fs.PrintDefaults() }
-	var listens, zones, allowXfr, notify, secondaries, signs listFlag
+	var listens, zones, allowXfr, notify, secondaries, signs, catalogsOf listFlag
 	fs.Var(&listens, "listen", "address and port to serve on, e.g. 127.0.0.1:53 or [::1]:53 (repeatable)")
 	fs.Var(&zones, "zone", "zone to serve as ORIGIN=FILE (repeatable)")
 	fs.Var(&allowXfr, "allow-transfer", "CIDR or address allowed to transfer every zone (AXFR/IXFR) (repeatable)")
 	fs.Var(&notify, "notify", "secondary ADDR[:PORT] to NOTIFY when a zone's serial advances (repeatable)")
 	fs.Var(&secondaries, "secondary", "zone to serve as a secondary, ORIGIN=PRIMARY_ADDR[:PORT] (repeatable)")
+	fs.Var(&catalogsOf, "catalog-member-of", "serve every zone the catalog zone CATALOG lists, from PRIMARY, as CATALOG=PRIMARY_ADDR[:PORT] (repeatable)")
+	catalogOrigin := fs.String("catalog", "", "publish a catalog zone (RFC 9432) at ORIGIN listing every zone served")
 	fs.Var(&signs, "sign", "sign the zone ORIGIN with the keys in KEYDIR, ORIGIN=KEYDIR (repeatable)")
 	cfgFile := fs.String("config", "", "TOML configuration file (flags add to it)")
 	verbose := fs.Bool("v", false, "log debug messages")
@@ -132,6 +137,16 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 				return nil, err
 			}
 			c.Secondaries = append(c.Secondaries, sc)
+		}
+		for _, v := range catalogsOf {
+			sc, err := config.ParseCatalogMemberFlag(v)
+			if err != nil {
+				return nil, err
+			}
+			c.Secondaries = append(c.Secondaries, sc)
+		}
+		if *catalogOrigin != "" {
+			c.Catalog = *catalogOrigin
 		}
 		if *metricsAddr != "" {
 			if c.Metrics, err = config.ParseListen(*metricsAddr); err != nil {

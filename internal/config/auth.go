@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
@@ -25,6 +27,9 @@ type Auth struct {
 	// told of every zone's new serial (RFC 1996).
 	Notify      Servers         `toml:"notify"`
 	Secondaries []AuthSecondary `toml:"secondary"`
+	// Catalog is the origin of the catalog zone (RFC 9432) we publish,
+	// listing every other zone served; empty: none.
+	Catalog string `toml:"catalog"`
 
 	Metrics  netip.AddrPort `toml:"metrics"`   // Prometheus; zero: off
 	QueryLog bool           `toml:"query-log"` // log every query
@@ -145,6 +150,10 @@ type AuthSecondary struct {
 	Primaries     Servers  `toml:"primaries"`      // tried in order
 	AllowTransfer Prefixes `toml:"allow-transfer"` // in addition to the global list
 	Notify        Servers  `toml:"notify"`         // in addition to the global list
+	// Catalog: the zone is a catalog (RFC 9432) and every zone it lists
+	// is served too, as a secondary of the same primaries, following
+	// additions and removals (--catalog-member-of).
+	Catalog bool `toml:"catalog"`
 }
 
 // LoadAuth reads a TOML file into c, on top of what c already holds.
@@ -196,10 +205,25 @@ func ParseSecondaryFlag(v string) (AuthSecondary, error) {
 	return AuthSecondary{Origin: origin, Primaries: Servers{ap}}, nil
 }
 
+// ParseCatalogMemberFlag parses ORIGIN=PRIMARY[:PORT]
+// (--catalog-member-of): a catalog zone kept as a secondary whose member
+// zones are served too.
+func ParseCatalogMemberFlag(v string) (AuthSecondary, error) {
+	origin, primary, ok := strings.Cut(v, "=")
+	if !ok || origin == "" || primary == "" {
+		return AuthSecondary{}, fmt.Errorf("--catalog-member-of %q: want CATALOG_ORIGIN=PRIMARY_ADDR[:PORT]", v)
+	}
+	ap, err := ParseServer(primary)
+	if err != nil {
+		return AuthSecondary{}, fmt.Errorf("--catalog-member-of %q: %w", v, err)
+	}
+	return AuthSecondary{Origin: origin, Primaries: Servers{ap}, Catalog: true}, nil
+}
+
 // Transfers reports whether any replication is configured; without it the
 // server behaves exactly as a plain authoritative server.
 func (c *Auth) Transfers() bool {
-	if len(c.AllowTransfer) > 0 || len(c.Notify) > 0 || len(c.Secondaries) > 0 {
+	if len(c.AllowTransfer) > 0 || len(c.Notify) > 0 || len(c.Secondaries) > 0 || c.Catalog != "" {
 		return true
 	}
 	for _, z := range c.Zones {
@@ -217,6 +241,16 @@ func (c *Auth) Validate() error {
 	errs = append(errs, checkDnstap(c.Dnstap)...)
 	if len(c.Zones) == 0 && len(c.Secondaries) == 0 {
 		errs = append(errs, errors.New("no zones (--zone ORIGIN=FILE or --secondary ORIGIN=PRIMARY)"))
+	}
+	if c.Catalog != "" {
+		if _, ok := dns.IsDomainName(c.Catalog); !ok {
+			errs = append(errs, fmt.Errorf("catalog %q: not a domain name", c.Catalog))
+		}
+		for _, z := range c.Zones {
+			if dnsname.Equal(z.Origin, c.Catalog) {
+				errs = append(errs, fmt.Errorf("catalog %s: also configured as a zone; the catalog is generated from the zones served", c.Catalog))
+			}
+		}
 	}
 	check := func(what string, prefixes Prefixes, notify Servers) {
 		errs = append(errs, checkValid(what+"allow-transfer", "prefix", prefixes)...)

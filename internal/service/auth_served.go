@@ -39,6 +39,7 @@ type served struct {
 	// installed is, by canonical origin, the version published and when
 	// it was first (zone-status's load time).
 	installed map[string]installedZone
+	cat       catalogState // catalog zones, published and consumed
 }
 
 type installedZone struct {
@@ -47,7 +48,7 @@ type installedZone struct {
 }
 
 func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zone.Zone, am *metrics.Auth) (*served, error) {
-	s := &served{log: log, h: h, fixed: fixed, ctx: context.Background()}
+	s := &served{log: log, h: h, fixed: fixed, ctx: context.Background(), cat: newCatalogState(cfg)}
 	if !cfg.Transfers() {
 		s.cfg = cfg
 		return s, nil
@@ -112,6 +113,7 @@ func (s *served) setConfig(cfg *config.Auth) {
 	for _, z := range cfg.Secondaries {
 		add(z.Origin, z.AllowTransfer, z.Notify)
 	}
+	s.catalogPolicy(add)
 	s.primary.SetAllow(cfg.AllowTransfer, perZone)
 }
 
@@ -147,6 +149,7 @@ func (s *served) setFiles(zs []*zone.Zone) {
 			s.sendNotify(z) // a zone added by reload
 		}
 	}
+	s.updateCatalog()
 	s.publish()
 }
 
@@ -166,6 +169,10 @@ func (s *served) secondaryChanged(origin string, old, new *zone.Zone) {
 		s.changed(old, new)
 	} else if new != nil {
 		s.sendNotify(new)
+	}
+	s.consumedChanged(origin, new)
+	if (old == nil) != (new == nil) {
+		s.updateCatalog() // a zone appeared or went
 	}
 	s.publish()
 }
@@ -195,6 +202,9 @@ func (s *served) publish() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	zs := append(append([]*zone.Zone(nil), s.fixed...), s.files...)
+	if c := s.catalogZone(); c != nil {
+		zs = append(zs, c)
+	}
 	var unavailable []string
 	if s.second != nil {
 		for _, o := range s.second.Origins() {

@@ -64,14 +64,19 @@ type SecondaryOptions struct {
 // retries on RETRY, expires after EXPIRE without reaching a primary, and
 // refreshes at once on NOTIFY.
 type Secondary struct {
-	o     SecondaryOptions
-	log   *slog.Logger
+	o   SecondaryOptions
+	log *slog.Logger
+
+	mu    sync.RWMutex
 	zones map[string]*secZone
+	ctx   context.Context // Run's; nil before Run
+	wg    sync.WaitGroup  // the zones' goroutines
 }
 
 type secZone struct {
 	cfg    SecondaryZone
-	notify chan struct{} // capacity 1: NOTIFYs arriving together coalesce
+	notify chan struct{}      // capacity 1: NOTIFYs arriving together coalesce
+	cancel context.CancelFunc // ends the zone's goroutine (RemoveZone)
 
 	mu      sync.Mutex
 	current *zone.Zone
@@ -113,8 +118,10 @@ func NewSecondary(o SecondaryOptions) *Secondary {
 	return s
 }
 
-// Origins returns the configured zones.
+// Origins returns the zones kept: those configured and those added since.
 func (s *Secondary) Origins() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	out := make([]string, 0, len(s.zones))
 	for o := range s.zones {
 		out = append(out, o)
@@ -122,10 +129,66 @@ func (s *Secondary) Origins() []string {
 	return out
 }
 
+// zone returns origin's state, nil when it is not one of ours.
+func (s *Secondary) zone(origin string) *secZone {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.zones[dnsname.Canonical(origin)]
+}
+
+// AddZone keeps z from now on (a catalog listed it), started at once when
+// Run is running. It reports false when z's origin is already kept.
+func (s *Secondary) AddZone(z SecondaryZone) bool {
+	z.Origin = dnsname.Canonical(z.Origin)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.zones[z.Origin] != nil {
+		return false
+	}
+	sz := &secZone{cfg: z, notify: make(chan struct{}, 1)}
+	s.zones[z.Origin] = sz
+	if s.ctx != nil {
+		s.start(sz)
+	}
+	return true
+}
+
+// RemoveZone stops keeping origin (a catalog no longer lists it): its
+// goroutine ends, it is no longer served (Changed is told, with nil) and
+// its copy in the Store is deleted. It reports false when origin was not
+// kept.
+func (s *Secondary) RemoveZone(origin string) bool {
+	origin = dnsname.Canonical(origin)
+	s.mu.Lock()
+	sz := s.zones[origin]
+	delete(s.zones, origin)
+	s.mu.Unlock()
+	if sz == nil {
+		return false
+	}
+	if sz.cancel != nil {
+		sz.cancel()
+	}
+	s.install(sz, nil)
+	if s.o.Store != nil {
+		if err := s.o.Store.RemoveSecondary(origin); err != nil {
+			s.log.Warn("secondary copy not removed", "zone", origin, "err", err)
+		}
+	}
+	return true
+}
+
+// start runs sz's goroutine under Run's context; s.mu is held.
+func (s *Secondary) start(sz *secZone) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	sz.cancel = cancel
+	s.wg.Go(func() { s.run(ctx, sz) })
+}
+
 // Zone returns the version of origin being served, nil if none (not yet
 // transferred, or expired).
 func (s *Secondary) Zone(origin string) *zone.Zone {
-	sz := s.zones[dnsname.Canonical(origin)]
+	sz := s.zone(origin)
 	if sz == nil {
 		return nil
 	}
@@ -136,7 +199,7 @@ func (s *Secondary) Zone(origin string) *zone.Zone {
 
 // Status returns origin's state, and whether it is one of our zones.
 func (s *Secondary) Status(origin string) (SecondaryStatus, bool) {
-	sz := s.zones[dnsname.Canonical(origin)]
+	sz := s.zone(origin)
 	if sz == nil {
 		return SecondaryStatus{}, false
 	}
@@ -154,7 +217,7 @@ func (s *Secondary) Status(origin string) (SecondaryStatus, bool) {
 // when origin is not one of our zones, or ctx ends first (the refresh
 // still happens).
 func (s *Secondary) Refresh(ctx context.Context, origin string) error {
-	sz := s.zones[dnsname.Canonical(origin)]
+	sz := s.zone(origin)
 	if sz == nil {
 		return errors.New("not a secondary zone: " + origin)
 	}
@@ -174,20 +237,24 @@ func (s *Secondary) Refresh(ctx context.Context, origin string) error {
 	}
 }
 
-// Run keeps every zone until ctx is done.
+// Run keeps every zone, and those added while it runs, until ctx is
+// done.
 func (s *Secondary) Run(ctx context.Context) {
-	var wg sync.WaitGroup
+	s.mu.Lock()
+	s.ctx = ctx
 	for _, sz := range s.zones {
-		wg.Go(func() { s.run(ctx, sz) })
+		s.start(sz)
 	}
-	wg.Wait()
+	s.mu.Unlock()
+	<-ctx.Done()
+	s.wg.Wait()
 }
 
 // Notify handles a NOTIFY for origin from addr (RFC 1996 3.10-3.11): known
 // reports whether origin is one of our secondary zones, allowed whether
 // addr is one of its primaries. An allowed NOTIFY schedules a refresh.
 func (s *Secondary) Notify(origin string, from netip.Addr) (known, allowed bool) {
-	sz := s.zones[dnsname.Canonical(origin)]
+	sz := s.zone(origin)
 	if sz == nil {
 		return false, false
 	}
@@ -324,6 +391,9 @@ func (s *Secondary) transferred(sz *secZone, ixfr bool, err error) {
 }
 
 func (s *Secondary) install(sz *secZone, z *zone.Zone) {
+	if z != nil && s.zone(sz.cfg.Origin) != sz {
+		return // removed (RemoveZone) while a refresh was under way
+	}
 	sz.mu.Lock()
 	old := sz.current
 	sz.current = z

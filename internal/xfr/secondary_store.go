@@ -43,7 +43,7 @@ func (s *Secondary) restore(sz *secZone) time.Time {
 // confirmed or sent: the whole zone when it is not the copy on disk, else
 // the time alone.
 func (s *Secondary) save(sz *secZone, cur *zone.Zone, now time.Time) {
-	if s.o.Store == nil || cur == nil {
+	if s.o.Store == nil || cur == nil || s.zone(sz.cfg.Origin) != sz {
 		return
 	}
 	st := SecondaryState{Serial: cur.SOA.Serial, LastOK: now}
