@@ -44,10 +44,12 @@ func FuzzLookupFormat(f *testing.F) {
 		req := new(dns.Msg)
 		req.SetQuestion("a.test.", dns.TypeA)
 		info := lookup.Info{Transport: lookup.UDP, Size: len(b), RTT: time.Millisecond}
-		for _, a := range []*lookupArgs{{}, {short: true}, {json: true}} {
+		multi := defaultQueryOpts()
+		multi.multi, multi.ttlid = true, false
+		for _, a := range []*lookupArgs{{opts: defaultQueryOpts(), cmd: true}, {opts: multi}, {opts: defaultQueryOpts(), short: true}, {opts: defaultQueryOpts(), json: true}} {
 			var out bytes.Buffer
 			p := &printer{w: &out, args: a, now: func() time.Time { return time.Unix(0, 0) }}
-			p.reply(req, r, info)
+			p.reply(question{name: "a.test.", qtype: dns.TypeA, opts: &a.opts}, req, r, info, 1)
 			if a.json {
 				for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 					if !json.Valid([]byte(line)) {

@@ -40,7 +40,7 @@ func runTrace(ctx context.Context, a *lookupArgs, c *lookup.Client, out *printer
 		// As dig does: @SERVER supplies the root name servers (". NS"
 		// with their addresses), so a trace against a private hierarchy
 		// never reaches the internet's roots.
-		servers, err := a.servers(ctx)
+		servers, err := a.servers(ctx, a.server, a.port)
 		if err != nil {
 			return err
 		}
@@ -48,7 +48,7 @@ func runTrace(ctx context.Context, a *lookupArgs, c *lookup.Client, out *printer
 			port = servers[0].Port() // @ADDR:PORT sets the port of the walk too
 		}
 		source = "from @" + a.server
-		req := a.request(question{name: ".", qtype: dns.TypeNS, qclass: dns.ClassINET})
+		req := a.request(question{name: ".", qtype: dns.TypeNS, qclass: dns.ClassINET, opts: a.questions[0].opts})
 		r, info, err := c.ExchangeInfo(ctx, req)
 		if err != nil {
 			return exitError{code: exitNoReply, msg: fmt.Sprintf("lookup +trace: root name servers from @%s: %v", a.server, exchangeErr(err))}
@@ -57,16 +57,18 @@ func runTrace(ctx context.Context, a *lookupArgs, c *lookup.Client, out *printer
 			return inputErr("--root-hints %s: %v", source, err)
 		}
 	}
-	opts := lookup.TraceOptions{
-		Roots: hints,
-		Port:  port,
-		Query: func(q dns.Question) *dns.Msg {
-			return a.request(question{name: q.Name, qtype: q.Qtype, qclass: q.Qclass})
-		},
-		DNSSEC: a.dnssec,
-	}
 	code := exitOK
 	for _, q := range a.questions {
+		qo := q.opts
+		opts := lookup.TraceOptions{
+			Roots: hints,
+			Port:  port,
+			Query: func(q dns.Question) *dns.Msg {
+				return a.request(question{name: q.Name, qtype: q.Qtype, qclass: q.Qclass, opts: qo})
+			},
+			DNSSEC: qo.dnssec,
+		}
+		out.cur = qo
 		fmt.Fprintf(out.w, "\n; <<>> rootline lookup <<>> +trace %s %s\n", q.name, typeString(q.qtype))
 		for _, rr := range hints.NS {
 			fmt.Fprintln(out.w, rrText(rr))
@@ -142,7 +144,7 @@ func (p *printer) traceStep(s lookup.Step) {
 			fmt.Fprintf(w, "%s;; answer for %s\n\n", indent, q.Name)
 		}
 	case lookup.ActionReferral, lookup.ActionGlueless:
-		if p.args != nil && p.args.dnssec {
+		if p.cur != nil && p.cur.dnssec {
 			printDS(w, indent, s)
 		}
 		fmt.Fprintf(w, "%s;; referral to %s\n\n", indent, s.Referral)
