@@ -164,8 +164,8 @@ func (a *lookupArgs) request(q question) *dns.Msg {
 
 // clientKey names the servers and transport of a lookup.Client.
 type clientKey struct {
-	server       string
-	port         uint16
+	server      string
+	port        uint16
 	tcp, noEDNS bool
 }
 
