@@ -83,3 +83,27 @@ func FuzzParseLookupArgs(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLookupBatch: any batch file is read or refused cleanly, within the
+// question bound.
+func FuzzLookupBatch(f *testing.F) {
+	f.Add("a.test MX +short\n@127.0.0.1 -p 53 b.test\n# c\n\n-x 192.0.2.1 +noall +answer\n")
+	f.Add("-q MX -t TXT -c CH +multi\n+trace\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		a, err := parseLookupArgs([]string{"-f", "batch"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.readBatch(strings.NewReader(text)) != nil {
+			return
+		}
+		if len(a.questions) > maxQueries {
+			t.Fatalf("%d questions", len(a.questions))
+		}
+		for _, q := range a.questions {
+			if !dns.IsFqdn(q.name) || q.opts == nil {
+				t.Fatalf("bad question %+v", q)
+			}
+		}
+	})
+}
