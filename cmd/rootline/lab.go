@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rootline-dns/rootline/internal/config"
 	"github.com/rootline-dns/rootline/lab"
 )
 
@@ -86,9 +86,9 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *verbose {
 		opt.Logger = newLogger(stderr, slog.LevelDebug)
 	}
-	b, err := netip.ParseAddr(*base)
+	b, err := config.ParseAddr(*base)
 	if err != nil {
-		return exitError{code: 2, msg: fmt.Sprintf("lab: --listen-base %q: %v", *base, err)}
+		return exitError{code: 2, msg: fmt.Sprintf("lab: --listen-base %v", err)}
 	}
 	opt.ListenBase = b
 	opt.ServeStale = *serveStale
@@ -104,6 +104,14 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		opt.Port = uint16(*port)
 	}
 	if *zonesDir != "" {
+		// os.DirFS reports a missing folder as "open .": name it.
+		fi, err := os.Stat(*zonesDir)
+		if err != nil {
+			return exitError{code: 2, msg: fmt.Sprintf("lab: --zones %s: %v", *zonesDir, fileErr(err))}
+		}
+		if !fi.IsDir() {
+			return exitError{code: 2, msg: fmt.Sprintf("lab: --zones %s: not a folder (want one holding root.zone and ORIGIN.zone files)", *zonesDir)}
+		}
 		opt.Zones = os.DirFS(*zonesDir)
 	}
 	for _, f := range faults {

@@ -125,17 +125,22 @@ func TestLabDumpAndZones(t *testing.T) {
 }
 
 func TestLabBadFlags(t *testing.T) {
-	for _, args := range [][]string{
-		{"--fault", "fire"},
-		{"--listen-base", "not-an-address"},
-		{"--port", "70000"},
-		{"extra"},
+	for _, tc := range []struct {
+		args []string
+		want string // in the message
+	}{
+		{[]string{"--fault", "fire"}, "fire"},
+		{[]string{"--listen-base", "not-an-address"}, `"not-an-address": not-an-address is a host name; give an IP address`},
+		{[]string{"--listen-base", "999.1.1.1"}, `999.1.1.1 is not an IP address (IPv4 field has value >255)`},
+		{[]string{"--port", "70000"}, "70000"},
+		{[]string{"--zones", "/nonexistent/zones"}, "--zones /nonexistent/zones: no such file or directory"},
+		{[]string{"extra"}, "extra"},
 	} {
 		var out, errb bytes.Buffer
-		err := run(context.Background(), append([]string{"lab"}, args...), &out, &errb)
+		err := run(context.Background(), append([]string{"lab"}, tc.args...), &out, &errb)
 		var ee exitError
-		if !errors.As(err, &ee) || ee.code != 2 {
-			t.Errorf("lab %v: %v, want exit 2", args, err)
+		if !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(ee.msg+errb.String(), tc.want) {
+			t.Errorf("lab %v: %v, want exit 2 and a message with %q", tc.args, err, tc.want)
 		}
 	}
 	var out, errb bytes.Buffer
