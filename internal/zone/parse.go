@@ -132,7 +132,7 @@ func Parse(r io.Reader, origin, file string, opt Options) ([]Entry, []Problem) {
 		d := filepath.Dir(file)
 		root, err := os.OpenRoot(d)
 		if err != nil {
-			return nil, []Problem{{File: file, Msg: fmt.Sprintf("$INCLUDE folder: %v", err)}}
+			return nil, []Problem{{File: file, Msg: fmt.Sprintf("$INCLUDE folder %s: %v", d, unwrapPath(err))}}
 		}
 		defer root.Close()
 		fsys = root.FS()
