@@ -93,54 +93,48 @@ func (s style) question(b *strings.Builder, q dns.Question) {
 // multiRdata is rr's RDATA in dig's multi-line form, for the types dig
 // spreads over lines (with the comments it adds: SOA timers in words,
 // DNSKEY role, algorithm and key tag); false for the others, which keep
-// their one-line form.
+// their one-line form. Most are the one-line fields with the last one, a
+// hex or base64 blob, cut anew into lines.
 func (s style) multiRdata(rr dns.RR) (string, bool) {
 	lb := "\n" + strings.Repeat("\t", s.rdataCol/tabWidth) + strings.Repeat(" ", s.rdataCol%tabWidth)
-	lines := func(parts []string) string { return strings.Join(parts, lb) }
+	f := strings.Fields(rdataText(rr))
+	// blob is fields from i on, joined and cut at dig's multi-line width.
+	blob := func(i int) string { return strings.Join(split(strings.Join(f[min(i, len(f)):], ""), digMultiChunk), lb) }
+	head := func(n int) string { return strings.Join(f[:min(n, len(f))], " ") }
 	switch v := rr.(type) {
 	case *dns.SOA:
-		return fmt.Sprintf("%s %s (%s%-10d ; serial%s%-10d ; refresh (%s)%s%-10d ; retry (%s)%s%-10d ; expire (%s)%s%-10d ; minimum (%s)%s)",
-			v.Ns, v.Mbox, lb, v.Serial, lb, v.Refresh, ttlWords(v.Refresh), lb, v.Retry, ttlWords(v.Retry),
-			lb, v.Expire, ttlWords(v.Expire), lb, v.Minttl, ttlWords(v.Minttl), lb), true
+		var b strings.Builder
+		b.WriteString(v.Ns + " " + v.Mbox + " (" + lb + fmt.Sprintf("%-10d ; serial", v.Serial))
+		for _, t := range []struct {
+			name string
+			v    uint32
+		}{{"refresh", v.Refresh}, {"retry", v.Retry}, {"expire", v.Expire}, {"minimum", v.Minttl}} {
+			fmt.Fprintf(&b, "%s%-10d ; %s (%s)", lb, t.v, t.name, ttlWords(t.v))
+		}
+		b.WriteString(lb + ")")
+		return b.String(), true
 	case *dns.DNSKEY:
-		return keyMulti(v, lb), true
+		return keyMulti(v, lb, blob(3)), true
 	case *dns.CDNSKEY:
-		return keyMulti(&v.DNSKEY, lb), true
+		return keyMulti(&v.DNSKEY, lb, blob(3)), true
 	case *dns.RRSIG:
-		return fmt.Sprintf("%s %d %d %d (%s%s %s %d %s%s%s )", typeString(v.TypeCovered), v.Algorithm, v.Labels, v.OrigTtl,
-			lb, dns.TimeToString(v.Expiration), dns.TimeToString(v.Inception), v.KeyTag, v.SignerName,
-			lb, lines(split(v.Signature, digMultiChunk))), true
-	case *dns.DS:
-		return fmt.Sprintf("%d %d %d (%s%s )", v.KeyTag, v.Algorithm, v.DigestType, lb, lines(split(strings.ToUpper(v.Digest), digMultiChunk))), true
-	case *dns.CDS:
-		return fmt.Sprintf("%d %d %d (%s%s )", v.KeyTag, v.Algorithm, v.DigestType, lb, lines(split(strings.ToUpper(v.Digest), digMultiChunk))), true
-	case *dns.NSEC3:
-		salt := v.Salt
-		if salt == "" {
-			salt = "-"
-		}
-		return fmt.Sprintf("%d %d %d %s (%s%s%s%s )", v.Hash, v.Flags, v.Iterations, strings.ToUpper(salt),
-			lb, strings.ToUpper(v.NextDomain), lb, typeList(v.TypeBitMap)), true
-	case *dns.SSHFP:
-		return fmt.Sprintf("%d %d (%s%s )", v.Algorithm, v.Type, lb, lines(split(strings.ToUpper(v.FingerPrint), digMultiChunk))), true
-	case *dns.TLSA:
-		return fmt.Sprintf("%d %d %d (%s%s )", v.Usage, v.Selector, v.MatchingType, lb, lines(split(strings.ToUpper(v.Certificate), digMultiChunk))), true
-	case *dns.SMIMEA:
-		return fmt.Sprintf("%d %d %d (%s%s )", v.Usage, v.Selector, v.MatchingType, lb, lines(split(strings.ToUpper(v.Certificate), digMultiChunk))), true
-	case *dns.OPENPGPKEY:
-		return "( " + lines(split(v.PublicKey, digMultiChunk)) + " )", true
-	case *dns.CERT:
-		t, ok := dns.CertTypeToString[v.Type]
-		if !ok {
-			t = strconv.Itoa(int(v.Type))
-		}
-		return fmt.Sprintf("%s %d %d (%s%s )", t, v.KeyTag, v.Algorithm, lb, lines(split(v.Certificate, digMultiChunk))), true
-	case *dns.IPSECKEY:
-		f := strings.Fields(rdataText(rr))
-		if len(f) != 5 {
+		if len(f) < 9 {
 			return "", false
 		}
-		return fmt.Sprintf("( %s%s%s )", strings.Join(f[:4], " "), lb, lines(split(v.PublicKey, digMultiChunk))), true
+		return head(4) + " (" + lb + strings.Join(f[4:8], " ") + lb + blob(8) + " )", true
+	case *dns.NSEC3:
+		if len(f) < 5 {
+			return "", false
+		}
+		return head(4) + " (" + lb + f[4] + lb + strings.Join(f[5:], " ") + " )", true
+	case *dns.SSHFP:
+		return head(2) + " (" + lb + blob(2) + " )", true
+	case *dns.DS, *dns.CDS, *dns.TLSA, *dns.SMIMEA, *dns.CERT:
+		return head(3) + " (" + lb + blob(3) + " )", true
+	case *dns.OPENPGPKEY:
+		return "( " + blob(0) + " )", true
+	case *dns.IPSECKEY:
+		return "( " + head(4) + lb + blob(4) + " )", true
 	case *dns.DHCID:
 		// dig's comment decodes the RDATA (RFC 4701 3.1): identifier
 		// type, digest type and digest length.
@@ -148,19 +142,20 @@ func (s style) multiRdata(rr dns.RR) (string, bool) {
 		if b, err := base64.StdEncoding.DecodeString(v.Digest); err == nil && len(b) >= 3 {
 			comment = fmt.Sprintf(" ; %d %d %d", int(b[0])<<8|int(b[1]), b[2], len(b)-3)
 		}
-		return "( " + lines(split(v.Digest, digMultiChunk)) + " )" + comment, true
+		return "( " + blob(0) + " )" + comment, true
 	case *dns.RFC3597:
-		if v.Rdata == "" {
-			return `\# 0`, true
+		if len(f) < 3 {
+			return head(2), true // \# 0
 		}
-		return fmt.Sprintf(`\# %d ( %s )`, len(v.Rdata)/2, lines(split(strings.ToUpper(v.Rdata), digMultiChunk))), true
+		return head(2) + " ( " + blob(2) + " )", true
 	}
 	return "", false
 }
 
-// keyMulti is a DNSKEY or CDNSKEY over lines, with dig's comment: KSK or
-// ZSK (the SEP flag, RFC 4034 2.1.1), algorithm and key tag.
-func keyMulti(k *dns.DNSKEY, lb string) string {
+// keyMulti is a DNSKEY or CDNSKEY over lines, key the key's lines, with
+// dig's comment: KSK or ZSK (the SEP flag, RFC 4034 2.1.1), algorithm and
+// key tag.
+func keyMulti(k *dns.DNSKEY, lb, key string) string {
 	role := "ZSK"
 	if k.Flags&dns.SEP != 0 {
 		role = "KSK"
@@ -169,8 +164,7 @@ func keyMulti(k *dns.DNSKEY, lb string) string {
 	if !ok {
 		alg = strconv.Itoa(int(k.Algorithm))
 	}
-	return fmt.Sprintf("%d %d %d (%s%s%s) ; %s; alg = %s ; key id = %d", k.Flags, k.Protocol, k.Algorithm,
-		lb, strings.Join(split(k.PublicKey, digMultiChunk), lb), lb, role, alg, k.KeyTag())
+	return fmt.Sprintf("%d %d %d (%s%s%s) ; %s; alg = %s ; key id = %d", k.Flags, k.Protocol, k.Algorithm, lb, key, lb, role, alg, k.KeyTag())
 }
 
 // split cuts s into pieces of n characters.
@@ -181,15 +175,6 @@ func split(s string, n int) []string {
 		s = s[n:]
 	}
 	return append(out, s)
-}
-
-// typeList is a type bitmap in presentation form.
-func typeList(types []uint16) string {
-	names := make([]string, len(types))
-	for i, t := range types {
-		names[i] = typeString(t)
-	}
-	return strings.Join(names, " ")
 }
 
 // ttlWords is a duration in seconds the way BIND spells SOA timers out in

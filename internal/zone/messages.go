@@ -68,32 +68,34 @@ func plainParseError(msg, text string) string {
 	}
 }
 
+// Fields of miekg/dns's structs by what they hold, as " Name " lists.
+const (
+	nameFields = " Ns Mbox Target Mx Ptr Exchanger Hostname Replacement SignerName NextDomain Host Fqdn Md Mf Mb Mg Mr" +
+		" Rmail Email PreviousName NextName Map822 Mapx400 "
+	numberFields = " Pref Preference Priority Weight Port Serial Flags Flag Algorithm KeyTag Labels OrigTtl Iterations" +
+		" Hash Usage Selector MatchingType Type DigestType Order Subtype Scheme Protocol "
+	stringFields = " NAPTR.Flags NAPTR.Service NAPTR.Regexp CAA.Value CAA.Tag URI.Target RP.Txt TXT.Txt "
+)
+
 // fieldKind says what a field of miekg/dns's structs holds, for the
 // fields whose content is plain from their name; "" for the others.
 func fieldKind(typ, field string) string {
-	switch typ + " " + field {
-	case "A A":
+	has := func(list, f string) bool { return strings.Contains(list, " "+f+" ") }
+	switch {
+	case typ == "A" && field == "A":
 		return "an IPv4 address"
-	case "AAAA AAAA":
+	case typ == "AAAA" && field == "AAAA":
 		return "an IPv6 address"
-	case "RRSIG Expiration", "RRSIG Inception":
+	case field == "Expiration" || field == "Inception":
 		return "a time (YYYYMMDDHHMMSS, or seconds since 1970)"
-	case "NAPTR Flags", "NAPTR Service", "NAPTR Regexp", "CAA Value", "CAA Tag", "URI Target", "RP Txt", "TXT Txt":
+	case has(stringFields, typ+"."+field):
 		return "a character string"
-	}
-	switch field {
-	case "Ns", "Mbox", "Target", "Mx", "Ptr", "Exchanger", "Hostname", "Replacement", "SignerName", "NextDomain",
-		"Host", "Fqdn", "Md", "Mf", "Mb", "Mg", "Mr", "Rmail", "Email", "PreviousName", "NextName", "Map822", "Mapx400":
+	case has(nameFields, field):
 		return "a domain name"
-	case "Pref", "Preference", "Priority", "Weight", "Port", "Serial", "Flags", "Flag", "Algorithm", "KeyTag", "Labels",
-		"OrigTtl", "Iterations", "Hash", "Usage", "Selector", "MatchingType", "Type", "DigestType", "Order", "Subtype",
-		"Scheme", "Protocol", "Typecovered":
-		if field == "Typecovered" {
-			return "a record type"
-		}
-		return "a number"
-	case "TypeBitMap":
+	case field == "Typecovered" || field == "TypeBitMap":
 		return "a record type"
+	case has(numberFields, field):
+		return "a number"
 	}
 	return ""
 }
