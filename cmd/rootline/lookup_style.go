@@ -99,7 +99,9 @@ func (s style) multiRdata(rr dns.RR) (string, bool) {
 	lb := "\n" + strings.Repeat("\t", s.rdataCol/tabWidth) + strings.Repeat(" ", s.rdataCol%tabWidth)
 	f := strings.Fields(rdataText(rr))
 	// blob is fields from i on, joined and cut at dig's multi-line width.
-	blob := func(i int) string { return strings.Join(split(strings.Join(f[min(i, len(f)):], ""), digMultiChunk), lb) }
+	blob := func(i int) string {
+		return strings.Join(split(strings.Join(f[min(i, len(f)):], ""), digMultiChunk), lb)
+	}
 	head := func(n int) string { return strings.Join(f[:min(n, len(f))], " ") }
 	switch v := rr.(type) {
 	case *dns.SOA:
