@@ -363,6 +363,12 @@ func (s *scope) option(o string) error {
 		q.nsid = on
 	case "tcp", "vc":
 		q.tcp, q.tcpSet = on, true
+	case "cookie":
+		// dig sends a DNS Cookie (RFC 7873) by default; we never do,
+		// so dig's +nocookie is what we do anyway.
+		if on {
+			return usageErr("+cookie is not supported: rootline lookup sends no DNS Cookie (+nocookie is accepted)")
+		}
 	case "bufsize":
 		n, err := num(0, 65535)
 		if err != nil {

@@ -99,6 +99,7 @@ func TestLookupBadInput(t *testing.T) {
 		{[]string{"-Z", "x.test"}, exitUsage, "unknown option"},
 		{[]string{"-q"}, exitUsage, "needs a value"},
 		{[]string{"+nomulti=3", "x.test"}, exitUsage, "unknown option +nomulti=3"},
+		{[]string{"+cookie", "x.test"}, exitUsage, "+cookie is not supported"},
 		{[]string{"-f", "/nonexistent/batch"}, exitInput, "-f /nonexistent/batch: no such file"},
 		{[]string{"--resolv-conf", "/nonexistent/resolv.conf", "x.test"}, exitUsage, "--resolv-conf /nonexistent/resolv.conf: no such file"},
 		{[]string{"-4", "@::1", "x.test"}, exitUsage, "-4: no IPv4 server to ask"},
