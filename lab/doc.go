@@ -24,7 +24,12 @@
 // (Bogus, Expired, DSMismatch) break one zone's chain of trust on purpose.
 //
 // Tests use New for an in-memory lab reached through Network (no sockets),
-// or Start to listen on loopback.
+// or Start to listen on loopback. Either way the lab has a recursive
+// resolver at ResolverAddr: after Start on its socket, in an in-memory lab
+// answered by Network, which carries the resolver's own queries to the
+// servers too, so a lookup.Client with the Network as its Exchanger
+// resolves names through the whole hierarchy the way net/http/httptest
+// serves HTTP.
 //
 // It must not bind or query anything off loopback (its resolver's root
 // hints are its own root servers, never the internet's), and it builds its

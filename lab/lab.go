@@ -50,7 +50,8 @@ type Options struct {
 	// Logger receives the servers' logs (discarded if nil).
 	Logger *slog.Logger
 
-	// NoResolver: Start runs no recursive resolver (New never does).
+	// NoResolver: the lab has no recursive resolver, neither on a socket
+	// after Start nor in memory (ResolverAddr is then invalid).
 	NoResolver bool
 	// ServeStale lets the resolver answer from expired cache data when
 	// every server of a zone fails (RFC 8767).
@@ -82,6 +83,12 @@ type Lab struct {
 	mu     sync.Mutex // guards closed, res and each labServer's listening
 	closed bool
 	res    *service.Resolver
+
+	// The in-memory resolver the Network serves (resolver.go), made on
+	// first use.
+	memMu     sync.Mutex
+	mem       *service.Resolver
+	memClosed bool
 }
 
 type labServer struct {
@@ -92,8 +99,10 @@ type labServer struct {
 }
 
 // New builds the lab's servers without opening any socket: use Network to
-// reach them. Servers' addresses are what Start would use (port 53 when
-// opt.Port is 0).
+// reach them, and the recursive resolver at ResolverAddr, which learns the
+// hierarchy by referral through the same Network (like net/http/httptest,
+// a whole resolution runs in memory). Servers' addresses are what Start
+// would use (port 53 when opt.Port is 0).
 func New(opt Options) (*Lab, error) {
 	if opt.Zones == nil {
 		opt.Zones = Zones()

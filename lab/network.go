@@ -15,7 +15,9 @@ import (
 
 // Network is an in-memory transport.Exchanger that hands each query to the
 // lab server at the given address without any socket, the way
-// net/http/httptest lets tests skip the network. It honours the servers'
+// net/http/httptest lets tests skip the network. At the lab's
+// ResolverAddr it answers with the lab's recursive resolver, which asks
+// the servers through this same Network. It honours the servers'
 // faults: a Down server refuses the exchange, a Drop fails it with a
 // timeout at once (rather than after the caller's deadline, to keep tests
 // fast), Slow waits, and a TC reply is retried as over TCP.
@@ -60,12 +62,24 @@ func (n *Network) exchange(ctx context.Context, srv netip.AddrPort, req *dns.Msg
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s := n.lab.serverAt(srv.Addr())
-	if s == nil {
-		return nil, fmt.Errorf("lab network: %s: %w (no lab server at that address)", srv, syscall.ECONNREFUSED)
+	var h server.Handler
+	local := srv
+	if s := n.lab.serverAt(srv.Addr()); s != nil {
+		if s.handler.current() == Down {
+			return nil, fmt.Errorf("lab network: %s (%s is down): %w", srv, s.spec.Name(), syscall.ECONNREFUSED)
+		}
+		h, local = s.handler, s.spec.Addr
+	} else if srv.Addr() == n.lab.resolverAddr().Addr() {
+		res, err := n.lab.memResolver()
+		if err != nil {
+			return nil, fmt.Errorf("lab network: %s: %w", srv, err)
+		}
+		if res != nil {
+			h = res.Handler()
+		}
 	}
-	if s.handler.current() == Down {
-		return nil, fmt.Errorf("lab network: %s (%s is down): %w", srv, s.spec.Name(), syscall.ECONNREFUSED)
+	if h == nil {
+		return nil, fmt.Errorf("lab network: %s: %w (no lab server at that address)", srv, syscall.ECONNREFUSED)
 	}
 	q, err := req.Pack()
 	if err != nil {
@@ -73,8 +87,8 @@ func (n *Network) exchange(ctx context.Context, srv netip.AddrPort, req *dns.Msg
 	}
 	remote := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 53000)
 	for _, proto := range [...]server.Proto{server.UDP, server.TCP} {
-		r := &server.Request{Wire: q, Remote: remote, Local: s.spec.Addr, Proto: proto}
-		out := s.handler.ServeDNS(ctx, r, make([]byte, 0, wire.MaxMsgSize))
+		r := &server.Request{Wire: q, Remote: remote, Local: local, Proto: proto}
+		out := h.ServeDNS(ctx, r, make([]byte, 0, wire.MaxMsgSize))
 		if out == nil {
 			if err := ctx.Err(); err != nil {
 				return nil, err

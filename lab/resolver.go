@@ -14,6 +14,7 @@ import (
 	"github.com/rootline-dns/rootline/internal/localzone"
 	"github.com/rootline-dns/rootline/internal/resolver"
 	"github.com/rootline-dns/rootline/internal/service"
+	"github.com/rootline-dns/rootline/internal/transport"
 )
 
 // upstreamTimeout is the lab resolver's wait per upstream try: every lab
@@ -28,11 +29,32 @@ const upstreamTimeout = time.Second
 // on the internet. Only the lab-only settings differ: loopback upstreams
 // are allowed and every server is asked on l.port. l.mu is held.
 func (l *Lab) startResolver(opt Options) error {
+	r, err := l.newResolver(opt, nil)
+	if err != nil {
+		return err
+	}
+	if err := r.Start(l.ctx); err != nil {
+		// Shutdown of a service that never started only ends the
+		// handler's background work; it cannot wait.
+		return errors.Join(fmt.Errorf("lab: starting the resolver on %s: %w", l.resolverAddr(), err), r.Shutdown(context.Background()))
+	}
+	l.res = r
+	return nil
+}
+
+// resolverAddr is where the lab's resolver listens, or would: base+53 at
+// the lab's port.
+func (l *Lab) resolverAddr() netip.AddrPort {
 	b := l.base.As4()
 	b[3] += resolverOffset
-	addr := netip.AddrPortFrom(netip.AddrFrom4(b), l.port)
+	return netip.AddrPortFrom(netip.AddrFrom4(b), l.port)
+}
+
+// newResolver builds the lab's resolver service; ex carries its upstream
+// queries (nil: sockets).
+func (l *Lab) newResolver(opt Options, ex transport.Exchanger) (*service.Resolver, error) {
 	cfg := &config.Resolver{
-		Listen:                []netip.AddrPort{addr},
+		Listen:                []netip.AddrPort{l.resolverAddr()},
 		UpstreamPort:          l.port,
 		AllowLoopbackUpstream: true,
 		Cache:                 config.ResolverCache{ServeStale: opt.ServeStale},
@@ -56,17 +78,45 @@ func (l *Lab) startResolver(opt Options) error {
 		RootServers:     l.rootServers(),
 		UpstreamTimeout: upstreamTimeout,
 		Server:          listenerTuning,
+		Exchanger:       ex,
 	})
 	if err != nil {
-		return fmt.Errorf("lab: resolver: %w", err)
+		return nil, fmt.Errorf("lab: resolver: %w", err)
 	}
-	if err := r.Start(l.ctx); err != nil {
-		// Shutdown of a service that never started only ends the
-		// handler's background work; it cannot wait.
-		return errors.Join(fmt.Errorf("lab: starting the resolver on %s: %w", addr, err), r.Shutdown(context.Background()))
+	return r, nil
+}
+
+// memResolver is the resolver the in-memory Network serves at the
+// resolver's address, built on first use: the same service as the one
+// Start runs, asking the lab's servers through the Network instead of
+// sockets. nil when the lab has no resolver (Options.NoResolver).
+func (l *Lab) memResolver() (*service.Resolver, error) {
+	if l.opt.NoResolver {
+		return nil, nil
 	}
-	l.res = r
-	return nil
+	l.memMu.Lock()
+	defer l.memMu.Unlock()
+	if l.mem == nil && !l.memClosed {
+		r, err := l.newResolver(l.opt, l.network)
+		if err != nil {
+			return nil, err
+		}
+		l.mem = r
+	}
+	return l.mem, nil
+}
+
+// closeMem ends the in-memory resolver's background work.
+func (l *Lab) closeMem() error {
+	l.memMu.Lock()
+	defer l.memMu.Unlock()
+	l.memClosed = true
+	if l.mem == nil {
+		return nil
+	}
+	err := l.mem.Shutdown(context.Background())
+	l.mem = nil
+	return err
 }
 
 // rootServers names the lab's root servers, with the addresses they
@@ -101,13 +151,21 @@ func (l *Lab) servedDefaults() []config.LocalZone {
 	return out
 }
 
-// ResolverAddr is where the lab's recursive resolver listens (invalid when
-// the lab has none: in-memory labs and Options.NoResolver).
+// ResolverAddr is where the lab's recursive resolver listens: on its
+// socket once Start has run, and in an in-memory lab (New) the address its
+// Network answers for, with the same resolver behind it. It is invalid
+// when the lab has none (Options.NoResolver).
 func (l *Lab) ResolverAddr() netip.AddrPort {
-	if l.res == nil {
+	if l.opt.NoResolver {
 		return netip.AddrPort{}
 	}
-	udp, _ := l.res.Addrs()
+	l.mu.Lock()
+	res := l.res
+	l.mu.Unlock()
+	if res == nil {
+		return l.resolverAddr()
+	}
+	udp, _ := res.Addrs()
 	if len(udp) == 0 {
 		return netip.AddrPort{}
 	}

@@ -165,5 +165,5 @@ func (l *Lab) Close() error {
 		return nil
 	}
 	l.closed = true
-	return l.stopAll()
+	return errors.Join(l.stopAll(), l.closeMem())
 }

@@ -130,6 +130,39 @@ func ExampleClient_ExchangeInfo() {
 	// Output: 192.0.2.1 true udp true true
 }
 
+// Example resolves names through the lab's recursive resolver in memory,
+// as net/http/httptest serves HTTP without a socket: lab.New builds the
+// hierarchy (root, TLDs, leaf zones, each signed) and its resolver, and
+// the lab's Network carries every query, the client's to the resolver and
+// the resolver's to the root, com. and example.com.
+func Example() {
+	l, err := lab.New(lab.Options{})
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	c, err := lookup.New(lookup.Options{
+		Servers:   []netip.AddrPort{l.ResolverAddr()},
+		Exchanger: l.Network(),
+		NoHosts:   true,
+		Config:    &lookup.Config{},
+	})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	addrs, err := c.LookupNetIP(ctx, "ip", "www.example.com.")
+	fmt.Println(addrs, err)
+	names, err := c.LookupAddr(ctx, netip.MustParseAddr("203.0.113.10"))
+	fmt.Println(names, err)
+	_, err = c.LookupNetIP(ctx, "ip", "nope.example.com.")
+	fmt.Println(err)
+	// Output:
+	// [203.0.113.10 2001:db8:113::10] <nil>
+	// [www.example.com.] <nil>
+	// lookup nope.example.com. on 127.53.0.53:53: no such host
+}
+
 // ExampleClient_Trace walks the lab's hierarchy, in memory, from its root
 // to www.example.org, whose zone is delegated without glue and whose name
 // is a CNAME into another zone.

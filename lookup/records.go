@@ -1,6 +1,7 @@
 package lookup
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net"
@@ -31,7 +32,9 @@ func (c *Client) LookupHost(ctx context.Context, host string) ([]string, error) 
 // file first, then DNS (A and AAAA in parallel, through the search list).
 // network is "ip" (both families), "ip4" (A only) or "ip6" (AAAA only).
 // IPv4 addresses come before IPv6 ones, each in the order received; an
-// address literal is returned as is.
+// address literal is returned as is. A name that exists without addresses
+// of the family asked for is NODATA (ErrNoData, RCODE 0), one that does
+// not exist NXDOMAIN (ErrNotFound, RCODE 3), as for the other lookups.
 func (c *Client) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
 	var types []uint16
 	switch network {
@@ -75,26 +78,26 @@ func (c *Client) LookupNetIP(ctx context.Context, network, host string) ([]netip
 	if len(out) > 0 {
 		return out, nil
 	}
-	// Prefer a real failure (timeout, SERVFAIL) over "not found", and
-	// NXDOMAIN for host over NODATA of one family.
-	var best error
+	// A real failure (timeout, SERVFAIL) says more than "not found";
+	// NODATA of a family says more than NXDOMAIN, as in resolve: the name
+	// exists (RFC 2308 2.2), it just has no addresses of that family.
+	var failure, noData, nxDomain error
 	for _, err := range errs {
-		if err != nil && (best == nil || !IsNotFound(err)) {
-			best = err
+		switch {
+		case err == nil:
+		case !IsNotFound(err):
+			failure = cmp.Or(failure, err)
+		case errors.Is(err, ErrNoData):
+			noData = cmp.Or(noData, err)
+		default:
+			nxDomain = cmp.Or(nxDomain, err)
 		}
 	}
-	if best == nil || IsNotFound(best) {
-		return nil, &Error{Err: ErrNotFound, Name: host, Rcode: dns.RcodeNameError, IsNotFound: true, Server: serverOf(best)}
+	if err := cmp.Or(failure, noData, nxDomain); err != nil {
+		return nil, err
 	}
-	return nil, best
-}
-
-func serverOf(err error) netip.AddrPort {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Server
-	}
-	return netip.AddrPort{}
+	// Records came, but none was an address: the name has no data.
+	return nil, &Error{Err: ErrNoData, Name: host, Rcode: dns.RcodeSuccess, IsNotFound: true}
 }
 
 func filterFamily(as []netip.Addr, network string) []netip.Addr {

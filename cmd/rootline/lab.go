@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rootline-dns/rootline/internal/config"
 	"github.com/rootline-dns/rootline/lab"
 )
 
@@ -86,9 +86,9 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *verbose {
 		opt.Logger = newLogger(stderr, slog.LevelDebug)
 	}
-	b, err := netip.ParseAddr(*base)
+	b, err := config.ParseAddr(*base)
 	if err != nil {
-		return exitError{code: 2, msg: fmt.Sprintf("lab: --listen-base %q: %v", *base, err)}
+		return exitError{code: 2, msg: fmt.Sprintf("lab: --listen-base %v", err)}
 	}
 	opt.ListenBase = b
 	opt.ServeStale = *serveStale
@@ -104,6 +104,14 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		opt.Port = uint16(*port)
 	}
 	if *zonesDir != "" {
+		// os.DirFS reports a missing folder as "open .": name it.
+		fi, err := os.Stat(*zonesDir)
+		if err != nil {
+			return exitError{code: 2, msg: fmt.Sprintf("lab: --zones %s: %v", *zonesDir, fileErr(err))}
+		}
+		if !fi.IsDir() {
+			return exitError{code: 2, msg: fmt.Sprintf("lab: --zones %s: not a folder (want one holding root.zone and ORIGIN.zone files)", *zonesDir)}
+		}
 		opt.Zones = os.DirFS(*zonesDir)
 	}
 	for _, f := range faults {
@@ -130,7 +138,10 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		defer os.RemoveAll(anchorDir)
 	}
-	printLab(stdout, l, took, anchorDir)
+	exe, _ := os.Executable()
+	onPath, _ := exec.LookPath("rootline")
+	self, hint := selfCommand(exe, os.Args[0], onPath)
+	printLab(stdout, l, took, anchorDir, self, hint)
 
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "\nstopping the lab")
@@ -155,7 +166,7 @@ func writeAnchors(l *lab.Lab) (string, error) {
 
 // printLab writes the map and the commands to try; anchorDir holds the
 // trust anchor files of a signed lab.
-func printLab(w io.Writer, l *lab.Lab, took time.Duration, anchorDir string) {
+func printLab(w io.Writer, l *lab.Lab, took time.Duration, anchorDir, self, hint string) {
 	servers := l.Servers()
 	fmt.Fprintf(w, "Rootline lab: %d name servers and a resolver on loopback, port %d (started in %v).\n\n",
 		len(servers), l.Port(), took.Round(time.Millisecond))
@@ -172,17 +183,20 @@ Try, in another terminal:
   dig @%[3]s%[2]s www.example.com                 through the lab resolver
   dig @%[3]s%[2]s -x 203.0.113.10                 a reverse lookup (PTR)
   dig @%[1]s%[2]s +norec www.example.com           ask a root server yourself: it refers you to com.
-  rootline lookup @%[1]s%[2]s +trace www.example.org   root -> org -> (glueless) example.org, step by step
-`, root, port, res.Addr())
+  %[4]s lookup @%[1]s%[2]s +trace www.example.org   root -> org -> (glueless) example.org, step by step
+`, root, port, res.Addr(), self)
+	if hint != "" {
+		fmt.Fprintf(w, "  (%s)\n", hint)
+	}
 	if l.Signed() {
-		printDNSSEC(w, l, root.String(), port, res.Addr().String(), anchorDir)
+		printDNSSEC(w, l, root.String(), port, res.Addr().String(), anchorDir, self)
 	}
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }
 
 // printDNSSEC describes the signed lab: the trust anchor, how each zone is
 // signed, the faults, and commands that validate.
-func printDNSSEC(w io.Writer, l *lab.Lab, root, port, res, anchorDir string) {
+func printDNSSEC(w io.Writer, l *lab.Lab, root, port, res, anchorDir, self string) {
 	fmt.Fprintf(w, "\nDNSSEC: signed end to end. Root trust anchor (%s):\n", filepath.Join(anchorDir, lab.AnchorFile))
 	for _, ds := range l.TrustAnchor() {
 		fmt.Fprintf(w, "  %s\n", ds)
@@ -219,19 +233,50 @@ func printDNSSEC(w io.Writer, l *lab.Lab, root, port, res, anchorDir string) {
 	if len(faults) > 0 {
 		fmt.Fprintf(w, "  broken:        %s (validators answer SERVFAIL)\n", strings.Join(faults, ", "))
 	}
-	fmt.Fprintf(w, `  rootline lookup @%[3]s%[2]s +dnssec www.example.com       the lab resolver validates: AD, with the RRSIGs
-  rootline lookup @%[3]s%[2]s +dnssec example.com DNSKEY          keys and their RRSIG
-  rootline lookup @%[1]s%[2]s +trace +dnssec www.example.com    the DS -> DNSKEY links per hop
-`, root, port, res)
-	fmt.Fprintf(w, "  rootline lookup @%s%s +validate +anchor=%s www.example.com    validated here from the anchor, like delv\n",
-		res, port, filepath.Join(anchorDir, lab.AnchorFile))
+	fmt.Fprintf(w, `  %[4]s lookup @%[3]s%[2]s +dnssec www.example.com       the lab resolver validates: AD, with the RRSIGs
+  %[4]s lookup @%[3]s%[2]s +dnssec +multi example.com DNSKEY    keys (KSK, ZSK, key ids) and their RRSIG
+  %[4]s lookup @%[1]s%[2]s +trace +dnssec www.example.com    the DS -> DNSKEY links per hop
+`, root, port, res, self)
+	fmt.Fprintf(w, "  %s lookup @%s%s +validate +anchor=%s www.example.com    validated here from the anchor, like delv\n",
+		self, res, port, filepath.Join(anchorDir, lab.AnchorFile))
 	if len(faults) > 0 {
-		fmt.Fprintf(w, "  rootline lookup @%s%s %s SOA    a broken zone: SERVFAIL, with an Extended DNS Error saying why\n", res, port, broken)
+		fmt.Fprintf(w, "  %s lookup @%s%s %s SOA    a broken zone: SERVFAIL, with an Extended DNS Error saying why\n", self, res, port, broken)
 	}
 	if _, err := exec.LookPath("delv"); err == nil {
 		fmt.Fprintf(w, "  delv @%s%s -a %s www.example.com    validated again by BIND's delv, from the RRSIGs the lab resolver returns\n",
 			res, port, filepath.Join(anchorDir, lab.AnchorConfFile))
 	}
+}
+
+// selfCommand is how to run this program from a shell, for the commands
+// the lab prints, so that they work when pasted: "rootline" when that is
+// what PATH finds, "go run ./cmd/rootline" under go run (its binary lives
+// in a temporary go-build folder), else the path it was started by. hint,
+// under go run, says how to get a rootline on PATH.
+func selfCommand(exe, argv0, onPath string) (cmd, hint string) {
+	if onPath != "" && sameFile(onPath, exe) {
+		return "rootline", ""
+	}
+	if strings.Contains(filepath.ToSlash(exe), "/go-build") {
+		return "go run ./cmd/rootline", "go install ./cmd/rootline puts rootline on your PATH; then: rootline lookup ..."
+	}
+	if strings.ContainsRune(argv0, filepath.Separator) {
+		return argv0, "" // ./rootline, bin/rootline: valid from this folder
+	}
+	if exe != "" {
+		return exe, ""
+	}
+	return "rootline", ""
+}
+
+// sameFile reports whether two paths name one file.
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
 }
 
 // dumpLab writes the zone files into dir and, unless unsigned, the DNSSEC

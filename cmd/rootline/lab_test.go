@@ -81,6 +81,25 @@ func TestLabCommand(t *testing.T) {
 			t.Errorf("%s: %v\n%s", c[1], err, res)
 		}
 	}
+	// The lookup commands name the program as it can be run from here:
+	// under go test (as under go run) the binary sits in a go-build
+	// folder, so "go run ./cmd/rootline", with a go install hint.
+	lookups := regexp.MustCompile(`(?m)^  (\S.*? lookup @.*?)\s{2,}`).FindAllStringSubmatch(text, -1)
+	if len(lookups) < 4 || !strings.Contains(text, "(go install ./cmd/rootline puts rootline on your PATH") {
+		t.Fatalf("want the lookup commands and the go install hint in:\n%s", text)
+	}
+	for _, c := range lookups {
+		prog, args, ok := strings.Cut(c[1], " lookup ")
+		if !ok || prog != "go run ./cmd/rootline" {
+			t.Errorf("%q: want it to start with go run ./cmd/rootline lookup", c[1])
+			continue
+		}
+		var res, errb bytes.Buffer
+		if err := run(context.Background(), append([]string{"lookup", "+timeout=2", "+tries=1"}, strings.Fields(args)...), &res, &errb); err != nil {
+			t.Errorf("%s: %v\n%s%s", c[1], err, res.String(), errb.String())
+		}
+	}
+	t.Logf("%d printed lookup commands run as printed", len(lookups))
 	if err := stop(); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
@@ -125,17 +144,22 @@ func TestLabDumpAndZones(t *testing.T) {
 }
 
 func TestLabBadFlags(t *testing.T) {
-	for _, args := range [][]string{
-		{"--fault", "fire"},
-		{"--listen-base", "not-an-address"},
-		{"--port", "70000"},
-		{"extra"},
+	for _, tc := range []struct {
+		args []string
+		want string // in the message
+	}{
+		{[]string{"--fault", "fire"}, "fire"},
+		{[]string{"--listen-base", "not-an-address"}, `"not-an-address": not-an-address is a host name; give an IP address`},
+		{[]string{"--listen-base", "999.1.1.1"}, `999.1.1.1 is not an IP address (IPv4 field has value >255)`},
+		{[]string{"--port", "70000"}, "70000"},
+		{[]string{"--zones", "/nonexistent/zones"}, "--zones /nonexistent/zones: no such file or directory"},
+		{[]string{"extra"}, "extra"},
 	} {
 		var out, errb bytes.Buffer
-		err := run(context.Background(), append([]string{"lab"}, args...), &out, &errb)
+		err := run(context.Background(), append([]string{"lab"}, tc.args...), &out, &errb)
 		var ee exitError
-		if !errors.As(err, &ee) || ee.code != 2 {
-			t.Errorf("lab %v: %v, want exit 2", args, err)
+		if !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(ee.msg+errb.String(), tc.want) {
+			t.Errorf("lab %v: %v, want exit 2 and a message with %q", tc.args, err, tc.want)
 		}
 	}
 	var out, errb bytes.Buffer
@@ -174,5 +198,33 @@ func TestLabDumpKeysReused(t *testing.T) {
 	}
 	if _, err := os.Stat(regexp.MustCompile(`\((/\S+)/root\.key\)`).FindStringSubmatch(lab.String())[1]); !os.IsNotExist(err) {
 		t.Errorf("temporary anchor directory left behind: %v", err)
+	}
+}
+
+func TestSelfCommand(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "rootline")
+	other := filepath.Join(dir, "other")
+	for _, p := range []string{bin, other} {
+		if err := os.WriteFile(p, nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		exe, argv0, onPath string
+		want               string
+		hint               bool
+	}{
+		{bin, "rootline", bin, "rootline", false},
+		{"/tmp/go-build123/b001/exe/rootline", "/tmp/go-build123/b001/exe/rootline", "", "go run ./cmd/rootline", true},
+		{"/tmp/go-build123/b001/exe/rootline", "/tmp/go-build123/b001/exe/rootline", other, "go run ./cmd/rootline", true},
+		{bin, "./rootline", other, "./rootline", false},
+		{bin, "rootline", "", bin, false},
+	}
+	for _, tc := range tests {
+		cmd, hint := selfCommand(tc.exe, tc.argv0, tc.onPath)
+		if cmd != tc.want || (hint != "") != tc.hint {
+			t.Errorf("selfCommand(%q, %q, %q) = %q, %q; want %q (hint %v)", tc.exe, tc.argv0, tc.onPath, cmd, hint, tc.want, tc.hint)
+		}
 	}
 }

@@ -20,6 +20,10 @@ type printer struct {
 	w    io.Writer
 	args *lookupArgs
 	now  func() time.Time // for ";; WHEN:"; nil means time.Now
+	cur  *queryOpts       // the options of the question being traced
+	// bannered is set once the banner (+cmd) has been printed: dig
+	// prints it once, before the first reply.
+	bannered bool
 }
 
 func (p *printer) when() time.Time {
@@ -29,89 +33,129 @@ func (p *printer) when() time.Time {
 	return time.Now()
 }
 
-// reply prints one reply to req.
-func (p *printer) reply(req, r *dns.Msg, info lookup.Info) {
+// reply prints one reply to q (sent as req); servers is how many servers
+// @SERVER named, for the banner.
+func (p *printer) reply(q question, req, r *dns.Msg, info lookup.Info, servers int) {
+	o := q.opts
 	switch {
 	case p.args.json:
 		p.json(r)
-	case p.args.short:
-		for _, rr := range r.Answer {
-			fmt.Fprintln(p.w, rdataText(rr))
+	case q.short:
+		if o.answer {
+			for _, rr := range r.Answer {
+				fmt.Fprintln(p.w, rdataText(rr))
+			}
 		}
 	default:
-		p.text(req, r, info)
+		p.banner(servers)
+		p.text(o, req, r, info)
 	}
 }
 
 // noReply reports a query nobody answered, in dig's words.
-func (p *printer) noReply(req *dns.Msg, servers []netip.AddrPort, err error) {
+func (p *printer) noReply(q question, servers []netip.AddrPort, err error) {
 	if p.args.json {
 		return // stderr carries the error; stdout stays valid JSON lines
 	}
-	if !p.args.short {
-		p.banner(req)
+	if !q.short {
+		p.banner(len(servers))
 	}
 	fmt.Fprintln(p.w, ";; communications error or timeout; no servers could be reached")
 }
 
-func (p *printer) banner(req *dns.Msg) {
-	q := req.Question[0]
-	fmt.Fprintf(p.w, "\n; <<>> rootline lookup <<>> %s %s %s\n", q.Name, dns.ClassToString[q.Qclass], typeString(q.Qtype))
+// banner prints dig's +cmd lines once, before the first reply: the
+// command line, how many servers @SERVER gave, and the global options.
+func (p *printer) banner(servers int) {
+	if p.bannered || !p.args.cmd {
+		return
+	}
+	p.bannered = true
+	fmt.Fprintf(p.w, "\n; <<>> rootline lookup <<>> %s\n", strings.Join(p.args.argv, " "))
+	if p.args.server != "" {
+		plural := "s"
+		if servers == 1 {
+			plural = ""
+		}
+		fmt.Fprintf(p.w, "; (%d server%s found)\n", servers, plural)
+	}
+	fmt.Fprintln(p.w, ";; global options: +cmd")
 }
 
-// text prints dig's default layout (BIND 9.18 dig, section by section).
-func (p *printer) text(req, r *dns.Msg, info lookup.Info) {
+// text prints dig's layout (BIND 9.18 dig), each part as o asks: the
+// header and OPT pseudosection (+comments), the sections, the statistics.
+func (p *printer) text(o *queryOpts, req, r *dns.Msg, info lookup.Info) {
 	w := p.w
-	p.banner(req)
-	if info.TruncatedUDP {
-		fmt.Fprintln(w, ";; Truncated, retrying in TCP mode.")
-	}
-	fmt.Fprintln(w, ";; Got answer:")
-	fmt.Fprintf(w, ";; ->>HEADER<<- opcode: %s, status: %s, id: %d\n",
-		dns.OpcodeToString[r.Opcode], rcodeString(r), r.Id)
-	fmt.Fprintf(w, ";; flags: %s; QUERY: %d, ANSWER: %d, AUTHORITY: %d, ADDITIONAL: %d\n",
-		flagString(r), len(r.Question), len(r.Answer), len(r.Ns), len(r.Extra))
-	if req.RecursionDesired && !r.RecursionAvailable {
-		fmt.Fprintln(w, ";; WARNING: recursion requested but not available")
-	}
-	fmt.Fprintln(w)
-	if opt := r.IsEdns0(); opt != nil {
-		fmt.Fprintln(w, ";; OPT PSEUDOSECTION:")
-		flags := ""
-		if opt.Do() {
-			flags = " do"
+	st := styleFor(o)
+	if o.comments {
+		if info.TruncatedUDP {
+			fmt.Fprintln(w, ";; Truncated, retrying in TCP mode.")
 		}
-		fmt.Fprintf(w, "; EDNS: version: %d, flags:%s; udp: %d\n", opt.Version(), flags, opt.UDPSize())
-		for _, o := range opt.Option {
-			fmt.Fprintf(w, "; %s\n", ednsOptionText(o))
-		}
-	}
-	if len(r.Question) > 0 {
-		fmt.Fprintln(w, ";; QUESTION SECTION:")
-		for _, q := range r.Question {
-			fmt.Fprintf(w, ";%s\t\t%s\t%s\n", q.Name, classString(q.Qclass), typeString(q.Qtype))
+		fmt.Fprintln(w, ";; Got answer:")
+		fmt.Fprintf(w, ";; ->>HEADER<<- opcode: %s, status: %s, id: %d\n",
+			dns.OpcodeToString[r.Opcode], rcodeString(r), r.Id)
+		fmt.Fprintf(w, ";; flags: %s; QUERY: %d, ANSWER: %d, AUTHORITY: %d, ADDITIONAL: %d\n",
+			flagString(r), len(r.Question), len(r.Answer), len(r.Ns), len(r.Extra))
+		if req.RecursionDesired && !r.RecursionAvailable {
+			fmt.Fprintln(w, ";; WARNING: recursion requested but not available")
 		}
 		fmt.Fprintln(w)
+		if opt := r.IsEdns0(); opt != nil {
+			fmt.Fprintln(w, ";; OPT PSEUDOSECTION:")
+			flags := ""
+			if opt.Do() {
+				flags = " do"
+			}
+			fmt.Fprintf(w, "; EDNS: version: %d, flags:%s; udp: %d\n", opt.Version(), flags, opt.UDPSize())
+			for _, eo := range opt.Option {
+				fmt.Fprintf(w, "; %s\n", ednsOptionText(eo))
+			}
+		}
+	}
+	var b strings.Builder
+	if o.question && len(r.Question) > 0 {
+		if o.comments {
+			b.WriteString(";; QUESTION SECTION:\n")
+		}
+		for _, q := range r.Question {
+			b.WriteByte(';')
+			st.question(&b, q)
+			b.WriteByte('\n')
+		}
+		if o.comments {
+			b.WriteByte('\n')
+		}
 	}
 	for _, s := range []struct {
 		name string
+		on   bool
 		rrs  []dns.RR
-	}{{"ANSWER", r.Answer}, {"AUTHORITY", r.Ns}, {"ADDITIONAL", r.Extra}} {
-		var lines []string
-		for _, rr := range s.rrs {
-			if rr.Header().Rrtype != dns.TypeOPT {
-				lines = append(lines, rrText(rr))
-			}
-		}
-		if len(lines) == 0 {
+	}{{"ANSWER", o.answer, r.Answer}, {"AUTHORITY", o.authority, r.Ns}, {"ADDITIONAL", o.additional, r.Extra}} {
+		if !s.on {
 			continue
 		}
-		fmt.Fprintf(w, ";; %s SECTION:\n%s\n\n", s.name, strings.Join(lines, "\n"))
+		n := 0
+		for _, rr := range s.rrs {
+			if rr.Header().Rrtype == dns.TypeOPT {
+				continue
+			}
+			if n == 0 && o.comments {
+				b.WriteString(";; " + s.name + " SECTION:\n")
+			}
+			n++
+			st.record(&b, rr)
+			b.WriteByte('\n')
+		}
+		if n > 0 && o.comments {
+			b.WriteByte('\n')
+		}
 	}
-	fmt.Fprintf(w, ";; Query time: %d msec\n", info.RTT.Milliseconds())
-	fmt.Fprintf(w, ";; SERVER: %s#%d(%s) (%s)\n", info.Server.Addr(), info.Server.Port(), info.Server.Addr(), strings.ToUpper(string(info.Transport)))
-	fmt.Fprintf(w, ";; WHEN: %s\n", p.when().UTC().Format("Mon Jan 02 15:04:05 MST 2006"))
-	fmt.Fprintf(w, ";; MSG SIZE  rcvd: %d\n\n", info.Size)
+	io.WriteString(w, b.String())
+	if o.stats {
+		fmt.Fprintf(w, ";; Query time: %d msec\n", info.RTT.Milliseconds())
+		fmt.Fprintf(w, ";; SERVER: %s#%d(%s) (%s)\n", info.Server.Addr(), info.Server.Port(), info.Server.Addr(), strings.ToUpper(string(info.Transport)))
+		fmt.Fprintf(w, ";; WHEN: %s\n", p.when().UTC().Format("Mon Jan 02 15:04:05 MST 2006"))
+		fmt.Fprintf(w, ";; MSG SIZE  rcvd: %d\n\n", info.Size)
+	}
 }
 
 func rcodeString(r *dns.Msg) string {
@@ -157,8 +201,7 @@ func ednsOptionText(o dns.EDNS0) string {
 	case *dns.EDNS0_COOKIE:
 		return "COOKIE: " + v.Cookie
 	case *dns.EDNS0_NSID:
-		b, _ := hex.DecodeString(v.Nsid)
-		return fmt.Sprintf("NSID: %s (%q)", v.Nsid, b)
+		return "NSID: " + nsidText(v.Nsid)
 	case *dns.EDNS0_EDE:
 		// As dig: the code's name when RFC 8914 gives one, the text
 		// when there is some.
@@ -172,6 +215,27 @@ func ednsOptionText(o dns.EDNS0) string {
 		return s
 	}
 	return fmt.Sprintf("OPT=%d: %s", o.Option(), o.String())
+}
+
+// nsidText shows an NSID as dig does: the bytes in hex, then the text with
+// non-printable bytes as dots.
+func nsidText(h string) string {
+	b, err := hex.DecodeString(h)
+	if err != nil {
+		return h
+	}
+	var hx, txt strings.Builder
+	for i, c := range b {
+		if i > 0 {
+			hx.WriteByte(' ')
+		}
+		fmt.Fprintf(&hx, "%02x", c)
+		if c < 0x20 || c > 0x7e {
+			c = '.'
+		}
+		txt.WriteByte(c)
+	}
+	return fmt.Sprintf("%s (\"%s\")", hx.String(), txt.String())
 }
 
 // json prints r as an RFC 8427 message object, one per line.

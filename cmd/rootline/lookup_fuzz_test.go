@@ -44,10 +44,12 @@ func FuzzLookupFormat(f *testing.F) {
 		req := new(dns.Msg)
 		req.SetQuestion("a.test.", dns.TypeA)
 		info := lookup.Info{Transport: lookup.UDP, Size: len(b), RTT: time.Millisecond}
-		for _, a := range []*lookupArgs{{}, {short: true}, {json: true}} {
+		multi := defaultQueryOpts()
+		multi.multi, multi.ttlid = true, false
+		for _, a := range []*lookupArgs{{opts: defaultQueryOpts(), cmd: true}, {opts: multi}, {opts: defaultQueryOpts(), short: true}, {opts: defaultQueryOpts(), json: true}} {
 			var out bytes.Buffer
 			p := &printer{w: &out, args: a, now: func() time.Time { return time.Unix(0, 0) }}
-			p.reply(req, r, info)
+			p.reply(question{name: "a.test.", qtype: dns.TypeA, opts: &a.opts}, req, r, info, 1)
 			if a.json {
 				for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 					if !json.Valid([]byte(line)) {
@@ -77,6 +79,30 @@ func FuzzParseLookupArgs(f *testing.F) {
 		for _, q := range a.questions {
 			if !dns.IsFqdn(q.name) {
 				t.Fatalf("%q: name %q not fully qualified", line, q.name)
+			}
+		}
+	})
+}
+
+// FuzzLookupBatch: any batch file is read or refused cleanly, within the
+// question bound.
+func FuzzLookupBatch(f *testing.F) {
+	f.Add("a.test MX +short\n@127.0.0.1 -p 53 b.test\n# c\n\n-x 192.0.2.1 +noall +answer\n")
+	f.Add("-q MX -t TXT -c CH +multi\n+trace\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		a, err := parseLookupArgs([]string{"-f", "batch"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.readBatch(strings.NewReader(text)) != nil {
+			return
+		}
+		if len(a.questions) > maxQueries {
+			t.Fatalf("%d questions", len(a.questions))
+		}
+		for _, q := range a.questions {
+			if !dns.IsFqdn(q.name) || q.opts == nil {
+				t.Fatalf("bad question %+v", q)
 			}
 		}
 	})

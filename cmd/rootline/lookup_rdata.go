@@ -47,13 +47,18 @@ func rdataText(rr dns.RR) string {
 		return svcbText(v.Priority, v.Target, v.Value)
 	case *dns.HTTPS:
 		return svcbText(v.Priority, v.Target, v.Value)
+	case *dns.RFC3597:
+		return unknownText(v)
 	}
 	return strings.TrimPrefix(rr.String(), rr.Header().String())
 }
 
-// rrText is a whole record as dig prints it.
+// rrText is a whole record as dig prints it by default.
 func rrText(rr dns.RR) string {
-	return rr.Header().String() + rdataText(rr)
+	var b strings.Builder
+	o := defaultQueryOpts()
+	styleFor(&o).record(&b, rr)
+	return b.String()
 }
 
 // chunk splits a long hex or base64 field into space-separated words.

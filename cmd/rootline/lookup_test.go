@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,7 +96,14 @@ func TestLookupBadInput(t *testing.T) {
 		{[]string{"+tries=0", "x.test"}, exitUsage, "+tries needs a number"},
 		{[]string{"+timeout=abc", "x.test"}, exitUsage, "+timeout needs a number"},
 		{[]string{"-p", "99999", "x.test"}, exitUsage, "invalid port"},
-		{[]string{"-q", "x.test"}, exitUsage, "unknown option"},
+		{[]string{"-Z", "x.test"}, exitUsage, "unknown option"},
+		{[]string{"-q"}, exitUsage, "needs a value"},
+		{[]string{"+nomulti=3", "x.test"}, exitUsage, "unknown option +nomulti=3"},
+		{[]string{"+cookie", "x.test"}, exitUsage, "+cookie is not supported"},
+		{[]string{"-f", "/nonexistent/batch"}, exitInput, "-f /nonexistent/batch: no such file"},
+		{[]string{"--resolv-conf", "/nonexistent/resolv.conf", "x.test"}, exitUsage, "--resolv-conf /nonexistent/resolv.conf: no such file"},
+		{[]string{"-4", "@::1", "x.test"}, exitUsage, "-4: no IPv4 server to ask"},
+		{[]string{"-6", "@127.0.0.1", "x.test"}, exitUsage, "-6: no IPv6 server to ask"},
 		{[]string{"@999.1.1.1", "x.test"}, exitInput, "not an address or host name"},
 		{[]string{"@" + closed.String(), "+tries=1", "+timeout=1", "x.test"}, exitNoReply, "no reply"},
 		{[]string{"--root-hints", "/nonexistent/hints", "+trace", "x.test"}, exitInput, "--root-hints"},
@@ -221,5 +229,81 @@ func TestLookupGolden(t *testing.T) {
 				t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
 			}
 		})
+	}
+}
+
+// TestLookupOptionScope: as in dig, options before the first name are
+// every name's, options after a name are that name's, and later options
+// override earlier ones.
+func TestLookupOptionScope(t *testing.T) {
+	type want struct {
+		name                                     string
+		answer, question, comments, multi, short bool
+	}
+	tests := []struct {
+		args []string
+		want []want
+	}{
+		{[]string{"+noall", "+answer", "a.test"}, []want{{"a.test.", true, false, false, false, false}}},
+		{[]string{"+answer", "+noall", "a.test"}, []want{{"a.test.", false, false, false, false, false}}},
+		{[]string{"a.test", "+noall", "+answer", "b.test"}, []want{{"a.test.", true, false, false, false, false}, {"b.test.", true, true, true, false, false}}},
+		{[]string{"+multi", "a.test", "MX", "AAAA", "+nomulti", "b.test"}, []want{{"a.test.", true, true, true, false, false}, {"a.test.", true, true, true, false, false}, {"b.test.", true, true, true, true, false}}},
+		// +short is global, as dig's: it holds for every name.
+		{[]string{"a.test", "+short", "b.test"}, []want{{"a.test.", true, false, false, false, true}, {"b.test.", true, true, true, false, true}}},
+		{[]string{"-q", "MX", "-t", "TXT", "+noall"}, []want{{"MX.", false, false, false, false, false}}},
+	}
+	for _, tc := range tests {
+		a, err := parseLookupArgs(tc.args)
+		if err != nil {
+			t.Errorf("%q: %v", tc.args, err)
+			continue
+		}
+		var got []want
+		for _, q := range a.questions {
+			got = append(got, want{q.name, q.opts.answer, q.opts.question, q.opts.comments, q.opts.multi, q.short})
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%q:\n got %+v\nwant %+v", tc.args, got, tc.want)
+		}
+	}
+}
+
+// TestLookupBatch: each line of a -f file is a command line of its own,
+// starting from the command line's defaults; its @SERVER and -p hold for
+// its questions only; run-wide options are refused with the line number.
+func TestLookupBatch(t *testing.T) {
+	a, err := parseLookupArgs([]string{"@127.0.0.9", "+nocomments", "-f", "batch", "first.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "a.test MX +noall +answer\n\n# a comment\nb.test @127.0.0.10 -p 5300 AAAA\n  ; another\nc.test +comments\n"
+	if err := a.readBatch(strings.NewReader(text)); err != nil {
+		t.Fatal(err)
+	}
+	type q = struct {
+		name, server string
+		port         uint16
+		qtype        uint16
+		answer, cmts bool
+	}
+	var got []q
+	for _, x := range a.questions {
+		got = append(got, q{x.name, x.server, x.port, x.qtype, x.opts.answer, x.opts.comments})
+	}
+	want := []q{
+		{"first.test.", "", 0, dns.TypeA, true, false},
+		{"a.test.", "127.0.0.9", 0, dns.TypeMX, true, false},
+		{"b.test.", "127.0.0.10", 5300, dns.TypeAAAA, true, false},
+		{"c.test.", "127.0.0.9", 0, dns.TypeA, true, true},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+	for _, bad := range []string{"x.test +trace", "x.test -f other", "-4 x.test", "x.test +bogus", "x..test"} {
+		a, _ := parseLookupArgs([]string{"-f", "batch"})
+		err := a.readBatch(strings.NewReader("ok.test\n" + bad + "\n"))
+		if err == nil || !strings.Contains(err.Error(), "batch:2:") {
+			t.Errorf("%q: err %v, want one naming batch:2", bad, err)
+		}
 	}
 }

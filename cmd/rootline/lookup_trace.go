@@ -42,7 +42,7 @@ func runTrace(ctx context.Context, a *lookupArgs, c *lookup.Client, out *printer
 		// As dig does: @SERVER supplies the root name servers (". NS"
 		// with their addresses), so a trace against a private hierarchy
 		// never reaches the internet's roots.
-		servers, err := a.servers(ctx)
+		servers, err := a.servers(ctx, a.server, a.port)
 		if err != nil {
 			return err
 		}
@@ -50,7 +50,7 @@ func runTrace(ctx context.Context, a *lookupArgs, c *lookup.Client, out *printer
 			port = servers[0].Port() // @ADDR:PORT sets the port of the walk too
 		}
 		source = "from @" + a.server
-		req := a.request(question{name: ".", qtype: dns.TypeNS, qclass: dns.ClassINET})
+		req := a.request(question{name: ".", qtype: dns.TypeNS, qclass: dns.ClassINET, opts: a.questions[0].opts})
 		r, info, err := c.ExchangeInfo(ctx, req)
 		if err != nil {
 			return exitError{code: exitNoReply, msg: fmt.Sprintf("lookup +trace: root name servers from @%s: %v", a.server, exchangeErr(err))}
@@ -59,26 +59,28 @@ func runTrace(ctx context.Context, a *lookupArgs, c *lookup.Client, out *printer
 			return inputErr("--root-hints %s: %v", source, err)
 		}
 	}
-	opts := lookup.TraceOptions{
-		Roots: hints,
-		Port:  port,
-		Query: func(q dns.Question) *dns.Msg {
-			return a.request(question{name: q.Name, qtype: q.Qtype, qclass: q.Qclass})
-		},
-		DNSSEC: a.dnssec,
-		// A resolver follows a CNAME or DNAME chain to its end, so the
-		// trace does too (dig +trace stops at the first alias).
-		FollowCNAME: true,
-	}
 	code := exitOK
 	for _, q := range a.questions {
+		qo := q.opts
+		opts := lookup.TraceOptions{
+			Roots: hints,
+			Port:  port,
+			Query: func(q dns.Question) *dns.Msg {
+				return a.request(question{name: q.Name, qtype: q.Qtype, qclass: q.Qclass, opts: qo})
+			},
+			DNSSEC: qo.dnssec,
+			// A resolver follows a CNAME or DNAME chain to its end, so
+			// the trace does too (dig +trace stops at the first alias).
+			FollowCNAME: true,
+		}
+		out.cur = qo
 		var steps []lookup.Step
 		show := out.traceStep
 		switch {
 		case a.json:
 			steps = []lookup.Step{}
 			show = func(s lookup.Step) { steps = append(steps, s) }
-		case a.short:
+		case q.short:
 			show = out.traceShort
 		default:
 			fmt.Fprintf(out.w, "\n; <<>> rootline lookup <<>> +trace %s %s\n", q.name, typeString(q.qtype))
@@ -98,7 +100,7 @@ func runTrace(ctx context.Context, a *lookupArgs, c *lookup.Client, out *printer
 			fmt.Fprintf(out.w, "%s\n", b)
 		}
 		if err != nil {
-			if a.json || a.short {
+			if a.json || q.short {
 				fmt.Fprintf(stderr, "rootline: lookup +trace %s %s: %v\n", q.name, typeString(q.qtype), err)
 			} else {
 				fmt.Fprintf(out.w, ";; trace failed: %v\n", err)
@@ -177,7 +179,7 @@ func (p *printer) traceStep(s lookup.Step) {
 			fmt.Fprintf(w, "%s;; answer for %s\n\n", indent, q.Name)
 		}
 	case lookup.ActionReferral, lookup.ActionGlueless:
-		if p.args != nil && p.args.dnssec {
+		if p.cur != nil && p.cur.dnssec {
 			printDS(w, indent, s)
 		}
 		fmt.Fprintf(w, "%s;; referral to %s\n\n", indent, s.Referral)

@@ -119,7 +119,7 @@ func checkZoneFile(file, origin string, opt zone.Options, stdout, stderr io.Writ
 	}
 	if err != nil {
 		if !zone.IsLoadError(err) {
-			fmt.Fprintf(stderr, "%s: %v\n", file, err)
+			fmt.Fprintln(stderr, err) // it names the file
 		}
 		fmt.Fprintf(stdout, "%s: zone %s/IN: not loaded due to errors\n", file, origin)
 		return nil, false

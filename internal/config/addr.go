@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -61,7 +63,7 @@ func ParseServer(s string) (netip.AddrPort, error) {
 	}
 	a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"))
 	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("server %q: want ADDR or ADDR:PORT", s)
+		return netip.AddrPort{}, fmt.Errorf("server %q: %s", s, addrPortProblem(s, false))
 	}
 	return netip.AddrPortFrom(a, defaultDNSPort), nil
 }
@@ -80,13 +82,90 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 }
 
 // ParseListen parses a listen address: ADDR:PORT or [V6]:PORT, the port
-// required (a daemon's port is never guessed).
+// required (a daemon's port is never guessed). The error says which part
+// is wrong.
 func ParseListen(s string) (netip.AddrPort, error) {
 	ap, err := netip.ParseAddrPort(s)
 	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("%q: want ADDR:PORT such as 127.0.0.1:53 or [::1]:53", s)
+		return netip.AddrPort{}, fmt.Errorf("%q: %s", s, addrPortProblem(s, true))
 	}
 	return ap, nil
+}
+
+// ParseAddr parses an IP address, saying what is wrong with one that is
+// not (a host name, a field out of range).
+func ParseAddr(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("%q: %s", s, addrProblem(s, err))
+	}
+	return a, nil
+}
+
+// addrPortProblem says which part of ADDR:PORT (or ADDR alone, unless
+// needPort) is wrong: the address, the port, or a missing part.
+func addrPortProblem(s string, needPort bool) string {
+	const want = "want ADDR:PORT such as 127.0.0.1:53 or [::1]:53"
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		bare := strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
+		a, aerr := netip.ParseAddr(bare)
+		switch {
+		case aerr == nil && needPort && a.Is6():
+			return fmt.Sprintf("the port is missing (an IPv6 address with a port is written [%s]:53)", bare)
+		case aerr == nil && needPort:
+			return fmt.Sprintf("the port is missing: %s:53, say", bare)
+		case s == "":
+			return "empty address; " + want
+		case !strings.Contains(s, ":"):
+			return addrProblem(s, aerr)
+		}
+		return want
+	}
+	if a, err := netip.ParseAddr(host); err != nil {
+		msg := addrProblem(host, err)
+		if isHostName(host) {
+			msg += fmt.Sprintf(", such as 127.0.0.1:%s or [::1]:%s", port, port)
+		}
+		return msg
+	} else if a.Zone() != "" && !a.Is6() {
+		return want
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Sprintf("port %q is not a number from 0 to 65535", port)
+	}
+	return want
+}
+
+// addrProblem explains why s (which netip.ParseAddr refused with err) is
+// not an IP address.
+func addrProblem(s string, err error) string {
+	if isHostName(s) {
+		return s + " is a host name; give an IP address"
+	}
+	reason := ""
+	if err != nil {
+		// netip says `ParseAddr("x"): reason`; the address is named already.
+		_, reason, _ = strings.Cut(err.Error(), "): ")
+	}
+	if reason == "" {
+		return s + " is not an IP address"
+	}
+	return fmt.Sprintf("%s is not an IP address (%s)", s, reason)
+}
+
+// isHostName reports a name rather than a mistyped address: some label
+// holds a letter other than the hex digits an IPv6 address may have.
+func isHostName(s string) bool {
+	if strings.ContainsAny(s, ":[]%") {
+		return false
+	}
+	for _, c := range strings.ToLower(s) {
+		if c >= 'g' && c <= 'z' || c == '-' || c == '_' {
+			return true
+		}
+	}
+	return false
 }
 
 // checkListen reports listen addresses that are missing or left zero (an

@@ -48,6 +48,10 @@ type ResolverOptions struct {
 	// Server tunes the listeners; its Listen and Logger are ignored (they
 	// come from the configuration and Logger).
 	Server server.Config
+	// Exchanger, if set, carries the upstream queries instead of the
+	// UDP/TCP client: the lab's in-memory network, where no socket is
+	// opened (UpstreamTimeout is then the Exchanger's business).
+	Exchanger transport.Exchanger
 }
 
 // Resolver is the caching recursive resolver and forwarder, with its
@@ -119,7 +123,10 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err er
 			tap.Close()
 		}
 	}()
-	var ex transport.Exchanger = transport.NewClient(transport.ClientOptions{Timeout: opt.UpstreamTimeout, Logger: log})
+	ex := opt.Exchanger
+	if ex == nil {
+		ex = transport.NewClient(transport.ClientOptions{Timeout: opt.UpstreamTimeout, Logger: log})
+	}
 	if tap != nil {
 		ex = &tapExchanger{next: ex, l: tap, now: clock.Or(opt.Now)}
 	}
@@ -221,6 +228,11 @@ func (s *Resolver) Addrs() (udp, tcp []netip.AddrPort) {
 	}
 	return s.srv.Addrs()
 }
+
+// Handler is what the listeners serve: the resolver behind its front
+// door (client ACL, metrics, query log). Serving it directly, without
+// Start, answers queries without any socket (the lab's in-memory network).
+func (s *Resolver) Handler() server.Handler { return s.served }
 
 // Cache is the resolver's cache.
 func (s *Resolver) Cache() *cache.Cache { return s.cache }

@@ -7,8 +7,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-
-	"github.com/miekg/dns"
 )
 
 // include reads an $INCLUDE file (RFC 1035 5.1): relative to the including
@@ -97,27 +95,4 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// generate expands a $GENERATE line with miekg/dns (which bounds the range
-// to 65535 steps); every record it makes is charged to MaxRecords.
-func (p *parser) generate(e entry, st *fileState) {
-	if st.origin == "" {
-		p.problem(st.file, e.line, false, "$GENERATE without an origin")
-		return
-	}
-	zp := dns.NewZoneParser(strings.NewReader(e.text), st.origin, st.file)
-	zp.SetDefaultTTL(p.defaultTTL(st))
-	n := 0
-	for rr, ok := zp.Next(); ok && !p.stopped; rr, ok = zp.Next() {
-		p.add(Entry{RR: rr, File: st.file, Line: e.line})
-		n++
-	}
-	if err := zp.Err(); err != nil {
-		p.parseError(err, st, e)
-		return
-	}
-	if n == 0 {
-		p.problem(st.file, e.line, true, "$GENERATE made no records")
-	}
 }

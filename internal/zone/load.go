@@ -45,16 +45,16 @@ func Load(path, origin string, opt Options) (*Zone, []Problem, error) {
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("zone %s: %w", origin, err)
+		return nil, nil, fileError(path, err)
 	}
 	defer root.Close()
 	f, err := root.Open(name)
 	if err != nil {
-		return nil, nil, fmt.Errorf("zone %s: %w", origin, err)
+		return nil, nil, fileError(path, err)
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err == nil && fi.IsDir() {
-		return nil, nil, fmt.Errorf("zone %s: %s is a directory", origin, path)
+		return nil, nil, &FileError{Path: path, Err: errors.New("is a folder, not a zone file")}
 	}
 	var fsys fs.FS
 	if opt.AllowInclude {
@@ -70,7 +70,7 @@ func Load(path, origin string, opt Options) (*Zone, []Problem, error) {
 func LoadFS(fsys fs.FS, name, origin string, opt Options) (*Zone, []Problem, error) {
 	f, err := fsys.Open(name)
 	if err != nil {
-		return nil, nil, fmt.Errorf("zone %s: %w", origin, err)
+		return nil, nil, fileError(name, err)
 	}
 	defer f.Close()
 	var inc fs.FS

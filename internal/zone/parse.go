@@ -132,7 +132,7 @@ func Parse(r io.Reader, origin, file string, opt Options) ([]Entry, []Problem) {
 		d := filepath.Dir(file)
 		root, err := os.OpenRoot(d)
 		if err != nil {
-			return nil, []Problem{{File: file, Msg: fmt.Sprintf("$INCLUDE folder: %v", err)}}
+			return nil, []Problem{{File: file, Msg: fmt.Sprintf("$INCLUDE folder %s: %v", d, unwrapPath(err))}}
 		}
 		defer root.Close()
 		fsys = root.FS()
@@ -209,6 +209,7 @@ func (p *parser) parse(r io.Reader, origin, file, fsName string, depth int) {
 		}
 		st.origin = o
 	}
+	p.ttlWarning(text, st)
 	if !p.fastText(text, st) {
 		p.parseText(text, st)
 	}
@@ -242,6 +243,13 @@ func (p *parser) parseText(text string, st *fileState) {
 // costs only that entry and the line numbers stay ours.
 func (p *parser) record(e entry, st *fileState) {
 	blankOwner := e.text[0] == ' ' || e.text[0] == '\t'
+	if text, problem, ok := nsapEntry(e.text, blankOwner); ok {
+		if problem != "" {
+			p.problem(st.file, e.line, false, "%s", problem)
+			return
+		}
+		e.text = text
+	}
 	if blankOwner && st.owner == "" {
 		p.problem(st.file, e.line, false, "record without an owner name and no previous owner")
 		return
@@ -310,7 +318,7 @@ func (p *parser) parseError(err error, st *fileState, e entry) {
 		return
 	}
 	msg, line := splitParseError(err.Error())
-	p.problem(st.file, e.line+max(line-1, 0), false, "%s", msg)
+	p.problem(st.file, e.line+max(line-1, 0), false, "%s", plainParseError(msg, e.text))
 }
 
 // splitParseError takes miekg/dns's `file: dns: MSG: "TOK" at line: L:C`
