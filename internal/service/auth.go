@@ -16,6 +16,7 @@ import (
 	"github.com/rootline-dns/rootline/internal/dnstap"
 	"github.com/rootline-dns/rootline/internal/metrics"
 	"github.com/rootline-dns/rootline/internal/server"
+	"github.com/rootline-dns/rootline/internal/tsig"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
 
@@ -48,8 +49,9 @@ type Auth struct {
 	handler server.Handler // h, wrapped by opt.Wrap, behind front
 	tap     *dnstap.Logger // nil: no dnstap
 	sv      *served
-	sign    *signing   // zones the server signs itself
-	zonesMu sync.Mutex // serialises reloads and signature refreshes
+	tsig    *tsig.Server // checks signed queries, signs their replies
+	sign    *signing     // zones the server signs itself
+	zonesMu sync.Mutex   // serialises reloads and signature refreshes
 
 	mu     sync.Mutex // guards listen, srv, stopBg, httpSrv, metricsAddr
 	listen []netip.AddrPort
@@ -101,6 +103,15 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	// The control socket's stats read the metrics, so they are kept
 	// whenever either is on.
 	a.front, a.metrics = newFrontDoor(log, "auth", cfg.Metrics.IsValid() || cfg.Control != "", cfg.QueryLog, nil, opts), cfg.Metrics
+	// TSIG is checked for every signed query, keys configured or not: a
+	// signed query is never answered as if it were not (RFC 8945 5.2).
+	keys, err := cfg.Keyring()
+	if err != nil {
+		return nil, err
+	}
+	a.tsig = tsig.NewServer(opt.Now, log)
+	a.tsig.SetKeys(keys)
+	a.front.sign = a.tsig.Middleware()
 	a.front.rrl = server.NewRRL(rrlConfig(cfg, a.front.event()))
 	if a.tap = newTap(cfg.Dnstap, cfg.Identity, log); a.tap != nil {
 		a.front.tap = &tapObserver{l: a.tap, query: dnstap.AuthQuery, now: clock.Or(opt.Now)}
@@ -109,7 +120,7 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	if a.front.m != nil {
 		a.am = a.front.m.Auth(a.serials)
 	}
-	a.sv = newServed(log, h, cfg, opt.Zones, a.am)
+	a.sv = newServed(log, h, cfg, opt.Zones, a.am, opt.Now)
 	a.sv.setFiles(zs)
 	freeParseGarbage(cfg)
 	return a, nil
@@ -205,6 +216,9 @@ func (a *Auth) Addrs() (udp, tcp []netip.AddrPort) {
 func (a *Auth) Reload(ctx context.Context, cfg *config.Auth) error {
 	a.zonesMu.Lock()
 	defer a.zonesMu.Unlock()
+	if keys, err := cfg.Keyring(); err == nil { // validated
+		a.tsig.SetKeys(keys)
+	}
 	a.sv.setConfig(cfg)
 	a.front.qlog.SetEnabled(cfg.QueryLog)
 	if err := a.sign.configure(cfg); err != nil {
