@@ -20,6 +20,7 @@ import (
 const lookupUsage = `usage: rootline lookup [@SERVER[:PORT]] [-p PORT] [-t TYPE] [-c CLASS] [-x ADDR] [NAME [TYPE...]]...
                       [+short] [+json] [+tcp] [+norecurse] [+dnssec] [+trace] [+timeout=S] [+tries=N]
                       [+cd] [+noadflag] [+validate [+anchor=FILE]] [--root-hints FILE] [--resolv-conf FILE]
+                      [-y [ALG:]NAME:SECRET | -k KEYFILE]
 
 Asks one question per NAME and TYPE, dig-style; without @SERVER the
 nameservers of resolv.conf are asked. A TYPE right after a NAME applies to
@@ -30,7 +31,8 @@ asks. +validate checks the answer's DNSSEC chain itself, like delv, from
 the IANA root trust anchor or the DS/DNSKEY records of +anchor=FILE,
 asking the same server with CD set, and prints "; fully validated",
 "; unsigned answer" or the reason validation failed; with +trace it
-also prints the chain of trust.
+also prints the chain of trust. -y or -k (a key file from tsig-keygen)
+signs queries with TSIG and verifies the replies, as dig does.
 
 Exit status (as dig's): 0 a reply was received, whatever its RCODE (even
 NXDOMAIN, and, as delv's, after a +validate failure); 1 usage error; 9 no
@@ -86,7 +88,8 @@ type lookupArgs struct {
 	tries      int
 	rootHints  string
 	resolvConf string
-	argv       []string // as given, for the banner
+	tsig       *lookupTSIG // -y, -k (lookup_tsig.go)
+	argv       []string    // as given, for the banner
 }
 
 // usageErr and inputErr are parse failures with dig's exit codes.
@@ -185,6 +188,14 @@ func parseLookupArgs(args []string) (*lookupArgs, error) {
 				return nil, err
 			}
 			a.rootHints = v
+		case arg == "-y" || arg == "-k":
+			v, err := value(&i, arg)
+			if err == nil {
+				err = a.setTSIG(arg, v)
+			}
+			if err != nil {
+				return nil, err
+			}
 		case arg == "--resolv-conf" || arg == "-resolv-conf":
 			v, err := value(&i, arg)
 			if err != nil {
@@ -384,7 +395,7 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	code := exitOK
 	for _, q := range a.questions {
 		req := a.request(q)
-		r, info, err := client.ExchangeInfo(ctx, req)
+		r, info, err := a.exchange(ctx, client, servers, req)
 		if err != nil {
 			out.noReply(req, servers, err)
 			fmt.Fprintf(stderr, "rootline: lookup %s %s: no reply: %v\n", q.name, dns.TypeToString[q.qtype], exchangeErr(err))

@@ -31,6 +31,7 @@ func (p *printer) when() time.Time {
 
 // reply prints one reply to req.
 func (p *printer) reply(req, r *dns.Msg, info lookup.Info) {
+	p.tsigFailure()
 	switch {
 	case p.args.json:
 		p.json(r)
@@ -99,7 +100,7 @@ func (p *printer) text(req, r *dns.Msg, info lookup.Info) {
 	}{{"ANSWER", r.Answer}, {"AUTHORITY", r.Ns}, {"ADDITIONAL", r.Extra}} {
 		var lines []string
 		for _, rr := range s.rrs {
-			if rr.Header().Rrtype != dns.TypeOPT {
+			if t := rr.Header().Rrtype; t != dns.TypeOPT && t != dns.TypeTSIG {
 				lines = append(lines, rrText(rr))
 			}
 		}
@@ -108,10 +109,11 @@ func (p *printer) text(req, r *dns.Msg, info lookup.Info) {
 		}
 		fmt.Fprintf(w, ";; %s SECTION:\n%s\n\n", s.name, strings.Join(lines, "\n"))
 	}
+	p.tsigSection(r)
 	fmt.Fprintf(w, ";; Query time: %d msec\n", info.RTT.Milliseconds())
 	fmt.Fprintf(w, ";; SERVER: %s#%d(%s) (%s)\n", info.Server.Addr(), info.Server.Port(), info.Server.Addr(), strings.ToUpper(string(info.Transport)))
 	fmt.Fprintf(w, ";; WHEN: %s\n", p.when().UTC().Format("Mon Jan 02 15:04:05 MST 2006"))
-	fmt.Fprintf(w, ";; MSG SIZE  rcvd: %d\n\n", info.Size)
+	fmt.Fprintf(w, ";; MSG SIZE  rcvd: %d\n%s\n", info.Size, p.tsigWarning())
 }
 
 func rcodeString(r *dns.Msg) string {
