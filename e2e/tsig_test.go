@@ -2,11 +2,15 @@ package e2e
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -169,4 +173,130 @@ func TestTSIGErrorsLikeNSD(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Rootline as a TSIG primary: NSD and Knot transfer from us with the key
+// only (allow-transfer key:NAME names no address), take our signed
+// NOTIFY (their allow-notify requires the key) and follow two reloads by
+// IXFR; dig -y and kdig -y transfer and query; unsigned, wrongly keyed
+// and skewed requests are refused as they should be.
+func TestTSIGRootlinePrimary(t *testing.T) {
+	bin := rootlineBin(t)
+	dig := peers.Need(t, "dig")
+	kdig := peers.Need(t, "kdig")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "repl.zone")
+	if err := os.WriteFile(file, []byte(xfrZone(1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rlAddr, nsdAddr, knotAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	keyArg := "hmac-sha256:" + tsigName + ":" + tsigSecret
+	rl := peers.StartProcess(t, "rootline", dir, []netip.AddrPort{rlAddr}, []string{xfrOrigin}, bin,
+		"auth", "--listen", rlAddr.String(), "--zone", xfrOrigin+"="+file, "--key", keyArg,
+		"--allow-transfer", "key:"+tsigName,
+		"--notify", nsdAddr.String()+",key:"+tsigName, "--notify", knotAddr.String()+",key:"+tsigName)
+	secondary := []peers.XfrZone{{Zone: peers.Zone{Origin: xfrOrigin}, Primary: rlAddr, Key: tsigKey}}
+	nsd := peers.StartNSDXfr(t, []netip.AddrPort{nsdAddr}, secondary)
+	knot := peers.StartKnotXfr(t, []netip.AddrPort{knotAddr}, secondary)
+	port, at := fmt.Sprint(rlAddr.Port()), "@"+rlAddr.Addr().String()
+
+	check := func(serial uint32) {
+		t.Helper()
+		want := textSet(t, xfrZone(serial))
+		rrs, out := clientXfr(t, dig, "-p", port, at, xfrOrigin, "AXFR", "-y", keyArg)
+		sameSet(t, "dig -y AXFR", want, zoneSet(t, withoutTSIG(rrs)))
+		if strings.Contains(out, "Couldn't verify") || !strings.Contains(out, "messages ") || strings.Contains(out, "messages 1,") {
+			t.Errorf("dig -y AXFR: want several verified messages:\n%s", out[max(0, len(out)-400):])
+		}
+		rrs, out = clientXfr(t, kdig, "-p", port, at, xfrOrigin, "AXFR", "-y", keyArg)
+		sameSet(t, "kdig -y AXFR", want, zoneSet(t, withoutTSIG(rrs)))
+		if strings.Contains(out, "WARNING") || strings.Contains(out, "failed") {
+			t.Errorf("kdig -y AXFR:\n%s", out[max(0, len(out)-400):])
+		}
+		sameSet(t, "NSD (our secondary) AXFR", want, zoneSet(t, axfrSigned(t, nsdAddr)))
+		sameSet(t, "Knot (our secondary) AXFR", want, zoneSet(t, axfrSigned(t, knotAddr)))
+		sameAnswers(t, rlAddr, nsdAddr, knotAddr)
+	}
+	check(1)
+
+	// Refusals: no key (allow-transfer names none), wrong secret, an
+	// unknown key name, and a query signed an hour off.
+	_, out := clientXfr(t, dig, "-p", port, at, xfrOrigin, "AXFR")
+	if !strings.Contains(out, "Transfer failed") {
+		t.Errorf("unsigned AXFR was not refused:\n%s", out)
+	}
+	for _, tc := range []struct{ key, want string }{
+		{"hmac-sha256:" + tsigName + ":" + tsigWrong, "BADSIG"},
+		{"hmac-sha256:nobody:" + tsigSecret, "BADKEY"},
+	} {
+		b, _ := exec.Command(kdig, "-p", port, at, xfrOrigin, "AXFR", "-y", tc.key).CombinedOutput()
+		if out := string(b); !strings.Contains(out, tc.want) || strings.Contains(out, "IN\tNS") {
+			t.Errorf("kdig AXFR -y %s: want %s, no data:\n%s", tc.key, tc.want, out)
+		}
+	}
+	k, _ := tsig.NewKey(tsigName, "", tsigSecret)
+	m := new(dns.Msg)
+	m.SetAxfr(xfrOrigin)
+	c := &tsig.Client{Key: &k, TCP: true, Now: func() time.Time { return time.Now().Add(-time.Hour) }}
+	r, err := c.ExchangeReply(t.Context(), rlAddr, m)
+	var te *tsig.Error
+	if err != nil || r.Msg.Rcode != dns.RcodeNotAuth || !asTSIGError(r.Verify, &te) || te.Code != tsig.BadTime || len(r.Msg.Answer) != 0 {
+		t.Errorf("AXFR signed an hour ago: %v %v, want NOTAUTH/BADTIME", r, err)
+	}
+
+	for serial := uint32(2); serial <= 3; serial++ {
+		if err := os.WriteFile(file, []byte(xfrZone(serial)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := rl.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		waitSerial(t, rl, serial)
+		waitSerial(t, nsd, serial) // REFRESH is an hour: only our signed NOTIFY gets them here
+		waitSerial(t, knot, serial)
+		check(serial)
+	}
+	log := readLog(t, rl)
+	if n := strings.Count(log, "key="+tsigName+". kind=IXFR "); n < 4 {
+		t.Errorf("%d signed incremental transfers logged, want 4 (NSD and Knot, two reloads):\n%s", n, rl.LogTail())
+	}
+	if strings.Contains(log, "notify not acknowledged") {
+		t.Errorf("a NOTIFY was refused:\n%s", rl.LogTail())
+	}
+}
+
+func withoutTSIG(rrs []dns.RR) []dns.RR {
+	out := rrs[:0]
+	for _, rr := range rrs {
+		if rr.Header().Rrtype != dns.TypeTSIG {
+			out = append(out, rr)
+		}
+	}
+	return out
+}
+
+func asTSIGError(err error, te **tsig.Error) bool {
+	return errors.As(err, te)
+}
+
+// axfrSigned transfers the zone from addr with miekg/dns's client signing
+// with the test key (it verifies every signed message).
+func axfrSigned(t *testing.T, addr netip.AddrPort) []dns.RR {
+	t.Helper()
+	tr := &dns.Transfer{DialTimeout: xfrWait, ReadTimeout: xfrWait, TsigSecret: map[string]string{tsigName + ".": tsigSecret}}
+	q := new(dns.Msg)
+	q.SetAxfr(xfrOrigin)
+	q.SetTsig(tsigName+".", dns.HmacSHA256, 300, time.Now().Unix())
+	ch, err := tr.In(q, addr.String())
+	if err != nil {
+		t.Fatalf("signed AXFR from %s: %v", addr, err)
+	}
+	var rrs []dns.RR
+	for env := range ch {
+		if env.Error != nil {
+			t.Fatalf("signed AXFR from %s: %v", addr, env.Error)
+		}
+		rrs = append(rrs, env.RR...)
+	}
+	return rrs
 }

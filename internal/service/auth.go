@@ -120,7 +120,7 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	if a.front.m != nil {
 		a.am = a.front.m.Auth(a.serials)
 	}
-	a.sv = newServed(log, h, cfg, opt.Zones, a.am, opt.Now)
+	a.sv = newServed(log, h, cfg, opt.Zones, a.am, clock.Or(opt.Now))
 	a.sv.setFiles(zs)
 	freeParseGarbage(cfg)
 	return a, nil
