@@ -300,3 +300,76 @@ func axfrSigned(t *testing.T, addr netip.AddrPort) []dns.RR {
 	}
 	return rrs
 }
+
+// Rootline as a TSIG secondary of NSD and of Knot: the primaries transfer
+// only with the key and sign their NOTIFY; we sign our SOA checks and
+// transfers (--secondary ORIGIN=ADDR,key:NAME), verify every message,
+// and follow a change by NOTIFY. NOTIFY without the key is refused:
+// unsigned from a stranger, unsigned from the primary's own address, and
+// signed with a wrong secret.
+func TestTSIGRootlineSecondary(t *testing.T) {
+	bin := rootlineBin(t)
+	for _, peer := range []string{"nsd", "knot"} {
+		t.Run(peer, func(t *testing.T) {
+			rlAddr, pAddr := freeAddr(t), freeAddr(t)
+			zs := []peers.XfrZone{{Zone: peers.Zone{Origin: xfrOrigin, Text: xfrZone(1)}, Notify: []netip.AddrPort{rlAddr}, Key: tsigKey}}
+			var p *peers.Server
+			if peer == "nsd" {
+				p = peers.StartNSDXfr(t, []netip.AddrPort{pAddr}, zs)
+			} else {
+				p = peers.StartKnotXfr(t, []netip.AddrPort{pAddr}, zs)
+			}
+			rl := peers.StartProcess(t, "rootline", "", []netip.AddrPort{rlAddr}, []string{xfrOrigin}, bin,
+				"auth", "--listen", rlAddr.String(), "--key", "hmac-sha256:"+tsigName+":"+tsigSecret,
+				"--secondary", xfrOrigin+"="+pAddr.String()+",key:"+tsigName, "--allow-transfer", "127.0.0.1")
+			sameSet(t, "after AXFR", zoneSet(t, axfrSigned(t, pAddr)), zoneSet(t, axfr(t, rlAddr)))
+			sameAnswers(t, pAddr, rlAddr)
+
+			// NOTIFY refusals, before the change: none of them may make
+			// us refresh.
+			k, _ := tsig.NewKey(tsigName, "", tsigSecret)
+			wrong, _ := tsig.NewKey(tsigName, "", tsigWrong)
+			notify := xfrNotify(1)
+			if r, err := exchangeFrom(notify, "127.0.0.2", rlAddr); err != nil || r.Rcode != dns.RcodeRefused {
+				t.Errorf("unsigned NOTIFY from a stranger: %v %v, want REFUSED", r, err)
+			}
+			if r, err := exchangeFrom(notify, "127.0.0.1", rlAddr); err != nil || r.Rcode != dns.RcodeRefused {
+				t.Errorf("unsigned NOTIFY from the primary's address: %v %v, want REFUSED", r, err)
+			}
+			r, err := (&tsig.Client{Key: &wrong}).ExchangeReply(t.Context(), rlAddr, notify)
+			var te *tsig.Error
+			if err != nil || r.Msg.Rcode != dns.RcodeNotAuth || !asTSIGError(r.Verify, &te) || te.Code != tsig.BadSig {
+				t.Errorf("NOTIFY with a wrong secret: %v %v, want NOTAUTH/BADSIG", r, err)
+			}
+			// Signed with the key from the primary's address: accepted
+			// (NOERROR, signed reply) even before anything changed.
+			if r, err := (&tsig.Client{Key: &k}).Exchange(t.Context(), rlAddr, notify); err != nil || r.Rcode != dns.RcodeSuccess {
+				t.Errorf("signed NOTIFY: %v %v", r, err)
+			}
+
+			if err := os.WriteFile(p.ZoneFile(xfrOrigin), []byte(xfrZone(2)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Signal(syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
+			waitSerial(t, p, 2)
+			waitSerial(t, rl, 2) // REFRESH is an hour: only the primary's signed NOTIFY gets us here
+			sameSet(t, "after NOTIFY", zoneSet(t, axfrSigned(t, pAddr)), zoneSet(t, axfr(t, rlAddr)))
+			sameSet(t, "after NOTIFY (zone text)", textSet(t, xfrZone(2)), zoneSet(t, axfr(t, rlAddr)))
+			log := readLog(t, rl)
+			if !strings.Contains(log, "serial=2") || strings.Contains(log, "failed") {
+				t.Errorf("transfer of serial 2:\n%s", rl.LogTail())
+			}
+		})
+	}
+}
+
+// xfrNotify is a NOTIFY for the test zone at serial.
+func xfrNotify(serial uint32) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetNotify(xfrOrigin)
+	m.Answer = []dns.RR{&dns.SOA{Hdr: dns.RR_Header{Name: xfrOrigin, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: 300},
+		Ns: "ns1." + xfrOrigin, Mbox: "hostmaster." + xfrOrigin, Serial: serial, Refresh: 3600, Retry: 600, Expire: 86400, Minttl: 60}}
+	return m
+}
