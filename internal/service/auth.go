@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -206,7 +207,9 @@ func (a *Auth) Addrs() (udp, tcp []netip.AddrPort) {
 }
 
 // Reload applies a re-read configuration (validated): zone files are read
-// again, and a zone whose file fails keeps the version being served; a
+// again, and a zone whose file fails keeps the version being served (the
+// error names it); a zone changed under an unmoved serial is logged, or
+// gets a new serial by its serial policy (serialDiscipline); a
 // signed zone is re-signed if it changed (see package signer), and keeps
 // its signed version if its keys fail to load;
 // transfer ACLs and NOTIFY targets change at once, and secondaries of a
@@ -226,9 +229,15 @@ func (a *Auth) Reload(ctx context.Context, cfg *config.Auth) error {
 	}
 	old := a.sv.fileZones()
 	loaded, err := loadZones(ctx, a.log, cfg, old)
+	loaded = serialDiscipline(a.log, cfg, loaded, old, a.sign.now())
 	a.sv.setFiles(a.sign.apply(loaded, old))
 	a.am.Reload(err == nil)
 	freeParseGarbage(cfg)
+	if err != nil {
+		// The caller logs "reload failed" with this; each zone that
+		// failed was logged as it was read.
+		return fmt.Errorf("zones not reloaded, still serving their old versions: %w", err)
+	}
 	a.log.Info("reloaded", "zones", len(a.h.Zones()))
 	return ctx.Err()
 }
