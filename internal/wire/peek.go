@@ -31,7 +31,7 @@ const (
 	typeOPT = 41
 	// typeTSIG is a transaction signature's type (RFC 8945 4.2).
 	typeTSIG = 250
-	classIN = 1
+	classIN  = 1
 
 	// maxNameLen is the longest wire-format name (RFC 1035 3.1).
 	maxNameLen = 255
