@@ -156,9 +156,6 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 			c.Keys = append(c.Keys, k)
 		}
 		c.KeyFiles = append(c.KeyFiles, keyFiles...)
-		if err := c.ReadKeyFiles(); err != nil {
-			return nil, err
-		}
 		if *serialPolicy != "" {
 			c.SerialPolicy = *serialPolicy
 		}

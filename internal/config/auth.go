@@ -34,8 +34,7 @@ type Auth struct {
 	Keys []AuthKey `toml:"key"`
 	// KeyFiles are BIND key files (tsig-keygen's output) read for more
 	// keys, at start and on reload.
-	KeyFiles     []string `toml:"key-file"`
-	keyFilesRead bool     // ReadKeyFiles ran
+	KeyFiles []string `toml:"key-file"`
 
 	// SerialPolicy moves the serial of a zone whose file changed without
 	// it (see SerialIncrement); empty: the file's serial is served as it

@@ -95,9 +95,6 @@ func TestAuthKeys(t *testing.T) {
 	}
 	for _, tc := range tests {
 		c := base()
-		if err := c.ReadKeyFiles(); err != nil {
-			t.Fatal(err)
-		}
 		tc.edit(&c)
 		err := c.Validate()
 		switch {
@@ -108,12 +105,9 @@ func TestAuthKeys(t *testing.T) {
 		}
 	}
 	c := base()
-	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "key-file") {
-		t.Errorf("key files not read: %v", err)
-	}
 	c.KeyFiles = []string{kf + ".missing"}
-	if err := c.ReadKeyFiles(); err == nil {
-		t.Error("missing key file read")
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "key-file") {
+		t.Errorf("missing key file: %v", err)
 	}
 }
 

@@ -1,8 +1,6 @@
 package config
 
 import (
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -79,23 +77,8 @@ func ParseKeyFlag(v string) (AuthKey, error) {
 	return AuthKey{Name: k.Name, Algorithm: k.Algorithm, Secret: v[strings.LastIndexByte(v, ':')+1:]}, nil
 }
 
-// ReadKeyFiles reads the keys of every key-file into Keys, so that
-// Validate can check the names the access lists and servers use.
-func (c *Auth) ReadKeyFiles() error {
-	for _, f := range c.KeyFiles {
-		keys, err := tsig.ReadKeyFile(f)
-		if err != nil {
-			return fmt.Errorf("key-file: %w", err)
-		}
-		for _, k := range keys {
-			c.Keys = append(c.Keys, AuthKey{Name: k.Name, Algorithm: k.Algorithm, Secret: base64.StdEncoding.EncodeToString(k.Secret)})
-		}
-		c.keyFilesRead = true
-	}
-	return nil
-}
-
-// Keyring builds the TSIG keys (validated by Validate).
+// Keyring builds the TSIG keys: Keys, and those of every key-file, read
+// now (so a reload reads them again).
 func (c *Auth) Keyring() (*tsig.Keyring, error) {
 	keys := make([]tsig.Key, 0, len(c.Keys))
 	for _, ak := range c.Keys {
@@ -105,16 +88,24 @@ func (c *Auth) Keyring() (*tsig.Keyring, error) {
 		}
 		keys = append(keys, k)
 	}
-	return tsig.NewKeyring(keys...)
+	for _, f := range c.KeyFiles {
+		fk, err := tsig.ReadKeyFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("key-file: %w", err)
+		}
+		keys = append(keys, fk...)
+	}
+	kr, err := tsig.NewKeyring(keys...)
+	if err != nil {
+		return nil, fmt.Errorf("key: %w", err)
+	}
+	return kr, nil
 }
 
 // checkKeys checks the keys and that every key an access list or server
 // names is defined.
 func (c *Auth) checkKeys() []error {
 	var errs []error
-	if len(c.KeyFiles) > 0 && !c.keyFilesRead {
-		errs = append(errs, errors.New("key-file: not read (ReadKeyFiles)"))
-	}
 	kr, err := c.Keyring()
 	if err != nil {
 		return append(errs, err)
