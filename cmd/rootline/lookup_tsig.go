@@ -99,7 +99,7 @@ func digTSIGReason(err error) string {
 	case te.Code == 0 && te.Detail == "expected a TSIG in the reply":
 		return "expected a TSIG or SIG(0)"
 	case te.Code == tsig.BadTime:
-		return "bad time"
+		return "clocks are unsynchronized" // BIND's DNS_R_CLOCKSKEW
 	case te.Code == 0:
 		return te.Detail
 	}
