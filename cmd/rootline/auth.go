@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/rootline-dns/rootline/internal/acl"
 	"github.com/rootline-dns/rootline/internal/config"
 	"github.com/rootline-dns/rootline/internal/service"
 )
 
 const authUsage = `usage: rootline auth --listen ADDR:PORT [--listen ...] --zone ORIGIN=FILE [--zone ...] [--config FILE]
-       [--allow-transfer CIDR ...] [--notify ADDR[:PORT] ...] [--secondary ORIGIN=PRIMARY[:PORT] ...]
+       [--allow-transfer ACL ...] [--notify ADDR[:PORT][,key:NAME] ...]
+       [--secondary ORIGIN=PRIMARY[:PORT][,key:NAME] ...] [--allow-notify ACL ...]
+       [--key [ALG:]NAME:SECRET ...] [--key-file FILE ...] [--serial-policy POLICY]
        [--sign ORIGIN=KEYDIR ...] [--metrics ADDR:PORT] [--query-log] [--control SOCKET]
        [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
        [--dnstap unix:PATH] [--data-dir DIR] [--catalog ORIGIN] [--catalog-member-of CATALOG=PRIMARY[:PORT] ...]
@@ -24,12 +27,25 @@ keeps its old version); SIGTERM or SIGINT stops.
 Replication: clients in --allow-transfer may AXFR/IXFR every zone; after a
 reload that advances a zone's serial, --notify targets get a NOTIFY.
 --secondary zones are transferred from their primary, refreshed on the SOA
-timers and on NOTIFY from it, and served like the others. --data-dir DIR
-keeps the IXFR journals and the secondary copies on disk, so a restart
-serves the latest data without a new transfer. Catalog zones (RFC 9432):
---catalog ORIGIN publishes one listing every zone served; a secondary
-given --catalog-member-of CATALOG=PRIMARY serves every zone it lists and
-follows additions and removals. With --metrics,
+timers and on NOTIFY from it (or from --allow-notify), and served like the
+others. A reload that changes a zone but not its serial is logged as a
+warning; --serial-policy increment, unixtime or dateserial (Knot's
+serial-policy) then moves the serial itself, so secondaries follow.
+--data-dir DIR keeps the IXFR journals and the secondary copies on disk,
+so a restart serves the latest data without a new transfer. Catalog zones
+(RFC 9432): --catalog ORIGIN publishes one listing every zone served; a
+secondary given --catalog-member-of CATALOG=PRIMARY serves every zone it
+lists and follows additions and removals.
+
+TSIG (RFC 8945): --key [ALG:]NAME:SECRET (dig -y's form; ALG defaults to
+hmac-sha256; also hmac-sha384, hmac-sha512, hmac-sha224, hmac-sha1,
+hmac-md5) or --key-file FILE (tsig-keygen's output) defines a key. An ACL
+entry is a CIDR, an address, key:NAME (signed with that key, from
+anywhere) or CIDR,key:NAME (both). ",key:NAME" after a primary or a
+--notify target signs what we send it and requires its replies, transfers
+and NOTIFY signed. A signed query with an unknown key, a wrong MAC or a
+time off by more than 300 s is answered NOTAUTH with BADKEY, BADSIG or
+BADTIME. With --metrics,
 Prometheus metrics are at http://ADDR:PORT/metrics; --query-log logs every
 query (SIGHUP applies the setting).
 
@@ -65,13 +81,17 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 	fs := flag.NewFlagSet("auth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, authUsage); fs.PrintDefaults() }
-	var listens, zones, allowXfr, notify, secondaries, signs, catalogsOf listFlag
+	var listens, zones, allowXfr, allowNotify, notify, secondaries, signs, keys, keyFiles, catalogsOf listFlag
 	fs.Var(&listens, "listen", "address and port to serve on, e.g. 127.0.0.1:53 or [::1]:53 (repeatable)")
 	fs.Var(&zones, "zone", "zone to serve as ORIGIN=FILE (repeatable)")
-	fs.Var(&allowXfr, "allow-transfer", "CIDR or address allowed to transfer every zone (AXFR/IXFR) (repeatable)")
-	fs.Var(&notify, "notify", "secondary ADDR[:PORT] to NOTIFY when a zone's serial advances (repeatable)")
-	fs.Var(&secondaries, "secondary", "zone to serve as a secondary, ORIGIN=PRIMARY_ADDR[:PORT] (repeatable)")
-	fs.Var(&catalogsOf, "catalog-member-of", "serve every zone the catalog zone CATALOG lists, from PRIMARY, as CATALOG=PRIMARY_ADDR[:PORT] (repeatable)")
+	fs.Var(&allowXfr, "allow-transfer", "who may transfer every zone (AXFR/IXFR): CIDR, ADDR, key:NAME or CIDR,key:NAME (repeatable)")
+	fs.Var(&allowNotify, "allow-notify", "who may NOTIFY secondary zones besides their primaries: CIDR, ADDR, key:NAME or CIDR,key:NAME (repeatable)")
+	fs.Var(&notify, "notify", "secondary ADDR[:PORT][,key:NAME] to NOTIFY when a zone's serial advances (repeatable)")
+	fs.Var(&secondaries, "secondary", "zone to serve as a secondary, ORIGIN=PRIMARY_ADDR[:PORT][,key:NAME] (repeatable)")
+	fs.Var(&keys, "key", "TSIG key [ALG:]NAME:SECRET, as dig -y (repeatable)")
+	fs.Var(&keyFiles, "key-file", "BIND key file of TSIG keys, as tsig-keygen writes (repeatable)")
+	serialPolicy := fs.String("serial-policy", "", "move the serial of a zone reloaded with changes but the same serial: increment, unixtime or dateserial")
+	fs.Var(&catalogsOf, "catalog-member-of", "serve every zone the catalog zone CATALOG lists, from PRIMARY, as CATALOG=PRIMARY_ADDR[:PORT][,key:NAME] (repeatable)")
 	catalogOrigin := fs.String("catalog", "", "publish a catalog zone (RFC 9432) at ORIGIN listing every zone served")
 	fs.Var(&signs, "sign", "sign the zone ORIGIN with the keys in KEYDIR, ORIGIN=KEYDIR (repeatable)")
 	cfgFile := fs.String("config", "", "TOML configuration file (flags add to it)")
@@ -121,16 +141,32 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 				return nil, err
 			}
 		}
-		allow, err := parseEach("--allow-transfer", allowXfr, config.ParsePrefix)
+		allow, err := parseEach("--allow-transfer", allowXfr, acl.Parse)
 		if err != nil {
 			return nil, err
 		}
 		c.AllowTransfer = append(c.AllowTransfer, allow...)
-		targets, err := parseEach("--notify", notify, config.ParseServer)
+		allowN, err := parseEach("--allow-notify", allowNotify, acl.Parse)
+		if err != nil {
+			return nil, err
+		}
+		c.AllowNotify = append(c.AllowNotify, allowN...)
+		targets, err := parseEach("--notify", notify, config.ParseRemote)
 		if err != nil {
 			return nil, err
 		}
 		c.Notify = append(c.Notify, targets...)
+		for _, v := range keys {
+			k, err := config.ParseKeyFlag(v)
+			if err != nil {
+				return nil, err
+			}
+			c.Keys = append(c.Keys, k)
+		}
+		c.KeyFiles = append(c.KeyFiles, keyFiles...)
+		if *serialPolicy != "" {
+			c.SerialPolicy = *serialPolicy
+		}
 		for _, v := range secondaries {
 			sc, err := config.ParseSecondaryFlag(v)
 			if err != nil {

@@ -60,31 +60,33 @@ func TestAuthReloadOnSIGHUP(t *testing.T) {
 		}
 		return r.Answer[0].(*dns.SOA).Serial
 	}
-	hup := func() {
+	hup := func(fails bool) {
 		t.Helper()
 		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		if err := <-d.reloads; err != nil {
-			t.Fatalf("reload: %v", err)
+		if err := <-d.reloads; (err != nil) != fails {
+			t.Fatalf("reload: %v, want failure %v", err, fails)
 		}
 	}
 	if err := os.WriteFile(f, []byte(zoneText(8)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	hup()
+	hup(false)
 	if got := serial(); got != 8 {
 		t.Fatalf("serial after reload %d, want 8", got)
 	}
 	if err := os.WriteFile(f, []byte(zoneText(9)+"www CNAME a\nwww A 192.0.2.2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	hup()
+	before := len(stderr.String())
+	hup(true)
 	if got := serial(); got != 8 {
 		t.Fatalf("broken file replaced the zone: serial %d", got)
 	}
-	if !strings.Contains(stderr.String(), "still serving the old version") {
-		t.Fatalf("no log of the failed reload:\n%s", stderr.String())
+	log := stderr.String()[before:]
+	if !strings.Contains(log, "still serving the old version") || !strings.Contains(log, `msg="reload failed"`) || strings.Contains(log, "msg=reloaded") {
+		t.Fatalf("failed reload not logged as one:\n%s", log)
 	}
 }
 

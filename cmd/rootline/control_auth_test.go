@@ -88,10 +88,11 @@ func TestControlAuth(t *testing.T) {
 		t.Errorf("secondary status:\n%s", st)
 	}
 
-	// The whole configuration, as SIGHUP: the broken zone keeps serial 2.
-	mustCtl(t, psock, "reload")
-	if err := <-p.reloads; err != nil {
-		t.Errorf("control reload: %v", err)
+	// The whole configuration, as SIGHUP: the broken zone keeps serial 2,
+	// and the reload says it failed.
+	wantFail(t, psock, "still serving their old versions", "reload")
+	if err := <-p.reloads; err == nil {
+		t.Errorf("control reload with a broken zone succeeded")
 	}
 
 	stats := mustCtl(t, psock, "stats")

@@ -98,7 +98,9 @@ func serveDaemon[C any](ctx context.Context, log *slog.Logger, name string, d da
 			err = d.Reload(ctx, cfg)
 		}
 		if err != nil {
-			log.Error("reload: configuration rejected, keeping the old one", "err", err)
+			// A configuration that does not load changes nothing; zones
+			// that fail keep their old versions (the error says which).
+			log.Error("reload failed", "err", err)
 		}
 		if hooks.reloaded != nil {
 			hooks.reloaded(err)

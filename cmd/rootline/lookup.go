@@ -25,6 +25,7 @@ const lookupUsage = `usage: rootline lookup [@SERVER[:PORT]] [-p PORT] [-4|-6] [
   display: +short +json +[no]all +[no]cmd +[no]comments +[no]question +[no]answer
            +[no]authority +[no]additional +[no]stats +[no]multi(line) +[no]ttlid +[no]class
   other:   +trace [--root-hints FILE] +validate [+anchor=FILE] --resolv-conf FILE
+           -y [ALG:]NAME:SECRET | -k KEYFILE
 
 Asks one question per NAME and TYPE, dig-style; without @SERVER the
 nameservers of resolv.conf are asked. A TYPE right after a NAME applies to
@@ -43,6 +44,9 @@ the answer's DNSSEC chain itself, like delv, from the IANA root trust
 anchor or the DS/DNSKEY records of +anchor=FILE, asking the same server
 with CD set, and prints "; fully validated", "; unsigned answer" or the
 reason validation failed; with +trace it also prints the chain of trust.
++trace +short prints one line per hop, +trace +json the steps as one JSON
+array per question. -y or -k (a key file from tsig-keygen) signs queries
+with TSIG and verifies the replies, as dig does.
 
 Exit status (as dig's): 0 a reply was received, whatever its RCODE (even
 NXDOMAIN, and, as delv's, after a +validate failure); 1 usage error; 9 no
@@ -119,7 +123,7 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		req := a.request(q)
-		r, info, err := client.ExchangeInfo(ctx, req)
+		r, info, err := a.exchange(ctx, client, servers, req, o.tcp)
 		if err != nil {
 			out.noReply(q, servers, err)
 			fmt.Fprintf(stderr, "rootline: lookup %s %s: no reply: %v\n", q.name, typeString(q.qtype), exchangeErr(err))

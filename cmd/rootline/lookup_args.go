@@ -81,7 +81,8 @@ type lookupArgs struct {
 	tries      int
 	rootHints  string
 	resolvConf string
-	argv       []string // as given, for the banner
+	argv       []string    // as given, for the banner
+	tsig       *lookupTSIG // -y, -k (lookup_tsig.go)
 }
 
 // usageErr and inputErr are parse failures with dig's exit codes.
@@ -150,7 +151,7 @@ func (s *scope) parse(args []string) error {
 		arg := args[i]
 		// Flags that take a value.
 		switch arg {
-		case "-p", "-t", "-c", "-x", "-q", "-f", "--root-hints", "-root-hints", "--resolv-conf", "-resolv-conf":
+		case "-p", "-t", "-c", "-x", "-q", "-f", "-y", "-k", "--root-hints", "-root-hints", "--resolv-conf", "-resolv-conf":
 			v, err := value(&i, arg)
 			if err != nil {
 				return err
@@ -192,6 +193,8 @@ func (s *scope) parse(args []string) error {
 func (s *scope) flag(flag, v string) error {
 	a := s.a
 	switch flag {
+	case "-y", "-k":
+		return a.setTSIG(flag, v)
 	case "-p":
 		p, err := strconv.ParseUint(v, 10, 16)
 		if err != nil || p == 0 {

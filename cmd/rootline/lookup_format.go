@@ -37,6 +37,7 @@ func (p *printer) when() time.Time {
 // @SERVER named, for the banner.
 func (p *printer) reply(q question, req, r *dns.Msg, info lookup.Info, servers int) {
 	o := q.opts
+	p.tsigFailure()
 	switch {
 	case p.args.json:
 		p.json(r)
@@ -135,8 +136,8 @@ func (p *printer) text(o *queryOpts, req, r *dns.Msg, info lookup.Info) {
 		}
 		n := 0
 		for _, rr := range s.rrs {
-			if rr.Header().Rrtype == dns.TypeOPT {
-				continue
+			if t := rr.Header().Rrtype; t == dns.TypeOPT || t == dns.TypeTSIG {
+				continue // OPT and TSIG have their pseudosections
 			}
 			if n == 0 && o.comments {
 				b.WriteString(";; " + s.name + " SECTION:\n")
@@ -150,11 +151,14 @@ func (p *printer) text(o *queryOpts, req, r *dns.Msg, info lookup.Info) {
 		}
 	}
 	io.WriteString(w, b.String())
+	if o.comments {
+		p.tsigSection(r)
+	}
 	if o.stats {
 		fmt.Fprintf(w, ";; Query time: %d msec\n", info.RTT.Milliseconds())
 		fmt.Fprintf(w, ";; SERVER: %s#%d(%s) (%s)\n", info.Server.Addr(), info.Server.Port(), info.Server.Addr(), strings.ToUpper(string(info.Transport)))
 		fmt.Fprintf(w, ";; WHEN: %s\n", p.when().UTC().Format("Mon Jan 02 15:04:05 MST 2006"))
-		fmt.Fprintf(w, ";; MSG SIZE  rcvd: %d\n\n", info.Size)
+		fmt.Fprintf(w, ";; MSG SIZE  rcvd: %d\n%s\n", info.Size, p.tsigWarning())
 	}
 }
 

@@ -19,17 +19,32 @@ type Auth struct {
 	Listen []netip.AddrPort `toml:"listen"`
 	Zones  []AuthZone       `toml:"zone"`
 
-	// AllowTransfer lists the clients (CIDR prefixes or addresses) that
-	// may transfer every zone (AXFR/IXFR). Empty: no one, as NSD and Knot
-	// default to.
-	AllowTransfer Prefixes `toml:"allow-transfer"`
-	// Notify lists secondaries (ADDR or ADDR:PORT, port 53 by default)
-	// told of every zone's new serial (RFC 1996).
-	Notify      Servers         `toml:"notify"`
+	// AllowTransfer lists the clients (prefixes, addresses, TSIG keys:
+	// ACL) that may transfer every zone (AXFR/IXFR). Empty: no one, as
+	// NSD and Knot default to.
+	AllowTransfer ACL `toml:"allow-transfer"`
+	// AllowNotify lists who may send NOTIFY for every secondary zone,
+	// besides its primaries.
+	AllowNotify ACL `toml:"allow-notify"`
+	// Notify lists secondaries (ADDR or ADDR:PORT, port 53 by default,
+	// and ",key:NAME" to sign) told of every zone's new serial (RFC 1996).
+	Notify      Remotes         `toml:"notify"`
 	Secondaries []AuthSecondary `toml:"secondary"`
 	// Catalog is the origin of the catalog zone (RFC 9432) we publish,
 	// listing every other zone served; empty: none.
 	Catalog string `toml:"catalog"`
+
+	// Keys are the TSIG keys (RFC 8945) the server knows: signed queries
+	// are checked with them, and access lists and servers name them.
+	Keys []AuthKey `toml:"key"`
+	// KeyFiles are BIND key files (tsig-keygen's output) read for more
+	// keys, at start and on reload.
+	KeyFiles []string `toml:"key-file"`
+
+	// SerialPolicy moves the serial of a zone whose file changed without
+	// it (see SerialIncrement); empty: the file's serial is served as it
+	// is, with a warning.
+	SerialPolicy string `toml:"serial-policy"`
 
 	Metrics  netip.AddrPort `toml:"metrics"`   // Prometheus; zero: off
 	QueryLog bool           `toml:"query-log"` // log every query
@@ -68,9 +83,34 @@ type AuthZone struct {
 	Origin        string   `toml:"origin"`
 	File          string   `toml:"file"`
 	AllowInclude  bool     `toml:"allow-include"`  // $INCLUDE, confined to the file's folder
-	AllowTransfer Prefixes `toml:"allow-transfer"` // in addition to the global list
-	Notify        Servers  `toml:"notify"`         // in addition to the global list
+	AllowTransfer ACL      `toml:"allow-transfer"` // in addition to the global list
+	Notify        Remotes  `toml:"notify"`         // in addition to the global list
+	SerialPolicy  string   `toml:"serial-policy"`  // overrides the global one
 	Sign          AuthSign `toml:"sign"`
+}
+
+// Serial policies (serial-policy), Knot's: what the serial of a zone
+// whose content changed on reload, but not its serial, becomes.
+const (
+	SerialIncrement  = "increment"  // the served serial plus one
+	SerialUnixTime   = "unixtime"   // the Unix time, or the served serial plus one if that is not ahead
+	SerialDateSerial = "dateserial" // YYYYMMDDnn: today's first, or the served serial plus one
+)
+
+// Policy is the zone's serial policy: its own, else the global one.
+func (z AuthZone) Policy(global string) string {
+	if z.SerialPolicy != "" {
+		return z.SerialPolicy
+	}
+	return global
+}
+
+func checkSerialPolicy(what, p string) []error {
+	switch p {
+	case "", SerialIncrement, SerialUnixTime, SerialDateSerial:
+		return nil
+	}
+	return []error{fmt.Errorf("%sserial-policy %q: want %q, %q or %q", what, p, SerialIncrement, SerialUnixTime, SerialDateSerial)}
 }
 
 // AuthSign turns on automatic DNSSEC signing of a zone: the file is signed
@@ -146,10 +186,13 @@ func (s AuthSign) check(origin string) []error {
 // AuthSecondary is one zone served as a secondary: transferred from its
 // primaries, which may also NOTIFY us.
 type AuthSecondary struct {
-	Origin        string   `toml:"origin"`
-	Primaries     Servers  `toml:"primaries"`      // tried in order
-	AllowTransfer Prefixes `toml:"allow-transfer"` // in addition to the global list
-	Notify        Servers  `toml:"notify"`         // in addition to the global list
+	Origin string `toml:"origin"`
+	// Primaries are tried in order; one with ",key:NAME" is asked with
+	// TSIG, must sign its replies, and its NOTIFY must be signed.
+	Primaries     Remotes `toml:"primaries"`
+	AllowTransfer ACL     `toml:"allow-transfer"` // in addition to the global list
+	AllowNotify   ACL     `toml:"allow-notify"`   // in addition to the global list
+	Notify        Remotes `toml:"notify"`         // in addition to the global list
 	// Catalog: the zone is a catalog (RFC 9432) and every zone it lists
 	// is served too, as a secondary of the same primaries, following
 	// additions and removals (--catalog-member-of).
@@ -192,17 +235,17 @@ func (c *Auth) SetSignKeys(origin, dir string) error {
 	return fmt.Errorf("--sign %s=%s: no zone %s is configured (add --zone %s=FILE)", origin, dir, origin, origin)
 }
 
-// ParseSecondaryFlag parses ORIGIN=PRIMARY[:PORT] (--secondary).
+// ParseSecondaryFlag parses ORIGIN=PRIMARY[:PORT][,key:NAME] (--secondary).
 func ParseSecondaryFlag(v string) (AuthSecondary, error) {
 	origin, primary, ok := strings.Cut(v, "=")
 	if !ok || origin == "" || primary == "" {
-		return AuthSecondary{}, fmt.Errorf("--secondary %q: want ORIGIN=PRIMARY_ADDR[:PORT]", v)
+		return AuthSecondary{}, fmt.Errorf("--secondary %q: want ORIGIN=PRIMARY_ADDR[:PORT][,key:NAME]", v)
 	}
-	ap, err := ParseServer(primary)
+	r, err := ParseRemote(primary)
 	if err != nil {
 		return AuthSecondary{}, fmt.Errorf("--secondary %q: %w", v, err)
 	}
-	return AuthSecondary{Origin: origin, Primaries: Servers{ap}}, nil
+	return AuthSecondary{Origin: origin, Primaries: Remotes{r}}, nil
 }
 
 // ParseCatalogMemberFlag parses ORIGIN=PRIMARY[:PORT]
@@ -211,13 +254,13 @@ func ParseSecondaryFlag(v string) (AuthSecondary, error) {
 func ParseCatalogMemberFlag(v string) (AuthSecondary, error) {
 	origin, primary, ok := strings.Cut(v, "=")
 	if !ok || origin == "" || primary == "" {
-		return AuthSecondary{}, fmt.Errorf("--catalog-member-of %q: want CATALOG_ORIGIN=PRIMARY_ADDR[:PORT]", v)
+		return AuthSecondary{}, fmt.Errorf("--catalog-member-of %q: want CATALOG_ORIGIN=PRIMARY_ADDR[:PORT][,key:NAME]", v)
 	}
-	ap, err := ParseServer(primary)
+	r, err := ParseRemote(primary)
 	if err != nil {
 		return AuthSecondary{}, fmt.Errorf("--catalog-member-of %q: %w", v, err)
 	}
-	return AuthSecondary{Origin: origin, Primaries: Servers{ap}, Catalog: true}, nil
+	return AuthSecondary{Origin: origin, Primaries: Remotes{r}, Catalog: true}, nil
 }
 
 // Transfers reports whether any replication is configured; without it the
@@ -252,11 +295,14 @@ func (c *Auth) Validate() error {
 			}
 		}
 	}
-	check := func(what string, prefixes Prefixes, notify Servers) {
-		errs = append(errs, checkValid(what+"allow-transfer", "prefix", prefixes)...)
+	check := func(what string, allow ACL, notify Remotes) {
+		errs = append(errs, checkACL(what+"allow-transfer", allow)...)
 		errs = append(errs, checkValid(what+"notify", "address", notify)...)
 	}
 	check("", c.AllowTransfer, c.Notify)
+	errs = append(errs, checkACL("allow-notify", c.AllowNotify)...)
+	errs = append(errs, c.checkKeys()...)
+	errs = append(errs, checkSerialPolicy("", c.SerialPolicy)...)
 	errs = append(errs, checkServerID(c.NSID, c.Identity, c.VersionString, c.CookieSecret)...)
 	errs = append(errs, checkControl(c.Control, c.ControlMode)...)
 	errs = append(errs, c.checkRRL()...)
@@ -274,6 +320,7 @@ func (c *Auth) Validate() error {
 			errs = append(errs, fmt.Errorf("zone %s: no file", z.Origin))
 		}
 		check("zone "+z.Origin+": ", z.AllowTransfer, z.Notify)
+		errs = append(errs, checkSerialPolicy("zone "+z.Origin+": ", z.SerialPolicy)...)
 		errs = append(errs, z.Sign.check(z.Origin)...)
 	}
 	for _, z := range c.Secondaries {
@@ -283,8 +330,21 @@ func (c *Auth) Validate() error {
 		}
 		errs = append(errs, checkValid("secondary "+z.Origin+": primaries", "address", z.Primaries)...)
 		check("secondary "+z.Origin+": ", z.AllowTransfer, z.Notify)
+		errs = append(errs, checkACL("secondary "+z.Origin+": allow-notify", z.AllowNotify)...)
 	}
 	return errors.Join(errs...)
+}
+
+// checkACL reports entries left empty (a list built by hand; a decoded
+// one has none).
+func checkACL(key string, l ACL) []error {
+	var errs []error
+	for i, e := range l {
+		if !e.Prefix.IsValid() && e.Key == "" {
+			errs = append(errs, fmt.Errorf("%s: entry %d: empty", key, i+1))
+		}
+	}
+	return errs
 }
 
 // checkRRL checks the rate limiting keys.

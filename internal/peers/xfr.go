@@ -16,6 +16,39 @@ type XfrZone struct {
 	Zone
 	Primary netip.AddrPort   // secondary role: where to transfer from
 	Notify  []netip.AddrPort // primary role: who to NOTIFY of changes
+	// Key, if set, is required and used on every exchange of the zone:
+	// a primary transfers only to clients signing with it and signs its
+	// NOTIFY; a secondary signs its requests and takes only NOTIFY
+	// signed with it (NSD's "ADDR KEY" pairs, Knot's remote and acl keys).
+	Key *TSIGKey
+}
+
+// TSIGKey is a TSIG key (RFC 8945) for a peer's configuration.
+type TSIGKey struct {
+	Name      string // without the final dot
+	Algorithm string // hmac-sha256, ...
+	Secret    string // base64
+}
+
+// keys returns the distinct keys of zones.
+func keys(zones []XfrZone) []*TSIGKey {
+	var out []*TSIGKey
+	seen := map[string]bool{}
+	for _, z := range zones {
+		if z.Key != nil && !seen[z.Key.Name] {
+			seen[z.Key.Name] = true
+			out = append(out, z.Key)
+		}
+	}
+	return out
+}
+
+// nsdKey is the key name an NSD ACL line ends with.
+func nsdKey(k *TSIGKey) string {
+	if k == nil {
+		return "NOKEY"
+	}
+	return k.Name
 }
 
 // xfrAllow is the prefix allowed to transfer zones from a peer: loopback
@@ -74,14 +107,18 @@ func StartNSDXfr(t testing.TB, listen []netip.AddrPort, zones []XfrZone) *Server
 	logFile := filepath.Join(dir, "nsd.log")
 	var b strings.Builder
 	nsdServerConf(&b, addrs, dir, logFile, "  verbosity: 2\n  xfrd-reload-timeout: 0\n")
+	for _, k := range keys(zones) {
+		fmt.Fprintf(&b, "key:\n  name: %q\n  algorithm: %s\n  secret: %q\n", k.Name, k.Algorithm, k.Secret)
+	}
 	for _, z := range zones {
-		fmt.Fprintf(&b, "zone:\n  name: %q\n  zonefile: %q\n  provide-xfr: %s NOKEY\n", z.Origin, zoneFileName(z.Origin), xfrAllow)
+		key := nsdKey(z.Key)
+		fmt.Fprintf(&b, "zone:\n  name: %q\n  zonefile: %q\n  provide-xfr: %s %s\n", z.Origin, zoneFileName(z.Origin), xfrAllow, key)
 		if z.Primary.IsValid() {
-			fmt.Fprintf(&b, "  request-xfr: %s@%d NOKEY\n  allow-notify: %s NOKEY\n", z.Primary.Addr(), z.Primary.Port(), z.Primary.Addr())
+			fmt.Fprintf(&b, "  request-xfr: %s@%d %s\n  allow-notify: %s %s\n", z.Primary.Addr(), z.Primary.Port(), key, z.Primary.Addr(), key)
 		}
 		for _, n := range z.Notify {
 			mustLoopback(t, n.Addr())
-			fmt.Fprintf(&b, "  notify: %s@%d NOKEY\n", n.Addr(), n.Port())
+			fmt.Fprintf(&b, "  notify: %s@%d %s\n", n.Addr(), n.Port(), key)
 		}
 	}
 	conf := filepath.Join(dir, "nsd.conf")
@@ -110,24 +147,41 @@ func StartKnotXfr(t testing.TB, listen []netip.AddrPort, zones []XfrZone) *Serve
 	}
 	fmt.Fprintf(&b, "control:\n  listen: %q\ndatabase:\n  storage: %q\nlog:\n  - target: %q\n    any: debug\n",
 		controlSocket(t, dir), dir, logFile)
+	if ks := keys(zones); len(ks) > 0 {
+		b.WriteString("key:\n")
+		for _, k := range ks {
+			fmt.Fprintf(&b, "  - id: %s\n    algorithm: %s\n    secret: %s\n", k.Name, k.Algorithm, k.Secret)
+		}
+	}
 	b.WriteString("remote:\n")
-	ids := map[netip.AddrPort]string{}
-	remote := func(ap netip.AddrPort) string {
-		if id, ok := ids[ap]; ok {
+	type remoteKey struct {
+		ap  netip.AddrPort
+		key string
+	}
+	ids := map[remoteKey]string{}
+	remote := func(ap netip.AddrPort, k *TSIGKey) string {
+		rk := remoteKey{ap, ""}
+		if k != nil {
+			rk.key = k.Name
+		}
+		if id, ok := ids[rk]; ok {
 			return id
 		}
 		mustLoopback(t, ap.Addr())
 		id := fmt.Sprintf("r%d", len(ids))
-		ids[ap] = id
+		ids[rk] = id
 		fmt.Fprintf(&b, "  - id: %s\n    address: %s@%d\n", id, ap.Addr(), ap.Port())
+		if k != nil {
+			fmt.Fprintf(&b, "    key: %s\n", k.Name)
+		}
 		return id
 	}
 	for _, z := range zones {
 		if z.Primary.IsValid() {
-			remote(z.Primary)
+			remote(z.Primary, z.Key)
 		}
 		for _, n := range z.Notify {
-			remote(n)
+			remote(n, z.Key)
 		}
 	}
 	if len(ids) == 0 {
@@ -141,7 +195,12 @@ func StartKnotXfr(t testing.TB, listen []netip.AddrPort, zones []XfrZone) *Serve
   - id: notify
     address: %s
     action: notify
-template:
+`, xfrAllow, xfrAllow)
+	for _, k := range keys(zones) {
+		fmt.Fprintf(&b, "  - id: xfr_%s\n    address: %s\n    key: %s\n    action: transfer\n  - id: notify_%s\n    address: %s\n    key: %s\n    action: notify\n",
+			k.Name, xfrAllow, k.Name, k.Name, xfrAllow, k.Name)
+	}
+	fmt.Fprintf(&b, `template:
   - id: default
     storage: %q
     zonefile-load: difference
@@ -149,16 +208,20 @@ template:
     journal-content: changes
     semantic-checks: off
 zone:
-`, xfrAllow, xfrAllow, dir)
+`, dir)
 	for _, z := range zones {
-		fmt.Fprintf(&b, "  - domain: %q\n    file: %q\n    acl: [xfr, notify]\n", z.Origin, zoneFileName(z.Origin))
+		acls := "xfr, notify"
+		if z.Key != nil {
+			acls = "xfr_" + z.Key.Name + ", notify_" + z.Key.Name
+		}
+		fmt.Fprintf(&b, "  - domain: %q\n    file: %q\n    acl: [%s]\n", z.Origin, zoneFileName(z.Origin), acls)
 		if z.Primary.IsValid() {
-			fmt.Fprintf(&b, "    master: %s\n", remote(z.Primary))
+			fmt.Fprintf(&b, "    master: %s\n", remote(z.Primary, z.Key))
 		}
 		if len(z.Notify) > 0 {
 			var ns []string
 			for _, n := range z.Notify {
-				ns = append(ns, remote(n))
+				ns = append(ns, remote(n, z.Key))
 			}
 			fmt.Fprintf(&b, "    notify: [%s]\n", strings.Join(ns, ", "))
 		}

@@ -10,7 +10,10 @@
 //     (a resolver waiting on upstream servers) or in several messages (a
 //     zone transfer);
 //   - the one middleware path both roles are served through (internal/
-//     service builds it): Chain(h, Recover, Observe, ACL, RRL, Options).
+//     service builds it): Chain(h, Recover, Observe, ACL, RRL, Options),
+//     with the authoritative role's TSIG check (package tsig, which sets
+//     Request.TSIGKey and signs every message it sends) between RRL and
+//     Options, so the signature covers the options.
 //     Recover turns a
 //     handler's panic into SERVFAIL and a log line; Observe times each
 //     query and reports its reply to the Observers, the Prometheus metrics
@@ -19,7 +22,8 @@
 //     REFUSED to clients outside the list, LocalNetworks being the
 //     resolver's default; RRL (response rate limiting, the authoritative
 //     role's, off by default) limits UDP responses per client prefix and
-//     kind of answer, slipping some as empty TC replies; Options adds the
+//     kind of answer, slipping some as empty TC replies (never a reply to
+//     a verified TSIG query); Options adds the
 //     server's own EDNS options (NSID, DNS Cookies with RFC 9018 server
 //     cookies made with SipHash-2-4) and answers CH TXT id.server and
 //     version.bind, for queries that carry options or ask those (the

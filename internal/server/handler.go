@@ -36,6 +36,11 @@ type Request struct {
 	// metrics and the query log.
 	CacheHit bool
 
+	// TSIGKey is the name of the TSIG key (RFC 8945) that signed the
+	// query, set by the middleware that verified it (package tsig);
+	// empty for an unsigned query. Access lists match on it.
+	TSIGKey string
+
 	// The peek of Wire, read once by whichever stage asks first (Peek).
 	query   wire.Query
 	peekErr error
@@ -76,6 +81,16 @@ func (r *Request) Peek() (*wire.Query, error) {
 // returns nil over UDP, where one query gets one datagram.
 func (r *Request) Stream() func(msg []byte) error {
 	return r.streamFn
+}
+
+// WrapStream replaces what Stream returns with wrap of it, when the
+// listener can stream: a middleware that must see every message of a
+// multi-message answer (TSIG signs each, RFC 8945 5.3.1) puts itself in
+// front of the connection.
+func (r *Request) WrapStream(wrap func(send func(msg []byte) error) func(msg []byte) error) {
+	if r.streamFn != nil {
+		r.streamFn = wrap(r.streamFn)
+	}
 }
 
 // Defer lets a handler answer later: a resolver waiting on upstream
@@ -119,7 +134,7 @@ func (r *Request) Defer() func(reply []byte) {
 // ServeDNS has returned.
 func (r *Request) detach() *Request {
 	return &Request{Wire: append([]byte(nil), r.Wire...), Remote: r.Remote, Local: r.Local, Proto: r.Proto,
-		CacheHit: r.CacheHit, opts: r.opts, query: r.query, peekErr: r.peekErr, peeked: r.peeked, start: r.start}
+		CacheHit: r.CacheHit, TSIGKey: r.TSIGKey, opts: r.opts, query: r.query, peekErr: r.peekErr, peeked: r.peeked, start: r.start}
 }
 
 // Handler answers one query. It appends the reply's wire form to out

@@ -144,7 +144,9 @@ func (l *RRL) Middleware() Middleware {
 		}
 		return HandlerFunc(func(ctx context.Context, req *Request, out []byte) []byte {
 			reply := next.ServeDNS(ctx, req, out)
-			if req.Proto != UDP || len(reply) < wire.HeaderLen || req.CookieValid() {
+			// A valid cookie or TSIG proves the client's address, and
+			// cutting a signed reply would break its signature.
+			if req.Proto != UDP || len(reply) < wire.HeaderLen || req.CookieValid() || req.TSIGKey != "" {
 				return reply
 			}
 			switch l.account(req.Remote.Addr(), reply) {

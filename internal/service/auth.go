@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -16,6 +17,7 @@ import (
 	"github.com/rootline-dns/rootline/internal/dnstap"
 	"github.com/rootline-dns/rootline/internal/metrics"
 	"github.com/rootline-dns/rootline/internal/server"
+	"github.com/rootline-dns/rootline/internal/tsig"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
 
@@ -48,8 +50,9 @@ type Auth struct {
 	handler server.Handler // h, wrapped by opt.Wrap, behind front
 	tap     *dnstap.Logger // nil: no dnstap
 	sv      *served
-	sign    *signing   // zones the server signs itself
-	zonesMu sync.Mutex // serialises reloads and signature refreshes
+	tsig    *tsig.Server // checks signed queries, signs their replies
+	sign    *signing     // zones the server signs itself
+	zonesMu sync.Mutex   // serialises reloads and signature refreshes
 
 	mu     sync.Mutex // guards listen, srv, stopBg, httpSrv, metricsAddr
 	listen []netip.AddrPort
@@ -101,6 +104,15 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	// The control socket's stats read the metrics, so they are kept
 	// whenever either is on.
 	a.front, a.metrics = newFrontDoor(log, "auth", cfg.Metrics.IsValid() || cfg.Control != "", cfg.QueryLog, nil, opts), cfg.Metrics
+	// TSIG is checked for every signed query, keys configured or not: a
+	// signed query is never answered as if it were not (RFC 8945 5.2).
+	keys, err := cfg.Keyring()
+	if err != nil {
+		return nil, err
+	}
+	a.tsig = tsig.NewServer(opt.Now, log)
+	a.tsig.SetKeys(keys)
+	a.front.sign = a.tsig.Middleware()
 	a.front.rrl = server.NewRRL(rrlConfig(cfg, a.front.event()))
 	if a.tap = newTap(cfg.Dnstap, cfg.Identity, log); a.tap != nil {
 		a.front.tap = &tapObserver{l: a.tap, query: dnstap.AuthQuery, now: clock.Or(opt.Now)}
@@ -109,7 +121,7 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	if a.front.m != nil {
 		a.am = a.front.m.Auth(a.serials)
 	}
-	if a.sv, err = newServed(log, h, cfg, opt.Zones, a.am); err != nil {
+	if a.sv, err = newServed(log, h, cfg, opt.Zones, a.am, clock.Or(opt.Now)); err != nil {
 		return nil, err
 	}
 	a.sv.setFiles(zs)
@@ -197,7 +209,9 @@ func (a *Auth) Addrs() (udp, tcp []netip.AddrPort) {
 }
 
 // Reload applies a re-read configuration (validated): zone files are read
-// again, and a zone whose file fails keeps the version being served; a
+// again, and a zone whose file fails keeps the version being served (the
+// error names it); a zone changed under an unmoved serial is logged, or
+// gets a new serial by its serial policy (serialDiscipline); a
 // signed zone is re-signed if it changed (see package signer), and keeps
 // its signed version if its keys fail to load;
 // transfer ACLs and NOTIFY targets change at once, and secondaries of a
@@ -207,6 +221,9 @@ func (a *Auth) Addrs() (udp, tcp []netip.AddrPort) {
 func (a *Auth) Reload(ctx context.Context, cfg *config.Auth) error {
 	a.zonesMu.Lock()
 	defer a.zonesMu.Unlock()
+	if keys, err := cfg.Keyring(); err == nil { // validated
+		a.tsig.SetKeys(keys)
+	}
 	a.sv.setConfig(cfg)
 	a.front.qlog.SetEnabled(cfg.QueryLog)
 	if err := a.sign.configure(cfg); err != nil {
@@ -214,9 +231,15 @@ func (a *Auth) Reload(ctx context.Context, cfg *config.Auth) error {
 	}
 	old := a.sv.fileZones()
 	loaded, err := loadZones(ctx, a.log, cfg, old)
+	loaded = serialDiscipline(a.log, cfg, loaded, old, a.sign.now())
 	a.sv.setFiles(a.sign.apply(loaded, old))
 	a.am.Reload(err == nil)
 	freeParseGarbage(cfg)
+	if err != nil {
+		// The caller logs "reload failed" with this; each zone that
+		// failed was logged as it was read.
+		return fmt.Errorf("zones not reloaded, still serving their old versions: %w", err)
+	}
 	a.log.Info("reloaded", "zones", len(a.h.Zones()))
 	return ctx.Err()
 }

@@ -32,8 +32,9 @@ type catalogState struct {
 }
 
 type consumedCatalog struct {
-	cfg     config.AuthSecondary
-	members map[string]bool
+	cfg      config.AuthSecondary
+	members0 xfr.SecondaryZone // the catalog's primaries and NOTIFY policy, for its members
+	members  map[string]bool
 }
 
 func newCatalogState(cfg *config.Auth) catalogState {
@@ -137,7 +138,9 @@ func (s *served) consumedChanged(origin string, new *zone.Zone) {
 		if have[m] {
 			continue
 		}
-		if s.second.AddZone(xfr.SecondaryZone{Origin: m, Primaries: cc.cfg.Primaries}) {
+		z := cc.members0
+		z.Origin = m
+		if s.second.AddZone(z) {
 			added++
 		} else {
 			s.log.Warn("catalog member already served otherwise: ignored", "catalog", origin, "zone", m)
@@ -157,7 +160,7 @@ func (s *served) consumedChanged(origin string, new *zone.Zone) {
 // catalogPolicy adds the transfer policy and notify targets of the
 // catalog we publish (the global ones) and of the members of consumed
 // catalogs (those of their catalog). s.mu is held.
-func (s *served) catalogPolicy(add func(origin string, allow config.Prefixes, notify config.Servers)) {
+func (s *served) catalogPolicy(add func(origin string, allow config.ACL, notify config.Remotes)) {
 	if s.cat.origin != "" {
 		add(s.cat.origin, nil, nil) // the global lists
 	}

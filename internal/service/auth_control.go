@@ -94,6 +94,7 @@ func (a *Auth) ReloadZone(ctx context.Context, origin string) error {
 	if err != nil {
 		return fmt.Errorf("not reloaded, still serving the old version: %w", err)
 	}
+	loaded = serialDiscipline(a.log, a.sv.config(), loaded, old, a.sign.now())
 	signed := a.sign.apply(loaded, old)
 	if len(signed) == 0 {
 		return fmt.Errorf("zone %s: not signed, still serving the old version (see the log)", origin)

@@ -3,17 +3,18 @@ package service
 import (
 	"context"
 	"log/slog"
-	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/acl"
 	"github.com/rootline-dns/rootline/internal/auth"
 	"github.com/rootline-dns/rootline/internal/config"
 	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/metrics"
 	"github.com/rootline-dns/rootline/internal/transport"
+	"github.com/rootline-dns/rootline/internal/tsig"
 	"github.com/rootline-dns/rootline/internal/xfr"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
@@ -35,7 +36,7 @@ type served struct {
 	ctx    context.Context // NOTIFY's: the running service's background context
 	cfg    *config.Auth
 	files  []*zone.Zone
-	notify map[string][]netip.AddrPort // canonical origin -> targets
+	notify map[string][]xfr.Remote // canonical origin -> targets
 	// installed is, by canonical origin, the version published and when
 	// it was first (zone-status's load time).
 	installed map[string]installedZone
@@ -47,7 +48,7 @@ type installedZone struct {
 	at time.Time
 }
 
-func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zone.Zone, am *metrics.Auth) (*served, error) {
+func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zone.Zone, am *metrics.Auth, now func() time.Time) (*served, error) {
 	s := &served{log: log, h: h, fixed: fixed, ctx: context.Background(), cat: newCatalogState(cfg)}
 	if !cfg.Transfers() {
 		s.cfg = cfg
@@ -61,19 +62,26 @@ func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zon
 		}
 	}
 	ex := transport.NewClient(transport.ClientOptions{Logger: log})
+	clock := xfrClock{now}
 	s.primary = xfr.NewPrimary(log)
 	if store != nil {
 		s.primary.SetStore(store)
 	}
 	s.primary.Observe(func(_ string, qtype uint16, result string) { am.Transfer("out", qtype, result) })
-	s.notifier = xfr.NewNotifier(ex, nil, log)
+	s.notifier = xfr.NewNotifier(ex, clock, log)
 	if len(cfg.Secondaries) > 0 {
+		keys, _ := cfg.Keyring() // validated
 		var zs []xfr.SecondaryZone
 		for _, sc := range cfg.Secondaries {
-			zs = append(zs, xfr.SecondaryZone{Origin: sc.Origin, Primaries: sc.Primaries})
+			z := xfr.SecondaryZone{Origin: sc.Origin, Primaries: remotes(keys, sc.Primaries),
+				AllowNotify: append(acl.List(cfg.AllowNotify), sc.AllowNotify...)}
+			zs = append(zs, z)
+			if cc := s.cat.consumed[dnsname.Canonical(sc.Origin)]; cc != nil {
+				cc.members0 = z // members are kept like their catalog
+			}
 		}
 		s.second = xfr.NewSecondary(xfr.SecondaryOptions{
-			Zones: zs, Exchanger: ex, Logger: log, Changed: s.secondaryChanged, Store: store,
+			Zones: zs, Exchanger: ex, Logger: log, Changed: s.secondaryChanged, Clock: clock, Store: store,
 			Transferred: func(_ string, ixfr bool, err error) {
 				qtype, result := dns.TypeAXFR, "ok"
 				if ixfr {
@@ -100,12 +108,13 @@ func (s *served) setConfig(cfg *config.Auth) {
 	if s.primary == nil {
 		return
 	}
-	perZone := map[string][]netip.Prefix{}
-	s.notify = map[string][]netip.AddrPort{}
-	add := func(origin string, allow config.Prefixes, notify config.Servers) {
+	keys, _ := cfg.Keyring() // validated
+	perZone := map[string]acl.List{}
+	s.notify = map[string][]xfr.Remote{}
+	add := func(origin string, allow config.ACL, notify config.Remotes) {
 		o := dnsname.Canonical(origin)
-		perZone[o] = allow
-		s.notify[o] = append(append([]netip.AddrPort(nil), cfg.Notify...), notify...)
+		perZone[o] = acl.List(allow)
+		s.notify[o] = append(remotes(keys, cfg.Notify), remotes(keys, notify)...)
 	}
 	for _, z := range cfg.Zones {
 		add(z.Origin, z.AllowTransfer, z.Notify)
@@ -114,8 +123,30 @@ func (s *served) setConfig(cfg *config.Auth) {
 		add(z.Origin, z.AllowTransfer, z.Notify)
 	}
 	s.catalogPolicy(add)
-	s.primary.SetAllow(cfg.AllowTransfer, perZone)
+	s.primary.SetAllow(acl.List(cfg.AllowTransfer), perZone)
 }
+
+// remotes are rs with their keys looked up in keys (Validate checked
+// that each is there).
+func remotes(keys *tsig.Keyring, rs config.Remotes) []xfr.Remote {
+	out := make([]xfr.Remote, 0, len(rs))
+	for _, r := range rs {
+		x := xfr.Remote{Addr: r.Addr}
+		if r.Key != "" {
+			x.Key = keys.Key(r.Key)
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// xfrClock is the service's clock as package xfr wants it: the SOA timers
+// and NOTIFY retries follow real time, TSIG signs with now (the
+// FAKETIME_TIMESTAMP_FILE clock when set).
+type xfrClock struct{ now func() time.Time }
+
+func (c xfrClock) Now() time.Time                       { return c.now() }
+func (xfrClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // setContext gives NOTIFY the running service's background context.
 func (s *served) setContext(ctx context.Context) {

@@ -117,7 +117,7 @@ func TestAuthSignsZones(t *testing.T) {
 	cfg := func() *config.Auth {
 		return &config.Auth{
 			Listen:        loopback0,
-			AllowTransfer: config.Prefixes{netip.MustParsePrefix("127.0.0.1/32")},
+			AllowTransfer: config.ACL{{Prefix: netip.MustParsePrefix("127.0.0.1/32")}},
 			Zones:         []config.AuthZone{{Origin: "s.test", File: file, Sign: config.AuthSign{Keys: keys}}},
 		}
 	}

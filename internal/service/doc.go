@@ -3,7 +3,8 @@
 // NOTIFY) and Resolver (`rootline resolver`: cache, resolver, client ACL).
 // Both roles' handlers are served through the same middleware (frontDoor:
 // server.Recover, server.Observe with the metrics and the query log, and
-// for the resolver the client ACL), so both get the same metrics, on their
+// for the resolver the client ACL; for auth, the TSIG check of package
+// tsig), so both get the same metrics, on their
 // own registry and endpoint (--metrics), and the same query log. Both have
 // the same life cycle:
 //

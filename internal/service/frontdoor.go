@@ -30,6 +30,9 @@ type frontDoor struct {
 	opts server.OptionsConfig
 	rrl  *server.RRL     // nil: off
 	tap  server.Observer // dnstap; nil: off
+	// sign checks TSIG and signs replies (the authoritative server's);
+	// nil: none.
+	sign server.Middleware
 }
 
 // newFrontDoor builds the middleware of role ("resolver", "auth"); allow
@@ -65,7 +68,13 @@ func (f *frontDoor) wrap(h server.Handler, log *slog.Logger, now func() time.Tim
 	// CH TXT answers and BADCOOKIE included), and learns from Options
 	// whether the query had a valid server cookie; a slipped reply keeps
 	// its OPT record, cookie and all.
-	mw = append(mw, f.rrl.Middleware(), server.Options(f.opts))
+	mw = append(mw, f.rrl.Middleware())
+	if f.sign != nil {
+		// Inside the limiter, which leaves signed replies alone, and
+		// outside Options: the signature covers the options added.
+		mw = append(mw, f.sign)
+	}
+	mw = append(mw, server.Options(f.opts))
 	return server.Chain(h, mw...)
 }
 

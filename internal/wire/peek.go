@@ -29,7 +29,9 @@ const (
 
 	flagDO  = 1 << 15 // RFC 3225 3, in the OPT TTL's low 16 bits
 	typeOPT = 41
-	classIN = 1
+	// typeTSIG is a transaction signature's type (RFC 8945 4.2).
+	typeTSIG = 250
+	classIN  = 1
 
 	// maxNameLen is the longest wire-format name (RFC 1035 3.1).
 	maxNameLen = 255
@@ -69,6 +71,10 @@ type Query struct {
 	// End is the offset just past the last record the header counts;
 	// bytes after it are trailing data, tolerated as most servers do.
 	End uint16
+	// TSIG is the offset of the TSIG record (RFC 8945) when the message
+	// is signed: it is the last record of the additional section (a TSIG
+	// anywhere else is ErrFormat, RFC 8945 5.1). 0: unsigned.
+	TSIG uint16
 }
 
 // Error says why Peek cannot pass a message on as an ordinary query, and
@@ -84,8 +90,9 @@ const (
 	ErrResponse
 	// ErrFormat: the bytes are not a whole message: a count promises
 	// more than there is, a name or RDATA runs past the end, a label type
-	// is reserved, or the question's name is compressed. On a stream this
-	// means the framing is in doubt.
+	// is reserved, the question's name is compressed, or a TSIG record is
+	// not the last record (RFC 8945 5.1). On a stream this means the
+	// framing is in doubt.
 	ErrFormat
 	// ErrOPT: an OPT record is misplaced or repeated (RFC 6891 6.1.1).
 	ErrOPT
@@ -293,7 +300,15 @@ func (q *Query) walk(msg []byte) Error {
 		if off > len(msg) {
 			return ErrFormat
 		}
-		if binary.BigEndian.Uint16(msg[end:]) != typeOPT {
+		switch binary.BigEndian.Uint16(msg[end:]) {
+		case typeTSIG:
+			if i != n-1 || i < an+ns {
+				return ErrFormat
+			}
+			q.TSIG = uint16(start)
+			continue
+		case typeOPT:
+		default:
 			continue
 		}
 		// RFC 6891 6.1.1: at most one OPT, in the additional section,

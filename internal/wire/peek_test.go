@@ -208,3 +208,44 @@ func packName(s string) []byte {
 	}
 	return b[:n]
 }
+
+// TestPeekTSIG: a signed query's TSIG is found as the last additional
+// record (after the OPT), is not Plain (the fast paths must not answer
+// it unsigned), and a TSIG anywhere else is malformed (RFC 8945 5.1).
+func TestPeekTSIG(t *testing.T) {
+	tsig := func() dns.RR {
+		return &dns.TSIG{Hdr: dns.RR_Header{Name: "key.", Rrtype: dns.TypeTSIG, Class: dns.ClassANY},
+			Algorithm: "hmac-sha256.", Fudge: 300, MACSize: 2, MAC: "abcd"}
+	}
+	m := new(dns.Msg)
+	m.SetQuestion("example.test.", dns.TypeSOA)
+	m.SetEdns0(1232, false)
+	m.Extra = append(m.Extra, tsig())
+	w := packed(t, m)
+	q, err := Peek(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.TSIG == 0 || w[q.TSIG] != 3 || string(w[q.TSIG+1:q.TSIG+4]) != "key" || !q.EDNS || q.Plain(w) {
+		t.Fatalf("signed query peeked as %+v", q)
+	}
+	// NOTIFY with a TSIG: ErrOpcode, TSIG still found.
+	m.Opcode = dns.OpcodeNotify
+	if q, err := Peek(packed(t, m)); err != ErrOpcode || q.TSIG == 0 {
+		t.Fatalf("signed NOTIFY: %v, TSIG at %d", err, q.TSIG)
+	}
+	m.Opcode = dns.OpcodeQuery
+	m.Extra = []dns.RR{tsig(), m.Extra[0]} // TSIG before the OPT
+	if _, err := Peek(packed(t, m)); err != ErrFormat {
+		t.Fatalf("TSIG not last: %v, want ErrFormat", err)
+	}
+	m.Extra = nil
+	m.Answer = []dns.RR{tsig()}
+	if _, err := Peek(packed(t, m)); err != ErrFormat {
+		t.Fatalf("TSIG in the answer section: %v, want ErrFormat", err)
+	}
+	m.Answer = nil
+	if q, err := Peek(packed(t, m)); err != nil || q.TSIG != 0 {
+		t.Fatalf("unsigned: %v %d", err, q.TSIG)
+	}
+}

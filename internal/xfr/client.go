@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"time"
 
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/dnsname"
+	"github.com/rootline-dns/rootline/internal/tsig"
 	"github.com/rootline-dns/rootline/internal/wire"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
@@ -39,6 +39,9 @@ type Limits struct {
 	MaxBytes       int64
 	MessageTimeout time.Duration
 	Timeout        time.Duration
+	// Now is the clock TSIG signatures are made and checked with (nil:
+	// time.Now). A Secondary sets it to its own clock.
+	Now func() time.Time
 }
 
 func (l Limits) withDefaults() Limits {
@@ -54,6 +57,9 @@ func (l Limits) withDefaults() Limits {
 	if l.Timeout <= 0 {
 		l.Timeout = DefaultTransferTimeout
 	}
+	if l.Now == nil {
+		l.Now = time.Now
+	}
 	return l
 }
 
@@ -63,9 +69,12 @@ func (l Limits) withDefaults() Limits {
 var ErrRefused = errors.New("primary refused the transfer")
 
 // Transfer fetches origin from primary over TCP: IXFR from base's serial
-// when base is given (RFC 1995), else AXFR (RFC 5936). The result is a
-// validated zone, or UpToDate; an error leaves nothing behind.
-func Transfer(ctx context.Context, primary netip.AddrPort, origin string, base *zone.Zone, lim Limits) (*Result, error) {
+// when base is given (RFC 1995), else AXFR (RFC 5936). With the primary's
+// key the query is signed and every message of the answer verified (RFC
+// 8945 5.3.1). The result is a validated zone, or UpToDate; an error
+// leaves nothing behind.
+func Transfer(ctx context.Context, remote Remote, origin string, base *zone.Zone, lim Limits) (*Result, error) {
+	primary := remote.Addr
 	lim = lim.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
@@ -90,15 +99,22 @@ func Transfer(ctx context.Context, primary netip.AddrPort, origin string, base *
 	// Closing the connection is what unblocks a read when ctx ends.
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
 	defer stop()
-	res, err := receive(ctx, conn, q, packed, base, lim)
+	var v *tsig.Verifier
+	if remote.Key != nil {
+		var mac []byte
+		packed, mac = tsig.SignQuery(packed, remote.Key, lim.Now())
+		v = tsig.NewVerifier(remote.Key, mac, lim.Now)
+	}
+	res, err := receive(ctx, conn, q, packed, base, lim, v)
 	if err != nil {
 		return nil, fmt.Errorf("xfr: %s %s from %s: %w", dns.Type(qtype), origin, primary, err)
 	}
 	return res, nil
 }
 
-// receive sends the query on conn and feeds every message to a receiver.
-func receive(ctx context.Context, conn net.Conn, q *dns.Msg, packed []byte, base *zone.Zone, lim Limits) (*Result, error) {
+// receive sends the query on conn and feeds every message to a receiver;
+// with v, every message is checked by it first.
+func receive(ctx context.Context, conn net.Conn, q *dns.Msg, packed []byte, base *zone.Zone, lim Limits, v *tsig.Verifier) (*Result, error) {
 	frame := make([]byte, 2+len(packed))
 	binary.BigEndian.PutUint16(frame, uint16(len(packed)))
 	copy(frame[2:], packed)
@@ -131,11 +147,23 @@ func receive(ctx context.Context, conn net.Conn, q *dns.Msg, packed []byte, base
 		if m.Id != q.Id {
 			return nil, fmt.Errorf("message %d: ID %d, sent %d", n+1, m.Id, q.Id)
 		}
+		if v != nil {
+			// Checked before anything of the message is used: an
+			// unsigned refusal is no more to be trusted than data.
+			if err := v.Check(buf[:size]); err != nil {
+				return nil, fmt.Errorf("message %d: %w", n+1, err)
+			}
+		}
 		if n == 0 && refusal(m.Rcode) {
 			return nil, fmt.Errorf("%w: %s", ErrRefused, dns.RcodeToString[m.Rcode])
 		}
 		if err := r.feed(m); err != nil {
 			return nil, fmt.Errorf("message %d: %w", n+1, err)
+		}
+	}
+	if v != nil {
+		if err := v.Done(); err != nil {
+			return nil, err
 		}
 	}
 	return r.result()

@@ -128,7 +128,7 @@ func FuzzTransferStream(f *testing.F) {
 			t.Fatal(err)
 		}
 		lim := Limits{MaxRecords: 1000, MaxBytes: 1 << 20}.withDefaults()
-		res, err := receive(context.Background(), &streamConn{r: bytes.NewReader(stream)}, q, packed, nil, lim)
+		res, err := receive(context.Background(), &streamConn{r: bytes.NewReader(stream)}, q, packed, nil, lim, nil)
 		if err == nil && (res.Zone == nil || res.Zone.SOA.Serial != res.Serial) {
 			t.Fatalf("success without a consistent zone: %+v", res)
 		}

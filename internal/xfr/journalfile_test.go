@@ -233,7 +233,7 @@ func TestSecondaryStore(t *testing.T) {
 		p := &fakePrimary{t: t, serial: 7}
 		run := func() (*Secondary, context.CancelFunc, chan struct{}) {
 			s := NewSecondary(SecondaryOptions{
-				Zones:     []SecondaryZone{{Origin: testOrigin, Primaries: []netip.AddrPort{primary}}},
+				Zones:     []SecondaryZone{{Origin: testOrigin, Primaries: []Remote{{Addr: primary}}}},
 				Exchanger: p, Transfer: p.transfer, Store: st,
 			})
 			ctx, cancel := context.WithCancel(context.Background())

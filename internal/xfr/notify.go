@@ -69,7 +69,7 @@ func NewNotifier(ex Exchanger, clock Clock, logger *slog.Logger) *Notifier {
 // Notify tells every target that soa is the zone's new version, each in
 // its own goroutine, retrying until acknowledged or NotifyAttempts are
 // spent. It returns at once; Wait waits for the attempts to end.
-func (n *Notifier) Notify(ctx context.Context, soa *dns.SOA, targets []netip.AddrPort) {
+func (n *Notifier) Notify(ctx context.Context, soa *dns.SOA, targets []Remote) {
 	for _, t := range targets {
 		n.wg.Go(func() {
 			if err := n.NotifyOne(ctx, soa, t); err != nil {
@@ -85,9 +85,11 @@ func (n *Notifier) Notify(ctx context.Context, soa *dns.SOA, targets []netip.Add
 func (n *Notifier) Wait() { n.wg.Wait() }
 
 // NotifyOne sends NOTIFY for soa to target until it is acknowledged: a
-// reply with opcode NOTIFY, our question and NOERROR (RFC 1996 4.7).
-func (n *Notifier) NotifyOne(ctx context.Context, soa *dns.SOA, target netip.AddrPort) error {
+// reply with opcode NOTIFY, our question and NOERROR (RFC 1996 4.7). With
+// the target's key, each NOTIFY is signed and the reply must be.
+func (n *Notifier) NotifyOne(ctx context.Context, soa *dns.SOA, target Remote) error {
 	q := NotifyMsg(soa)
+	ex := target.exchanger(n.ex, n.clock.Now, notifyTimeout)
 	wait := notifyBackoff
 	var last error
 	for attempt := range NotifyAttempts {
@@ -100,7 +102,7 @@ func (n *Notifier) NotifyOne(ctx context.Context, soa *dns.SOA, target netip.Add
 			wait *= 2
 		}
 		actx, cancel := context.WithTimeout(ctx, notifyTimeout)
-		r, err := n.ex.Exchange(actx, target, q)
+		r, err := ex.Exchange(actx, target.Addr, q)
 		cancel()
 		switch {
 		case err != nil:

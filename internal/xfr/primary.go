@@ -3,11 +3,11 @@ package xfr
 import (
 	"context"
 	"log/slog"
-	"net/netip"
 	"sync"
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/acl"
 	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/wire"
@@ -27,8 +27,8 @@ type Primary struct {
 	observe func(origin string, qtype uint16, result string) // nil: none
 
 	mu       sync.RWMutex
-	global   []netip.Prefix            // allowed for every zone
-	perZone  map[string][]netip.Prefix // canonical origin -> allowed
+	global   acl.List            // allowed for every zone
+	perZone  map[string]acl.List // canonical origin -> allowed
 	journals map[string]*Journal
 	names    map[string]zoneNames // canonical origin -> the latest version's names
 	store    *Store               // nil: journals in memory only
@@ -50,7 +50,7 @@ func NewPrimary(logger *slog.Logger) *Primary {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Primary{log: logger, perZone: map[string][]netip.Prefix{}, journals: map[string]*Journal{}, names: map[string]zoneNames{}}
+	return &Primary{log: logger, perZone: map[string]acl.List{}, journals: map[string]*Journal{}, names: map[string]zoneNames{}}
 }
 
 // zoneNames returns z's names in canonical order, from the cache when z is
@@ -73,42 +73,23 @@ func (p *Primary) zoneNames(z *zone.Zone) []string {
 	return names
 }
 
-// SetAllow replaces the transfer policy: global prefixes apply to every
-// zone, perZone (keyed by origin) to one zone in addition.
-func (p *Primary) SetAllow(global []netip.Prefix, perZone map[string][]netip.Prefix) {
-	pz := make(map[string][]netip.Prefix, len(perZone))
-	for o, ps := range perZone {
-		pz[dnsname.Canonical(o)] = masked(ps)
+// SetAllow replaces the transfer policy: global applies to every zone,
+// perZone (keyed by origin) to one zone in addition.
+func (p *Primary) SetAllow(global acl.List, perZone map[string]acl.List) {
+	pz := make(map[string]acl.List, len(perZone))
+	for o, l := range perZone {
+		pz[dnsname.Canonical(o)] = l
 	}
 	p.mu.Lock()
-	p.global, p.perZone = masked(global), pz
+	p.global, p.perZone = global, pz
 	p.mu.Unlock()
 }
 
-func masked(ps []netip.Prefix) []netip.Prefix {
-	out := make([]netip.Prefix, 0, len(ps))
-	for _, pr := range ps {
-		if pr.Addr().Is4In6() {
-			pr = netip.PrefixFrom(pr.Addr().Unmap(), max(pr.Bits()-96, 0))
-		}
-		out = append(out, pr.Masked())
-	}
-	return out
-}
-
 // Allowed reports whether client may transfer the zone at origin.
-func (p *Primary) Allowed(origin string, client netip.Addr) bool {
-	a := client.Unmap().WithZone("")
+func (p *Primary) Allowed(origin string, client acl.Client) bool {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	for _, ps := range [][]netip.Prefix{p.global, p.perZone[dnsname.Canonical(origin)]} {
-		for _, pr := range ps {
-			if pr.Contains(a) {
-				return true
-			}
-		}
-	}
-	return false
+	return p.global.Allows(client) || p.perZone[dnsname.Canonical(origin)].Allows(client)
 }
 
 // SetStore keeps journals in st's files from now on (--data-dir), so IXFR
@@ -196,8 +177,8 @@ func (p *Primary) observed(origin string, qtype uint16, result string) {
 // transfer cut short after its first message returns nil, which makes the
 // listener close the connection: the client then knows it is incomplete.
 func (p *Primary) Serve(ctx context.Context, req *server.Request, q *dns.Msg, z *zone.Zone, out []byte) []byte {
-	if !p.Allowed(z.Origin, req.Remote.Addr()) {
-		p.log.Info("transfer refused", "zone", z.Origin, "client", req.Remote, "type", dns.Type(q.Question[0].Qtype))
+	if !p.Allowed(z.Origin, acl.Client{Addr: req.Remote.Addr(), Key: req.TSIGKey}) {
+		p.log.Info("transfer refused", "zone", z.Origin, "client", req.Remote, "key", req.TSIGKey, "type", dns.Type(q.Question[0].Qtype))
 		p.observed(z.Origin, q.Question[0].Qtype, "refused")
 		return packError(q, dns.RcodeRefused, out)
 	}
@@ -232,7 +213,7 @@ func (p *Primary) Serve(ctx context.Context, req *server.Request, q *dns.Msg, z 
 		p.observed(z.Origin, q.Question[0].Qtype, "failed")
 		return nil
 	}
-	p.log.Info("transfer", "zone", z.Origin, "client", req.Remote, "kind", kind, "serial", z.SOA.Serial)
+	p.log.Info("transfer", "zone", z.Origin, "client", req.Remote, "key", req.TSIGKey, "kind", kind, "serial", z.SOA.Serial)
 	p.observed(z.Origin, q.Question[0].Qtype, "ok")
 	return b
 }

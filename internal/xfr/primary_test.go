@@ -11,8 +11,10 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/acl"
 	"github.com/rootline-dns/rootline/internal/auth"
 	"github.com/rootline-dns/rootline/internal/server"
+	"github.com/rootline-dns/rootline/internal/tsig"
 	"github.com/rootline-dns/rootline/internal/xfr"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
@@ -51,8 +53,8 @@ func start(t *testing.T, zs ...*zone.Zone) (*auth.Handler, *xfr.Primary, netip.A
 	h := auth.NewHandler(nil)
 	h.SetZonesUnavailable(zs, []string{"q.test."})
 	p := xfr.NewPrimary(nil)
-	p.SetAllow([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, nil)
-	sec := xfr.NewSecondary(xfr.SecondaryOptions{Zones: []xfr.SecondaryZone{{Origin: "q.test.", Primaries: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.9:53")}}}})
+	p.SetAllow(acl.List{{Prefix: netip.MustParsePrefix("127.0.0.1/32")}}, nil)
+	sec := xfr.NewSecondary(xfr.SecondaryOptions{Zones: []xfr.SecondaryZone{{Origin: "q.test.", Primaries: []xfr.Remote{{Addr: netip.MustParseAddrPort("127.0.0.9:53")}}}}})
 	h.SetTransfers(&xfr.Service{Primary: p, Secondary: sec})
 	srv := server.New(server.Config{Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}, UDPSockets: 1}, h)
 	if err := srv.Start(context.Background()); err != nil {
@@ -190,25 +192,89 @@ func TestTransferClient(t *testing.T) {
 	v2 := load(t, pZone(2, bulk.String()+"new A 192.0.2.2\n"))
 	h, p, addr := start(t, v1)
 	ctx := context.Background()
-	res, err := xfr.Transfer(ctx, addr, "p.test.", nil, xfr.Limits{})
+	res, err := xfr.Transfer(ctx, xfr.Remote{Addr: addr}, "p.test.", nil, xfr.Limits{})
 	if err != nil || res.Zone == nil || res.Zone.Records != v1.Records {
 		t.Fatalf("AXFR: %+v %v", res, err)
 	}
 	p.Record(v1, v2)
 	h.SetZones([]*zone.Zone{v2})
-	res, err = xfr.Transfer(ctx, addr, "p.test.", res.Zone, xfr.Limits{})
+	res, err = xfr.Transfer(ctx, xfr.Remote{Addr: addr}, "p.test.", res.Zone, xfr.Limits{})
 	if err != nil || !res.Incremental || res.Zone.Records != v2.Records || res.Zone.Node("new.p.test.") == nil {
 		t.Fatalf("IXFR: %+v %v", res, err)
 	}
-	res, err = xfr.Transfer(ctx, addr, "p.test.", res.Zone, xfr.Limits{})
+	res, err = xfr.Transfer(ctx, xfr.Remote{Addr: addr}, "p.test.", res.Zone, xfr.Limits{})
 	if err != nil || !res.UpToDate {
 		t.Fatalf("IXFR when current: %+v %v", res, err)
 	}
-	if _, err := xfr.Transfer(ctx, addr, "p.test.", nil, xfr.Limits{MaxRecords: 100}); err == nil || !strings.Contains(err.Error(), "more than 100") {
+	if _, err := xfr.Transfer(ctx, xfr.Remote{Addr: addr}, "p.test.", nil, xfr.Limits{MaxRecords: 100}); err == nil || !strings.Contains(err.Error(), "more than 100") {
 		t.Fatalf("record limit: %v", err)
 	}
 	p.SetAllow(nil, nil)
-	if _, err := xfr.Transfer(ctx, addr, "p.test.", nil, xfr.Limits{}); err == nil || !strings.Contains(err.Error(), "refused") {
+	if _, err := xfr.Transfer(ctx, xfr.Remote{Addr: addr}, "p.test.", nil, xfr.Limits{}); err == nil || !strings.Contains(err.Error(), "refused") {
 		t.Fatalf("refused transfer: %v", err)
+	}
+}
+
+// TestTransferTSIG: a primary that allows a key only transfers to a
+// client signing with it, every message of the AXFR (several here) and
+// the IXFR signed and verified; a wrong or missing key fails as it
+// should, saying why.
+func TestTransferTSIG(t *testing.T) {
+	var bulk strings.Builder
+	for i := range 3000 {
+		bulk.WriteString("b" + itoa(uint32(i)) + " TXT \"" + strings.Repeat("y", 60) + "\"\n")
+	}
+	v1 := load(t, pZone(1, bulk.String()))
+	v2 := load(t, pZone(2, bulk.String()+"new A 192.0.2.2\n"))
+	key, err := tsig.NewKey("xfr-key", "hmac-sha384", "pWVKwYnR4wOVYackxwOUVGH295q8v6DTGS7W0hXc6g8=")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := tsig.NewKey("other-key", "", "pWVKwYnR4wOVYackxwOUVGH295q8v6DTGS7W0hXc6g8=")
+	wrong, _ := tsig.NewKey("xfr-key", "hmac-sha384", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+	kr, _ := tsig.NewKeyring(key, other)
+	h := auth.NewHandler(nil)
+	h.SetZones([]*zone.Zone{v1})
+	p := xfr.NewPrimary(nil)
+	p.SetAllow(acl.List{{Key: key.Name}}, nil)
+	h.SetTransfers(&xfr.Service{Primary: p})
+	ts := tsig.NewServer(nil, nil)
+	ts.SetKeys(kr)
+	srv := server.New(server.Config{Listen: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:0")}, UDPSockets: 1}, server.Chain(h, ts.Middleware()))
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	_, tcp := srv.Addrs()
+	ctx := context.Background()
+
+	res, err := xfr.Transfer(ctx, xfr.Remote{Addr: tcp[0], Key: &key}, "p.test.", nil, xfr.Limits{})
+	if err != nil || res.Zone == nil || res.Zone.Records != v1.Records {
+		t.Fatalf("signed AXFR: %+v %v", res, err)
+	}
+	p.Record(v1, v2)
+	h.SetZones([]*zone.Zone{v2})
+	res, err = xfr.Transfer(ctx, xfr.Remote{Addr: tcp[0], Key: &key}, "p.test.", res.Zone, xfr.Limits{})
+	if err != nil || !res.Incremental || res.Zone.Node("new.p.test.") == nil {
+		t.Fatalf("signed IXFR: %+v %v", res, err)
+	}
+	for _, tc := range []struct {
+		name string
+		key  *tsig.Key
+		want string
+	}{
+		{"unsigned", nil, "REFUSED"},
+		{"another known key", &other, "REFUSED"},
+		{"wrong secret", &wrong, "BADSIG"},
+		{"slow clock", &key, "BADTIME"},
+	} {
+		lim := xfr.Limits{}
+		if tc.name == "slow clock" {
+			lim.Now = func() time.Time { return time.Now().Add(-time.Hour) }
+		}
+		_, err := xfr.Transfer(ctx, xfr.Remote{Addr: tcp[0], Key: tc.key}, "p.test.", nil, lim)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %s", tc.name, err, tc.want)
+		}
 	}
 }

@@ -17,7 +17,7 @@ func TestSecondaryRefresh(t *testing.T) {
 		p := &fakePrimary{t: t, serial: 1}
 		var tried []bool
 		s := NewSecondary(SecondaryOptions{
-			Zones:     []SecondaryZone{{Origin: "x.test", Primaries: []netip.AddrPort{primary}}},
+			Zones:     []SecondaryZone{{Origin: "x.test", Primaries: []Remote{{Addr: primary}}}},
 			Exchanger: p, Transfer: p.transfer,
 			Transferred: func(_ string, ixfr bool, _ error) { tried = append(tried, ixfr) },
 		})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/acl"
 	"github.com/rootline-dns/rootline/internal/dnsname"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
@@ -32,8 +33,12 @@ const (
 
 // SecondaryZone is one zone to keep as a secondary.
 type SecondaryZone struct {
-	Origin    string
-	Primaries []netip.AddrPort // tried in order; NOTIFY is accepted from their addresses
+	Origin string
+	// Primaries are tried in order. NOTIFY is accepted from their
+	// addresses, signed with their key when they have one (NSD's
+	// "allow-notify: ADDR KEY"), and from whoever AllowNotify names.
+	Primaries   []Remote
+	AllowNotify acl.List
 }
 
 // SecondaryOptions are the inputs of a Secondary.
@@ -45,7 +50,7 @@ type SecondaryOptions struct {
 	Limits    Limits
 	// Transfer fetches a zone; nil means the package's Transfer (TCP).
 	// Tests give a scripted one.
-	Transfer func(ctx context.Context, primary netip.AddrPort, origin string, base *zone.Zone, lim Limits) (*Result, error)
+	Transfer func(ctx context.Context, primary Remote, origin string, base *zone.Zone, lim Limits) (*Result, error)
 	// Changed is called, from the zone's goroutine, whenever the version
 	// to serve changes: new is nil when the zone expired (RFC 1035
 	// 3.3.13: it must no longer be served).
@@ -106,6 +111,9 @@ func NewSecondary(o SecondaryOptions) *Secondary {
 	}
 	if o.Transfer == nil {
 		o.Transfer = Transfer
+	}
+	if o.Limits.Now == nil {
+		o.Limits.Now = o.Clock.Now
 	}
 	if o.Changed == nil {
 		o.Changed = func(string, *zone.Zone, *zone.Zone) {}
@@ -206,7 +214,9 @@ func (s *Secondary) Status(origin string) (SecondaryStatus, bool) {
 	sz.mu.Lock()
 	defer sz.mu.Unlock()
 	st := sz.status
-	st.Primaries = sz.cfg.Primaries
+	for _, p := range sz.cfg.Primaries {
+		st.Primaries = append(st.Primaries, p.Addr)
+	}
 	return st, true
 }
 
@@ -250,25 +260,30 @@ func (s *Secondary) Run(ctx context.Context) {
 	s.wg.Wait()
 }
 
-// Notify handles a NOTIFY for origin from addr (RFC 1996 3.10-3.11): known
-// reports whether origin is one of our secondary zones, allowed whether
-// addr is one of its primaries. An allowed NOTIFY schedules a refresh.
-func (s *Secondary) Notify(origin string, from netip.Addr) (known, allowed bool) {
+// Notify handles a NOTIFY for origin from c (RFC 1996 3.10-3.11): known
+// reports whether origin is one of our secondary zones, allowed whether c
+// may notify it: one of its primaries (signed with the primary's key if
+// it has one), or allowed by the zone's AllowNotify. An allowed NOTIFY
+// schedules a refresh.
+func (s *Secondary) Notify(origin string, c acl.Client) (known, allowed bool) {
 	sz := s.zone(origin)
 	if sz == nil {
 		return false, false
 	}
-	from = from.Unmap().WithZone("")
+	from := c.Addr.Unmap().WithZone("")
+	allowed = sz.cfg.AllowNotify.Allows(c)
 	for _, p := range sz.cfg.Primaries {
-		if p.Addr().Unmap() == from {
-			select {
-			case sz.notify <- struct{}{}:
-			default: // a refresh is already pending
-			}
-			return true, true
+		if p.Addr.Addr().Unmap() == from && (p.Key == nil || p.Key.Name == c.Key) {
+			allowed = true
 		}
 	}
-	return true, false
+	if allowed {
+		select {
+		case sz.notify <- struct{}{}:
+		default: // a refresh is already pending
+		}
+	}
+	return true, allowed
 }
 
 // run is one zone's timer loop. Every turn does one refresh, so it is
@@ -403,19 +418,20 @@ func (s *Secondary) install(sz *secZone, z *zone.Zone) {
 	}
 }
 
-// serial asks primary for the zone's SOA serial.
-func (s *Secondary) serial(ctx context.Context, primary netip.AddrPort, origin string) (uint32, error) {
+// serial asks primary for the zone's SOA serial, signed with its key if
+// it has one.
+func (s *Secondary) serial(ctx context.Context, primary Remote, origin string) (uint32, error) {
 	ctx, cancel := context.WithTimeout(ctx, soaQueryTimeout)
 	defer cancel()
 	q := new(dns.Msg)
 	q.SetQuestion(origin, dns.TypeSOA)
 	q.RecursionDesired = false
-	r, err := s.o.Exchanger.Exchange(ctx, primary, q)
+	r, err := primary.exchanger(s.o.Exchanger, s.o.Clock.Now, soaQueryTimeout).Exchange(ctx, primary.Addr, q)
 	if err != nil {
 		return 0, err
 	}
 	if r.Rcode != dns.RcodeSuccess || !r.Authoritative {
-		return 0, errors.New("primary " + primary.String() + " is not authoritative for " + origin + " (" + dns.RcodeToString[r.Rcode] + ")")
+		return 0, errors.New("primary " + primary.Addr.String() + " is not authoritative for " + origin + " (" + dns.RcodeToString[r.Rcode] + ")")
 	}
 	for _, rr := range r.Answer {
 		if soa, ok := rr.(*dns.SOA); ok && dnsname.Equal(soa.Hdr.Name, origin) {

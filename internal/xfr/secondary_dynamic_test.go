@@ -31,7 +31,7 @@ func TestSecondaryAddRemove(t *testing.T) {
 		done := make(chan struct{})
 		go func() { s.Run(ctx); close(done) }()
 		synctest.Wait()
-		primary := []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:5300")}
+		primary := []Remote{{Addr: netip.MustParseAddrPort("127.0.0.1:5300")}}
 		if !s.AddZone(SecondaryZone{Origin: "X.test", Primaries: primary}) {
 			t.Fatal("AddZone refused a new zone")
 		}

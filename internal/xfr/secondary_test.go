@@ -12,6 +12,9 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/acl"
+	"github.com/rootline-dns/rootline/internal/tsig"
+
 	"github.com/rootline-dns/rootline/internal/zone"
 )
 
@@ -43,7 +46,7 @@ func (p *fakePrimary) Exchange(_ context.Context, _ netip.AddrPort, q *dns.Msg) 
 	return r, nil
 }
 
-func (p *fakePrimary) transfer(_ context.Context, _ netip.AddrPort, origin string, base *zone.Zone, _ Limits) (*Result, error) {
+func (p *fakePrimary) transfer(_ context.Context, _ Remote, origin string, base *zone.Zone, _ Limits) (*Result, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.down {
@@ -75,7 +78,7 @@ func TestSecondaryTimers(t *testing.T) {
 		var mu sync.Mutex
 		var changes []string
 		s := NewSecondary(SecondaryOptions{
-			Zones:     []SecondaryZone{{Origin: "X.test", Primaries: []netip.AddrPort{primary}}},
+			Zones:     []SecondaryZone{{Origin: "X.test", Primaries: []Remote{{Addr: primary}}}},
 			Exchanger: p,
 			Transfer:  p.transfer,
 			Changed: func(origin string, old, new *zone.Zone) {
@@ -115,19 +118,19 @@ func TestSecondaryTimers(t *testing.T) {
 
 		// NOTIFY: from the primary, a refresh at once; from others, refused.
 		p.set(func(p *fakePrimary) { p.serial = 3 })
-		if known, ok := s.Notify("x.test.", netip.MustParseAddr("127.0.0.2")); !known || ok {
+		if known, ok := s.Notify("x.test.", acl.Client{Addr: netip.MustParseAddr("127.0.0.2")}); !known || ok {
 			t.Fatalf("NOTIFY from a stranger: known %v allowed %v", known, ok)
 		}
 		if got := serving(); got != 2 {
 			t.Fatalf("stranger's NOTIFY acted on: serving %d", got)
 		}
-		if known, ok := s.Notify("x.test.", primary.Addr()); !known || !ok {
+		if known, ok := s.Notify("x.test.", acl.Client{Addr: primary.Addr()}); !known || !ok {
 			t.Fatalf("NOTIFY from the primary: known %v allowed %v", known, ok)
 		}
 		if got := serving(); got != 3 {
 			t.Fatalf("after NOTIFY: serving %d, want 3", got)
 		}
-		if known, _ := s.Notify("other.test.", primary.Addr()); known {
+		if known, _ := s.Notify("other.test.", acl.Client{Addr: primary.Addr()}); known {
 			t.Fatal("NOTIFY for a zone we do not keep is known")
 		}
 		lastOK := time.Now()
@@ -206,7 +209,7 @@ func TestNotifierRetries(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				ex := &scriptedNotify{failures: tc.failures, rcode: tc.rcode}
 				n := NewNotifier(ex, nil, nil)
-				err := n.NotifyOne(context.Background(), soa(7), target)
+				err := n.NotifyOne(context.Background(), soa(7), Remote{Addr: target})
 				if (err != nil) != tc.wantErr || ex.calls != tc.attempts {
 					t.Fatalf("err %v after %d attempts; want error %v after %d", err, ex.calls, tc.wantErr, tc.attempts)
 				}
@@ -235,4 +238,37 @@ func (s *scriptedNotify) Exchange(ctx context.Context, _ netip.AddrPort, q *dns.
 	r.SetReply(q)
 	r.Rcode = s.rcode
 	return r, nil
+}
+
+// TestSecondaryNotifyACL: NOTIFY from a primary's address must carry the
+// primary's key when it has one; allow-notify adds sources, by address
+// or key.
+func TestSecondaryNotifyACL(t *testing.T) {
+	a := netip.MustParseAddr
+	key := &tsig.Key{Name: "tk.", Algorithm: tsig.HMACSHA256, Secret: []byte("s")}
+	s := NewSecondary(SecondaryOptions{Zones: []SecondaryZone{
+		{Origin: "signed.test", Primaries: []Remote{{Addr: netip.MustParseAddrPort("127.0.0.1:53"), Key: key}}},
+		{Origin: "plain.test", Primaries: []Remote{{Addr: netip.MustParseAddrPort("127.0.0.1:53")}},
+			AllowNotify: acl.List{{Key: "other."}, {Prefix: netip.MustParsePrefix("10.0.0.0/8")}}},
+	}})
+	tests := []struct {
+		zone string
+		c    acl.Client
+		want bool
+	}{
+		{"signed.test", acl.Client{Addr: a("127.0.0.1"), Key: "tk."}, true},
+		{"signed.test", acl.Client{Addr: a("127.0.0.1")}, false},                // unsigned from the primary
+		{"signed.test", acl.Client{Addr: a("127.0.0.1"), Key: "other."}, false}, // another key
+		{"signed.test", acl.Client{Addr: a("127.0.0.2"), Key: "tk."}, false},    // the key from elsewhere
+		{"plain.test", acl.Client{Addr: a("127.0.0.1")}, true},                  // the primary
+		{"plain.test", acl.Client{Addr: a("127.0.0.1"), Key: "tk."}, true},      // signed or not
+		{"plain.test", acl.Client{Addr: a("192.0.2.1"), Key: "other."}, true},   // allow-notify key
+		{"plain.test", acl.Client{Addr: a("10.1.1.1")}, true},                   // allow-notify prefix
+		{"plain.test", acl.Client{Addr: a("192.0.2.1")}, false},                 // a stranger
+	}
+	for _, tc := range tests {
+		if known, ok := s.Notify(tc.zone, tc.c); !known || ok != tc.want {
+			t.Errorf("NOTIFY %s from %+v: known %v allowed %v, want %v", tc.zone, tc.c, known, ok, tc.want)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/acl"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/zone"
 )
@@ -35,7 +36,7 @@ func (s *Service) ServeNotify(_ context.Context, req *server.Request, q *dns.Msg
 	if s.Secondary == nil || len(q.Question) != 1 {
 		return nil
 	}
-	known, allowed := s.Secondary.Notify(q.Question[0].Name, req.Remote.Addr())
+	known, allowed := s.Secondary.Notify(q.Question[0].Name, acl.Client{Addr: req.Remote.Addr(), Key: req.TSIGKey})
 	switch {
 	case !known:
 		return nil
