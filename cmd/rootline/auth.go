@@ -14,7 +14,7 @@ import (
 const authUsage = `usage: rootline auth --listen ADDR:PORT [--listen ...] --zone ORIGIN=FILE [--zone ...] [--config FILE]
        [--allow-transfer ACL ...] [--notify ADDR[:PORT][,key:NAME] ...]
        [--secondary ORIGIN=PRIMARY[:PORT][,key:NAME] ...] [--allow-notify ACL ...]
-       [--key [ALG:]NAME:SECRET ...] [--key-file FILE ...] [--serial-policy POLICY]
+       [--key [ALG:]NAME:SECRET ...] [--key-file FILE ...] [--serial-policy POLICY] [--allow-update ACL[=ZONE] ...]
        [--sign ORIGIN=KEYDIR ...] [--metrics ADDR:PORT] [--query-log] [--control SOCKET]
        [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
        [--dnstap unix:PATH] [--data-dir DIR] [--catalog ORIGIN] [--catalog-member-of CATALOG=PRIMARY[:PORT] ...]
@@ -45,7 +45,15 @@ anywhere) or CIDR,key:NAME (both). ",key:NAME" after a primary or a
 --notify target signs what we send it and requires its replies, transfers
 and NOTIFY signed. A signed query with an unknown key, a wrong MAC or a
 time off by more than 300 s is answered NOTAUTH with BADKEY, BADSIG or
-BADTIME. With --metrics,
+BADTIME.
+
+Dynamic update (RFC 2136, nsupdate): clients in --allow-update (an ACL
+entry such as key:NAME, for every zone, or ENTRY=ZONE for one) may change
+zones served from files; each change gets a new serial (--serial-policy,
+increment by default), is journaled (synced to disk with --data-dir, and
+replayed over the zone file after a restart), then served, sent by IXFR
+and announced by NOTIFY. The config file's update-policy grants keys
+single names and types. With --metrics,
 Prometheus metrics are at http://ADDR:PORT/metrics; --query-log logs every
 query (SIGHUP applies the setting).
 
@@ -81,7 +89,7 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 	fs := flag.NewFlagSet("auth", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, authUsage); fs.PrintDefaults() }
-	var listens, zones, allowXfr, allowNotify, notify, secondaries, signs, keys, keyFiles, catalogsOf listFlag
+	var listens, zones, allowXfr, allowNotify, allowUpdate, notify, secondaries, signs, keys, keyFiles, catalogsOf listFlag
 	fs.Var(&listens, "listen", "address and port to serve on, e.g. 127.0.0.1:53 or [::1]:53 (repeatable)")
 	fs.Var(&zones, "zone", "zone to serve as ORIGIN=FILE (repeatable)")
 	fs.Var(&allowXfr, "allow-transfer", "who may transfer every zone (AXFR/IXFR): CIDR, ADDR, key:NAME or CIDR,key:NAME (repeatable)")
@@ -90,6 +98,7 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 	fs.Var(&secondaries, "secondary", "zone to serve as a secondary, ORIGIN=PRIMARY_ADDR[:PORT][,key:NAME] (repeatable)")
 	fs.Var(&keys, "key", "TSIG key [ALG:]NAME:SECRET, as dig -y (repeatable)")
 	fs.Var(&keyFiles, "key-file", "BIND key file of TSIG keys, as tsig-keygen writes (repeatable)")
+	fs.Var(&allowUpdate, "allow-update", "who may send dynamic updates (RFC 2136): ACL entry, for every zone or with =ZONE for one (repeatable)")
 	serialPolicy := fs.String("serial-policy", "", "move the serial of a zone reloaded with changes but the same serial: increment, unixtime or dateserial")
 	fs.Var(&catalogsOf, "catalog-member-of", "serve every zone the catalog zone CATALOG lists, from PRIMARY, as CATALOG=PRIMARY_ADDR[:PORT][,key:NAME] (repeatable)")
 	catalogOrigin := fs.String("catalog", "", "publish a catalog zone (RFC 9432) at ORIGIN listing every zone served")
@@ -151,6 +160,15 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 			return nil, err
 		}
 		c.AllowNotify = append(c.AllowNotify, allowN...)
+		for _, v := range allowUpdate {
+			e, z, err := config.ParseAllowUpdateFlag(v)
+			if err == nil {
+				err = c.AddAllowUpdate(e, z)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
 		targets, err := parseEach("--notify", notify, config.ParseRemote)
 		if err != nil {
 			return nil, err

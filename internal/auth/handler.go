@@ -40,11 +40,12 @@ type state struct {
 }
 
 // Transfers answers what the handler leaves to zone replication (package
-// xfr): AXFR/IXFR for a served zone's apex, and NOTIFY. A nil reply from
-// ServeNotify keeps the handler's own answer (NOTIMP).
+// xfr): AXFR/IXFR for a served zone's apex, NOTIFY and UPDATE. A nil reply
+// from ServeNotify or ServeUpdate keeps the handler's own answer (NOTIMP).
 type Transfers interface {
 	ServeTransfer(ctx context.Context, req *server.Request, q *dns.Msg, z *zone.Zone, out []byte) []byte
 	ServeNotify(ctx context.Context, req *server.Request, q *dns.Msg, out []byte) []byte
+	ServeUpdate(ctx context.Context, req *server.Request, q *dns.Msg, out []byte) []byte
 }
 
 type transfersBox struct{ t Transfers }
@@ -143,7 +144,7 @@ func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte)
 // that does not walk on a stream gets no reply: the framing can no longer
 // be trusted, so the listener closes the connection, as NSD and Knot do.
 func (h *Handler) reject(ctx context.Context, st *state, req *server.Request, q *wire.Query, err error, out []byte) []byte {
-	if err == wire.ErrOpcode && q.Opcode() == dns.OpcodeNotify && h.xfr.Load() != nil {
+	if err == wire.ErrOpcode && (q.Opcode() == dns.OpcodeNotify || q.Opcode() == dns.OpcodeUpdate) && h.xfr.Load() != nil {
 		return h.serveSlow(ctx, st, req, q, out, nil)
 	}
 	if err == wire.ErrFormat && req.Proto == server.TCP {

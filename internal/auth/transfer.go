@@ -31,6 +31,11 @@ func (st *state) transfer(ctx context.Context, t Transfers, req *server.Request,
 			return r, true
 		}
 		return nil, false
+	case m.Opcode == dns.OpcodeUpdate:
+		if r := t.ServeUpdate(ctx, req, m, out); r != nil {
+			return r, true
+		}
+		return nil, false
 	case m.Opcode != dns.OpcodeQuery:
 		return nil, false
 	case q.Qtype == dns.TypeAXFR && req.Proto == server.UDP:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/acl"
 	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
@@ -26,6 +27,9 @@ type Auth struct {
 	// AllowNotify lists who may send NOTIFY for every secondary zone,
 	// besides its primaries.
 	AllowNotify ACL `toml:"allow-notify"`
+	// AllowUpdate lists who may send dynamic updates (RFC 2136) for
+	// every zone; empty: no one (each zone may add its own).
+	AllowUpdate ACL `toml:"allow-update"`
 	// Notify lists secondaries (ADDR or ADDR:PORT, port 53 by default,
 	// and ",key:NAME" to sign) told of every zone's new serial (RFC 1996).
 	Notify      Remotes         `toml:"notify"`
@@ -87,6 +91,81 @@ type AuthZone struct {
 	Notify        Remotes  `toml:"notify"`         // in addition to the global list
 	SerialPolicy  string   `toml:"serial-policy"`  // overrides the global one
 	Sign          AuthSign `toml:"sign"`
+	// AllowUpdate lists who may update this zone, beside the global list;
+	// UpdatePolicy grants keys the right to change some names and types
+	// only (BIND's update-policy), for clients no list allows whole.
+	AllowUpdate  ACL          `toml:"allow-update"`
+	UpdatePolicy []UpdateRule `toml:"update-policy"`
+}
+
+// UpdateRule grants the holder of Key the right to update records of
+// Types (all but SOA and NS when empty) at Name: the name itself (Match
+// "name"), it and every name below it ("subdomain", the default), or
+// anywhere in the zone ("zone", Name unused).
+type UpdateRule struct {
+	Key   string   `toml:"key"`
+	Match string   `toml:"match"`
+	Name  string   `toml:"name"`
+	Types []string `toml:"types"`
+}
+
+// Update rule matches.
+const (
+	UpdateMatchName      = "name"
+	UpdateMatchSubdomain = "subdomain"
+	UpdateMatchZone      = "zone"
+)
+
+func checkUpdatePolicy(what string, rules []UpdateRule, hasKey func(string) bool) []error {
+	var errs []error
+	for i, r := range rules {
+		w := fmt.Sprintf("%supdate-policy[%d]: ", what, i)
+		if r.Key == "" || !hasKey(r.Key) {
+			errs = append(errs, fmt.Errorf("%skey %q is not a configured key", w, r.Key))
+		}
+		switch r.Match {
+		case "", UpdateMatchName, UpdateMatchSubdomain:
+			if _, ok := dns.IsDomainName(r.Name); !ok || r.Name == "" {
+				errs = append(errs, fmt.Errorf("%sname %q: want a domain name", w, r.Name))
+			}
+		case UpdateMatchZone:
+		default:
+			errs = append(errs, fmt.Errorf("%smatch %q: want name, subdomain or zone", w, r.Match))
+		}
+		for _, t := range r.Types {
+			if _, ok := dns.StringToType[strings.ToUpper(t)]; !ok {
+				errs = append(errs, fmt.Errorf("%stype %q is not a record type", w, t))
+			}
+		}
+	}
+	return errs
+}
+
+// ParseAllowUpdateFlag parses ENTRY[=ZONE] (--allow-update): an access
+// list entry for every zone, or for ZONE only.
+func ParseAllowUpdateFlag(v string) (entry acl.Entry, zone string, err error) {
+	e, z, _ := strings.Cut(v, "=")
+	entry, err = acl.Parse(e)
+	if err != nil {
+		return acl.Entry{}, "", fmt.Errorf("--allow-update %q: %w", v, err)
+	}
+	return entry, z, nil
+}
+
+// AddAllowUpdate adds entry to zone's update list, or to the global one
+// when zone is empty (--allow-update).
+func (c *Auth) AddAllowUpdate(entry acl.Entry, zone string) error {
+	if zone == "" {
+		c.AllowUpdate = append(c.AllowUpdate, entry)
+		return nil
+	}
+	for i := range c.Zones {
+		if dnsname.Equal(c.Zones[i].Origin, zone) {
+			c.Zones[i].AllowUpdate = append(c.Zones[i].AllowUpdate, entry)
+			return nil
+		}
+	}
+	return fmt.Errorf("--allow-update ...=%s: no zone %s is configured", zone, zone)
 }
 
 // Serial policies (serial-policy), Knot's: what the serial of a zone
@@ -266,11 +345,11 @@ func ParseCatalogMemberFlag(v string) (AuthSecondary, error) {
 // Transfers reports whether any replication is configured; without it the
 // server behaves exactly as a plain authoritative server.
 func (c *Auth) Transfers() bool {
-	if len(c.AllowTransfer) > 0 || len(c.Notify) > 0 || len(c.Secondaries) > 0 || c.Catalog != "" {
+	if len(c.AllowTransfer) > 0 || len(c.Notify) > 0 || len(c.Secondaries) > 0 || c.Catalog != "" || len(c.AllowUpdate) > 0 {
 		return true
 	}
 	for _, z := range c.Zones {
-		if len(z.AllowTransfer) > 0 || len(z.Notify) > 0 {
+		if len(z.AllowTransfer) > 0 || len(z.Notify) > 0 || len(z.AllowUpdate) > 0 || len(z.UpdatePolicy) > 0 {
 			return true
 		}
 	}

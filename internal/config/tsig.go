@@ -129,9 +129,14 @@ func (c *Auth) checkKeys() []error {
 	}
 	acls("allow-transfer", c.AllowTransfer)
 	acls("allow-notify", c.AllowNotify)
+	acls("allow-update", c.AllowUpdate)
 	remotes("notify", c.Notify)
 	for _, z := range c.Zones {
 		acls("zone "+z.Origin+": allow-transfer", z.AllowTransfer)
+		acls("zone "+z.Origin+": allow-update", z.AllowUpdate)
+		errs = append(errs, checkUpdatePolicy("zone "+z.Origin+": ", z.UpdatePolicy, func(k string) bool {
+			return kr.Key(dnsname.Canonical(dnsname.Fqdn(k))) != nil
+		})...)
 		remotes("zone "+z.Origin+": notify", z.Notify)
 	}
 	for _, z := range c.Secondaries {

@@ -41,6 +41,10 @@ type served struct {
 	// it was first (zone-status's load time).
 	installed map[string]installedZone
 	cat       catalogState // catalog zones, published and consumed
+	store     *xfr.Store   // --data-dir; nil: none
+	// fileSerial is, by origin, the serial of the zone file a zone
+	// changed by UPDATE grew from (its snapshots name it).
+	fileSerial map[string]uint32
 }
 
 type installedZone struct {
@@ -66,6 +70,7 @@ func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zon
 	s.primary = xfr.NewPrimary(log)
 	if store != nil {
 		s.primary.SetStore(store)
+		s.store = store
 	}
 	s.primary.Observe(func(_ string, qtype uint16, result string) { am.Transfer("out", qtype, result) })
 	s.notifier = xfr.NewNotifier(ex, clock, log)
@@ -95,7 +100,7 @@ func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zon
 		})
 	}
 	s.setConfig(cfg)
-	h.SetTransfers(&xfr.Service{Primary: s.primary, Secondary: s.second})
+	h.SetTransfers(&xfr.Service{Primary: s.primary, Secondary: s.second, Updates: &updater{s: s}})
 	return s, nil
 }
 
@@ -166,6 +171,10 @@ func (s *served) secondaries() int {
 // setFiles replaces the file zones, journals and notifies serial changes,
 // and publishes.
 func (s *served) setFiles(zs []*zone.Zone) {
+	zs = append([]*zone.Zone(nil), zs...)
+	for i, z := range zs {
+		zs[i] = s.replayUpdates(z)
+	}
 	s.mu.Lock()
 	old := make(map[string]*zone.Zone, len(s.files))
 	for _, z := range s.files {

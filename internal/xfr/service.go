@@ -16,6 +16,19 @@ import (
 type Service struct {
 	Primary   *Primary
 	Secondary *Secondary
+	// Updates answers dynamic updates (RFC 2136); nil: NOTIMP.
+	Updates interface {
+		ServeUpdate(ctx context.Context, req *server.Request, q *dns.Msg, out []byte) []byte
+	}
+}
+
+// ServeUpdate passes an UPDATE to Updates, or leaves the answer (NOTIMP)
+// to the handler.
+func (s *Service) ServeUpdate(ctx context.Context, req *server.Request, q *dns.Msg, out []byte) []byte {
+	if s.Updates == nil {
+		return nil
+	}
+	return s.Updates.ServeUpdate(ctx, req, q, out)
 }
 
 // ServeTransfer answers AXFR or IXFR for z (see Primary.Serve); without a

@@ -27,6 +27,8 @@ import (
 //	                            AXFR messages that carried it
 //	DIR/secondary/ORIGIN.state  when a primary last confirmed it (EXPIRE)
 //	DIR/journal/ORIGIN.jnl      the zone's IXFR journal (journalfile.go)
+//	DIR/dynamic/ORIGIN.N.axfr   a snapshot of a zone changed by UPDATE
+//	                            from the zone file at serial N
 //
 // Whole files are replaced atomically (written aside, synced, renamed, the
 // directory synced), so a crash leaves either the old file or the new one.
@@ -39,7 +41,7 @@ type Store struct {
 // OpenStore creates dir and its subdirectories if needed (mode 0700: zone
 // contents are not for every local user).
 func OpenStore(dir string) (*Store, error) {
-	for _, sub := range []string{"secondary", "journal"} {
+	for _, sub := range []string{"secondary", "journal", "dynamic"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
@@ -84,9 +86,51 @@ func (s *Store) secondaryPath(origin, ext string) string {
 	return filepath.Join(s.dir, "secondary", fileName(origin)+ext)
 }
 
+func (s *Store) dynamicPath(origin, ext string) string {
+	return filepath.Join(s.dir, "dynamic", fileName(origin)+ext)
+}
+
 // SaveSecondary writes z as the secondary copy of its zone, with st.
 func (s *Store) SaveSecondary(z *zone.Zone, names []string, st SecondaryState) error {
-	err := writeAtomic(s.secondaryPath(z.Origin, ".axfr"), func(w io.Writer) error {
+	if err := writeZoneCopy(s.secondaryPath(z.Origin, ".axfr"), z, names); err != nil {
+		return fmt.Errorf("save secondary %s: %w", z.Origin, err)
+	}
+	return s.SaveSecondaryState(z.Origin, st)
+}
+
+// SaveDynamic writes a snapshot of z, a version reached by dynamic
+// updates from the zone file at fileSerial: the journal's entries before
+// it can then be dropped without losing the updates. The file serial is
+// part of the snapshot's name, so one atomic rename records both, and a
+// zone file edited since (another serial) finds no snapshot.
+func (s *Store) SaveDynamic(z *zone.Zone, fileSerial uint32) error {
+	path := s.dynamicPath(z.Origin, fmt.Sprintf(".%d.axfr", fileSerial))
+	if err := writeZoneCopy(path, z, nil); err != nil {
+		return fmt.Errorf("save snapshot %s: %w", z.Origin, err)
+	}
+	// Snapshots grown from other versions of the file are stale now.
+	old, _ := filepath.Glob(s.dynamicPath(z.Origin, ".*.axfr"))
+	for _, o := range old {
+		if o != path {
+			os.Remove(o)
+		}
+	}
+	return nil
+}
+
+// LoadDynamic reads the snapshot of origin grown from the zone file at
+// fileSerial; an error wrapping os.ErrNotExist means there is none.
+func (s *Store) LoadDynamic(origin string, fileSerial uint32, maxRecords int) (*zone.Zone, error) {
+	z, err := readZoneCopy(s.dynamicPath(origin, fmt.Sprintf(".%d.axfr", fileSerial)), origin, maxRecords)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", origin, err)
+	}
+	return z, nil
+}
+
+// writeZoneCopy writes z to path as the AXFR messages that carry it.
+func writeZoneCopy(path string, z *zone.Zone, names []string) error {
+	return writeAtomic(path, func(w io.Writer) error {
 		start := func() *dns.Msg {
 			m := new(dns.Msg)
 			m.Response = true
@@ -107,10 +151,41 @@ func (s *Store) SaveSecondary(z *zone.Zone, names []string, st SecondaryState) e
 		}
 		return frame(last)
 	})
+}
+
+// readZoneCopy reads a file writeZoneCopy wrote, validated as a transfer
+// is (the same receiver).
+func readZoneCopy(path, origin string, maxRecords int) (*zone.Zone, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("save secondary %s: %w", z.Origin, err)
+		return nil, err
 	}
-	return s.SaveSecondaryState(z.Origin, st)
+	defer f.Close()
+	r := newReceiver(origin, dns.TypeAXFR, nil, maxRecords)
+	br := bufio.NewReader(f)
+	buf := make([]byte, dns.MaxMsgSize)
+	for !r.done() {
+		var l [2]byte
+		if _, err := io.ReadFull(br, l[:]); err != nil {
+			return nil, err
+		}
+		msg := buf[:binary.BigEndian.Uint16(l[:])]
+		if _, err := io.ReadFull(br, msg); err != nil {
+			return nil, err
+		}
+		m := new(dns.Msg)
+		if err := m.Unpack(msg); err != nil {
+			return nil, err
+		}
+		if err := r.feed(m); err != nil {
+			return nil, err
+		}
+	}
+	res, err := r.result()
+	if err != nil {
+		return nil, err
+	}
+	return res.Zone, nil
 }
 
 // SaveSecondaryState records st for origin's copy.
@@ -141,39 +216,14 @@ func (s *Store) LoadSecondary(origin string, maxRecords int) (*zone.Zone, Second
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, st, fmt.Errorf("secondary state %s: %w", origin, err)
 	}
-	f, err := os.Open(s.secondaryPath(origin, ".axfr"))
-	if err != nil {
-		return nil, st, err
-	}
-	defer f.Close()
-	r := newReceiver(origin, dns.TypeAXFR, nil, maxRecords)
-	br := bufio.NewReader(f)
-	buf := make([]byte, dns.MaxMsgSize)
-	for !r.done() {
-		var l [2]byte
-		if _, err := io.ReadFull(br, l[:]); err != nil {
-			return nil, st, fmt.Errorf("secondary copy %s: %w", origin, err)
-		}
-		msg := buf[:binary.BigEndian.Uint16(l[:])]
-		if _, err := io.ReadFull(br, msg); err != nil {
-			return nil, st, fmt.Errorf("secondary copy %s: %w", origin, err)
-		}
-		m := new(dns.Msg)
-		if err := m.Unpack(msg); err != nil {
-			return nil, st, fmt.Errorf("secondary copy %s: %w", origin, err)
-		}
-		if err := r.feed(m); err != nil {
-			return nil, st, fmt.Errorf("secondary copy %s: %w", origin, err)
-		}
-	}
-	res, err := r.result()
+	z, err := readZoneCopy(s.secondaryPath(origin, ".axfr"), origin, maxRecords)
 	if err != nil {
 		return nil, st, fmt.Errorf("secondary copy %s: %w", origin, err)
 	}
-	if res.Zone.SOA.Serial != st.Serial {
-		return nil, st, fmt.Errorf("secondary copy %s: serial %d, state says %d", origin, res.Zone.SOA.Serial, st.Serial)
+	if z.SOA.Serial != st.Serial {
+		return nil, st, fmt.Errorf("secondary copy %s: serial %d, state says %d", origin, z.SOA.Serial, st.Serial)
 	}
-	return res.Zone, st, nil
+	return z, st, nil
 }
 
 // RemoveSecondary deletes origin's copy (the zone expired or is no longer
