@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // kind is a family's TYPE in the exposition.
@@ -80,6 +82,22 @@ func (r *Registry) register(f *family) {
 	r.fams[f.name] = f
 }
 
+// validUTF8 returns values with invalid UTF-8 replaced by U+FFFD (a
+// scraper rejects the whole scrape for one bad byte), copied only if
+// needed. It is done before sorting, so the order is that of the text.
+func validUTF8(values []string) []string {
+	for i, v := range values {
+		if !utf8.ValidString(v) {
+			c := slices.Clone(values)
+			for j := i; j < len(c); j++ {
+				c[j] = strings.ToValidUTF8(c[j], "\uFFFD")
+			}
+			return c
+		}
+	}
+	return values
+}
+
 // validName reports whether s is a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)
 // or, without colons, a label name.
 func validName(s string, colon bool) bool {
@@ -118,6 +136,7 @@ func (r *Registry) gather() []gathered {
 			if len(s.values) != len(f.labels) {
 				panic(fmt.Sprintf("metrics: %s: %d label values for %d labels", f.name, len(s.values), len(f.labels)))
 			}
+			s.values = validUTF8(s.values)
 			g.series = append(g.series, s)
 		})
 		slices.SortFunc(g.series, func(a, b series) int {
