@@ -275,12 +275,12 @@ func checkHistogram(f *textFamily) error {
 
 func TestParserRejects(t *testing.T) {
 	for _, text := range []string{
-		"x 1\n", // no HELP/TYPE
-		"# HELP x h\n# TYPE x counter\nx 1",                    // no newline
-		"# HELP x h\n# TYPE x counter\nx{a=\"\\q\"} 1\n",       // bad escape
+		"x 1\n",                             // no HELP/TYPE
+		"# HELP x h\n# TYPE x counter\nx 1", // no newline
+		"# HELP x h\n# TYPE x counter\nx{a=\"\\q\"} 1\n",             // bad escape
 		"# HELP x h\n# TYPE x counter\nx{a=\"b\"} 1\nx{a=\"b\"} 2\n", // twice
 		"# HELP x h\n# TYPE x counter\nx{b=\"z\"} 1\nx{b=\"a\"} 2\n", // not sorted
-		"# HELP x h\n# TYPE x counter\nx 1 123\n",              // timestamp
+		"# HELP x h\n# TYPE x counter\nx 1 123\n",                    // timestamp
 		"# HELP h h\n# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n",
 		"# HELP h h\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n",
 		"# HELP h h\n# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 1\n",

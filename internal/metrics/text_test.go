@@ -74,15 +74,18 @@ func TestAcceptsGzip(t *testing.T) {
 
 func TestRegisterRejects(t *testing.T) {
 	for name, f := range map[string]func(r *Registry){
-		"bad name":        func(r *Registry) { r.Counter("9lives_total", "h") },
-		"bad label":       func(r *Registry) { r.CounterVec("x_total", "h", "a-b") },
-		"reserved label":  func(r *Registry) { r.CounterVec("x_total", "h", "__a") },
-		"le":              func(r *Registry) { r.HistogramVec("x_seconds", "h", []float64{1}, "le") },
-		"label twice":     func(r *Registry) { r.CounterVec("x_total", "h", "a", "a") },
-		"twice":           func(r *Registry) { r.Gauge("x", "h"); r.GaugeFunc("x", "h", func() float64 { return 0 }) },
-		"buckets":         func(r *Registry) { r.HistogramVec("x_seconds", "h", []float64{1, 1}) },
-		"values":          func(r *Registry) { r.CounterVec("x_total", "h", "a", "b").With("only one") },
-		"collected wrong": func(r *Registry) { r.collectFunc("x", "h", gaugeKind, []string{"a"}, func(e func(float64, ...string)) { e(1) }); r.gather() },
+		"bad name":       func(r *Registry) { r.Counter("9lives_total", "h") },
+		"bad label":      func(r *Registry) { r.CounterVec("x_total", "h", "a-b") },
+		"reserved label": func(r *Registry) { r.CounterVec("x_total", "h", "__a") },
+		"le":             func(r *Registry) { r.HistogramVec("x_seconds", "h", []float64{1}, "le") },
+		"label twice":    func(r *Registry) { r.CounterVec("x_total", "h", "a", "a") },
+		"twice":          func(r *Registry) { r.Gauge("x", "h"); r.GaugeFunc("x", "h", func() float64 { return 0 }) },
+		"buckets":        func(r *Registry) { r.HistogramVec("x_seconds", "h", []float64{1, 1}) },
+		"values":         func(r *Registry) { r.CounterVec("x_total", "h", "a", "b").With("only one") },
+		"collected wrong": func(r *Registry) {
+			r.collectFunc("x", "h", gaugeKind, []string{"a"}, func(e func(float64, ...string)) { e(1) })
+			r.gather()
+		},
 	} {
 		func() {
 			defer func() {
