@@ -1,7 +1,7 @@
 // Package metrics exposes the daemons' counters in the Prometheus text
 // exposition format (0.0.4), written here rather than with Prometheus' Go
-// client, whose protobuf dependencies cost about 3 MB of the 12 MB arm/v7
-// budget (issue #12): client queries by transport, rcode, cache outcome
+// client, which with its protobuf dependencies made the stripped arm/v7
+// binary 2.36 MB larger (of a 12 MB budget, issue #12): client queries by transport, rcode, cache outcome
 // and type, latency, and listener events for every role (Queries, a
 // server.Observer); upstream queries, budgets and cache size for the
 // resolver (WatchResolver); serials, transfers and reloads for the
