@@ -11,9 +11,12 @@ import (
 )
 
 // The hot path: one labelled counter's Inc, one histogram's Observe, and
-// Query (three of them together, what each answered query costs). Compare
-// with Prometheus' client on the same machine by running the same bodies
-// against it (the figures are in the commit that replaced it).
+// Query (three of them together, what each answered query costs). The
+// same bodies run against Prometheus' client v1.25.0 on the same machine
+// (2 cores, shared, so noisy; fastest of 8 runs, median in brackets):
+// Inc 9.2 ns (33) against 7.4 (26), one atomic add either way; Observe
+// 10.7 ns (28) against 30.7 (76); parallel Observe 12 ns (47) against 34
+// (80). No allocation in either.
 
 func BenchmarkCounterInc(b *testing.B) {
 	c := NewRegistry().CounterVec("x_total", "x", "a").With("v")
