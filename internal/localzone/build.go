@@ -82,7 +82,7 @@ func New(zones []Zone, data []dns.RR) (*Set, error) {
 			continue
 		}
 		s.zones[d.name] = newZone(d.name, d.typ)
-		for _, rr := range d.data {
+		for _, rr := range d.data() {
 			s.zones[d.name].add(rr)
 		}
 	}

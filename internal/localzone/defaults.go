@@ -2,6 +2,8 @@ package localzone
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/miekg/dns"
 
@@ -10,16 +12,16 @@ import (
 
 // The built-in zones' SOA and NS, as Unbound makes them: RFC 6303 4.2
 // asks for "localhost." as the SOA MNAME and NS, and a 3-hour TTL.
-const (
-	defaultTTL = 10800
-	defaultSOA = "localhost. nobody.invalid. 1 3600 1200 604800 10800"
-)
+const defaultTTL = 10800
 
-// builtin is one built-in zone with its data.
+// builtin is one built-in zone: its name and type, and the rdata at its
+// apex besides the SOA and NS (text, parsed by data when the zone is
+// built; the list itself is only names, so listing the zones, as
+// DefaultZones and ServedElsewhere do, parses nothing).
 type builtin struct {
-	name string
-	typ  Type
-	data []dns.RR
+	name  string
+	typ   Type
+	rdata []string
 }
 
 // DefaultZones lists the built-in zones' names (what nodefault can turn
@@ -40,15 +42,13 @@ func DefaultZones() []string {
 func defaults() []builtin {
 	var out []builtin
 	// RFC 6761 6.3: localhost. and every name below it is the loopback.
-	out = append(out, builtin{name: "localhost.", typ: Redirect, data: zoneData("localhost.",
-		"A 127.0.0.1", "AAAA ::1")})
+	out = append(out, builtin{name: "localhost.", typ: Redirect, rdata: []string{"A 127.0.0.1", "AAAA ::1"}})
 	// RFC 6303 4.2 (and RFC 6761 6.3 for the loopback's reverse name).
-	out = append(out, builtin{name: "127.in-addr.arpa.", typ: Static, data: append(zoneData("127.in-addr.arpa."),
-		rr("1.0.0.127.in-addr.arpa. PTR localhost."))})
+	out = append(out, builtin{name: "127.in-addr.arpa.", typ: Static, rdata: []string{"1.0.0.127.in-addr.arpa. PTR localhost."}})
 	// RFC 6303 4.4 and 4.5: the IPv6 unspecified and loopback addresses.
 	ip6 := "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa."
-	out = append(out, builtin{name: "0." + ip6, typ: Static, data: zoneData("0." + ip6)})
-	out = append(out, builtin{name: "1." + ip6, typ: Static, data: zoneData("1."+ip6, "PTR localhost.")})
+	out = append(out, static("0."+ip6))
+	out = append(out, builtin{name: "1." + ip6, typ: Static, rdata: []string{"PTR localhost."}})
 	// RFC 6761 6.4 invalid., RFC 7686 onion., RFC 8375 home.arpa.
 	for _, n := range []string{"invalid.", "onion.", "home.arpa."} {
 		out = append(out, static(n))
@@ -58,10 +58,10 @@ func defaults() []builtin {
 	// (the shared address space 100.64.0.0/10).
 	v4 := []string{"0", "10", "254.169", "168.192", "2.0.192", "100.51.198", "113.0.203", "255.255.255.255"}
 	for i := 16; i <= 31; i++ {
-		v4 = append(v4, fmt.Sprintf("%d.172", i))
+		v4 = append(v4, strconv.Itoa(i)+".172")
 	}
 	for i := 64; i <= 127; i++ {
-		v4 = append(v4, fmt.Sprintf("%d.100", i))
+		v4 = append(v4, strconv.Itoa(i)+".100")
 	}
 	for _, n := range v4 {
 		out = append(out, static(n+".in-addr.arpa."))
@@ -73,20 +73,32 @@ func defaults() []builtin {
 	}
 	// RFC 8880 2: ipv4only.arpa. has exactly these addresses (the
 	// well-known NAT64 prefix for AAAA), answered without asking.
-	out = append(out, builtin{name: "ipv4only.arpa.", typ: Static, data: zoneData("ipv4only.arpa.",
-		"A 192.0.0.170", "A 192.0.0.171", "AAAA 64:ff9b::c000:aa", "AAAA 64:ff9b::c000:ab")})
+	out = append(out, builtin{name: "ipv4only.arpa.", typ: Static, rdata: []string{
+		"A 192.0.0.170", "A 192.0.0.171", "AAAA 64:ff9b::c000:aa", "AAAA 64:ff9b::c000:ab"}})
 	return out
 }
 
-func static(name string) builtin {
-	return builtin{name: name, typ: Static, data: zoneData(name)}
-}
+func static(name string) builtin { return builtin{name: name, typ: Static} }
 
-// zoneData is a built-in zone's SOA and NS, and rdata at its apex.
-func zoneData(apex string, rdata ...string) []dns.RR {
-	out := []dns.RR{rr(apex + " SOA " + defaultSOA), rr(apex + " NS localhost.")}
-	for _, d := range rdata {
-		out = append(out, rr(apex+" "+d))
+// data is the zone's SOA and NS, made directly (a hundred zones parsed
+// from text cost ~0.9 MB of garbage at every start), then its other
+// rdata: at the apex, or at the owner the text names when it ends in a
+// dot.
+func (b builtin) data() []dns.RR {
+	hdr := func(t uint16) dns.RR_Header {
+		return dns.RR_Header{Name: b.name, Rrtype: t, Class: dns.ClassINET, Ttl: defaultTTL}
+	}
+	out := []dns.RR{
+		&dns.SOA{Hdr: hdr(dns.TypeSOA), Ns: "localhost.", Mbox: "nobody.invalid.", Serial: 1,
+			Refresh: 3600, Retry: 1200, Expire: 604800, Minttl: 10800},
+		&dns.NS{Hdr: hdr(dns.TypeNS), Ns: "localhost."},
+	}
+	for _, d := range b.rdata {
+		if owner, _, _ := strings.Cut(d, " "); strings.HasSuffix(owner, ".") {
+			out = append(out, rr(d))
+		} else {
+			out = append(out, rr(b.name+" "+d))
+		}
 	}
 	return out
 }

@@ -1,16 +1,13 @@
 package metrics
 
-import (
-	"github.com/miekg/dns"
-	"github.com/prometheus/client_golang/prometheus"
-)
+import "github.com/miekg/dns"
 
 // Auth is the authoritative server's own metrics, besides its queries
 // (Queries("auth")): zone serials, transfers and reloads. A nil *Auth
 // records nothing, so callers need not check whether metrics are on.
 type Auth struct {
-	transfers *prometheus.CounterVec
-	reloads   *prometheus.CounterVec
+	transfers *CounterVec
+	reloads   *CounterVec
 }
 
 // Auth registers rootline_auth_zone_serial{zone} (read from serials at
@@ -19,31 +16,31 @@ type Auth struct {
 // fetched as a secondary) and rootline_auth_reloads_total{result}.
 func (m *Metrics) Auth(serials func() map[string]uint32) *Auth {
 	a := &Auth{
-		transfers: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "rootline", Subsystem: "auth", Name: "transfers_total",
-			Help: "Zone transfers: out (served to secondaries) and in (fetched from primaries), by type and result.",
-		}, []string{"direction", "type", "result"}),
-		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "rootline", Subsystem: "auth", Name: "reloads_total",
-			Help: "Reloads of the configuration or of one zone; failed: some zone file did not load and its old version stayed.",
-		}, []string{"result"}),
+		transfers: m.reg.CounterVec("rootline_auth_transfers_total",
+			"Zone transfers: out (served to secondaries) and in (fetched from primaries), by type and result.",
+			"direction", "type", "result"),
+		reloads: m.reg.CounterVec("rootline_auth_reloads_total",
+			"Reloads of the configuration or of one zone; failed: some zone file did not load and its old version stayed.",
+			"result"),
 	}
 	// Created up front so that a scrape shows zeros, not absences.
 	for _, dir := range []string{"in", "out"} {
 		for _, t := range []string{"AXFR", "IXFR"} {
 			for _, r := range []string{"ok", "failed"} {
-				a.transfers.WithLabelValues(dir, t, r)
+				a.transfers.With(dir, t, r)
 			}
 		}
 	}
-	a.transfers.WithLabelValues("out", "AXFR", "refused")
-	a.transfers.WithLabelValues("out", "IXFR", "refused")
-	a.reloads.WithLabelValues("ok")
-	a.reloads.WithLabelValues("failed")
-	m.reg.MustRegister(a.transfers, a.reloads, serialCollector{
-		desc:    prometheus.NewDesc("rootline_auth_zone_serial", "SOA serial of each zone served.", []string{"zone"}, nil),
-		serials: serials,
-	})
+	a.transfers.With("out", "AXFR", "refused")
+	a.transfers.With("out", "IXFR", "refused")
+	a.reloads.With("ok")
+	a.reloads.With("failed")
+	m.reg.collectFunc("rootline_auth_zone_serial", "SOA serial of each zone served.", gaugeKind, []string{"zone"},
+		func(emit func(float64, ...string)) {
+			for zone, serial := range serials() {
+				emit(float64(serial), zone)
+			}
+		})
 	return a
 }
 
@@ -53,7 +50,7 @@ func (a *Auth) Transfer(direction string, qtype uint16, result string) {
 	if a == nil {
 		return
 	}
-	a.transfers.WithLabelValues(direction, dns.TypeToString[qtype], result).Inc()
+	a.transfers.With(direction, dns.TypeToString[qtype], result).Inc()
 }
 
 // Reload counts one reload.
@@ -65,18 +62,5 @@ func (a *Auth) Reload(ok bool) {
 	if !ok {
 		r = "failed"
 	}
-	a.reloads.WithLabelValues(r).Inc()
-}
-
-type serialCollector struct {
-	desc    *prometheus.Desc
-	serials func() map[string]uint32
-}
-
-func (s serialCollector) Describe(ch chan<- *prometheus.Desc) { ch <- s.desc }
-
-func (s serialCollector) Collect(ch chan<- prometheus.Metric) {
-	for zone, serial := range s.serials() {
-		ch <- prometheus.MustNewConstMetric(s.desc, prometheus.GaugeValue, float64(serial), zone)
-	}
+	a.reloads.With(r).Inc()
 }

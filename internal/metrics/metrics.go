@@ -6,9 +6,6 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rootline-dns/rootline/internal/cache"
 	"github.com/rootline-dns/rootline/internal/resolver"
@@ -21,14 +18,15 @@ const rcodeSlots = 16
 
 // Metrics is one daemon's registry.
 type Metrics struct {
-	reg *prometheus.Registry
+	reg *Registry
 }
 
-// New returns metrics on a fresh registry, including Go runtime and
-// process collectors.
+// New returns metrics on a fresh registry, including the Go runtime's
+// (go_*) and, on Linux, the process's (process_*).
 func New() *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry()}
-	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := &Metrics{reg: NewRegistry()}
+	m.reg.registerGo()
+	m.reg.registerProcess()
 	return m
 }
 
@@ -51,11 +49,11 @@ const (
 // few), so a query costs index arithmetic and atomic adds: no label
 // lookup, no allocation.
 type Queries struct {
-	queries [2][rcodeSlots][2]prometheus.Counter // proto, rcode, cached
-	types   [typeNamed + 32]prometheus.Counter   // by typeSlot
-	slot    [256]uint8                           // qtype below 256 -> types index (typeOther: not listed)
-	latency [2]prometheus.Observer               // by cached
-	events  [eventSlots][2]prometheus.Counter    // event, proto
+	queries [2][rcodeSlots][2]*Counter // proto, rcode, cached
+	types   [typeNamed + 32]*Counter   // by typeSlot
+	slot    [256]uint8                 // qtype below 256 -> types index (typeOther: not listed)
+	latency [2]*Histogram              // by cached
+	events  [eventSlots][2]*Counter    // event, proto
 }
 
 // eventSlots covers server.Event's values.
@@ -72,25 +70,17 @@ var _ server.Observer = (*Queries)(nil)
 // answer cache), else "miss".
 func (m *Metrics) Queries(role string) *Queries {
 	q := new(Queries)
-	qv := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "rootline", Subsystem: role, Name: "queries_total",
-		Help: "Client queries answered, by transport, response code and whether a cache answered.",
-	}, []string{"proto", "rcode", "cache"})
-	tv := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "rootline", Subsystem: role, Name: "query_types_total",
-		Help: "Client queries answered, by query type (other: types not listed; none: no question).",
-	}, []string{"qtype"})
-	lv := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: "rootline", Subsystem: role, Name: "query_duration_seconds",
-		Help: "Time to answer a client query.",
+	pre := "rootline_" + role + "_"
+	qv := m.reg.CounterVec(pre+"queries_total",
+		"Client queries answered, by transport, response code and whether a cache answered.", "proto", "rcode", "cache")
+	tv := m.reg.CounterVec(pre+"query_types_total",
+		"Client queries answered, by query type (other: types not listed; none: no question).", "qtype")
+	lv := m.reg.HistogramVec(pre+"query_duration_seconds", "Time to answer a client query.",
 		// From 10 µs (cache hits) to 10 s (the resolver's wall-time budget).
-		Buckets: prometheus.ExponentialBuckets(1e-5, 4, 10),
-	}, []string{"cache"})
-	ev := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "rootline", Subsystem: role, Name: "listener_events_total",
-		Help: "What the listeners did that no handler sees: malformed or response packets dropped, TCP connections refused or timed out, sends failed.",
-	}, []string{"event", "proto"})
-	m.reg.MustRegister(qv, tv, lv, ev)
+		ExponentialBuckets(1e-5, 4, 10), "cache")
+	ev := m.reg.CounterVec(pre+"listener_events_total",
+		"What the listeners did that no handler sees: malformed or response packets dropped, TCP connections refused or timed out, sends failed.",
+		"event", "proto")
 	for p, proto := range []server.Proto{server.UDP, server.TCP} {
 		for rc := range rcodeSlots {
 			name, ok := rcodeNames[rc]
@@ -98,23 +88,23 @@ func (m *Metrics) Queries(role string) *Queries {
 				name = strconv.Itoa(rc)
 			}
 			for c, cached := range []string{"miss", "hit"} {
-				q.queries[p][rc][c] = qv.WithLabelValues(proto.String(), name, cached)
+				q.queries[p][rc][c] = qv.With(proto.String(), name, cached)
 			}
 		}
 		for e := range server.Event(server.NumEvents) {
-			q.events[e][p] = ev.WithLabelValues(e.String(), proto.String())
+			q.events[e][p] = ev.With(e.String(), proto.String())
 		}
 	}
-	q.types[typeOther] = tv.WithLabelValues("other")
-	q.types[typeNone] = tv.WithLabelValues("none")
+	q.types[typeOther] = tv.With("other")
+	q.types[typeNone] = tv.With("none")
 	for i, t := range qtypes {
 		if int(t) < len(q.slot) {
 			q.slot[t] = uint8(typeNamed + i)
 		}
-		q.types[typeNamed+i] = tv.WithLabelValues(dns.TypeToString[t])
+		q.types[typeNamed+i] = tv.With(dns.TypeToString[t])
 	}
-	q.latency[0] = lv.WithLabelValues("miss")
-	q.latency[1] = lv.WithLabelValues("hit")
+	q.latency[0] = lv.With("miss")
+	q.latency[1] = lv.With("hit")
 	return q
 }
 
@@ -180,10 +170,7 @@ func (q *Queries) Event(e server.Event, proto server.Proto) {
 // WatchResolver exports the resolver's own counters (upstream queries,
 // budgets, loops, ...) and the cache's size, read at scrape time.
 func (m *Metrics) WatchResolver(st *resolver.Stats, c *cache.Cache) {
-	counter := func(name, help string, f func() float64) {
-		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Namespace: "rootline", Subsystem: "resolver", Name: name, Help: help}, f))
-	}
+	counter := func(name, help string, f func() float64) { m.reg.CounterFunc("rootline_resolver_"+name, help, f) }
 	counter("upstream_queries_total", "Queries sent to authoritative servers or forwarders.", func() float64 { return float64(st.Upstream.Load()) })
 	counter("upstream_timeouts_total", "Upstream queries that timed out.", func() float64 { return float64(st.UpstreamTimeouts.Load()) })
 	counter("upstream_errors_total", "Upstream queries that failed otherwise.", func() float64 { return float64(st.UpstreamErrors.Load()) })
@@ -196,33 +183,22 @@ func (m *Metrics) WatchResolver(st *resolver.Stats, c *cache.Cache) {
 	counter("synthesized_answers_total", "Negative answers synthesised from cached, validated NSEC/NSEC3 records (RFC 8198).", func() float64 { return float64(st.Synthesized.Load()) })
 	counter("prefetches_total", "Background refreshes of popular names.", func() float64 { return float64(st.Prefetches.Load()) })
 	counter("scrubbed_records_total", "Records dropped from replies as out of bailiwick or unrelated.", func() float64 { return float64(st.Scrubbed.Load()) })
-	bv := prometheus.NewDesc("rootline_resolver_budget_exceeded_total", "Resolutions ended by a budget.", []string{"budget"}, nil)
-	m.reg.MustRegister(budgetCollector{desc: bv, st: st})
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "rootline", Subsystem: "cache", Name: "entries",
-		Help: "RRset and negative entries in the cache."}, func() float64 { e, _ := c.Stats(); return float64(e) }))
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "rootline", Subsystem: "cache", Name: "bytes",
-		Help: "Accounted bytes of the RRset cache."}, func() float64 { _, b := c.Stats(); return float64(b) }))
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "rootline", Subsystem: "cache", Name: "denial_records",
-		Help: "Validated NSEC/NSEC3 records and SOAs kept for synthesised negative answers (RFC 8198)."}, func() float64 { n, _ := c.Denial.Stats(); return float64(n) }))
-}
-
-type budgetCollector struct {
-	desc *prometheus.Desc
-	st   *resolver.Stats
-}
-
-func (b budgetCollector) Describe(ch chan<- *prometheus.Desc) { ch <- b.desc }
-
-func (b budgetCollector) Collect(ch chan<- prometheus.Metric) {
-	for name, v := range b.st.Budget {
-		ch <- prometheus.MustNewConstMetric(b.desc, prometheus.CounterValue, float64(v.Load()), name)
-	}
+	m.reg.collectFunc("rootline_resolver_budget_exceeded_total", "Resolutions ended by a budget.", counterKind, []string{"budget"},
+		func(emit func(float64, ...string)) {
+			for name, v := range st.Budget {
+				emit(float64(v.Load()), name)
+			}
+		})
+	m.reg.GaugeFunc("rootline_cache_entries", "RRset and negative entries in the cache.",
+		func() float64 { e, _ := c.Stats(); return float64(e) })
+	m.reg.GaugeFunc("rootline_cache_bytes", "Accounted bytes of the RRset cache.",
+		func() float64 { _, b := c.Stats(); return float64(b) })
+	m.reg.GaugeFunc("rootline_cache_denial_records", "Validated NSEC/NSEC3 records and SOAs kept for synthesised negative answers (RFC 8198).",
+		func() float64 { n, _ := c.Denial.Stats(); return float64(n) })
 }
 
 // Handler serves the registry in the Prometheus text format.
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
-}
+func (m *Metrics) Handler() http.Handler { return m.reg.Handler() }
 
 // Registry returns the private registry.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+func (m *Metrics) Registry() *Registry { return m.reg }

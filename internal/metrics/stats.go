@@ -14,44 +14,35 @@ import (
 // their _count and _sum. Nothing is reset, as unbound-control's
 // stats_noreset.
 func (m *Metrics) WriteStats(w io.Writer) error {
-	fams, err := m.reg.Gather()
-	if err != nil {
-		return fmt.Errorf("stats: %w", err)
-	}
 	bw := bufio.NewWriter(w)
-	for _, f := range fams {
-		name := f.GetName()
-		if !strings.HasPrefix(name, "rootline_") {
+	for _, g := range m.reg.gather() {
+		if !strings.HasPrefix(g.name, "rootline_") {
 			continue
 		}
-		for _, mt := range f.GetMetric() {
-			// Labels are written inline: naming their type would make
-			// the client_model module a direct dependency.
+		for _, s := range g.series {
 			labels := ""
-			for i, l := range mt.GetLabel() {
+			for i, l := range g.order {
 				sep := ","
 				if i == 0 {
 					sep = "{"
 				}
-				labels += sep + l.GetName() + "=" + strconv.Quote(l.GetValue())
+				labels += sep + g.labels[l] + "=" + strconv.Quote(s.values[l])
 			}
 			if labels != "" {
 				labels += "}"
 			}
-			switch {
-			case mt.Counter != nil:
-				line(bw, name, labels, mt.Counter.GetValue())
-			case mt.Gauge != nil:
-				line(bw, name, labels, mt.Gauge.GetValue())
-			case mt.Histogram != nil:
-				line(bw, name+"_count", labels, float64(mt.Histogram.GetSampleCount()))
-				line(bw, name+"_sum", labels, mt.Histogram.GetSampleSum())
-			case mt.Untyped != nil:
-				line(bw, name, labels, mt.Untyped.GetValue())
+			if h := s.hist; h != nil {
+				line(bw, g.name+"_count", labels, float64(h.cum[len(h.cum)-1]))
+				line(bw, g.name+"_sum", labels, h.sum)
+				continue
 			}
+			line(bw, g.name, labels, s.value)
 		}
 	}
-	return bw.Flush()
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("stats: %w", err)
+	}
+	return nil
 }
 
 // line writes one value in plain decimal: a zone serial reads as

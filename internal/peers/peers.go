@@ -82,6 +82,10 @@ func (s *Server) Exited() bool {
 	}
 }
 
+// Pid is the server process's ID, for reading its /proc entries (its
+// memory, its children).
+func (s *Server) Pid() int { return s.proc.cmd.Process.Pid }
+
 // LogTail returns the last part of the server's log file and stderr, for
 // diagnostics.
 func (s *Server) LogTail() string { return s.proc.tail() }
