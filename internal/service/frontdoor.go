@@ -30,6 +30,7 @@ type frontDoor struct {
 	opts server.OptionsConfig
 	rrl  *server.RRL     // nil: off
 	tap  server.Observer // dnstap; nil: off
+	web  server.Observer // the web page's counters; nil: off
 }
 
 // newFrontDoor builds the middleware of role ("resolver", "auth"); allow
@@ -55,6 +56,9 @@ func (f *frontDoor) wrap(h server.Handler, log *slog.Logger, now func() time.Tim
 	}
 	if f.tap != nil {
 		obs = append(obs, f.tap)
+	}
+	if f.web != nil {
+		obs = append(obs, f.web)
 	}
 	mw := []server.Middleware{server.Recover(log), server.Observe(now, obs...)}
 	if f.acl != nil {
