@@ -37,6 +37,8 @@ func (l *Lab) startResolver(opt Options) error {
 		AllowLoopbackUpstream: true,
 		Cache:                 config.ResolverCache{ServeStale: opt.ServeStale},
 		LocalZone:             l.servedDefaults(),
+		Web:                   opt.Web,
+		WebAllowRemote:        opt.WebAllowRemote,
 	}
 	// A signed lab is validated from its own root anchor, as the
 	// internet is from IANA's; an unsigned one is not validated.
@@ -56,6 +58,7 @@ func (l *Lab) startResolver(opt Options) error {
 		RootServers:     l.rootServers(),
 		UpstreamTimeout: upstreamTimeout,
 		Server:          listenerTuning,
+		Lab:             webPanel{l},
 	})
 	if err != nil {
 		return fmt.Errorf("lab: resolver: %w", err)

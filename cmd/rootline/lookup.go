@@ -19,7 +19,8 @@ import (
 
 const lookupUsage = `usage: rootline lookup [@SERVER[:PORT]] [-p PORT] [-t TYPE] [-c CLASS] [-x ADDR] [NAME [TYPE...]]...
                       [+short] [+json] [+tcp] [+norecurse] [+dnssec] [+trace] [+timeout=S] [+tries=N]
-                      [+cd] [+noadflag] [+validate [+anchor=FILE]] [--root-hints FILE] [--resolv-conf FILE]
+                      [+cd] [+noadflag] [+validate [+anchor=FILE]] [+explain[=ADDR:PORT]]
+                      [--root-hints FILE] [--resolv-conf FILE]
 
 Asks one question per NAME and TYPE, dig-style; without @SERVER the
 nameservers of resolv.conf are asked. A TYPE right after a NAME applies to
@@ -30,7 +31,10 @@ asks. +validate checks the answer's DNSSEC chain itself, like delv, from
 the IANA root trust anchor or the DS/DNSKEY records of +anchor=FILE,
 asking the same server with CD set, and prints "; fully validated",
 "; unsigned answer" or the reason validation failed; with +trace it
-also prints the chain of trust.
+also prints the chain of trust. +explain asks a Rootline resolver started
+with --web why it answers as it does (its web page at +explain=ADDR:PORT,
+by default @SERVER's address, port 8053) and prints that in sentences,
+then the reply.
 
 Exit status (as dig's): 0 a reply was received, whatever its RCODE (even
 NXDOMAIN, and, as delv's, after a +validate failure); 1 usage error; 9 no
@@ -87,6 +91,8 @@ type lookupArgs struct {
 	rootHints  string
 	resolvConf string
 	argv       []string // as given, for the banner
+
+	explain explainOpt // +explain[=ADDR:PORT] (lookup_explain.go)
 }
 
 // usageErr and inputErr are parse failures with dig's exit codes.
@@ -280,6 +286,8 @@ func (a *lookupArgs) option(o string) error {
 		a.adflag = on
 	case "validate":
 		a.validate = on
+	case "explain":
+		a.explain = explainOpt{on: on, addr: val}
 	case "anchor":
 		if !hasVal || val == "" || !on {
 			return usageErr("+anchor needs a file: +anchor=FILE")
@@ -372,6 +380,9 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	out := &printer{w: stdout, args: a}
+	if a.explain.on {
+		return runExplain(ctx, a, servers, out, stderr)
+	}
 	if a.trace {
 		err := runTrace(ctx, a, client, out, stderr)
 		if a.validate {

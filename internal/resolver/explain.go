@@ -87,7 +87,8 @@ type Event struct {
 	SOA   string `json:"soa,omitempty"`
 	Error string `json:"error,omitempty"`
 	// Candidates is how many servers of the zone were still untried when
-	// this one was picked; SRTT the estimate it was picked by (selection.go).
+	// this one was picked; SRTT its smoothed round-trip time, by which it
+	// was picked (selection.go; 0 when never measured).
 	Candidates int           `json:"candidates,omitempty"`
 	SRTT       time.Duration `json:"srtt_ns,omitempty"`
 	// Why says why a server was skipped or what a failure was.
@@ -321,7 +322,7 @@ func (r *Resolver) noteSkips(rec *Recorder, zone string, cands []netip.AddrPort,
 			backoff = append(backoff, si.backoff)
 		}
 	}
-	srtt := r.sel.infoLocked(chosen.Addr(), now).rank()
+	srtt := r.sel.infoLocked(chosen.Addr(), now).srtt // 0: never measured
 	r.sel.mu.Unlock()
 	for i, c := range skipped {
 		why := "failed recently: tried after the others"

@@ -120,11 +120,14 @@ func sentences(e *Explanation, reply *dns.Msg) []string {
 	var out []string
 	say := func(format string, a ...any) { out = append(out, fmt.Sprintf(format, a...)) }
 	q := e.Question.Name + " " + e.Question.Type
-	queries, servers := 0, map[string]bool{}
+	queries, dnssec, servers := 0, 0, map[string]bool{}
 	for _, ev := range e.Events {
 		if ev.Kind == resolver.EventExchange {
 			queries++
 			servers[ev.Addr.String()] = true
+			if ev.Purpose == resolver.PurposeDNSSEC {
+				dnssec++
+			}
 		}
 	}
 	switch e.Source {
@@ -146,7 +149,15 @@ func sentences(e *Explanation, reply *dns.Msg) []string {
 		say("%s was answered from the cache: no server was asked.", q)
 	default:
 		if queries > 0 {
-			say("Resolved now: %d %s to %d %s in %s.", queries, plural(queries, "query", "queries"), len(servers),
+			verb := "Resolved now"
+			if reply == nil || reply.Rcode == dns.RcodeServerFailure {
+				verb = "Tried to resolve it now"
+			}
+			extra := ""
+			if dnssec > 0 {
+				extra = fmt.Sprintf(" (%d of them for the DNSSEC chain)", dnssec)
+			}
+			say("%s: %d %s%s to %d %s in %s.", verb, queries, plural(queries, "query", "queries"), extra, len(servers),
 				plural(len(servers), "server", "servers"), ms(e.Elapsed))
 		}
 	}
@@ -194,6 +205,8 @@ func sentences(e *Explanation, reply *dns.Msg) []string {
 		}
 	case reply.Rcode == dns.RcodeSuccess:
 		say("The reply is NOERROR with %d answer %s%s.", len(reply.Answer), plural(len(reply.Answer), "record", "records"), adText(reply))
+	case reply.Rcode == dns.RcodeServerFailure:
+		say("The reply is SERVFAIL: the resolver has no answer it can trust.")
 	default:
 		say("The reply is %s.", dns.RcodeToString[reply.Rcode])
 	}
@@ -206,6 +219,12 @@ func sentences(e *Explanation, reply *dns.Msg) []string {
 			s += ": " + x.Text
 		}
 		out = append(out, s+".")
+	}
+	for i, s := range out {
+		// A sentence ending in a domain name has its final dot already.
+		if strings.HasSuffix(s, "..") {
+			out[i] = s[:len(s)-1]
+		}
 	}
 	return out
 }
@@ -229,6 +248,9 @@ func cacheSentence(ev resolver.Event) string {
 	default:
 		s = fmt.Sprintf("%s came from the cache (%s data%s), %d seconds of its TTL left", what, articleless(ev.Rank), stale, ev.TTL)
 	}
+	if ev.Security != "" && ev.Security != "unchecked" {
+		s += "; DNSSEC: " + ev.Security
+	}
 	if ev.Purpose == resolver.PurposeDNSSEC {
 		s = "For the DNSSEC chain: " + lower(s)
 	}
@@ -241,7 +263,7 @@ func exchangeSentence(ev resolver.Event) string {
 	case resolver.PurposePriming:
 		b.WriteString("Priming (RFC 8109): ")
 	case resolver.PurposeNSAddress:
-		b.WriteString("To find the address of a name server without glue: ")
+		b.WriteString("Looking up a name server's address: ")
 	case resolver.PurposeDNSSEC:
 		b.WriteString("For the DNSSEC chain: ")
 	}
@@ -282,7 +304,7 @@ func exchangeSentence(ev resolver.Event) string {
 	case "timeout":
 		fmt.Fprintf(&b, "no reply within %s, so another server is tried", ms(ev.RTT))
 	case "error":
-		fmt.Fprintf(&b, "the query failed (%s)", ev.Error)
+		fmt.Fprintf(&b, "the query failed (%s)", lastCause(ev.Error))
 	default:
 		fmt.Fprintf(&b, "the reply (%s) did not match the question and was ignored", ev.Rcode)
 	}
@@ -386,8 +408,29 @@ func typeName(t uint16) string {
 	return fmt.Sprintf("TYPE%d", t)
 }
 
+// ms writes a duration for people: microseconds below a millisecond
+// (loopback exchanges take tens of them), seconds from one second,
+// else milliseconds.
 func ms(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%d µs", d.Microseconds())
+	case d >= time.Second:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
 	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+}
+
+// lastCause is the innermost part of a wrapped error's text ("read:
+// connection refused" of "query ... to ...: udp ...: read: connection
+// refused"): what went wrong, the rest being the server and the
+// question the sentence names already.
+func lastCause(s string) string {
+	parts := strings.Split(s, ": ")
+	if len(parts) > 2 {
+		return strings.Join(parts[len(parts)-2:], ": ")
+	}
+	return s
 }
 
 func plural(n int, one, many string) string {
