@@ -58,7 +58,7 @@ func (l *Lab) startResolver(opt Options) error {
 		RootServers:     l.rootServers(),
 		UpstreamTimeout: upstreamTimeout,
 		Server:          listenerTuning,
-		Lab:             webPanel{l},
+		Lab:             l.webPanel(),
 	})
 	if err != nil {
 		return fmt.Errorf("lab: resolver: %w", err)

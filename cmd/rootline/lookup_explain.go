@@ -2,14 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
+	"net"
 	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -35,27 +35,26 @@ type explainOpt struct {
 
 // runExplain asks the resolver's explain endpoint about each question
 // and prints its sentences, then the reply as the other options say
-// (dig's layout by default). +json prints each explanation as one JSON
-// object per line.
+// (dig's layout by default). +json prints each explanation as the
+// endpoint gives it: one JSON object per line.
 func runExplain(ctx context.Context, a *lookupArgs, servers []netip.AddrPort, out *printer, stderr io.Writer) error {
 	base, err := explainBase(a.explain.addr, servers)
 	if err != nil {
 		return err
 	}
-	hc := &http.Client{Timeout: a.timeout * 3} // a resolution may take up to 10 s of its own
 	for _, q := range a.questions {
-		e, err := fetchExplanation(ctx, hc, base, q)
+		body, err := fetchExplanation(ctx, a.timeout*3, base, q, !a.json) // a resolution may take up to 10 s of its own
 		if err != nil {
-			fmt.Fprintf(stderr, "rootline: lookup %s %s +explain: %v\n", q.name, typeString(q.qtype), err)
+			fmt.Fprintf(stderr, "rootline: lookup %s %s +explain: http://%s: %v\n", q.name, typeString(q.qtype), base, err)
 			return exitError{code: exitNoReply}
 		}
 		if a.json {
-			b, err := json.Marshal(e)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(out.w, string(b))
+			fmt.Fprintln(out.w, strings.TrimSpace(string(body)))
 			continue
+		}
+		e, err := web.ParseText(body)
+		if err != nil {
+			return fmt.Errorf("lookup: +explain: %w", err)
 		}
 		for _, s := range e.Sentences {
 			fmt.Fprintln(out.w, s)
@@ -67,58 +66,63 @@ func runExplain(ctx context.Context, a *lookupArgs, servers []netip.AddrPort, ou
 		if err := r.Unpack(e.Reply); err != nil {
 			return fmt.Errorf("lookup: +explain: reply: %w", err)
 		}
-		req := a.request(q)
 		info := lookup.Info{RTT: e.Elapsed, Size: len(e.Reply), Transport: "http"}
 		if len(servers) > 0 {
 			info.Server = servers[0]
 		}
-		out.reply(req, r, info)
+		out.reply(a.request(q), r, info)
 	}
 	return nil
 }
 
-// explainBase is the page's URL: +explain=ADDR:PORT, or the first
+// explainBase is the page's address: +explain=ADDR:PORT, or the first
 // server's address with port 8053.
-func explainBase(addr string, servers []netip.AddrPort) (string, error) {
+func explainBase(addr string, servers []netip.AddrPort) (netip.AddrPort, error) {
 	if addr == "" {
 		if len(servers) == 0 {
-			return "", usageErr("+explain needs @SERVER or +explain=ADDR:PORT")
+			return netip.AddrPort{}, usageErr("+explain needs @SERVER or +explain=ADDR:PORT")
 		}
-		addr = netip.AddrPortFrom(servers[0].Addr(), explainWebPort).String()
+		return netip.AddrPortFrom(servers[0].Addr(), explainWebPort), nil
 	}
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
-		return "", usageErr("+explain=%s: want the resolver's web address, ADDR:PORT", addr)
+		return netip.AddrPort{}, usageErr("+explain=%s: want the resolver's web address, ADDR:PORT", addr)
 	}
-	return "http://" + ap.String(), nil
+	return ap, nil
 }
 
-func fetchExplanation(ctx context.Context, hc *http.Client, base string, q question) (*web.Explanation, error) {
-	u := base + "/api/explain?" + url.Values{"name": {q.name}, "type": {typeString(q.qtype)}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+// fetchExplanation asks the explain endpoint at base about q, for text
+// (web.WriteText) or JSON. It speaks HTTP/1.0 on one TCP connection
+// itself, so the reply is the body up to the connection's end, never
+// chunked: http.Client's transport (pools, HTTP/2, proxies) would cost
+// the binary tens of KiB for one loopback request.
+func fetchExplanation(ctx context.Context, timeout time.Duration, base netip.AddrPort, q question, text bool) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	query := "name=" + url.QueryEscape(q.name) + "&type=" + typeString(q.qtype)
+	if text {
+		query += "&format=text"
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", base.String())
+	if err != nil {
+		return nil, fmt.Errorf("%w (is the server a Rootline resolver started with --web %s? Or give +explain=ADDR:PORT)", err, base)
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		conn.SetDeadline(dl) //nolint:errcheck // a TCP connection takes deadlines
+	}
+	var resp []byte
+	_, err = io.WriteString(conn, "GET /api/explain?"+query+" HTTP/1.0\r\nHost: "+base.String()+"\r\n\r\n")
+	if err == nil {
+		resp, err = io.ReadAll(io.LimitReader(conn, maxExplainBody))
+	}
 	if err != nil {
 		return nil, err
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("%s: %w (is the resolver a Rootline resolver started with --web %s? Or give +explain=ADDR:PORT)",
-			base, err, strings.TrimPrefix(base, "http://"))
+	head, body, _ := strings.Cut(string(resp), "\r\n\r\n")
+	if status, _, _ := strings.Cut(head, "\r\n"); !strings.HasPrefix(status, "HTTP/1.") || !strings.HasPrefix(status[min(len(status), 9):], "200 ") {
+		return nil, errors.New(status + ": " + strings.TrimSpace(body))
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxExplainBody))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", base, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: %s: %s", base, resp.Status, strings.TrimSpace(string(body)))
-	}
-	var e web.Explanation
-	if err := json.Unmarshal(body, &e); err != nil {
-		return nil, fmt.Errorf("%s: not an explanation: %w", base, err)
-	}
-	return &e, nil
+	return []byte(body), nil
 }

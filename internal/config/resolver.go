@@ -221,7 +221,7 @@ func (c *Resolver) Validate() error {
 	errs = append(errs, checkServerID(c.NSID, c.Identity, c.VersionString, c.CookieSecret)...)
 	errs = append(errs, checkControl(c.Control, c.ControlMode)...)
 	if c.Web.IsValid() && !c.WebAllowRemote && !c.Web.Addr().Unmap().IsLoopback() {
-		errs = append(errs, fmt.Errorf("web: %s is not a loopback address: the page shows the cache and the statistics to anyone who can reach it; add --web-allow-remote (web-allow-remote = true) to serve it there", c.Web))
+		errs = append(errs, fmt.Errorf("web: %s is off loopback, where anyone could read the page: add --web-allow-remote to serve it there", c.Web))
 	}
 	seen := map[string]bool{}
 	for _, f := range c.Forward {

@@ -305,41 +305,25 @@ func (rec *Recorder) classified(kind Kind, child string, s *scrubbed) {
 }
 
 // noteSkips records the untried candidates the selection passed over
-// because they failed before (backed off), when picking chosen.
+// because they failed before (backed off), when picking chosen, and how
+// chosen was picked (for the exchange about to be recorded).
 func (r *Resolver) noteSkips(rec *Recorder, zone string, cands []netip.AddrPort, tried *triedSet, chosen netip.AddrPort) {
-	untried := 0
-	var skipped []netip.AddrPort
-	var backoff []uint8
 	r.sel.mu.Lock()
+	defer r.sel.mu.Unlock()
 	now := r.sel.now()
+	untried := 0
 	for _, c := range cands {
 		if tried.has(c) {
 			continue
 		}
 		untried++
-		if si := r.sel.infoLocked(c.Addr(), now); c != chosen && si.backoff > 0 {
-			skipped = append(skipped, c)
-			backoff = append(backoff, si.backoff)
+		if c != chosen && r.sel.infoLocked(c.Addr(), now).backoff > 0 {
+			rec.add(Event{Kind: EventSkip, Zone: zone, Addr: c, Why: "failed recently, so it is tried after the others"})
 		}
 	}
-	srtt := r.sel.infoLocked(chosen.Addr(), now).srtt // 0: never measured
-	r.sel.mu.Unlock()
-	for i, c := range skipped {
-		why := "failed recently: tried after the others"
-		if backoff[i] > 1 {
-			why = "failed several times in a row: tried last"
-		}
-		rec.add(Event{Kind: EventSkip, Zone: zone, Addr: c, Why: why})
-	}
-	rec.pending(untried, srtt)
-}
-
-// pending notes, for the exchange about to be recorded, how many servers
-// it was picked from and by what estimate.
-func (rec *Recorder) pending(untried int, srtt time.Duration) {
 	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	rec.cands, rec.srtt = untried, srtt
+	rec.cands, rec.srtt = untried, r.sel.infoLocked(chosen.Addr(), now).srtt // srtt 0: never measured
+	rec.mu.Unlock()
 }
 
 // failed records why a resolution failed: the budget that ran out, the

@@ -51,7 +51,7 @@ type ResolverOptions struct {
 	Server server.Config
 	// Lab, when set with the configuration's web address, adds the
 	// lab's fault panel to the web page.
-	Lab web.Lab
+	Lab *web.Lab
 }
 
 // Resolver is the caching recursive resolver and forwarder, with its

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -25,16 +26,17 @@ import (
 type webPage struct {
 	addr        netip.AddrPort
 	allowRemote bool
-	lab         web.Lab
+	lab         *web.Lab
 	queries     *web.Queries
 	hosts       atomic.Pointer[map[string]bool]
 	started     time.Time
 
-	mu  sync.Mutex
-	srv *web.Server
+	mu    sync.Mutex
+	srv   *http.Server // nil: not serving
+	bound netip.AddrPort
 }
 
-func newWebPage(cfg *config.Resolver, lab web.Lab, hostNames map[string]bool) *webPage {
+func newWebPage(cfg *config.Resolver, lab *web.Lab, hostNames map[string]bool) *webPage {
 	p := &webPage{addr: cfg.Web, allowRemote: cfg.WebAllowRemote, lab: lab, queries: new(web.Queries)}
 	p.hosts.Store(&hostNames)
 	return p
@@ -49,14 +51,16 @@ func (s *Resolver) startWeb() error {
 	if s.web.lab != nil {
 		role = "lab"
 	}
-	srv, err := web.Start(s.web.addr, s.web.allowRemote, web.Options{Role: role, Explain: s.Explain, Stats: s.webStats, Lab: s.web.lab, Logger: s.log})
+	if err := web.CheckAddr(s.web.addr, s.web.allowRemote); err != nil {
+		return err
+	}
+	srv, bound, err := serveHTTP(s.log, "web", s.web.addr, web.Handler(web.Options{Role: role, Explain: s.Explain, Stats: s.webStats, Lab: s.web.lab}))
 	if err != nil {
 		return err
 	}
 	s.web.mu.Lock()
-	s.web.srv, s.web.started = srv, time.Now()
+	s.web.srv, s.web.bound, s.web.started = srv, bound, time.Now()
 	s.web.mu.Unlock()
-	s.log.Info("web page", "url", "http://"+srv.Addr().String()+"/")
 	return nil
 }
 
@@ -73,6 +77,7 @@ func (s *Resolver) stopWeb(ctx context.Context) {
 	if srv != nil {
 		if err := srv.Shutdown(ctx); err != nil {
 			s.log.Warn("web: shutdown", "err", err)
+			srv.Close() //nolint:errcheck // already failing; the listener goes either way
 		}
 	}
 }
@@ -88,7 +93,7 @@ func (s *Resolver) WebAddr() netip.AddrPort {
 	if s.web.srv == nil {
 		return netip.AddrPort{}
 	}
-	return s.web.srv.Addr()
+	return s.web.bound
 }
 
 // Explain resolves (name, qtype) for client as a query over TCP from it

@@ -1,7 +1,9 @@
 package web
 
 import (
-	"fmt"
+	_ "embed"
+	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -113,269 +115,288 @@ func source(events []resolver.Event) string {
 	return SourceResolved
 }
 
+// phrases is the wording of explanations: one template per line, after
+// its key and a tab. Kept as data beside the code (and in the binary's
+// data, not its code).
+//
+//go:embed phrases.txt
+var phrases []byte
+
+// phrase is the template of key ("" if there is none).
+func phrase(key string) string {
+	for line := range strings.SplitSeq(string(phrases), "\n") {
+		if k, t, ok := strings.Cut(line, "\t"); ok && k == key {
+			return t
+		}
+	}
+	return ""
+}
+
 // sentences says what happened in plain English, in order: where the
 // answer came from, each server asked and what it said, what failed and
-// why, the DNSSEC verdict, and the reply.
+// why, the DNSSEC verdict, and the reply. The wording is phrases.txt's;
+// expand fills in the {placeholders}.
 func sentences(e *Explanation, reply *dns.Msg) []string {
 	var out []string
-	say := func(format string, a ...any) { out = append(out, fmt.Sprintf(format, a...)) }
 	q := e.Question.Name + " " + e.Question.Type
-	queries, dnssec, servers := 0, 0, map[string]bool{}
+	queries, dnssec, servers := 0, 0, map[netip.AddrPort]bool{}
 	for _, ev := range e.Events {
 		if ev.Kind == resolver.EventExchange {
 			queries++
-			servers[ev.Addr.String()] = true
+			servers[ev.Addr] = true
 			if ev.Purpose == resolver.PurposeDNSSEC {
 				dnssec++
 			}
 		}
 	}
-	switch e.Source {
-	case SourceHosts:
-		say("%s was answered from a hosts file: no server was asked.", q)
-	case SourceLocal:
-		for _, ev := range e.Events {
-			if ev.Kind == resolver.EventLocal {
-				if ev.Why == "dropped" {
-					say("The local zone %s drops this query: no reply is sent.", ev.Zone)
-				} else {
-					say("%s was answered by the local zone %s (never sent upstream, never cached): %s.", q, ev.Zone, ev.Rcode)
-				}
+	said := ""
+	if reply != nil {
+		for _, rr := range reply.Ns {
+			if soa, ok := rr.(*dns.SOA); ok {
+				said = "; the zone " + soa.Hdr.Name + " said so"
 			}
 		}
-	case SourceCacheStale:
-		say("The servers could not be reached, so the resolver served its expired copy of the answer (serve-stale, RFC 8767).")
-	case SourceCacheFresh:
-		say("%s was answered from the cache: no server was asked.", q)
-	default:
-		if queries > 0 {
-			verb := "Resolved now"
-			if reply == nil || reply.Rcode == dns.RcodeServerFailure {
-				verb = "Tried to resolve it now"
-			}
-			extra := ""
+	}
+	// top fills the placeholders of the sentences about the whole.
+	top := func(k string) string {
+		switch k {
+		case "q":
+			return q
+		case "queries":
+			return count(queries, "query", "queries")
+		case "dnssec":
 			if dnssec > 0 {
-				extra = fmt.Sprintf(" (%d of them for the DNSSEC chain)", dnssec)
+				return " (" + strconv.Itoa(dnssec) + " of them for the DNSSEC chain)"
 			}
-			say("%s: %d %s%s to %d %s in %s.", verb, queries, plural(queries, "query", "queries"), extra, len(servers),
-				plural(len(servers), "server", "servers"), ms(e.Elapsed))
+		case "servers":
+			return count(len(servers), "server", "servers")
+		case "elapsed":
+			return ms(e.Elapsed)
+		case "name":
+			return e.Question.Name
+		case "type":
+			return e.Question.Type
+		case "rcode":
+			return dns.RcodeToString[reply.Rcode]
+		case "said":
+			return said
+		case "alias":
+			if len(reply.Answer) > 0 {
+				return " at the end of its alias chain"
+			}
+		case "answers":
+			return count(len(reply.Answer), "answer record", "answer records")
+		case "ad":
+			if reply.AuthenticatedData {
+				return ", validated (AD)"
+			}
 		}
+		return ""
+	}
+	say := func(key string, v func(string) string) { out = append(out, expand(phrase(key), v)) }
+	switch {
+	case e.Source == SourceResolved && queries > 0 && (reply == nil || reply.Rcode == dns.RcodeServerFailure):
+		say("source tried", top)
+	case e.Source != SourceLocal && (e.Source != SourceResolved || queries > 0):
+		say("source "+e.Source, top)
 	}
 	minimised := false
 	for _, ev := range e.Events {
+		v := func(k string) string { return eventVar(ev, q, k) }
 		switch ev.Kind {
+		case resolver.EventLocal:
+			say(strings.TrimSpace("local "+ev.Why), v)
 		case resolver.EventCoalesced:
-			say("The same question was already being resolved for another client; this one waited for that answer.")
+			say("coalesced", v)
 		case resolver.EventCache:
-			out = append(out, cacheSentence(ev))
-		case resolver.EventStart:
-			if ev.Purpose != "" {
-				continue
+			key := "cache " + ev.Entry
+			if phrase(key) == "" {
+				key = "cache positive"
 			}
-			if ev.Cached && ev.Zone != "." {
-				say("The servers of %s were in the cache, so the walk for %s started there, not at the root.", ev.Zone, ev.Name)
-			} else if ev.Name == e.Question.Name {
-				say("The walk starts at the root servers.")
+			say(key, v)
+			if ev.Purpose != "" {
+				out[len(out)-1] = phrase("purpose "+ev.Purpose) + " " + out[len(out)-1]
+			}
+		case resolver.EventStart:
+			switch {
+			case ev.Purpose != "":
+			case ev.Cached && ev.Zone != ".":
+				say("start cached", v)
+			case ev.Name == e.Question.Name:
+				say("start root", v)
 			}
 		case resolver.EventExchange:
 			if !minimised && ev.Purpose == "" && !ev.RD && ev.Name != e.Question.Name && ev.Outcome == "referral" {
 				minimised = true
-				say("Each server is asked only as much of the name as it needs to refer onwards (QNAME minimisation, RFC 9156).")
+				say("minimised", v)
 			}
-			out = append(out, exchangeSentence(ev))
+			tpl := phrase("exchange")
+			if ev.RD {
+				tpl = phrase("exchange forwarder")
+			}
+			if ev.Candidates > 1 && ev.SRTT > 0 {
+				tpl += phrase("exchange quickest")
+			}
+			tpl += phrase("outcome " + ev.Outcome)
+			if ev.Outcome != "timeout" && ev.Outcome != "error" {
+				tpl += phrase("exchange timing")
+			}
+			out = append(out, expand(tpl, v))
 		case resolver.EventSkip:
-			say("Passed over %s for %s: it %s.", serverText(ev), ev.Zone, ev.Why)
+			say("skip", v)
 		case resolver.EventFailure:
-			out = append(out, failureSentence(ev))
+			switch {
+			case ev.Budget != "":
+				say("failure budget", v)
+			case ev.Zone != "":
+				say("failure zone", v)
+			default:
+				say("failure", v)
+			}
 		case resolver.EventValidation:
-			out = append(out, validationSentence(ev))
+			if ev.Cached {
+				say("dnssec cached", v)
+			} else {
+				say("dnssec "+ev.Security, v)
+			}
 		}
 	}
-	if reply == nil {
-		return out
-	}
-	switch {
-	case reply.Rcode == dns.RcodeNameError:
-		say("The reply is NXDOMAIN: %s does not exist%s.", e.Question.Name, saidBy(reply))
-	case reply.Rcode == dns.RcodeSuccess && !hasType(reply, e.Question.Type):
-		if len(reply.Answer) > 0 {
-			say("The reply is NOERROR with the alias chain but no %s records at its end (NODATA%s).", e.Question.Type, saidBy(reply))
-		} else {
-			say("The reply is NOERROR with no %s records: the name exists without that type (NODATA%s).", e.Question.Type, saidBy(reply))
+	if reply != nil {
+		key := "reply"
+		switch {
+		case reply.Rcode == dns.RcodeNameError:
+			key = "reply nxdomain"
+		case reply.Rcode == dns.RcodeSuccess && !hasType(reply, e.Question.Type):
+			key = "reply nodata"
+		case reply.Rcode == dns.RcodeSuccess:
+			key = "reply answer"
+		case reply.Rcode == dns.RcodeServerFailure:
+			key = "reply servfail"
 		}
-	case reply.Rcode == dns.RcodeSuccess:
-		say("The reply is NOERROR with %d answer %s%s.", len(reply.Answer), plural(len(reply.Answer), "record", "records"), adText(reply))
-	case reply.Rcode == dns.RcodeServerFailure:
-		say("The reply is SERVFAIL: the resolver has no answer it can trust.")
-	default:
-		say("The reply is %s.", dns.RcodeToString[reply.Rcode])
-	}
-	for _, x := range e.EDE {
-		s := fmt.Sprintf("It carries Extended DNS Error %d", x.Code)
-		if x.Name != "" {
-			s += " (" + x.Name + ")"
+		say(key, top)
+		for _, x := range e.EDE {
+			say("ede", func(k string) string {
+				switch {
+				case k == "code":
+					return strconv.Itoa(int(x.Code))
+				case k == "edename" && x.Name != "":
+					return " (" + x.Name + ")"
+				case k == "edetext" && x.Text != "":
+					return ": " + x.Text
+				}
+				return ""
+			})
 		}
-		if x.Text != "" {
-			s += ": " + x.Text
-		}
-		out = append(out, s+".")
 	}
 	for i, s := range out {
-		// A sentence ending in a domain name has its final dot already.
-		if strings.HasSuffix(s, "..") {
+		if strings.HasSuffix(s, "..") { // a name's final dot ends the sentence
 			out[i] = s[:len(s)-1]
 		}
 	}
 	return out
 }
 
-func cacheSentence(ev resolver.Event) string {
-	what := ev.Name + " " + ev.Type
-	stale := ""
-	if ev.Stale {
-		stale = ", past its TTL"
+// expand replaces each {key} of tpl by v(key).
+func expand(tpl string, v func(string) string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(tpl, '{')
+		j := strings.IndexByte(tpl[i+1:], '}')
+		if i < 0 || j < 0 {
+			return b.String() + tpl
+		}
+		b.WriteString(tpl[:i])
+		b.WriteString(v(tpl[i+1 : i+1+j]))
+		tpl = tpl[i+j+2:]
 	}
-	var s string
-	switch ev.Entry {
-	case "nxdomain":
-		s = fmt.Sprintf("The cache remembers that %s does not exist (NXDOMAIN%s) for %d more seconds", ev.Name, zoneSaid(ev.SOA), ev.TTL)
-	case "nodata":
-		s = fmt.Sprintf("The cache remembers that %s has no %s records (NODATA%s) for %d more seconds", ev.Name, ev.Type, zoneSaid(ev.SOA), ev.TTL)
-	case "failure":
-		s = fmt.Sprintf("%s failed moments ago; the failure is remembered for %d more seconds (RFC 9520), so no server is asked again yet", what, ev.TTL)
-	case "synthesised":
-		s = fmt.Sprintf("%s was answered from cached DNSSEC records that prove it (aggressive use of the validated cache, RFC 8198, or a cached DNAME)", what)
-	default:
-		s = fmt.Sprintf("%s came from the cache (%s data%s), %d seconds of its TTL left", what, articleless(ev.Rank), stale, ev.TTL)
-	}
-	if ev.Security != "" && ev.Security != "unchecked" {
-		s += "; DNSSEC: " + ev.Security
-	}
-	if ev.Purpose == resolver.PurposeDNSSEC {
-		s = "For the DNSSEC chain: " + lower(s)
-	}
-	return s + "."
 }
 
-func exchangeSentence(ev resolver.Event) string {
-	var b strings.Builder
-	switch ev.Purpose {
-	case resolver.PurposePriming:
-		b.WriteString("Priming (RFC 8109): ")
-	case resolver.PurposeNSAddress:
-		b.WriteString("Looking up a name server's address: ")
-	case resolver.PurposeDNSSEC:
-		b.WriteString("For the DNSSEC chain: ")
-	}
-	verb := "Asked"
-	if b.Len() > 0 {
-		verb = "asked"
-	}
-	if ev.RD {
-		fmt.Fprintf(&b, "%s the forwarder %s to resolve %s %s", verb, serverText(ev), ev.Name, ev.Type)
-	} else {
-		fmt.Fprintf(&b, "%s %s, a server of %s, for %s %s", verb, serverText(ev), ev.Zone, ev.Name, ev.Type)
-	}
-	if ev.Candidates > 1 && ev.SRTT > 0 {
-		fmt.Fprintf(&b, " (the quickest of %d by measured round-trip time)", ev.Candidates)
-	}
-	b.WriteString(": ")
-	switch ev.Outcome {
-	case "referral":
-		fmt.Fprintf(&b, "it referred the resolver to %s", ev.Child)
-	case "answer":
-		b.WriteString("it gave the answer")
-	case "cname":
-		b.WriteString("the name is an alias (CNAME), followed from its target")
-	case "nxdomain":
-		fmt.Fprintf(&b, "the name does not exist (NXDOMAIN%s)", zoneSaid(ev.SOA))
-	case "nodata":
-		fmt.Fprintf(&b, "the name has no %s records (NODATA%s)", ev.Type, zoneSaid(ev.SOA))
-	case "lame":
-		fmt.Fprintf(&b, "it is lame: it does not serve %s (a lame delegation), so another server is tried", ev.Zone)
-	case "refused":
-		b.WriteString("it refused (REFUSED: a lame delegation or an access list), so another server is tried")
-	case "servfail":
-		fmt.Fprintf(&b, "it failed (%s), so another server is tried", ev.Rcode)
-	case "formerr":
-		b.WriteString("it did not understand the query (FORMERR); asked again without EDNS if it may not know it")
-	case "yxdomain":
-		b.WriteString("a DNAME made the name too long (YXDOMAIN)")
-	case "timeout":
-		fmt.Fprintf(&b, "no reply within %s, so another server is tried", ms(ev.RTT))
+// eventVar is the value of placeholder k in ev's phrases.
+func eventVar(ev resolver.Event, q, k string) string {
+	switch k {
+	case "asked":
+		if ev.Purpose != "" {
+			return phrase("purpose "+ev.Purpose) + " asked"
+		}
+		return "Asked"
+	case "truncated":
+		if ev.Truncated {
+			return phrase("exchange truncated")
+		}
+	case "q":
+		return q
+	case "zone":
+		return ev.Zone
+	case "server":
+		if ev.Server != "" {
+			return ev.Server + " (" + ev.Addr.Addr().String() + ")"
+		}
+		return ev.Addr.String()
+	case "name":
+		return ev.Name
+	case "type":
+		return ev.Type
+	case "child":
+		return ev.Child
+	case "soa":
+		if ev.SOA != "" {
+			return ", said by the zone " + ev.SOA
+		}
+	case "rtt":
+		return ms(ev.RTT)
+	case "transport":
+		return strings.ToUpper(ev.Transport)
+	case "rcode":
+		return ev.Rcode
+	case "why":
+		return ev.Why
 	case "error":
-		fmt.Fprintf(&b, "the query failed (%s)", lastCause(ev.Error))
-	default:
-		fmt.Fprintf(&b, "the reply (%s) did not match the question and was ignored", ev.Rcode)
-	}
-	if ev.Outcome != "timeout" && ev.Outcome != "error" {
-		fmt.Fprintf(&b, " (%s, %s)", ms(ev.RTT), strings.ToUpper(ev.Transport))
-	}
-	if ev.Truncated {
-		b.WriteString(". Its UDP reply was truncated (TC), so the question went again over TCP")
-	}
-	b.WriteString(".")
-	return b.String()
-}
-
-func failureSentence(ev resolver.Event) string {
-	switch {
-	case ev.Budget != "":
-		return fmt.Sprintf("The resolution stopped when a budget ran out: %s. Budgets bound the work one question can cause.", ev.Why)
-	case ev.Zone != "":
-		return fmt.Sprintf("No server of %s gave a usable answer: %s.", ev.Zone, ev.Why)
-	}
-	return fmt.Sprintf("The resolution failed: %s.", strings.TrimPrefix(ev.Why, "resolver: "))
-}
-
-func validationSentence(ev resolver.Event) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "DNSSEC: %s", ev.Security)
-	if ev.Cached {
-		b.WriteString(" (a verdict kept in the cache)")
-	}
-	switch ev.Security {
-	case "secure":
-		if len(ev.Chain) > 0 {
-			b.WriteString(", by the chain of trust ")
-			for i, l := range ev.Chain {
-				if i > 0 {
-					b.WriteString(" → ")
-				}
-				b.WriteString(l.Zone)
-				if l.Anchor {
-					b.WriteString(" (trust anchor)")
-				}
+		return lastCause(ev.Error)
+	case "cands":
+		return strconv.Itoa(ev.Candidates)
+	case "ttl":
+		return strconv.FormatUint(uint64(ev.TTL), 10)
+	case "rank":
+		if ev.Rank == "" {
+			return "cached"
+		}
+		return ev.Rank
+	case "stale":
+		if ev.Stale {
+			return ", past its TTL"
+		}
+	case "sec":
+		if ev.Security != "" && ev.Security != "unchecked" {
+			return "; DNSSEC: " + ev.Security
+		}
+	case "security":
+		return ev.Security
+	case "ede":
+		return strconv.Itoa(ev.EDE)
+	case "chain":
+		s := ""
+		for i, l := range ev.Chain {
+			if i == 0 {
+				s = ", by the chain of trust "
+			} else {
+				s += " → "
+			}
+			s += l.Zone
+			if l.Anchor {
+				s += " (trust anchor)"
 			}
 		}
-	case "bogus":
-		if ev.EDE != 0 || ev.Why != "" {
-			fmt.Fprintf(&b, " (EDE %d %s): %s; bogus data is not given out", ev.EDE, dns.ExtendedErrorCodeToString[uint16(ev.EDE)], ev.Why)
-		}
-	case "insecure":
-		if ev.Why != "" {
-			fmt.Fprintf(&b, ": %s", ev.Why)
-		}
-	}
-	b.WriteString(".")
-	return b.String()
-}
-
-// saidBy names the zone whose SOA is in the reply's authority section.
-func saidBy(m *dns.Msg) string {
-	for _, rr := range m.Ns {
-		if soa, ok := rr.(*dns.SOA); ok {
-			return "; the zone " + soa.Hdr.Name + " said so"
-		}
+		return s
 	}
 	return ""
 }
 
-func zoneSaid(zone string) string {
-	if zone == "" {
-		return ""
+// count is n and the noun, singular or plural.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
 	}
-	return ", said by the zone " + zone
+	return strconv.Itoa(n) + " " + many
 }
 
 func hasType(m *dns.Msg, typ string) bool {
@@ -387,25 +408,11 @@ func hasType(m *dns.Msg, typ string) bool {
 	return false
 }
 
-func adText(m *dns.Msg) string {
-	if m.AuthenticatedData {
-		return ", validated (AD)"
-	}
-	return ""
-}
-
-func serverText(ev resolver.Event) string {
-	if ev.Server != "" {
-		return ev.Server + " (" + ev.Addr.Addr().String() + ")"
-	}
-	return ev.Addr.String()
-}
-
 func typeName(t uint16) string {
 	if s, ok := dns.TypeToString[t]; ok {
 		return s
 	}
-	return fmt.Sprintf("TYPE%d", t)
+	return "TYPE" + strconv.Itoa(int(t))
 }
 
 // ms writes a duration for people: microseconds below a millisecond
@@ -414,11 +421,11 @@ func typeName(t uint16) string {
 func ms(d time.Duration) string {
 	switch {
 	case d < time.Millisecond:
-		return fmt.Sprintf("%d µs", d.Microseconds())
+		return strconv.FormatInt(d.Microseconds(), 10) + " µs"
 	case d >= time.Second:
-		return fmt.Sprintf("%.1f s", d.Seconds())
+		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
 	}
-	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + " ms"
 }
 
 // lastCause is the innermost part of a wrapped error's text ("read:
@@ -431,26 +438,4 @@ func lastCause(s string) string {
 		return strings.Join(parts[len(parts)-2:], ": ")
 	}
 	return s
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-// articleless is a rank's name as cacheSentence uses it.
-func articleless(rank string) string {
-	if rank == "" {
-		return "cached"
-	}
-	return rank
-}
-
-func lower(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToLower(s[:1]) + s[1:]
 }

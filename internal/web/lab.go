@@ -1,12 +1,14 @@
 package web
 
-// Lab is the lab's side of the fault panel (package lab implements it).
-type Lab interface {
-	// LabState describes the servers, their faults and the faults that
-	// can be switched.
-	LabState() LabState
+// Lab is the lab's side of the fault panel (package lab fills it in).
+// Functions, not an interface: a lab in an interface would keep every
+// method of every type it reaches in the binary.
+type Lab struct {
+	// State describes the servers, their faults and the faults that can
+	// be switched.
+	State func() LabState
 	// SetFault switches server's fault ("none" clears it).
-	SetFault(server, fault string) error
+	SetFault func(server, fault string) error
 }
 
 // LabState is what GET /api/lab returns.
@@ -14,22 +16,18 @@ type LabState struct {
 	// ServeStale says the lab's resolver answers from expired cache when
 	// servers fail (RFC 8767): the down fault shows it.
 	ServeStale bool `json:"serve_stale"`
-	// Faults are the faults that can be switched at run time, each with
-	// what it does and what to watch for.
+	// Faults are the faults that can be switched at run time.
 	Faults  []FaultInfo `json:"faults"`
 	Servers []LabServer `json:"servers"`
 	// ZoneFaults are the DNSSEC faults fixed when the lab was built
-	// ("bogus in example.net."), with what to watch for.
+	// (bogus, Default example.net.).
 	ZoneFaults []FaultInfo `json:"zone_faults,omitempty"`
 }
 
-// FaultInfo describes one fault.
+// FaultInfo names one fault. What the faulty server does and what to
+// watch for is the page's to say (index.html, guide), beside the panel.
 type FaultInfo struct {
 	Name string `json:"name"`
-	// Does says what the faulty server does; Watch what to look for, and
-	// with which name.
-	Does  string `json:"does"`
-	Watch string `json:"watch"`
 	// Default is the server (or zone) the fault shows best on.
 	Default string `json:"default,omitempty"`
 }

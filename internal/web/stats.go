@@ -1,10 +1,10 @@
 package web
 
 import (
-	"bytes"
 	"os"
 	"runtime/metrics"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -104,18 +104,11 @@ func residentBytes() uint64 {
 	if err != nil {
 		return 0
 	}
-	_, rest, ok := bytes.Cut(b, []byte("\nVmRSS:"))
-	if !ok {
-		return 0
-	}
-	line, _, _ := bytes.Cut(rest, []byte("\n"))
-	f := bytes.Fields(line) // "1234", "kB"
-	if len(f) < 1 {
-		return 0
-	}
-	kb, err := strconv.ParseUint(string(f[0]), 10, 64)
+	_, rest, _ := strings.Cut(string(b), "\nVmRSS:")
+	kb, _, _ := strings.Cut(strings.TrimSpace(rest), " ") // "1234 kB"
+	n, err := strconv.ParseUint(kb, 10, 64)
 	if err != nil {
 		return 0
 	}
-	return kb * 1024
+	return n * 1024
 }

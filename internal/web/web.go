@@ -6,10 +6,11 @@
 // and a little JavaScript inline: no CDN, no build step, works offline)
 // and three JSON endpoints:
 //
-//	GET  /api/explain?name=N&type=T  resolve through the real handler path, say what happened (loopback only)
+//	GET  /api/explain?name=N&type=T  resolve through the real handler path, say what happened (loopback only;
+//	                                 JSON, or text.go's form with &format=text)
 //	GET  /api/stats                  queries, cache hits, upstream queries, latency, cache, memory
 //	GET  /api/lab                    the lab's servers, their faults and what to watch for (lab only)
-//	POST /api/lab/fault              server=S&fault=F: switch a fault (lab only, loopback only)
+//	POST /api/lab/fault?server=S&fault=F  switch a fault (lab only, loopback only)
 //
 // What it must not do: resolve for or change anything on behalf of a
 // client that is not on loopback (explain sends queries and shows the
@@ -27,7 +28,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -41,10 +41,6 @@ import (
 // DefaultAddr is the address suggested for --web: loopback, and the DNS
 // port's digits after 80.
 const DefaultAddr = "127.0.0.1:8053"
-
-// headerTimeout bounds how long a client may take to send its request
-// headers, so idle connections cannot pile up (Slowloris).
-const headerTimeout = 5 * time.Second
 
 // explainTimeout bounds one explain request: a resolution has its own
 // wall-time budget (10 s); a little more lets its reply be written.
@@ -63,10 +59,11 @@ type Options struct {
 	// Stats reads the live statistics. Required.
 	Stats func() Stats
 	// Lab, when set, adds the fault panel.
-	Lab Lab
-	// Logger receives the server's errors (discarded if nil).
-	Logger *slog.Logger
+	Lab *Lab
 }
+
+// Page is the page's HTML, for tests.
+func Page() string { return string(page) }
 
 // CheckAddr refuses a listen address off loopback unless allowRemote:
 // the page shows the cache's contents and the statistics to whoever can
@@ -77,19 +74,37 @@ func CheckAddr(addr netip.AddrPort, allowRemote bool) error {
 		return errors.New("web: no address")
 	}
 	if !allowRemote && !addr.Addr().Unmap().IsLoopback() {
-		return fmt.Errorf("web: %s is not a loopback address: the page shows the cache and the statistics to anyone who can reach it; add --web-allow-remote (web-allow-remote = true) to serve it there", addr)
+		return fmt.Errorf("web: %s is off loopback, where anyone could read the page: add --web-allow-remote to serve it there", addr)
 	}
 	return nil
 }
 
 // Handler returns the page and its API.
 func Handler(o Options) http.Handler {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+	return &handler{o: o, zipped: sync.OnceValue(func() []byte { return gzipped(page) })}
+}
+
+// handler routes by method and path itself: four routes do not need a
+// ServeMux's patterns (nor the closures they would take).
+type handler struct {
+	o      Options
+	zipped func() []byte
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// A DNS-rebinding page names its own domain, which then points at
+	// us: only addresses and localhost are served.
+	host := r.Host
+	if hp, _, err := net.SplitHostPort(host); err == nil {
+		host = hp
 	}
-	mux := http.NewServeMux()
-	zipped := sync.OnceValue(func() []byte { return gzipped(page) })
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err != nil && !strings.EqualFold(host, "localhost") {
+		http.Error(w, "use the server's address (or localhost) in the URL", http.StatusMisdirectedRequest)
+		return
+	}
+	o, q := h.o, r.URL.Query()
+	switch r.Method + " " + r.URL.Path {
+	case "GET /":
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Set("Vary", "Accept-Encoding")
@@ -99,19 +114,17 @@ func Handler(o Options) http.Handler {
 		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
 			// A third of the bytes over a slow link to a small device.
 			w.Header().Set("Content-Encoding", "gzip")
-			body = zipped()
+			body = h.zipped()
 		}
 		w.Write(body) //nolint:errcheck // the client went away
-	})
-	mux.HandleFunc("GET /api/stats", func(w http.ResponseWriter, r *http.Request) {
+	case "GET /api/stats":
 		writeJSON(w, o.Stats())
-	})
-	mux.HandleFunc("GET /api/explain", func(w http.ResponseWriter, r *http.Request) {
+	case "GET /api/explain":
 		client, ok := loopbackClient(w, r)
 		if !ok {
 			return
 		}
-		name, qtype, err := question(r.URL.Query().Get("name"), r.URL.Query().Get("type"))
+		name, qtype, err := question(q.Get("name"), q.Get("type"))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -123,47 +136,42 @@ func Handler(o Options) http.Handler {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		writeJSON(w, e)
-	})
-	if o.Lab != nil {
-		mux.HandleFunc("GET /api/lab", func(w http.ResponseWriter, r *http.Request) {
-			writeJSON(w, o.Lab.LabState())
-		})
-		mux.HandleFunc("POST /api/lab/fault", func(w http.ResponseWriter, r *http.Request) {
-			if _, ok := loopbackClient(w, r); !ok {
-				return
-			}
-			// A form posted by another site cannot set this header
-			// without a CORS preflight, which is never granted.
-			if r.Header.Get("X-Rootline") == "" {
-				http.Error(w, "missing X-Rootline header", http.StatusForbidden)
-				return
-			}
-			if err := o.Lab.SetFault(r.FormValue("server"), r.FormValue("fault")); err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			writeJSON(w, o.Lab.LabState())
-		})
-	}
-	return hostCheck(mux)
-}
-
-// hostCheck refuses requests whose Host is a name other than localhost:
-// a DNS-rebinding page names its own domain, which then points at us.
-func hostCheck(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		host := r.Host
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
-		}
-		host = strings.Trim(host, "[]")
-		if _, err := netip.ParseAddr(host); err != nil && !strings.EqualFold(host, "localhost") {
-			http.Error(w, "use the server's address (or localhost) in the URL", http.StatusMisdirectedRequest)
+		if q.Get("format") == "text" {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Write(WriteText(e)) //nolint:errcheck // the client went away
 			return
 		}
-		next.ServeHTTP(w, r)
-	})
+		writeJSON(w, e)
+	case "GET /api/lab":
+		if o.Lab == nil {
+			http.NotFound(w, r)
+			return
+		}
+		writeJSON(w, o.Lab.State())
+	case "POST /api/lab/fault":
+		if o.Lab == nil {
+			http.NotFound(w, r)
+			return
+		}
+		if _, ok := loopbackClient(w, r); !ok {
+			return
+		}
+		// A form posted by another site cannot set this header without
+		// a CORS preflight, which is never granted. The parameters are
+		// in the URL: a form body's parsers would cost the binary
+		// kilobytes for two words.
+		if r.Header.Get("X-Rootline") == "" {
+			http.Error(w, "missing X-Rootline header", http.StatusForbidden)
+			return
+		}
+		if err := o.Lab.SetFault(q.Get("server"), q.Get("fault")); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		writeJSON(w, o.Lab.State())
+	default:
+		http.NotFound(w, r)
+	}
 }
 
 // loopbackClient returns the client's address when it is on loopback,
@@ -214,48 +222,4 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	json.NewEncoder(w).Encode(v) //nolint:errcheck // the client went away
-}
-
-// Server is the page served on one address.
-type Server struct {
-	srv  *http.Server
-	addr netip.AddrPort
-	done chan struct{}
-}
-
-// Start listens on addr (checked by CheckAddr first) and serves the page.
-func Start(addr netip.AddrPort, allowRemote bool, o Options) (*Server, error) {
-	if err := CheckAddr(addr, allowRemote); err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", addr.String())
-	if err != nil {
-		return nil, fmt.Errorf("web: %w", err)
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	s := &Server{addr: ln.Addr().(*net.TCPAddr).AddrPort(), done: make(chan struct{}),
-		srv: &http.Server{Handler: Handler(o), ReadHeaderTimeout: headerTimeout,
-			ErrorLog: slog.NewLogLogger(o.Logger.Handler(), slog.LevelWarn)}}
-	go func() {
-		defer close(s.done)
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			o.Logger.Error("web server", "err", err)
-		}
-	}()
-	return s, nil
-}
-
-// Addr is the address bound.
-func (s *Server) Addr() netip.AddrPort { return s.addr }
-
-// Shutdown stops the server, letting requests finish until ctx ends.
-func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		err = errors.Join(err, s.srv.Close())
-	}
-	<-s.done
-	return err
 }

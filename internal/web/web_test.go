@@ -23,13 +23,17 @@ import (
 // fakeLab records the faults switched.
 type fakeLab struct{ set []string }
 
-func (f *fakeLab) LabState() LabState { return LabState{Servers: []LabServer{{Name: "ns1.test."}}} }
-func (f *fakeLab) SetFault(server, fault string) error {
+func (f *fakeLab) state() LabState { return LabState{Servers: []LabServer{{Name: "ns1.test."}}} }
+func (f *fakeLab) setFault(server, fault string) error {
 	f.set = append(f.set, server+"="+fault)
 	return nil
 }
 
-func testOptions(explained *[]string, lab Lab) Options {
+func testOptions(explained *[]string, fl *fakeLab) Options {
+	var lab *Lab
+	if fl != nil {
+		lab = &Lab{State: fl.state, SetFault: fl.setFault}
+	}
 	return Options{
 		Explain: func(_ context.Context, name string, qtype uint16, client netip.AddrPort) (*Explanation, error) {
 			*explained = append(*explained, name+" "+dns.TypeToString[qtype]+" from "+client.Addr().String())
@@ -91,7 +95,7 @@ func TestHandlerAccess(t *testing.T) {
 	// Without a lab, no panel.
 	w := httptest.NewRecorder()
 	req := httptest.NewRequest("GET", "/api/lab", nil)
-	req.RemoteAddr = "127.0.0.1:1"
+	req.RemoteAddr, req.Host = "127.0.0.1:1", "127.0.0.1:8053"
 	Handler(testOptions(&explained, nil)).ServeHTTP(w, req)
 	if w.Code != 404 {
 		t.Errorf("resolver's /api/lab: %d, want 404", w.Code)
@@ -291,4 +295,35 @@ func FuzzQuestion(f *testing.F) {
 			t.Fatalf("accepted %q", n)
 		}
 	})
+}
+
+// Every phrase the code asks for is in phrases.txt, and every line there
+// is a comment or a key and a template.
+func TestPhrases(t *testing.T) {
+	keys := []string{"source hosts", "source cache-stale", "source cache-fresh", "source resolved", "source tried", "local",
+		"local dropped", "coalesced", "start cached", "start root", "minimised", "exchange", "exchange forwarder",
+		"exchange quickest", "exchange timing", "exchange truncated", "outcome ", "skip", "failure", "failure budget",
+		"failure zone", "dnssec cached", "reply", "reply nxdomain", "reply nodata", "reply answer", "reply servfail", "ede"}
+	for _, e := range []string{"positive", "nxdomain", "nodata", "failure", "synthesised"} {
+		keys = append(keys, "cache "+e)
+	}
+	for _, o := range []string{"referral", "answer", "cname", "nxdomain", "nodata", "lame", "refused", "servfail", "formerr", "yxdomain", "timeout", "error"} {
+		keys = append(keys, "outcome "+o)
+	}
+	for _, p := range []string{resolver.PurposePriming, resolver.PurposeNSAddress, resolver.PurposeDNSSEC} {
+		keys = append(keys, "purpose "+p)
+	}
+	for _, s := range []string{"secure", "insecure", "bogus"} {
+		keys = append(keys, "dnssec "+s)
+	}
+	for _, k := range keys {
+		if phrase(k) == "" {
+			t.Errorf("no phrase %q", k)
+		}
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(string(phrases), "\n"), "\n") {
+		if _, tpl, ok := strings.Cut(line, "\t"); !strings.HasPrefix(line, "#") && (!ok || tpl == "" || strings.Count(tpl, "{") != strings.Count(tpl, "}")) {
+			t.Errorf("phrases.txt:%d: %q: want KEY, a tab and a template", i+1, line)
+		}
+	}
 }
