@@ -327,3 +327,22 @@ func TestPhrases(t *testing.T) {
 		}
 	}
 }
+
+// ParseText reads what WriteText writes, and anything else without
+// panicking.
+func FuzzParseText(f *testing.F) {
+	f.Add(WriteText(&Explanation{Reply: []byte{1, 2, 3}, Elapsed: 1500, Sentences: []string{"One.", "Two."}}))
+	f.Add(WriteText(&Explanation{}))
+	f.Add([]byte("reply -\nelapsed x\n"))
+	f.Add([]byte("reply !!\nelapsed 1\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := ParseText(b)
+		if err != nil {
+			return
+		}
+		again, err := ParseText(WriteText(e))
+		if err != nil || !bytes.Equal(again.Reply, e.Reply) || again.Elapsed != e.Elapsed || strings.Join(again.Sentences, "\n") != strings.Join(e.Sentences, "\n") {
+			t.Fatalf("round trip of %q: %+v, %v", b, again, err)
+		}
+	})
+}
