@@ -159,8 +159,14 @@ func WithRecorder(ctx context.Context, rec *Recorder) context.Context {
 	return context.WithValue(ctx, recorderKey{}, rec)
 }
 
-// recorderFrom returns the recorder in ctx, or nil.
-func recorderFrom(ctx context.Context) *Recorder {
+// recorderFrom returns the recorder in ctx, or nil. Contexts are asked
+// only while an Explain runs: ctx.Value walks the context chain, and on
+// a context.WithoutCancel one it even allocates, which the resolution
+// path must not pay for a feature it is not using.
+func (r *Resolver) recorderFrom(ctx context.Context) *Recorder {
+	if r.explaining.Load() == 0 {
+		return nil
+	}
 	rec, _ := ctx.Value(recorderKey{}).(*Recorder)
 	return rec
 }
@@ -444,6 +450,8 @@ func (rec *Recorder) verdictCached(resp *Response) {
 // the servers asked (from the cache and the root hints). The reply goes
 // into out, as ServeDNS's does.
 func (h *Handler) Explain(ctx context.Context, serve server.Handler, req *server.Request, out []byte, rec *Recorder) []byte {
+	h.r.explaining.Add(1)
+	defer h.r.explaining.Add(-1)
 	rec.mu.Lock()
 	rec.now = h.r.cfg.Now
 	rec.start = rec.now()

@@ -132,6 +132,9 @@ type Resolver struct {
 	// finds the local address they are computed for.
 	cookieSecret cookieSecret
 	cookieSource func(netip.Addr) netip.Addr
+	// explaining counts the Handler.Explain calls running: only then is
+	// a context asked for a Recorder (explain.go).
+	explaining atomic.Int32
 }
 
 // New returns a resolver. It starts no goroutines.
@@ -184,7 +187,7 @@ func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Response, erro
 		if errors.Is(err, ErrRemembered) {
 			r.stats.Remembered.Add(1)
 		}
-		r.noteCache(recorderFrom(ctx), name, q.Qtype, false)
+		r.noteCache(r.recorderFrom(ctx), name, q.Qtype, false)
 		return resp, err
 	}
 	// A cached chain whose end is not cached: resolve looks it up again
@@ -196,7 +199,7 @@ func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Response, erro
 		// not end it (the wall-time budget in st does).
 		ctx := context.WithoutCancel(ctx)
 		st := newQuery(r.stats, key, r.cfg.Now)
-		st.rec = recorderFrom(ctx)
+		st.rec = r.recorderFrom(ctx)
 		resp, err := r.resolve(ctx, st, name, q.Qtype, 0, checked)
 		if err == nil {
 			return resp, nil
@@ -222,7 +225,7 @@ func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Response, erro
 	})
 	if shared {
 		r.stats.Coalesced.Add(1)
-		recorderFrom(ctx).coalesced()
+		r.recorderFrom(ctx).coalesced()
 	}
 	return resp, err
 }

@@ -93,7 +93,7 @@ func (r *Resolver) ResolveSecure(ctx context.Context, q dns.Question, cd bool) (
 // of it was judged before, else the validator's, written back to the
 // cache. resp itself is shared (coalesced callers) and is not changed.
 func (r *Resolver) judge(ctx context.Context, q dns.Question, resp *Response) *Response {
-	rec := recorderFrom(ctx)
+	rec := r.recorderFrom(ctx)
 	if resp.Security != cache.Unchecked {
 		rec.verdictCached(resp)
 		return resp

@@ -416,14 +416,10 @@ func typeName(t uint16) string {
 }
 
 // ms writes a duration for people: microseconds below a millisecond
-// (loopback exchanges take tens of them), seconds from one second,
-// else milliseconds.
+// (loopback exchanges take tens of them), else milliseconds.
 func ms(d time.Duration) string {
-	switch {
-	case d < time.Millisecond:
+	if d < time.Millisecond {
 		return strconv.FormatInt(d.Microseconds(), 10) + " µs"
-	case d >= time.Second:
-		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
 	}
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + " ms"
 }

@@ -240,7 +240,7 @@ func TestSourceAndSentences(t *testing.T) {
 			{Kind: resolver.EventExchange, Zone: "example.com.", Addr: ap, Name: "www.example.com.", Type: "A", Outcome: "timeout", RTT: time.Second},
 			{Kind: resolver.EventFailure, Zone: "example.com.", Why: "no server answered for example.com."},
 			{Kind: resolver.EventStale}, {Kind: resolver.EventCache, Name: "www.example.com.", Type: "A", Entry: "positive", Stale: true, TTL: 30}},
-			msg(0, []string{"www.example.com. 30 IN A 192.0.2.1"}, nil), SourceCacheStale, []string{"serve-stale", "no reply within 1.0 s", "past its TTL"}},
+			msg(0, []string{"www.example.com. 30 IN A 192.0.2.1"}, nil), SourceCacheStale, []string{"serve-stale", "no reply within 1000.0 ms", "past its TTL"}},
 		{"nxdomain", []resolver.Event{{Kind: resolver.EventExchange, Zone: "example.com.", Server: "ns1.example.com.", Addr: ap, Name: "www.example.com.",
 			Type: "A", Outcome: "nxdomain", SOA: "example.com.", Transport: "udp", RTT: 40 * time.Microsecond}},
 			msg(dns.RcodeNameError, nil, []string{"example.com. 300 IN SOA ns1.example.com. h.example.com. 1 2 3 4 300"}), SourceResolved,
