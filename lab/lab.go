@@ -63,6 +63,10 @@ type Options struct {
 	// Unsigned serves the zone files as they are, without DNSSEC: the lab
 	// as it was before signing (and no DNSSEC faults).
 	Unsigned bool
+	// Web, when valid, serves the web page (the resolver's, with a fault
+	// panel) on this address; WebAllowRemote lets it be off loopback.
+	Web            netip.AddrPort
+	WebAllowRemote bool
 }
 
 // Lab is a running (or in-memory) hierarchy.

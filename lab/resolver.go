@@ -59,6 +59,8 @@ func (l *Lab) newResolver(opt Options, ex transport.Exchanger) (*service.Resolve
 		AllowLoopbackUpstream: true,
 		Cache:                 config.ResolverCache{ServeStale: opt.ServeStale},
 		LocalZone:             l.servedDefaults(),
+		Web:                   opt.Web,
+		WebAllowRemote:        opt.WebAllowRemote,
 	}
 	// A signed lab is validated from its own root anchor, as the
 	// internet is from IANA's; an unsigned one is not validated.
@@ -79,6 +81,7 @@ func (l *Lab) newResolver(opt Options, ex transport.Exchanger) (*service.Resolve
 		UpstreamTimeout: upstreamTimeout,
 		Server:          listenerTuning,
 		Exchanger:       ex,
+		Lab:             l.webPanel(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lab: resolver: %w", err)

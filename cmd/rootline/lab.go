@@ -16,11 +16,12 @@ import (
 	"time"
 
 	"github.com/rootline-dns/rootline/internal/config"
+	"github.com/rootline-dns/rootline/internal/web"
 	"github.com/rootline-dns/rootline/lab"
 )
 
 const labUsage = `usage: rootline lab [--port N] [--listen-base ADDR] [--fault KIND[=SERVER|ZONE] ...] [--zones DIR]
-                  [--serve-stale] [--unsigned]
+                  [--serve-stale] [--unsigned] [--web ADDR:PORT [--web-allow-remote]]
        rootline lab --dump DIR [--unsigned]
 
 Runs the whole DNS hierarchy in miniature on loopback: root servers, TLD
@@ -50,7 +51,13 @@ DNSSEC faults name a zone and are applied at start; a validating resolver
 answers SERVFAIL for names in it (and below), with an Extended DNS Error:
   bogus       signatures corrupted, EDE 6     (default example.net)
   expired     signatures expired, EDE 7       (default secure.example.com)
-  dsmismatch  parent's DS matches no key, EDE 9  (default 113.0.203.in-addr.arpa)`
+  dsmismatch  parent's DS matches no key, EDE 9  (default 113.0.203.in-addr.arpa)
+
+--web ADDR:PORT (127.0.0.1:8053, say) serves a web page: the resolver's
+live statistics, a form that resolves a name and draws its path from the
+root with timings, cache hits and failures, and a panel that switches the
+server faults above on and off while the lab runs, each with what to
+watch for.`
 
 // labUserPort is the port the lab uses when not run as root: above 1024
 // (no privilege needed) and easy to read as "the DNS port, 10 thousand up".
@@ -69,6 +76,8 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	verbose := fset.Bool("v", false, "log every server's messages")
 	serveStale := fset.Bool("serve-stale", false, "let the resolver answer from expired cache when servers fail (RFC 8767)")
 	unsigned := fset.Bool("unsigned", false, "serve the zones without DNSSEC (no keys, signatures or DS)")
+	webAddr := fset.String("web", "", "serve the web page (statistics, explained lookups, fault switches) on ADDR:PORT, e.g. "+web.DefaultAddr)
+	webRemote := fset.Bool("web-allow-remote", false, "allow --web on an address off loopback (explanations and fault switches stay loopback-only)")
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -113,6 +122,16 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return exitError{code: 2, msg: fmt.Sprintf("lab: --zones %s: not a folder (want one holding root.zone and ORIGIN.zone files)", *zonesDir)}
 		}
 		opt.Zones = os.DirFS(*zonesDir)
+	}
+	if *webAddr != "" {
+		ap, err := config.ParseListen(*webAddr)
+		if err != nil {
+			return exitError{code: 2, msg: "lab: --web " + err.Error()}
+		}
+		if err := web.CheckAddr(ap, *webRemote); err != nil {
+			return exitError{code: 2, msg: "lab: " + err.Error()}
+		}
+		opt.Web, opt.WebAllowRemote = ap, *webRemote
 	}
 	for _, f := range faults {
 		spec, err := lab.ParseFaultSpec(f)
@@ -190,6 +209,11 @@ Try, in another terminal:
 	}
 	if l.Signed() {
 		printDNSSEC(w, l, root.String(), port, res.Addr().String(), anchorDir, self)
+	}
+	if wa := l.WebAddr(); wa.IsValid() {
+		fmt.Fprintf(w, "\nWeb page: http://%s/  (statistics, explained lookups, faults on and off)\n", wa)
+		fmt.Fprintf(w, "  http://%s/?name=www.example.com    the path of one name, drawn\n", wa)
+		fmt.Fprintf(w, "  rootline lookup @%s%s +explain=%s www.example.com    the same, in sentences\n\n", res.Addr(), port, wa)
 	}
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }

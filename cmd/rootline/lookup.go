@@ -24,8 +24,8 @@ const lookupUsage = `usage: rootline lookup [@SERVER[:PORT]] [-p PORT] [-4|-6] [
            +timeout=S +tries=N
   display: +short +json +[no]all +[no]cmd +[no]comments +[no]question +[no]answer
            +[no]authority +[no]additional +[no]stats +[no]multi(line) +[no]ttlid +[no]class
-  other:   +trace [--root-hints FILE] +validate [+anchor=FILE] --resolv-conf FILE
-           -y [ALG:]NAME:SECRET | -k KEYFILE
+  other:   +trace [--root-hints FILE] +validate [+anchor=FILE] +explain[=ADDR:PORT]
+           --resolv-conf FILE -y [ALG:]NAME:SECRET | -k KEYFILE
 
 Asks one question per NAME and TYPE, dig-style; without @SERVER the
 nameservers of resolv.conf are asked. A TYPE right after a NAME applies to
@@ -46,7 +46,10 @@ with CD set, and prints "; fully validated", "; unsigned answer" or the
 reason validation failed; with +trace it also prints the chain of trust.
 +trace +short prints one line per hop, +trace +json the steps as one JSON
 array per question. -y or -k (a key file from tsig-keygen) signs queries
-with TSIG and verifies the replies, as dig does.
+with TSIG and verifies the replies, as dig does. +explain asks a Rootline
+resolver started with --web why it answers as it does (its web page at
++explain=ADDR:PORT, by default @SERVER's address, port 8053) and prints
+that in sentences, then the reply.
 
 Exit status (as dig's): 0 a reply was received, whatever its RCODE (even
 NXDOMAIN, and, as delv's, after a +validate failure); 1 usage error; 9 no
@@ -99,6 +102,13 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	cs := &clients{a: a, anchors: anchors, byKey: map[clientKey]*clientEntry{}}
 	out := &printer{w: stdout, args: a}
+	if a.explain.on {
+		_, servers, err := cs.get(ctx, "", 0, &a.opts)
+		if err != nil {
+			return err
+		}
+		return runExplain(ctx, a, servers, out, stderr)
+	}
 	if a.trace {
 		client, _, err := cs.get(ctx, "", 0, &a.opts)
 		if err != nil {

@@ -83,6 +83,7 @@ type lookupArgs struct {
 	resolvConf string
 	argv       []string    // as given, for the banner
 	tsig       *lookupTSIG // -y, -k (lookup_tsig.go)
+	explain    explainOpt  // +explain[=ADDR:PORT] (lookup_explain.go)
 }
 
 // usageErr and inputErr are parse failures with dig's exit codes.
@@ -343,7 +344,7 @@ func (s *scope) option(o string) error {
 		return n, nil
 	}
 	switch name {
-	case "bufsize", "anchor", "timeout", "time", "tries", "retry":
+	case "bufsize", "anchor", "explain", "timeout", "time", "tries", "retry":
 	default:
 		if hasVal {
 			return usageErr("unknown option +%s (+%s takes no value; see rootline lookup -h)", o, name)
@@ -421,7 +422,7 @@ func (s *scope) option(o string) error {
 func (s *scope) runOption(name, val string, hasVal, on bool, num func(lo, hi int) (int, error)) error {
 	a := s.a
 	switch name {
-	case "json", "trace", "validate", "anchor", "timeout", "time", "tries", "retry":
+	case "json", "trace", "validate", "explain", "anchor", "timeout", "time", "tries", "retry":
 		if s.batch {
 			return usageErr("+%s applies to the whole run: give it on the command line, not in a batch file", name)
 		}
@@ -433,6 +434,8 @@ func (s *scope) runOption(name, val string, hasVal, on bool, num func(lo, hi int
 		a.trace = on
 	case "validate":
 		a.validate = on
+	case "explain":
+		a.explain = explainOpt{on: on, addr: val}
 	case "anchor":
 		if !hasVal || val == "" || !on {
 			return usageErr("+anchor needs a file: +anchor=FILE")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rootline-dns/rootline/internal/config"
 	"github.com/rootline-dns/rootline/internal/service"
+	"github.com/rootline-dns/rootline/internal/web"
 )
 
 const resolverUsage = `usage: rootline resolver --listen ADDR:PORT [--listen ...] [--root-hints FILE]
@@ -19,7 +20,7 @@ const resolverUsage = `usage: rootline resolver --listen ADDR:PORT [--listen ...
        [--local-zone ZONE=TYPE ...] [--local-data 'RR' ...] [--hosts FILE ...] [--config FILE]
        [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
        [--dns64 PREFIX] [--dns64-exclude CIDR ...] [--dnstap unix:PATH]
-       [--control SOCKET]
+       [--control SOCKET] [--web ADDR:PORT [--web-allow-remote]]
 
 A caching recursive resolver: iterates from the root hints (IANA's roots
 when --root-hints is not given), or forwards (--forward .=ADDR makes it a
@@ -56,7 +57,13 @@ dnstap frames of client and upstream queries and replies to a collector
 counted, when it is slow or away.
 With --control SOCKET, 'rootline control -s SOCKET COMMAND' reports
 status and stats, reloads, flushes a name or a zone from the cache and
-dumps it.`
+dumps it.
+--web ADDR:PORT (127.0.0.1:8053, say) serves a web page: live statistics,
+and a form that resolves a name and draws the path it took, root to
+authoritative, with timings, cache hits and failures; 'rootline lookup
++explain NAME' prints the same explanation. Explanations are given to
+loopback clients only; the page itself is served off loopback only with
+--web-allow-remote.`
 
 func runResolver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return resolverCommand(ctx, args, stderr, daemonHooks{})
@@ -75,6 +82,8 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	rootHints := fs.String("root-hints", "", "root hints file in named.root format (default: IANA's root servers)")
 	loopback := fs.Bool("allow-loopback-upstream", false, "allow upstream servers on 127.0.0.0/8 and ::1 (labs, tests)")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on ADDR:PORT")
+	webAddr := fs.String("web", "", "serve the web page (statistics, explained lookups) on ADDR:PORT, e.g. "+web.DefaultAddr)
+	webRemote := fs.Bool("web-allow-remote", false, "allow --web on an address off loopback (explanations stay loopback-only)")
 	cfgFile := fs.String("config", "", "TOML configuration file (flags add to it)")
 	upstreamPort := fs.Uint("upstream-port", 0, "port of the root hints' servers and of those learned from referrals (default 53)")
 	queryLog := fs.Bool("query-log", false, "log every query")
@@ -155,6 +164,12 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 				return nil, fmt.Errorf("--metrics %w", err)
 			}
 		}
+		if *webAddr != "" {
+			if c.Web, err = config.ParseListen(*webAddr); err != nil {
+				return nil, fmt.Errorf("--web %w", err)
+			}
+		}
+		c.WebAllowRemote = c.WebAllowRemote || *webRemote
 		if *upstreamPort != 0 {
 			c.UpstreamPort = uint16(*upstreamPort)
 		}

@@ -89,6 +89,12 @@ type Resolver struct {
 	// Dnstap is where dnstap frames go ("unix:/path"): client queries
 	// and replies, and upstream queries and replies; empty: off.
 	Dnstap string `toml:"dnstap"`
+
+	// Web is the address of the web page, its statistics and its
+	// explain endpoint (internal/web); zero: off. An address off
+	// loopback needs WebAllowRemote.
+	Web            netip.AddrPort `toml:"web"`
+	WebAllowRemote bool           `toml:"web-allow-remote"`
 }
 
 // DNS64Prefix returns the parsed dns64 prefix, and false when DNS64 is
@@ -214,6 +220,9 @@ func (c *Resolver) Validate() error {
 	errs = append(errs, checkValid("allow", "prefix", c.Allow)...)
 	errs = append(errs, checkServerID(c.NSID, c.Identity, c.VersionString, c.CookieSecret)...)
 	errs = append(errs, checkControl(c.Control, c.ControlMode)...)
+	if c.Web.IsValid() && !c.WebAllowRemote && !c.Web.Addr().Unmap().IsLoopback() {
+		errs = append(errs, fmt.Errorf("web: %s is off loopback, where anyone could read the page: add --web-allow-remote to serve it there", c.Web))
+	}
 	seen := map[string]bool{}
 	for _, f := range c.Forward {
 		if _, ok := dns.IsDomainName(f.Zone); !ok {

@@ -92,6 +92,9 @@ func TestValidateResolver(t *testing.T) {
 		{"dns64 not a prefix", Resolver{Listen: listen, DNS64: "nat64"}, "dns64"},
 		{"dns64-exclude alone", Resolver{Listen: listen, DNS64Exclude: Prefixes{netip.MustParsePrefix("::ffff:0:0/96")}}, "without dns64"},
 		{"dns64-exclude IPv4", Resolver{Listen: listen, DNS64: "64:ff9b::/96", DNS64Exclude: Prefixes{netip.MustParsePrefix("10.0.0.0/8")}}, "not an IPv6"},
+		{"web on loopback", Resolver{Listen: listen, Web: netip.MustParseAddrPort("[::1]:8053")}, ""},
+		{"web off loopback", Resolver{Listen: listen, Web: netip.MustParseAddrPort("0.0.0.0:8053")}, "--web-allow-remote"},
+		{"web off loopback allowed", Resolver{Listen: listen, Web: netip.MustParseAddrPort("192.0.2.1:8053"), WebAllowRemote: true}, ""},
 	}
 	for _, tc := range tests {
 		err := tc.c.Validate()

@@ -67,6 +67,9 @@ func (r *Resolver) ask(ctx context.Context, st *query, a *asking, cands []netip.
 	if !found {
 		return reply{}, false, ErrNoServers
 	}
+	if st.rec != nil {
+		r.noteSkips(st.rec, st.askingZone, cands, &a.tried, server)
+	}
 	if st.upstream >= MaxUpstreamPerQuery {
 		return reply{}, false, st.exceeded(BudgetUpstream)
 	}
@@ -84,6 +87,7 @@ func (r *Resolver) ask(ctx context.Context, st *query, a *asking, cands []netip.
 	s := scrub(m, a.zone, name, qtype)
 	r.stats.Scrubbed.Add(uint64(s.dropped))
 	kind, child := classify(s, a.zone, name)
+	st.rec.classified(kind, child, s)
 	if kind == KindFormErr {
 		if m.IsEdns0() == nil && !r.sel.noEDNS(server.Addr()) {
 			// RFC 6891 7: a server that does not know EDNS answers
@@ -138,9 +142,10 @@ func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPor
 	}
 	start := r.cfg.Now()
 	var (
-		reply *dns.Msg
-		rtt   time.Duration
-		err   error
+		reply   *dns.Msg
+		rtt     time.Duration
+		err     error
+		network string
 	)
 	// RFC 7873 5.3: a BADCOOKIE reply brings a fresh server cookie: ask
 	// again with it, once; should that fail too, over TCP, where cookies
@@ -150,7 +155,6 @@ func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPor
 			setCookie(m, &p.cookie)
 			at.CookieKnown = p.cookie.known
 		}
-		var network string
 		reply, rtt, network, err = r.send(ctx, server, m, at, start)
 		if err != nil || !cookies {
 			break
@@ -173,6 +177,7 @@ func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPor
 	if r.log.Enabled(ctx, slog.LevelDebug) { // the arguments cost allocations even when not logged
 		r.log.Debug("upstream", "server", server, "name", name, "type", dns.TypeToString[qtype], "rtt", rtt, "err", err)
 	}
+	st.rec.exchange(st, server, name, qtype, rd, network, at.TCP, rtt, reply, err)
 	if err != nil {
 		// send counted it in the resolver's stats; these say, for this
 		// resolution's SERVFAIL, why the servers failed (EDE 22 or 23).

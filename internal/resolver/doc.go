@@ -20,7 +20,9 @@
 //   - limits.go: the budgets, errors and counters; flight.go, addrmemo.go:
 //     coalescing and the NS address memo; handler.go, deferred.go: the
 //     client-facing server.Handler; walk.go: the resolver's judgement
-//     exported for lookup.Trace.
+//     exported for lookup.Trace; explain.go: the Recorder, which a
+//     context carries to say what a resolution did (the web page's
+//     explanations), with the hooks' events.
 //
 // Time: every time the resolver reads comes from one clock, Config.Now,
 // shared with its cache (internal/clock): budgets and deadlines, server

@@ -198,8 +198,10 @@ func (h *Handler) answer(ctx context.Context, q *dns.Msg) (*dns.Msg, *dns.Msg) {
 	// expires, as in Unbound until its cache is flushed.)
 	switch la := h.local.Load().Lookup(dnsname.Canonical(qq.Name), qq.Qtype); la.Action {
 	case localzone.Drop:
+		h.r.recorderFrom(ctx).local(la.Zone, -1)
 		return nil, nil
 	case localzone.Reply:
+		h.r.recorderFrom(ctx).local(la.Zone, la.Rcode)
 		m.Authoritative = true
 		m.Rcode, m.Answer, m.Ns = la.Rcode, la.Answer, la.Ns
 		if la.Rcode == dns.RcodeRefused {

@@ -67,6 +67,7 @@ func (r *Resolver) iterate(ctx context.Context, st *query, qname string, qtype u
 		return nil, ErrRemembered
 	}
 	it.enter(d.zone)
+	st.rec.begin(st, d, qname, qtype)
 	for {
 		name, qt := it.question()
 		isMin := name != qname

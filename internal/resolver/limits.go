@@ -248,6 +248,7 @@ type query struct {
 	// addresses, which the child's own answer replaces in the cache but
 	// which is the fallback when the child's addresses do not answer.
 	parentGlue []parentAddr
+	rec        *Recorder // what happened, for people (explain.go); nil: not recording
 }
 
 // parentAddr is one address a referral gave for an NS name.

@@ -132,6 +132,9 @@ type Resolver struct {
 	// finds the local address they are computed for.
 	cookieSecret cookieSecret
 	cookieSource func(netip.Addr) netip.Addr
+	// explaining counts the Handler.Explain calls running: only then is
+	// a context asked for a Recorder (explain.go).
+	explaining atomic.Int32
 }
 
 // New returns a resolver. It starts no goroutines.
@@ -184,6 +187,7 @@ func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Response, erro
 		if errors.Is(err, ErrRemembered) {
 			r.stats.Remembered.Add(1)
 		}
+		r.noteCache(r.recorderFrom(ctx), name, q.Qtype, false)
 		return resp, err
 	}
 	// A cached chain whose end is not cached: resolve looks it up again
@@ -195,14 +199,18 @@ func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Response, erro
 		// not end it (the wall-time budget in st does).
 		ctx := context.WithoutCancel(ctx)
 		st := newQuery(r.stats, key, r.cfg.Now)
+		st.rec = r.recorderFrom(ctx)
 		resp, err := r.resolve(ctx, st, name, q.Qtype, 0, checked)
 		if err == nil {
 			return resp, nil
 		}
 		err = st.failure(err)
+		st.rec.failed(err)
 		r.log.Debug("resolution failed", "name", name, "type", dns.TypeToString[q.Qtype], "err", err, "upstream", st.upstream)
 		if stale, ok, _ := r.fromCache(name, q.Qtype, true); ok && stale.Stale {
 			r.stats.StaleAnswers.Add(1)
+			st.rec.stale()
+			r.noteCache(st.rec, name, q.Qtype, true)
 			return stale, nil
 		}
 		// RFC 9520: remember the failure briefly so repeated queries
@@ -217,6 +225,7 @@ func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Response, erro
 	})
 	if shared {
 		r.stats.Coalesced.Add(1)
+		r.recorderFrom(ctx).coalesced()
 	}
 	return resp, err
 }
@@ -257,6 +266,9 @@ func (r *Resolver) resolve(ctx context.Context, st *query, qname string, qtype u
 			c, ok, err := r.fromCache(name, qtype, false)
 			if err != nil {
 				return nil, err
+			}
+			if ok || c != nil {
+				r.noteCache(st.rec, name, qtype, false)
 			}
 			if ok {
 				resp.Answer = append(resp.Answer, c.Answer...)

@@ -93,10 +93,13 @@ func (r *Resolver) ResolveSecure(ctx context.Context, q dns.Question, cd bool) (
 // of it was judged before, else the validator's, written back to the
 // cache. resp itself is shared (coalesced callers) and is not changed.
 func (r *Resolver) judge(ctx context.Context, q dns.Question, resp *Response) *Response {
+	rec := r.recorderFrom(ctx)
 	if resp.Security != cache.Unchecked {
+		rec.verdictCached(resp)
 		return resp
 	}
 	name := dnsname.Canonical(q.Name)
+	rec.setPhase(PurposeDNSSEC)
 	v := r.val.Validate(ctx, resp.msg(name, q.Qtype), name, q.Qtype)
 	r.stats.Validations.Add(1)
 	out := *resp
@@ -107,6 +110,7 @@ func (r *Resolver) judge(ctx context.Context, q dns.Question, resp *Response) *R
 	if v.Err != nil {
 		out.Why = fmt.Sprintf("%s: %v", v.Text, v.Err)
 	}
+	rec.validated(v, out.Security, out.EDE, out.Why)
 	if r.clockUnset(v.TimeUnchecked) {
 		// No AD and nothing cached: the verdict holds only for a clock
 		// known to be wrong (dnsmasq's --dnssec-no-timecheck). Bogus

@@ -33,6 +33,7 @@ type frontDoor struct {
 	// sign checks TSIG and signs replies (the authoritative server's);
 	// nil: none.
 	sign server.Middleware
+	web  server.Observer // the web page's counters; nil: off
 }
 
 // newFrontDoor builds the middleware of role ("resolver", "auth"); allow
@@ -58,6 +59,9 @@ func (f *frontDoor) wrap(h server.Handler, log *slog.Logger, now func() time.Tim
 	}
 	if f.tap != nil {
 		obs = append(obs, f.tap)
+	}
+	if f.web != nil {
+		obs = append(obs, f.web)
 	}
 	mw := []server.Middleware{server.Recover(log), server.Observe(now, obs...)}
 	if f.acl != nil {
@@ -123,21 +127,28 @@ func (f *frontDoor) listener(c server.Config) server.Config {
 // serveMetrics serves GET /metrics, and whatever extra adds, on addr. It
 // returns the server and the address bound.
 func (f *frontDoor) serveMetrics(log *slog.Logger, addr netip.AddrPort, extra func(*http.ServeMux)) (*http.Server, netip.AddrPort, error) {
-	ln, err := net.Listen("tcp", addr.String())
-	if err != nil {
-		return nil, netip.AddrPort{}, fmt.Errorf("metrics: %w", err)
-	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", f.m.Handler())
 	if extra != nil {
 		extra(mux)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: metricsHeaderTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	return serveHTTP(log, "metrics", addr, mux)
+}
+
+// serveHTTP serves h on addr, the side doors' way (metrics, the web
+// page): headers within metricsHeaderTimeout, errors logged as what. It
+// returns the server and the address bound.
+func serveHTTP(log *slog.Logger, what string, addr netip.AddrPort, h http.Handler) (*http.Server, netip.AddrPort, error) {
+	ln, err := net.Listen("tcp", addr.String())
+	if err != nil {
+		return nil, netip.AddrPort{}, fmt.Errorf("%s: %w", what, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: metricsHeaderTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics server", "err", err)
+			log.Error(what+" server", "err", err)
 		}
 	}()
-	log.Info("metrics", "addr", ln.Addr().String())
+	log.Info(what, "addr", ln.Addr().String())
 	return srv, ln.Addr().(*net.TCPAddr).AddrPort(), nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/rootline-dns/rootline/internal/resolver"
 	"github.com/rootline-dns/rootline/internal/server"
 	"github.com/rootline-dns/rootline/internal/transport"
+	"github.com/rootline-dns/rootline/internal/web"
 )
 
 // ResolverOptions are a Resolver service's inputs besides its
@@ -52,6 +53,9 @@ type ResolverOptions struct {
 	// UDP/TCP client: the lab's in-memory network, where no socket is
 	// opened (UpstreamTimeout is then the Exchanger's business).
 	Exchanger transport.Exchanger
+	// Lab, when set with the configuration's web address, adds the
+	// lab's fault panel to the web page.
+	Lab *web.Lab
 }
 
 // Resolver is the caching recursive resolver and forwarder, with its
@@ -70,6 +74,7 @@ type Resolver struct {
 	hints   int            // root hints, for the log
 	forward int            // forwarded zones at start, for the log
 	anchors *anchorUpdater // RFC 5011 updates; nil when off
+	web     *webPage       // the web page (web.go); nil when off
 
 	mu          sync.Mutex // guards srv, httpSrv, metricsAddr
 	srv         *server.Server
@@ -168,9 +173,13 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err er
 	if s.front.m != nil {
 		s.front.m.WatchResolver(r.Stats(), c)
 	}
-	local, err := localZones(cfg)
+	local, hostNames, err := localZones(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Web.IsValid() {
+		s.web = newWebPage(cfg, opt.Lab, hostNames)
+		s.front.web = s.web.queries
 	}
 	s.h = resolver.NewHandler(r, resolver.HandlerConfig{Logger: log, Local: local})
 	if err := s.h.SetDNS64(dns64Config(cfg)); err != nil {
@@ -198,10 +207,16 @@ func (s *Resolver) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	// The page answers from the handler itself, not through the sockets.
+	err := s.startWeb()
 	scfg := s.front.listener(s.opt.Server)
 	scfg.Listen, scfg.Logger = s.listen, s.log
 	srv := server.New(scfg, s.served)
-	if err := srv.Start(ctx); err != nil {
+	if err == nil {
+		err = srv.Start(ctx)
+	}
+	if err != nil {
+		s.stopWeb(context.Background())
 		if s.httpSrv != nil {
 			err = errors.Join(err, s.httpSrv.Close())
 			s.httpSrv, s.metricsAddr = nil, netip.AddrPort{}
@@ -246,9 +261,12 @@ func (s *Resolver) Reload(ctx context.Context, cfg *config.Resolver) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	local, err := localZones(cfg)
+	local, hostNames, err := localZones(cfg)
 	if err != nil {
 		return err
+	}
+	if s.web != nil {
+		s.web.hosts.Store(&hostNames)
 	}
 	if err := s.r.SetForward(forwardZones(cfg)); err != nil {
 		return fmt.Errorf("forwarders rejected: %w", err)
@@ -276,6 +294,7 @@ func (s *Resolver) Shutdown(ctx context.Context) error {
 		stop()
 		s.bg.Wait()
 	}
+	s.stopWeb(ctx)
 	if httpSrv != nil {
 		// Metrics are a side door: failing to close it cleanly is worth a
 		// line in the log, not a failed shutdown of the DNS service.
@@ -325,17 +344,21 @@ func loopbackHints(cfg *config.Resolver, hints []netip.AddrPort) error {
 // local-data, its hosts files, and the built-in zones, which give way to
 // forward zones (forwarding 10.in-addr.arpa to a corporate server must
 // not be shadowed by the built-in 10.in-addr.arpa).
-func localZones(cfg *config.Resolver) (*localzone.Set, error) {
+func localZones(cfg *config.Resolver) (*localzone.Set, map[string]bool, error) {
 	zones, data, err := cfg.LocalZones()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	hostNames := map[string]bool{} // the names the hosts files give, for the web page's explanations
 	for _, path := range cfg.Hosts {
 		rrs, err := readHostsFile(path)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		data = append(data, rrs...)
+		for _, rr := range rrs {
+			hostNames[dnsname.Canonical(rr.Header().Name)] = true
+		}
 	}
 	named := map[string]bool{}
 	for _, z := range zones {
@@ -348,9 +371,9 @@ func localZones(cfg *config.Resolver) (*localzone.Set, error) {
 	zones = append(zones, localzone.ServedElsewhere(forwarded, named)...)
 	set, err := localzone.New(zones, data)
 	if err != nil {
-		return nil, fmt.Errorf("local zones: %w", err)
+		return nil, nil, fmt.Errorf("local zones: %w", err)
 	}
-	return set, nil
+	return set, hostNames, nil
 }
 
 func readHostsFile(path string) ([]dns.RR, error) {
