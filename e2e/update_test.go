@@ -38,6 +38,10 @@ alias CNAME www
 // knotUpdatable starts Knot as primary of the update test zone, taking
 // updates signed with the test key.
 func knotUpdatable(t *testing.T, listen netip.AddrPort) *peers.Server {
+	return knotUpdatableTB(t, listen)
+}
+
+func knotUpdatableTB(t testing.TB, listen netip.AddrPort) *peers.Server {
 	t.Helper()
 	bin := peers.Need(t, "knotd")
 	dir := t.TempDir()
