@@ -19,7 +19,7 @@ const resolverUsage = `usage: rootline resolver --listen ADDR:PORT [--listen ...
        [--local-zone ZONE=TYPE ...] [--local-data 'RR' ...] [--hosts FILE ...] [--config FILE]
        [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
        [--dns64 PREFIX] [--dns64-exclude CIDR ...] [--dnstap unix:PATH]
-       [--control SOCKET]
+       [--control SOCKET] [--memory-limit BYTES]
 
 A caching recursive resolver: iterates from the root hints (IANA's roots
 when --root-hints is not given), or forwards (--forward .=ADDR makes it a
@@ -56,7 +56,12 @@ dnstap frames of client and upstream queries and replies to a collector
 counted, when it is slow or away.
 With --control SOCKET, 'rootline control -s SOCKET COMMAND' reports
 status and stats, reloads, flushes a name or a zone from the cache and
-dumps it.`
+dumps it.
+--memory-limit BYTES (32MiB, 512M, 1GiB) is the memory the resolver may
+use: the cache, the resolutions in flight (past which cache misses get
+SERVFAIL at once), TCP connections, buffers and the Go runtime's soft
+limit are sized from it. Without it, GOMEMLIMIT is taken as the limit
+when set.`
 
 func runResolver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return resolverCommand(ctx, args, stderr, daemonHooks{})
@@ -90,6 +95,11 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	fs.Var(&hosts, "hosts", "answer the names and addresses of a hosts file (repeatable)")
 	dns64 := fs.String("dns64", "", "synthesize AAAA records from A records in this NAT64 prefix, e.g. 64:ff9b::/96 (RFC 6147)")
 	fs.Var(&dns64Exclude, "dns64-exclude", "AAAA addresses DNS64 treats as absent, e.g. ::ffff:0:0/96 (repeatable; default ::ffff:0:0/96)")
+	var memLimit *config.Bytes
+	fs.Func("memory-limit", "memory the resolver may use, e.g. 32MiB: cache, resolutions in flight, connections and buffers are sized from it (default: GOMEMLIMIT if set, else the cache's 32 MiB and defaults)", func(v string) error {
+		memLimit = new(config.Bytes)
+		return memLimit.Set(v)
+	})
 	tap := fs.String("dnstap", "", "send dnstap frames (CLIENT_* and RESOLVER_* queries and replies) to a collector: unix:/path/to/socket")
 	verbose := fs.Bool("v", false, "log debug messages")
 	ids := addServerIDFlags(fs)
@@ -170,6 +180,9 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 			c.TimeFloor = *timeFloor
 		}
 		c.NoAggressiveNSEC = c.NoAggressiveNSEC || *noAggressive
+		if memLimit != nil {
+			c.MemoryLimit = *memLimit
+		}
 		ids.apply(&c.NSID, &c.Identity, &c.VersionString, &c.CookieSecret)
 		ctl.apply(&c.Control, &c.ControlMode)
 		if *noDNSSEC {
@@ -182,16 +195,25 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	if err != nil {
 		return exitError{code: 2, msg: "resolver: " + err.Error()}
 	}
-	svc, err := service.NewResolver(cfg, service.ResolverOptions{Logger: log})
+	var envLimit int64
+	if os.Getenv("GOMEMLIMIT") != "" {
+		envLimit = debug.SetMemoryLimit(-1) // the runtime parsed it; -1 reads it
+	}
+	svc, err := service.NewResolver(cfg, service.ResolverOptions{Logger: log, EnvMemoryLimit: envLimit})
 	if err != nil {
 		return exitError{code: 2, msg: "resolver: " + err.Error()}
 	}
 	// The limit is the process's: set for the daemon's life, restored
-	// after (tests run daemons in-process), and never over GOMEMLIMIT.
-	if limit := service.ResolverMemoryLimit(cfg); limit > 0 && os.Getenv("GOMEMLIMIT") == "" {
-		prev := debug.SetMemoryLimit(limit)
+	// after (tests run daemons in-process), and never over GOMEMLIMIT
+	// (the budget leaves GoLimit 0 then).
+	b := svc.Budget()
+	if b.GoLimit > 0 {
+		prev := debug.SetMemoryLimit(b.GoLimit)
 		defer debug.SetMemoryLimit(prev)
-		log.Debug("memory limit", "bytes", limit)
+	}
+	if b.Limit > 0 {
+		log.Info("memory budget", "limit", config.Bytes(b.Limit), "go_limit", config.Bytes(debug.SetMemoryLimit(-1)),
+			"cache", config.Bytes(b.CacheBytes), "in_flight", b.InFlight, "tcp_conns", b.TCPConns)
 	}
 	return serveDaemon(ctx, log, "resolver", svc, load, newControlSocket(cfg.Control, cfg.ControlMode), hooks)
 }

@@ -40,7 +40,8 @@ func (r *Resolver) newValidator() *validate.Validator {
 		}
 		return resp.msg(name, qtype), nil
 	})
-	return validate.New(fetch, validate.Options{Anchors: r.cfg.DNSSEC.Anchors, Now: r.cfg.Now, TimeFloor: r.cfg.DNSSEC.TimeFloor})
+	return validate.New(fetch, validate.Options{Anchors: r.cfg.DNSSEC.Anchors, Now: r.cfg.Now, TimeFloor: r.cfg.DNSSEC.TimeFloor,
+		CacheSize: r.cfg.Tables.KeyCache})
 }
 
 // TrustAnchors returns the validator's trust anchors (nil when the

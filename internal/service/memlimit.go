@@ -1,18 +1,114 @@
 package service
 
 import (
+	"math"
+
 	"github.com/rootline-dns/rootline/internal/cache"
 	"github.com/rootline-dns/rootline/internal/config"
+	"github.com/rootline-dns/rootline/internal/resolver"
+	"github.com/rootline-dns/rootline/internal/server"
 )
 
-// minMemoryHeadroom is the least a derived memory limit allows beyond the
-// cache budget: the runtime, socket buffers, pooled exchange buffers and
-// the goroutines of resolutions in flight need a few MiB, and the garbage
-// collector needs room to work without running back to back.
+// minMemoryHeadroom is the least a memory limit derived from the cache
+// budget alone allows beyond it: the runtime, socket buffers, pooled
+// exchange buffers and the goroutines of resolutions in flight need a
+// few MiB, and the garbage collector needs room to work without running
+// back to back.
 const minMemoryHeadroom = 32 << 20
 
-// ResolverMemoryLimit is the soft memory limit for a resolver daemon with
-// cfg (runtime/debug.SetMemoryLimit), or 0 for none.
+// upstreamReadSize is the UDP read buffer of each upstream exchange in
+// flight (transport.ClientOptions.UDPReadSize): our queries offer 1232
+// bytes (wire.DefaultEDNSSize), so only a server that ignores that sends
+// more, and gets asked again over TCP.
+const upstreamReadSize = 4096
+
+// udpSlotBytes is what one datagram slot of a UDP listener's batch costs
+// (server.Config.UDPBatch): a read and a reply buffer of 64 KiB each.
+const udpSlotBytes = 128 << 10
+
+// ResolverBudget is how a resolver shares out its memory: the sizes of
+// everything that grows with load, derived from one limit.
+type ResolverBudget struct {
+	// Limit is the memory the process may use (memory-limit, or
+	// GOMEMLIMIT); 0 when none is set, and the sizes are the defaults.
+	Limit int64
+	// GoLimit is the Go runtime's soft limit (debug.SetMemoryLimit);
+	// 0 leaves the runtime's own (GOMEMLIMIT, or none).
+	GoLimit    int64
+	CacheBytes int             // the cache: RRsets, negative and denial entries, packed replies
+	Tables     resolver.Tables // server selection, failed zones, address memo, key cache
+	InFlight   int             // cache misses resolved at once; past it SERVFAIL (resolver.HandlerConfig)
+	// The listeners' sizes (server.Config); 0 takes the server's default.
+	TCPConns, TCPConnsPerClient, TCPQueries, TCPInFlight, UDPBatch int
+	UpstreamRead                                                   int // UDP read buffer per upstream exchange
+}
+
+// NewResolverBudget derives the budget of a resolver with cfg running on
+// procs processors (the listeners' UDP sockets). envLimit is GOMEMLIMIT's
+// value when it is set (0 otherwise): without a memory-limit, it is taken
+// as the limit, and left to the runtime as its own.
+//
+// How a limit L is shared (32 MiB: what each gets):
+//
+//	Go runtime's soft limit   7/8 L (28 MiB): the rest is slack for the
+//	                          runtime's own overshoot; the program text
+//	                          (file-backed, ~6 MiB resident) is on top
+//	cache                     3/8 L (12 MiB): the live heap the cache
+//	                          holds is within a few % of its accounting,
+//	                          and the collector needs the heap to grow
+//	                          past the live bytes to collect rarely
+//	resolutions in flight     L/256 KiB (128): each 30-50 KiB
+//	key cache                 L/32 KiB zones (1024): 1-3 KiB each
+//	selection, failed zones,  L/4 KiB entries each (8192): 100-200 bytes
+//	address memo              an entry, ~4 MiB for the three
+//	TCP connections           L/128 KiB (256): ~14 KiB each idle
+//	TCP queries at once       L/1 MiB (32): a 64 KiB reply buffer each
+//	UDP batch per socket      L/32 over 128 KiB slots (4 with 2 sockets)
+//
+// An explicit cache.max-bytes replaces the cache's share.
+func NewResolverBudget(cfg *config.Resolver, procs int, envLimit int64) ResolverBudget {
+	b := ResolverBudget{UpstreamRead: upstreamReadSize}
+	if envLimit >= math.MaxInt64 {
+		envLimit = 0 // GOMEMLIMIT=off
+	}
+	limit := int64(cfg.MemoryLimit)
+	if limit == 0 && envLimit > 0 {
+		limit = max(envLimit, config.MinMemoryLimit)
+	}
+	switch {
+	case envLimit > 0: // the runtime has its limit
+	case limit > 0:
+		b.GoLimit = limit - limit/8
+	case limit == 0:
+		b.GoLimit = cacheMemoryLimit(cfg.Cache.MaxBytes)
+	}
+	if limit <= 0 {
+		b.CacheBytes = cfg.Cache.MaxBytes
+		return b
+	}
+	b.Limit = limit
+	b.CacheBytes = int(min(limit/8*3, math.MaxInt)) // 32-bit platforms: at most 2 GiB
+	if cfg.Cache.MaxBytes > 0 {
+		b.CacheBytes = cfg.Cache.MaxBytes
+	}
+	share := func(unit int64, lo, hi int) int { return int(min(max(limit/unit, int64(lo)), int64(hi))) }
+	b.InFlight = share(256<<10, 16, 4096)
+	b.Tables = resolver.Tables{
+		KeyCache:    share(32<<10, 64, 65536),
+		Servers:     share(4<<10, 256, 65536),
+		FailedZones: share(4<<10, 256, 65536),
+		AddrMemo:    share(4<<10, 256, 65536),
+	}
+	b.TCPConns = share(128<<10, 16, 4096)
+	b.TCPConnsPerClient = min(server.DefaultMaxTCPConnsPerClient, b.TCPConns/2)
+	b.TCPQueries = share(1<<20, 8, 1024)
+	b.TCPInFlight = min(server.DefaultTCPMaxInFlight, b.TCPQueries)
+	b.UDPBatch = int(min(max(limit/32/udpSlotBytes/int64(max(procs, 1)), 1), 16))
+	return b
+}
+
+// cacheMemoryLimit is the runtime's soft limit when no memory limit is
+// set: the cache budget (maxBytes; 0 for the default) plus headroom.
 //
 // Why a limit at all: the cache's live bytes stay within its budget, but
 // the Go runtime lets the heap grow to twice the live bytes before it
@@ -22,18 +118,27 @@ const minMemoryHeadroom = 32 << 20
 // cache: ~100 MB RSS). A limit of the budget plus headroom makes the
 // collector and the scavenger keep the process near it, at about the
 // collection rate GOGC=100 would have with a full cache.
-func ResolverMemoryLimit(cfg *config.Resolver) int64 {
-	switch {
-	case cfg.MemoryLimit > 0:
-		return cfg.MemoryLimit
-	case cfg.MemoryLimit < 0:
-		return 0
-	}
-	budget := int64(cfg.Cache.MaxBytes)
+func cacheMemoryLimit(maxBytes int) int64 {
+	budget := int64(maxBytes)
 	if budget <= 0 {
 		budget = cache.DefaultMaxBytes
 	}
 	// Half the budget again for large caches: with a fixed 32 MiB, each
 	// collection would mark a whole large cache to free little.
 	return budget + max(minMemoryHeadroom, budget/2)
+}
+
+// listener fills the listener sizes c leaves zero from the budget.
+func (b ResolverBudget) listener(c server.Config) server.Config {
+	fill := func(dst *int, v int) {
+		if *dst == 0 {
+			*dst = v
+		}
+	}
+	fill(&c.MaxTCPConns, b.TCPConns)
+	fill(&c.MaxTCPConnsPerClient, b.TCPConnsPerClient)
+	fill(&c.TCPMaxQueries, b.TCPQueries)
+	fill(&c.TCPMaxInFlight, b.TCPInFlight)
+	fill(&c.UDPBatch, b.UDPBatch)
+	return c
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -46,8 +47,13 @@ type ResolverOptions struct {
 	// the configuration's files: the lab's root anchor, known in memory.
 	Anchors []dns.RR
 	// Server tunes the listeners; its Listen and Logger are ignored (they
-	// come from the configuration and Logger).
+	// come from the configuration and Logger). Sizes left zero come from
+	// the memory budget.
 	Server server.Config
+	// EnvMemoryLimit is GOMEMLIMIT's value when the environment sets it
+	// (the command reads it): without a memory-limit in the
+	// configuration, the budget is derived from it (NewResolverBudget).
+	EnvMemoryLimit int64
 }
 
 // Resolver is the caching recursive resolver and forwarder, with its
@@ -65,6 +71,7 @@ type Resolver struct {
 	served  server.Handler // h behind front
 	hints   int            // root hints, for the log
 	forward int            // forwarded zones at start, for the log
+	budget  ResolverBudget
 	anchors *anchorUpdater // RFC 5011 updates; nil when off
 
 	mu          sync.Mutex // guards srv, httpSrv, metricsAddr
@@ -117,11 +124,13 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err er
 			tap.Close()
 		}
 	}()
-	var ex transport.Exchanger = transport.NewClient(transport.ClientOptions{Timeout: opt.UpstreamTimeout, Logger: log})
+	budget := NewResolverBudget(cfg, runtime.GOMAXPROCS(0), opt.EnvMemoryLimit)
+	var ex transport.Exchanger = transport.NewClient(transport.ClientOptions{Timeout: opt.UpstreamTimeout, Logger: log,
+		UDPReadSize: budget.UpstreamRead})
 	if tap != nil {
 		ex = &tapExchanger{next: ex, l: tap, now: clock.Or(opt.Now)}
 	}
-	c := cache.New(cache.Config{MaxBytes: cfg.Cache.MaxBytes, MinTTL: cfg.Cache.MinTTL, MaxTTL: cfg.Cache.MaxTTL,
+	c := cache.New(cache.Config{MaxBytes: budget.CacheBytes, MinTTL: cfg.Cache.MinTTL, MaxTTL: cfg.Cache.MaxTTL,
 		MaxNegTTL: cfg.Cache.MaxNegTTL, ServeStale: cfg.Cache.ServeStale, StaleWindow: cfg.Cache.StaleWindow, Now: opt.Now})
 	r, err := resolver.New(resolver.Config{
 		Exchanger:             ex,
@@ -137,12 +146,13 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err er
 		DNSSEC:                sec,
 		NoAggressiveNSEC:      cfg.NoAggressiveNSEC,
 		NoCookies:             cfg.NoUpstreamCookies,
+		Tables:                budget.Tables,
 	})
 	if err != nil {
 		return nil, err
 	}
 	s := &Resolver{log: log, opt: opt, tap: tap, listen: cfg.Listen, metrics: cfg.Metrics, cache: c, r: r,
-		hints: len(hints), forward: len(cfg.Forward)}
+		hints: len(hints), forward: len(cfg.Forward), budget: budget}
 	if sec != nil && cfg.TrustAnchorState != "" {
 		if s.anchors, err = newAnchorUpdater(cfg.TrustAnchorState, sec.Anchors, r, clock.Or(opt.Now), sec.TimeFloor, log); err != nil {
 			return nil, err
@@ -163,7 +173,7 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err er
 	if err != nil {
 		return nil, err
 	}
-	s.h = resolver.NewHandler(r, resolver.HandlerConfig{Logger: log, Local: local})
+	s.h = resolver.NewHandler(r, resolver.HandlerConfig{Logger: log, Local: local, MaxInFlight: budget.InFlight})
 	if err := s.h.SetDNS64(dns64Config(cfg)); err != nil {
 		return nil, err
 	}
@@ -189,7 +199,7 @@ func (s *Resolver) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	scfg := s.front.listener(s.opt.Server)
+	scfg := s.front.listener(s.budget.listener(s.opt.Server))
 	scfg.Listen, scfg.Logger = s.listen, s.log
 	srv := server.New(scfg, s.served)
 	if err := srv.Start(ctx); err != nil {
@@ -219,6 +229,9 @@ func (s *Resolver) Addrs() (udp, tcp []netip.AddrPort) {
 	}
 	return s.srv.Addrs()
 }
+
+// Budget is how the service shares out its memory.
+func (s *Resolver) Budget() ResolverBudget { return s.budget }
 
 // Cache is the resolver's cache.
 func (s *Resolver) Cache() *cache.Cache { return s.cache }
