@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"runtime/debug"
 
 	"github.com/rootline-dns/rootline/internal/config"
@@ -95,11 +94,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	fs.Var(&hosts, "hosts", "answer the names and addresses of a hosts file (repeatable)")
 	dns64 := fs.String("dns64", "", "synthesize AAAA records from A records in this NAT64 prefix, e.g. 64:ff9b::/96 (RFC 6147)")
 	fs.Var(&dns64Exclude, "dns64-exclude", "AAAA addresses DNS64 treats as absent, e.g. ::ffff:0:0/96 (repeatable; default ::ffff:0:0/96)")
-	var memLimit *config.Bytes
-	fs.Func("memory-limit", "memory the resolver may use, e.g. 32MiB: cache, resolutions in flight, connections and buffers are sized from it (default: GOMEMLIMIT if set, else the cache's 32 MiB and defaults)", func(v string) error {
-		memLimit = new(config.Bytes)
-		return memLimit.Set(v)
-	})
+	memLimit := addMemoryLimitFlag(fs, "memory the resolver may use, e.g. 32MiB: cache, resolutions in flight, connections and buffers are sized from it (default: GOMEMLIMIT if set, else the cache's 32 MiB and defaults)")
 	tap := fs.String("dnstap", "", "send dnstap frames (CLIENT_* and RESOLVER_* queries and replies) to a collector: unix:/path/to/socket")
 	verbose := fs.Bool("v", false, "log debug messages")
 	ids := addServerIDFlags(fs)
@@ -180,9 +175,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 			c.TimeFloor = *timeFloor
 		}
 		c.NoAggressiveNSEC = c.NoAggressiveNSEC || *noAggressive
-		if memLimit != nil {
-			c.MemoryLimit = *memLimit
-		}
+		memLimit.apply(&c.MemoryLimit)
 		ids.apply(&c.NSID, &c.Identity, &c.VersionString, &c.CookieSecret)
 		ctl.apply(&c.Control, &c.ControlMode)
 		if *noDNSSEC {
@@ -195,22 +188,14 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	if err != nil {
 		return exitError{code: 2, msg: "resolver: " + err.Error()}
 	}
-	var envLimit int64
-	if os.Getenv("GOMEMLIMIT") != "" {
-		envLimit = debug.SetMemoryLimit(-1) // the runtime parsed it; -1 reads it
-	}
-	svc, err := service.NewResolver(cfg, service.ResolverOptions{Logger: log, EnvMemoryLimit: envLimit})
+	svc, err := service.NewResolver(cfg, service.ResolverOptions{Logger: log, EnvMemoryLimit: envMemoryLimit()})
 	if err != nil {
 		return exitError{code: 2, msg: "resolver: " + err.Error()}
 	}
-	// The limit is the process's: set for the daemon's life, restored
-	// after (tests run daemons in-process), and never over GOMEMLIMIT
-	// (the budget leaves GoLimit 0 then).
+	// The limit is the process's, never over GOMEMLIMIT (the budget
+	// leaves GoLimit 0 then).
 	b := svc.Budget()
-	if b.GoLimit > 0 {
-		prev := debug.SetMemoryLimit(b.GoLimit)
-		defer debug.SetMemoryLimit(prev)
-	}
+	defer setMemoryLimit(b.GoLimit)()
 	if b.Limit > 0 {
 		log.Info("memory budget", "limit", config.Bytes(b.Limit), "go_limit", config.Bytes(debug.SetMemoryLimit(-1)),
 			"cache", config.Bytes(b.CacheBytes), "in_flight", b.InFlight, "tcp_conns", b.TCPConns)

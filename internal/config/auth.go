@@ -51,6 +51,12 @@ type Auth struct {
 	// Dnstap is where dnstap frames of queries and replies go
 	// ("unix:/path"); empty: off.
 	Dnstap string `toml:"dnstap"`
+
+	// MemoryLimit is the memory the server may use, in bytes: the Go
+	// runtime's soft limit, the TCP connections, the buffers and the RRL
+	// table are sized from it (service.NewAuthBudget); the zones are
+	// not, and must fit. 0: the defaults, or GOMEMLIMIT if set.
+	MemoryLimit Bytes `toml:"memory-limit"`
 }
 
 // AuthZone is one served zone.
@@ -220,6 +226,9 @@ func (c *Auth) Validate() error {
 	check("", c.AllowTransfer, c.Notify)
 	errs = append(errs, checkServerID(c.NSID, c.Identity, c.VersionString, c.CookieSecret)...)
 	errs = append(errs, checkControl(c.Control, c.ControlMode)...)
+	if c.MemoryLimit > 0 && c.MemoryLimit < MinMemoryLimit {
+		errs = append(errs, fmt.Errorf("memory-limit %v: below the least a server runs in, %v", c.MemoryLimit, Bytes(MinMemoryLimit)))
+	}
 	errs = append(errs, c.checkRRL()...)
 	seen := map[string]bool{}
 	twice := func(origin string) {

@@ -94,9 +94,9 @@ type Resolver struct {
 	Dnstap string `toml:"dnstap"`
 }
 
-// MinMemoryLimit is the smallest memory-limit a resolver takes: below it
-// the Go runtime and the fixed tables alone (~5 MiB) leave the cache and
-// the resolutions in flight too little to be of use.
+// MinMemoryLimit is the smallest memory-limit a daemon takes: below it
+// the Go runtime and a resolver's fixed tables alone (~5 MiB) leave the
+// cache and the resolutions in flight too little to be of use.
 const MinMemoryLimit = 16 << 20
 
 // DNS64Prefix returns the parsed dns64 prefix, and false when DNS64 is

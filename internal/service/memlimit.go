@@ -34,13 +34,12 @@ type ResolverBudget struct {
 	Limit int64
 	// GoLimit is the Go runtime's soft limit (debug.SetMemoryLimit);
 	// 0 leaves the runtime's own (GOMEMLIMIT, or none).
-	GoLimit    int64
-	CacheBytes int             // the cache: RRsets, negative and denial entries, packed replies
-	Tables     resolver.Tables // server selection, failed zones, address memo, key cache
-	InFlight   int             // cache misses resolved at once; past it SERVFAIL (resolver.HandlerConfig)
-	// The listeners' sizes (server.Config); 0 takes the server's default.
-	TCPConns, TCPConnsPerClient, TCPQueries, TCPInFlight, UDPBatch int
-	UpstreamRead                                                   int // UDP read buffer per upstream exchange
+	GoLimit      int64
+	CacheBytes   int             // the cache: RRsets, negative and denial entries, packed replies
+	Tables       resolver.Tables // server selection, failed zones, address memo, key cache
+	InFlight     int             // cache misses resolved at once; past it SERVFAIL (resolver.HandlerConfig)
+	UpstreamRead int             // UDP read buffer per upstream exchange
+	listenerBudget
 }
 
 // NewResolverBudget derives the budget of a resolver with cfg running on
@@ -68,9 +67,7 @@ type ResolverBudget struct {
 // An explicit cache.max-bytes replaces the cache's share.
 func NewResolverBudget(cfg *config.Resolver, procs int, envLimit int64) ResolverBudget {
 	b := ResolverBudget{UpstreamRead: upstreamReadSize}
-	if envLimit >= math.MaxInt64 {
-		envLimit = 0 // GOMEMLIMIT=off
-	}
+	envLimit = envMemoryLimit(envLimit)
 	limit := int64(cfg.MemoryLimit)
 	if limit == 0 && envLimit > 0 {
 		limit = max(envLimit, config.MinMemoryLimit)
@@ -99,6 +96,23 @@ func NewResolverBudget(cfg *config.Resolver, procs int, envLimit int64) Resolver
 		FailedZones: share(4<<10, 256, 65536),
 		AddrMemo:    share(4<<10, 256, 65536),
 	}
+	b.listenerBudget = newListenerBudget(limit, procs)
+	return b
+}
+
+// listenerBudget is the listeners' share of a limit (server.Config); a
+// zero field takes the server's default.
+type listenerBudget struct {
+	TCPConns, TCPConnsPerClient, TCPQueries, TCPInFlight, UDPBatch int
+}
+
+// newListenerBudget shares limit out to the listeners (see
+// NewResolverBudget): TCP connections at ~14 KiB each idle, TCP queries
+// at a 64 KiB reply buffer each, and 1/32 of the limit for the UDP
+// sockets' batches.
+func newListenerBudget(limit int64, procs int) listenerBudget {
+	share := func(unit int64, lo, hi int) int { return int(min(max(limit/unit, int64(lo)), int64(hi))) }
+	var b listenerBudget
 	b.TCPConns = share(128<<10, 16, 4096)
 	b.TCPConnsPerClient = min(server.DefaultMaxTCPConnsPerClient, b.TCPConns/2)
 	b.TCPQueries = share(1<<20, 8, 1024)
@@ -128,8 +142,49 @@ func cacheMemoryLimit(maxBytes int) int64 {
 	return budget + max(minMemoryHeadroom, budget/2)
 }
 
+// envMemoryLimit is the limit GOMEMLIMIT sets when it sets one: its
+// value, unless it is off (math.MaxInt64) or unset (0).
+func envMemoryLimit(env int64) int64 {
+	if env >= math.MaxInt64 {
+		return 0
+	}
+	return max(env, 0)
+}
+
+// AuthBudget is how an authoritative server shares out its memory. The
+// zones are not in it: they are what the operator serves, and must fit.
+type AuthBudget struct {
+	Limit   int64 // memory-limit, or GOMEMLIMIT; 0: none, the defaults
+	GoLimit int64 // the runtime's soft limit; 0 leaves the runtime's own
+	RRL     int   // response rate limiting buckets (server.RRLConfig.TableSize)
+	listenerBudget
+}
+
+// NewAuthBudget derives the budget of an authoritative server with cfg on
+// procs processors, as NewResolverBudget does a resolver's: the runtime's
+// soft limit 7/8 of the limit, the listeners' shares the same, and the
+// RRL table 1/64 of it at 24 bytes a bucket.
+func NewAuthBudget(cfg *config.Auth, procs int, envLimit int64) AuthBudget {
+	var b AuthBudget
+	envLimit = envMemoryLimit(envLimit)
+	limit := int64(cfg.MemoryLimit)
+	if limit == 0 && envLimit > 0 {
+		limit = max(envLimit, config.MinMemoryLimit)
+	}
+	if limit <= 0 {
+		return b
+	}
+	b.Limit = limit
+	if envLimit == 0 {
+		b.GoLimit = limit - limit/8
+	}
+	b.RRL = int(min(max(limit/64/24, 1024), server.DefaultRRLTableSize))
+	b.listenerBudget = newListenerBudget(limit, procs)
+	return b
+}
+
 // listener fills the listener sizes c leaves zero from the budget.
-func (b ResolverBudget) listener(c server.Config) server.Config {
+func (b listenerBudget) listener(c server.Config) server.Config {
 	fill := func(dst *int, v int) {
 		if *dst == 0 {
 			*dst = v
