@@ -28,31 +28,31 @@ func TestNewResolverBudget(t *testing.T) {
 		{name: "off", limit: -1, procs: 2, want: ResolverBudget{UpstreamRead: 4096}},
 		{name: "32 MiB", limit: 32 * mib, procs: 2, want: ResolverBudget{
 			Limit: 32 * mib, GoLimit: 28 * mib, CacheBytes: 12 * mib, InFlight: 128,
-			Tables:   resolver.Tables{KeyCache: 1024, Servers: 8192, FailedZones: 8192, AddrMemo: 8192},
+			Tables:       resolver.Tables{KeyCache: 1024, Servers: 8192, FailedZones: 8192, AddrMemo: 8192},
 			UpstreamRead: 4096, listenerBudget: listenerBudget{TCPConns: 256, TCPConnsPerClient: 32, TCPQueries: 32, TCPInFlight: 16, UDPBatch: 4}}},
 		{name: "16 MiB, one processor", limit: 16 * mib, procs: 1, want: ResolverBudget{
 			Limit: 16 * mib, GoLimit: 14 * mib, CacheBytes: 6 * mib, InFlight: 64,
-			Tables:   resolver.Tables{KeyCache: 512, Servers: 4096, FailedZones: 4096, AddrMemo: 4096},
+			Tables:       resolver.Tables{KeyCache: 512, Servers: 4096, FailedZones: 4096, AddrMemo: 4096},
 			UpstreamRead: 4096, listenerBudget: listenerBudget{TCPConns: 128, TCPConnsPerClient: 32, TCPQueries: 16, TCPInFlight: 16, UDPBatch: 4}}},
 		{name: "8 GiB, many processors: the bounds", limit: 8192 * mib, procs: 64, want: ResolverBudget{
 			Limit: 8192 * mib, GoLimit: 7168 * mib, CacheBytes: int(min(int64(3072*mib), math.MaxInt)), InFlight: 4096,
-			Tables:   resolver.Tables{KeyCache: 65536, Servers: 65536, FailedZones: 65536, AddrMemo: 65536},
+			Tables:       resolver.Tables{KeyCache: 65536, Servers: 65536, FailedZones: 65536, AddrMemo: 65536},
 			UpstreamRead: 4096, listenerBudget: listenerBudget{TCPConns: 4096, TCPConnsPerClient: 32, TCPQueries: 1024, TCPInFlight: 16, UDPBatch: 16}}},
 		{name: "explicit cache wins", limit: 64 * mib, maxBytes: 8 * mib, procs: 2, want: ResolverBudget{
 			Limit: 64 * mib, GoLimit: 56 * mib, CacheBytes: 8 * mib, InFlight: 256,
-			Tables:   resolver.Tables{KeyCache: 2048, Servers: 16384, FailedZones: 16384, AddrMemo: 16384},
+			Tables:       resolver.Tables{KeyCache: 2048, Servers: 16384, FailedZones: 16384, AddrMemo: 16384},
 			UpstreamRead: 4096, listenerBudget: listenerBudget{TCPConns: 512, TCPConnsPerClient: 32, TCPQueries: 64, TCPInFlight: 16, UDPBatch: 8}}},
 		{name: "GOMEMLIMIT alone: the limit, the runtime keeps it", env: 32 * mib, procs: 2, want: ResolverBudget{
 			Limit: 32 * mib, CacheBytes: 12 * mib, InFlight: 128,
-			Tables:   resolver.Tables{KeyCache: 1024, Servers: 8192, FailedZones: 8192, AddrMemo: 8192},
+			Tables:       resolver.Tables{KeyCache: 1024, Servers: 8192, FailedZones: 8192, AddrMemo: 8192},
 			UpstreamRead: 4096, listenerBudget: listenerBudget{TCPConns: 256, TCPConnsPerClient: 32, TCPQueries: 32, TCPInFlight: 16, UDPBatch: 4}}},
 		{name: "GOMEMLIMIT below the least: raised to it", env: 4 * mib, procs: 1, want: ResolverBudget{
 			Limit: 16 * mib, CacheBytes: 6 * mib, InFlight: 64,
-			Tables:   resolver.Tables{KeyCache: 512, Servers: 4096, FailedZones: 4096, AddrMemo: 4096},
+			Tables:       resolver.Tables{KeyCache: 512, Servers: 4096, FailedZones: 4096, AddrMemo: 4096},
 			UpstreamRead: 4096, listenerBudget: listenerBudget{TCPConns: 128, TCPConnsPerClient: 32, TCPQueries: 16, TCPInFlight: 16, UDPBatch: 4}}},
 		{name: "memory-limit and GOMEMLIMIT: sized by the flag, runtime by the environment", limit: 16 * mib, env: 1024 * mib, procs: 1, want: ResolverBudget{
 			Limit: 16 * mib, CacheBytes: 6 * mib, InFlight: 64,
-			Tables:   resolver.Tables{KeyCache: 512, Servers: 4096, FailedZones: 4096, AddrMemo: 4096},
+			Tables:       resolver.Tables{KeyCache: 512, Servers: 4096, FailedZones: 4096, AddrMemo: 4096},
 			UpstreamRead: 4096, listenerBudget: listenerBudget{TCPConns: 128, TCPConnsPerClient: 32, TCPQueries: 16, TCPInFlight: 16, UDPBatch: 4}}},
 		{name: "GOMEMLIMIT=off", env: math.MaxInt64, procs: 2,
 			want: ResolverBudget{GoLimit: 64 * mib, UpstreamRead: 4096}},
