@@ -121,7 +121,29 @@ func (cg *memCgroup) peak() (int64, error) {
 	return strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 }
 
-// field reads "key value" from a cgroup file.
+// stat says what the cgroup's memory is now: anonymous, file-backed and
+// kernel, in MiB, from memory.stat.
+func (cg *memCgroup) stat() string {
+	keys := []string{"anon", "file", "kernel"}
+	if !cg.v2 {
+		keys = []string{"rss", "cache"}
+	}
+	var out []string
+	for _, k := range keys {
+		if v, err := cg.field("memory.stat", k); err == nil {
+			out = append(out, fmt.Sprintf("%s %.1f MiB", k, float64(v)/(1<<20)))
+		}
+	}
+	if !cg.v2 {
+		if v, err := cg.field("memory.kmem.usage_in_bytes", ""); err == nil {
+			out = append(out, fmt.Sprintf("kernel %.1f MiB", float64(v)/(1<<20)))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// field reads "key value" from a cgroup file, or with key "" the file's
+// single number.
 func (cg *memCgroup) field(file, key string) (int64, error) {
 	f, err := os.Open(filepath.Join(cg.dir, file))
 	if err != nil {
@@ -130,6 +152,9 @@ func (cg *memCgroup) field(file, key string) (int64, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
+		if key == "" {
+			return strconv.ParseInt(strings.TrimSpace(sc.Text()), 10, 64)
+		}
 		k, v, ok := strings.Cut(sc.Text(), " ")
 		if ok && k == key {
 			return strconv.ParseInt(v, 10, 64)

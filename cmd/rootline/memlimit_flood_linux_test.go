@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/rootline-dns/rootline/internal/peers"
 	"github.com/rootline-dns/rootline/lab"
 )
 
@@ -46,7 +48,8 @@ const (
 // 60 s with ROOTLINE_LONG=1. ROOTLINE_MEMTEST_BIN measures another build
 // (main's, say) and ROOTLINE_MEMTEST_ARGS replaces the memory flags
 // (space-separated; "-" for none), so the same run shows what a build
-// without the budget does. It needs a memory cgroup it can create (root),
+// without the budget does; ROOTLINE_MEMTEST_PEER=unbound measures Unbound
+// in the same place. It needs a memory cgroup it can create (root),
 // and skips loudly without one.
 func TestMemoryLimitFlood(t *testing.T) {
 	if testing.Short() {
@@ -66,8 +69,13 @@ func TestMemoryLimitFlood(t *testing.T) {
 			t.Fatalf("ROOTLINE_FLOOD_QPS=%q", v)
 		}
 	}
-	bin := os.Getenv("ROOTLINE_MEMTEST_BIN")
-	if bin == "" {
+	bin, peer := os.Getenv("ROOTLINE_MEMTEST_BIN"), os.Getenv("ROOTLINE_MEMTEST_PEER")
+	switch {
+	case peer == "unbound":
+		bin = peers.Need(t, "unbound")
+	case peer != "":
+		t.Fatalf("ROOTLINE_MEMTEST_PEER=%q: only unbound", peer)
+	case bin == "":
 		bin = filepath.Join(t.TempDir(), "rootline")
 		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 			t.Fatalf("build: %v\n%s", err, out)
@@ -102,6 +110,11 @@ func TestMemoryLimitFlood(t *testing.T) {
 	listen := netip.AddrPortFrom(netip.MustParseAddr("127.77.9.53"), l.Port())
 	argv := append([]string{bin, "resolver", "--listen", listen.String(), "--root-hints", hintsFile,
 		"--allow-loopback-upstream", "--no-dnssec"}, memArgs...)
+	if peer == "unbound" {
+		// ROOTLINE_MEMTEST_ARGS holds more "server:" lines, split at ';'.
+		extra := strings.ReplaceAll(os.Getenv("ROOTLINE_MEMTEST_ARGS"), ";", "\n")
+		argv = []string{bin, "-d", "-c", unboundMemConf(t, dir, listen, hintsFile, extra)}
+	}
 	t.Logf("resolver: %s (cgroup %s, limit %d MiB)", strings.Join(argv[1:], " "), cg.dir, memTestCeiling>>20)
 	w := cg.wrap(argv)
 	cmd := exec.Command(w[0], w[1:]...)
@@ -176,8 +189,9 @@ func TestMemoryLimitFlood(t *testing.T) {
 	select {
 	case <-exited:
 		oom, _ := cg.oomKills()
-		t.Fatalf("resolver died after %v (%v; OOM kills in its cgroup: %d); peak RSS %.1f MiB\n%s",
-			elapsed.Round(time.Second), exitErr, oom, mib(mem.hwm.Load()), stderr.tail(4000))
+		peakCg, _ := cg.peak()
+		t.Fatalf("resolver died after %v (%v; OOM kills in its cgroup: %d); peak RSS %.1f MiB, cgroup peak %.1f MiB (%s)\n%s",
+			elapsed.Round(100*time.Millisecond), exitErr, oom, mib(mem.hwm.Load()), mib(peakCg), cg.stat(), stderr.tail(4000))
 	default:
 	}
 	// Still serving after it all.
@@ -200,8 +214,8 @@ func TestMemoryLimitFlood(t *testing.T) {
 	t.Logf("cached names, from a process of their own: %s", hotResult)
 	t.Logf("resolver CPU %.1f s in %.1f s (%.0f%% of one core); UDP datagrams dropped for full receive buffers (whole host): %d",
 		(cpu1 - cpu0).Seconds(), elapsed.Seconds(), 100*(cpu1-cpu0).Seconds()/elapsed.Seconds(), drops1-drops0)
-	t.Logf("memory: peak RSS (VmHWM) %.1f MiB, max sampled RSS %.1f MiB, cgroup peak %.1f MiB, OOM kills %d",
-		mib(hwm), mib(mem.max.Load()), mib(peakCg), oom)
+	t.Logf("memory: peak RSS (VmHWM) %.1f MiB, max sampled RSS %.1f MiB, cgroup peak %.1f MiB (now %s), OOM kills %d",
+		mib(hwm), mib(mem.max.Load()), mib(peakCg), cg.stat(), oom)
 	if oom != 0 {
 		t.Errorf("%d OOM kills in the resolver's cgroup", oom)
 	}
@@ -263,6 +277,37 @@ func hotNames() []string {
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// unboundMemConf writes the configuration of the Unbound measured beside
+// us (ROOTLINE_MEMTEST_PEER=unbound): its default cache sizes (4 MiB of
+// messages, 4 MiB of RRsets, 1 MiB negative) and num-queries-per-thread,
+// one thread per processor as our listeners have, no validation (as
+// --no-dnssec), loopback servers allowed.
+func unboundMemConf(t *testing.T, dir string, listen netip.AddrPort, hints, extra string) string {
+	conf := fmt.Sprintf(`server:
+  interface: %s@%d
+  port: %d
+  access-control: 127.0.0.0/8 allow
+  directory: %q
+  chroot: ""
+  username: ""
+  pidfile: ""
+  use-syslog: no
+  verbosity: 0
+  num-threads: %d
+  so-reuseport: yes
+  root-hints: %q
+  do-not-query-localhost: no
+  module-config: "iterator"
+  local-zone: "test." nodefault
+%s
+`, listen.Addr(), listen.Port(), listen.Port(), dir, runtime.GOMAXPROCS(0), hints, extra)
+	path := filepath.Join(dir, "unbound.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
 
 // memTestHierarchy is the lab the resolver iterates: the root, test.,
 // flood.test. (the flood's victim, with the hot names) and the crawl's
@@ -342,8 +387,9 @@ func (m *memSampler) run(pid int, stop <-chan struct{}) {
 	defer tick.Stop()
 	for {
 		if rss, hwm, err := procMem(pid); err == nil {
+			// A zombie's status has no figures: keep the last ones.
 			m.max.Store(max(m.max.Load(), rss))
-			m.hwm.Store(hwm)
+			m.hwm.Store(max(m.hwm.Load(), hwm))
 		}
 		select {
 		case <-stop:
