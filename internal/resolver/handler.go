@@ -121,7 +121,12 @@ func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte)
 	select {
 	case h.inflight <- struct{}{}:
 	default:
-		return h.shed(req.Wire, q, out)
+		// Every slot taken: answered from the cache alone, which still
+		// knows names the fast path does not (CNAME chains ending in
+		// cached data, names cached NSEC records prove absent, RFC
+		// 8198), else SERVFAIL with an Extended DNS Error naming the
+		// bound (cacheOnly). It takes microseconds, like a cache hit.
+		return h.slow(cacheOnly(ctx, cap(h.inflight)), req, out)
 	}
 	if send := req.Defer(); send != nil {
 		h.resolveLater(ctx, req, send) // the worker frees the slot
@@ -131,21 +136,29 @@ func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte)
 	return h.slow(ctx, req, out)
 }
 
-// shed answers a cache miss that finds every resolution slot taken:
-// SERVFAIL with an Extended DNS Error (RFC 8914) naming the bound, sent
-// at once. Resolving it inline instead would stall the socket's reader,
-// and with it the cache hits queued behind; queueing it would grow memory
-// with the flood. A client retries, by when slots have freed (a
-// resolution takes milliseconds to seconds), and the failure is not
-// cached, so the name is resolved as soon as there is room.
-func (h *Handler) shed(msg []byte, q *wire.Query, out []byte) []byte {
-	h.r.stats.Budget[BudgetInFlight].Add(1)
-	be := BudgetError{Budget: BudgetInFlight, inFlight: cap(h.inflight)}
-	b := q.ErrorReplyEDE(msg, dns.RcodeServerFailure, dns.ExtendedErrorCodeOther, be.Text(), out[:0])
-	if len(b) >= wire.HeaderLen {
-		b[3] |= byte(wire.FlagRA) // as every reply of ours: recursion is available
+// cacheOnly marks ctx for answering from the cache alone, because every
+// one of the n resolution slots is taken: a miss is answered SERVFAIL at
+// once, with an Extended DNS Error (RFC 8914) naming the bound. Resolving
+// it inline instead would stall the socket's reader, and with it the
+// cache hits queued behind; queueing it would grow memory with the flood.
+// A client retries, by when slots have freed (a resolution takes
+// milliseconds to seconds), and the failure is not cached, so the name
+// is resolved as soon as there is room.
+func cacheOnly(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, cacheOnlyKey{}, n)
+}
+
+type cacheOnlyKey struct{}
+
+// busy is the error of a resolution that would need the network under
+// cacheOnly (nil otherwise), counted as a spent budget.
+func busy(ctx context.Context, stats *Stats) error {
+	n, ok := ctx.Value(cacheOnlyKey{}).(int)
+	if !ok {
+		return nil
 	}
-	return b
+	stats.Budget[BudgetInFlight].Add(1)
+	return &BudgetError{Budget: BudgetInFlight, inFlight: n}
 }
 
 // isLocal says whether a local zone decides the query (msg, peeked as q).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -18,10 +19,12 @@ type gatedNet struct {
 	zone    string
 	waiting chan struct{}
 	gate    chan struct{}
+	mu      sync.Mutex
+	open    bool // until shut: queries pass
 }
 
 func (g *gatedNet) Exchange(ctx context.Context, server netip.AddrPort, req *dns.Msg) (*dns.Msg, error) {
-	if strings.HasSuffix(req.Question[0].Name, g.zone) {
+	if strings.HasSuffix(req.Question[0].Name, g.zone) && !g.isOpen() {
 		select {
 		case g.waiting <- struct{}{}:
 		default: // the test heard of one already
@@ -31,12 +34,24 @@ func (g *gatedNet) Exchange(ctx context.Context, server netip.AddrPort, req *dns
 	return g.fakeNet.Exchange(ctx, server, req)
 }
 
+func (g *gatedNet) isOpen() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.open
+}
+
+func (g *gatedNet) shut() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.open = false
+}
+
 // With every resolution slot taken, a cache miss is answered SERVFAIL at
 // once with an Extended DNS Error naming the bound, and counted; cache
 // hits are answered as ever; once the slot is free, misses resolve again.
 func TestInFlightShed(t *testing.T) {
 	n := hierarchy(t)
-	g := &gatedNet{fakeNet: n, zone: "example.net.", waiting: make(chan struct{}, 1), gate: make(chan struct{})}
+	g := &gatedNet{fakeNet: n, zone: "example.net.", waiting: make(chan struct{}, 1), gate: make(chan struct{}), open: true}
 	r, _ := newTestResolver(t, n, func(c *Config) { c.Exchanger = g })
 	h := NewHandler(r, HandlerConfig{MaxInFlight: 1})
 	defer h.Close()
@@ -58,11 +73,14 @@ func TestInFlightShed(t *testing.T) {
 		}
 		return m
 	}
-	if m := ask("www.example.com."); m.Rcode != dns.RcodeSuccess {
-		t.Fatalf("warming the cache: %v", m)
+	for _, name := range []string{"www.example.com.", "x.legacy.example.com.", "www.example.net."} {
+		if m := ask(name); m.Rcode != dns.RcodeSuccess && m.Rcode != dns.RcodeNameError {
+			t.Fatalf("warming the cache with %s: %v", name, m)
+		}
 	}
+	g.shut()
 	held := make(chan *dns.Msg)
-	go func() { held <- ask("www.example.net.") }()
+	go func() { held <- ask("www2.example.net.") }()
 	<-g.waiting // the one slot is taken, its resolution waiting upstream
 
 	m := ask("www.other.com.")
@@ -82,9 +100,17 @@ func TestInFlightShed(t *testing.T) {
 	if m := ask("www.example.com."); m.Rcode != dns.RcodeSuccess || len(m.Answer) != 1 {
 		t.Errorf("a cache hit with no slot free: %v", m)
 	}
+	// What the cache proves beyond the fast path is answered too: a name
+	// under a cached DNAME, whose target is cached.
+	if m := ask("www.legacy.example.com."); m.Rcode != dns.RcodeSuccess || len(m.Answer) != 3 {
+		t.Errorf("a name the cache answers through a DNAME, with no slot free: %v", m)
+	}
+	if got := r.Stats().Budget[BudgetInFlight].Load(); got != 1 {
+		t.Errorf("%d sheds counted, want still 1", got)
+	}
 
 	close(g.gate)
-	if m := <-held; m.Rcode != dns.RcodeSuccess || len(m.Answer) != 1 {
+	if m := <-held; m.Rcode != dns.RcodeNameError {
 		t.Errorf("the resolution that held the slot: %v", m)
 	}
 	if m := ask("www.other.com."); m.Rcode != dns.RcodeSuccess || len(m.Answer) != 1 {

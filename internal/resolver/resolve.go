@@ -200,6 +200,9 @@ func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Response, erro
 		}
 		return resp, err
 	}
+	if err := busy(ctx, r.stats); err != nil {
+		return nil, err
+	}
 	// A cached chain whose end is not cached: resolve looks it up again
 	// and continues from its end (rare; a miss is the common case).
 	checked := resp == nil

@@ -87,6 +87,13 @@ func (r *Resolver) ResolveSecure(ctx context.Context, q dns.Question, cd bool) (
 	if err != nil || r.val == nil || cd {
 		return resp, err
 	}
+	if resp.Security == cache.Unchecked {
+		// Judging may fetch keys, which a cache-only answer must not;
+		// and a verdict reached without them must not be cached.
+		if err := busy(ctx, r.stats); err != nil {
+			return nil, err
+		}
+	}
 	return r.judge(ctx, q, resp), nil
 }
 
