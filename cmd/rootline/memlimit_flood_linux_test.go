@@ -91,7 +91,10 @@ func TestMemoryLimitFlood(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	l, err := lab.Start(ctx, lab.Options{Zones: memTestHierarchy(), ListenBase: netip.MustParseAddr("127.77.9.0"), Port: 53, NoResolver: true, Unsigned: true})
+	// ROOTLINE_MEMTEST_DNSSEC=1 signs the lab (NSEC), and the resolver
+	// validates from its anchor.
+	signed := os.Getenv("ROOTLINE_MEMTEST_DNSSEC") == "1"
+	l, err := lab.Start(ctx, lab.Options{Zones: memTestHierarchy(), ListenBase: netip.MustParseAddr("127.77.9.0"), Port: 53, NoResolver: true, Unsigned: !signed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,11 +111,22 @@ func TestMemoryLimitFlood(t *testing.T) {
 	// A root hints file names servers on port 53: the lab's port here,
 	// as the test runs as root for its cgroup anyway.
 	listen := netip.AddrPortFrom(netip.MustParseAddr("127.77.9.53"), l.Port())
-	argv := append([]string{bin, "resolver", "--listen", listen.String(), "--root-hints", hintsFile,
-		"--allow-loopback-upstream", "--no-dnssec"}, memArgs...)
+	anchorFile := filepath.Join(dir, "root.anchor")
+	if err := os.WriteFile(anchorFile, l.AnchorZoneFile(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	validation := []string{"--no-dnssec"}
+	if signed {
+		validation = []string{"--trust-anchor", anchorFile}
+	}
+	argv := append(append([]string{bin, "resolver", "--listen", listen.String(), "--root-hints", hintsFile,
+		"--allow-loopback-upstream"}, validation...), memArgs...)
 	if peer == "unbound" {
 		// ROOTLINE_MEMTEST_ARGS holds more "server:" lines, split at ';'.
 		extra := strings.ReplaceAll(os.Getenv("ROOTLINE_MEMTEST_ARGS"), ";", "\n")
+		if signed {
+			extra = fmt.Sprintf("module-config: \"validator iterator\"\ntrust-anchor-file: %q\n%s", anchorFile, extra)
+		}
 		argv = []string{bin, "-d", "-c", unboundMemConf(t, dir, listen, hintsFile, extra)}
 	}
 	t.Logf("resolver: %s (cgroup %s, limit %d MiB)", strings.Join(argv[1:], " "), cg.dir, memTestCeiling>>20)
