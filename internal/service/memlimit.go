@@ -62,7 +62,8 @@ type ResolverBudget struct {
 //	address memo              an entry, ~4 MiB for the three
 //	TCP connections           L/128 KiB (256): ~14 KiB each idle
 //	TCP queries at once       L/1 MiB (32): a 64 KiB reply buffer each
-//	UDP batch per socket      L/32 over 128 KiB slots (4 with 2 sockets)
+//	UDP sockets and batches   L/32 over 128 KiB slots (2 sockets of 4;
+//	                          fewer sockets than processors if need be)
 //
 // An explicit cache.max-bytes replaces the cache's share.
 func NewResolverBudget(cfg *config.Resolver, procs int, envLimit int64) ResolverBudget {
@@ -103,13 +104,15 @@ func NewResolverBudget(cfg *config.Resolver, procs int, envLimit int64) Resolver
 // listenerBudget is the listeners' share of a limit (server.Config); a
 // zero field takes the server's default.
 type listenerBudget struct {
-	TCPConns, TCPConnsPerClient, TCPQueries, TCPInFlight, UDPBatch int
+	TCPConns, TCPConnsPerClient, TCPQueries, TCPInFlight int
+	UDPSockets, UDPBatch                                 int
 }
 
 // newListenerBudget shares limit out to the listeners (see
 // NewResolverBudget): TCP connections at ~14 KiB each idle, TCP queries
 // at a 64 KiB reply buffer each, and 1/32 of the limit for the UDP
-// sockets' batches.
+// sockets' batches: one socket per processor, fewer when that share
+// cannot give each a slot of its own.
 func newListenerBudget(limit int64, procs int) listenerBudget {
 	share := func(unit int64, lo, hi int) int { return int(min(max(limit/unit, int64(lo)), int64(hi))) }
 	var b listenerBudget
@@ -117,7 +120,9 @@ func newListenerBudget(limit int64, procs int) listenerBudget {
 	b.TCPConnsPerClient = min(server.DefaultMaxTCPConnsPerClient, b.TCPConns/2)
 	b.TCPQueries = share(1<<20, 8, 1024)
 	b.TCPInFlight = min(server.DefaultTCPMaxInFlight, b.TCPQueries)
-	b.UDPBatch = int(min(max(limit/32/udpSlotBytes/int64(max(procs, 1)), 1), 16))
+	slots := max(limit/32/udpSlotBytes, 1)
+	b.UDPSockets = int(min(slots, int64(max(procs, 1))))
+	b.UDPBatch = int(min(slots/int64(b.UDPSockets), 16))
 	return b
 }
 
@@ -194,6 +199,7 @@ func (b listenerBudget) listener(c server.Config) server.Config {
 	fill(&c.MaxTCPConnsPerClient, b.TCPConnsPerClient)
 	fill(&c.TCPMaxQueries, b.TCPQueries)
 	fill(&c.TCPMaxInFlight, b.TCPInFlight)
+	fill(&c.UDPSockets, b.UDPSockets)
 	fill(&c.UDPBatch, b.UDPBatch)
 	return c
 }
