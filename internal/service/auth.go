@@ -112,7 +112,7 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	rrl := rrlConfig(cfg, a.front.event())
 	rrl.TableSize = a.budget.RRL
 	a.front.rrl = server.NewRRL(rrl)
-	if a.tap = newTap(cfg.Dnstap, cfg.Identity, log); a.tap != nil {
+	if a.tap = newTap(cfg.Dnstap, cfg.Identity, a.budget.TapQueue, log); a.tap != nil {
 		a.front.tap = &tapObserver{l: a.tap, query: dnstap.AuthQuery, now: clock.Or(opt.Now)}
 	}
 	a.handler = a.front.wrap(a.handler, log, nil)

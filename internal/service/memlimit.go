@@ -5,6 +5,7 @@ import (
 
 	"github.com/rootline-dns/rootline/internal/cache"
 	"github.com/rootline-dns/rootline/internal/config"
+	"github.com/rootline-dns/rootline/internal/dnstap"
 	"github.com/rootline-dns/rootline/internal/resolver"
 	"github.com/rootline-dns/rootline/internal/server"
 )
@@ -39,7 +40,7 @@ type ResolverBudget struct {
 	Tables       resolver.Tables // server selection, failed zones, address memo, key cache
 	InFlight     int             // cache misses resolved at once; past it SERVFAIL (resolver.HandlerConfig)
 	UpstreamRead int             // UDP read buffer per upstream exchange
-	listenerBudget
+	commonBudget
 }
 
 // NewResolverBudget derives the budget of a resolver with cfg running on
@@ -64,6 +65,7 @@ type ResolverBudget struct {
 //	TCP queries at once       L/1 MiB (32): a 64 KiB reply buffer each
 //	UDP sockets and batches   L/32 over 128 KiB slots (2 sockets of 4;
 //	                          fewer sockets than processors if need be)
+//	dnstap queue              L/16 KiB frames (2048)
 //
 // An explicit cache.max-bytes replaces the cache's share.
 func NewResolverBudget(cfg *config.Resolver, procs int, envLimit int64) ResolverBudget {
@@ -89,41 +91,49 @@ func NewResolverBudget(cfg *config.Resolver, procs int, envLimit int64) Resolver
 	if cfg.Cache.MaxBytes > 0 {
 		b.CacheBytes = cfg.Cache.MaxBytes
 	}
-	share := func(unit int64, lo, hi int) int { return int(min(max(limit/unit, int64(lo)), int64(hi))) }
-	b.InFlight = share(256<<10, 16, 4096)
+	b.InFlight = share(limit, 256<<10, 16, 4096)
 	b.Tables = resolver.Tables{
-		KeyCache:    share(32<<10, 64, 65536),
-		Servers:     share(4<<10, 256, 65536),
-		FailedZones: share(4<<10, 256, 65536),
-		AddrMemo:    share(4<<10, 256, 65536),
+		KeyCache:    share(limit, 32<<10, 64, 65536),
+		Servers:     share(limit, 4<<10, 256, 65536),
+		FailedZones: share(limit, 4<<10, 256, 65536),
+		AddrMemo:    share(limit, 4<<10, 256, 65536),
 	}
-	b.listenerBudget = newListenerBudget(limit, procs)
+	b.commonBudget = newCommonBudget(limit, procs)
 	return b
 }
 
-// listenerBudget is the listeners' share of a limit (server.Config); a
-// zero field takes the server's default.
-type listenerBudget struct {
+// commonBudget is what both daemons size alike from a limit: the
+// listeners (server.Config) and the dnstap queue; a zero field takes the
+// default.
+type commonBudget struct {
 	TCPConns, TCPConnsPerClient, TCPQueries, TCPInFlight int
 	UDPSockets, UDPBatch                                 int
+	TapQueue                                             int // dnstap frames waiting for the collector
 }
 
-// newListenerBudget shares limit out to the listeners (see
-// NewResolverBudget): TCP connections at ~14 KiB each idle, TCP queries
-// at a 64 KiB reply buffer each, and 1/32 of the limit for the UDP
-// sockets' batches: one socket per processor, fewer when that share
-// cannot give each a slot of its own.
-func newListenerBudget(limit int64, procs int) listenerBudget {
-	share := func(unit int64, lo, hi int) int { return int(min(max(limit/unit, int64(lo)), int64(hi))) }
-	var b listenerBudget
-	b.TCPConns = share(128<<10, 16, 4096)
+// newCommonBudget shares limit out to the listeners and the dnstap queue
+// (see NewResolverBudget): TCP connections at ~14 KiB each idle, TCP
+// queries at a 64 KiB reply buffer each, 1/32 of the limit for the UDP
+// sockets' batches (one socket per processor, fewer when that share
+// cannot give each a slot of its own), and dnstap frames of a few
+// hundred bytes, one per 16 KiB.
+func newCommonBudget(limit int64, procs int) commonBudget {
+	var b commonBudget
+	b.TCPConns = share(limit, 128<<10, 16, 4096)
 	b.TCPConnsPerClient = min(server.DefaultMaxTCPConnsPerClient, b.TCPConns/2)
-	b.TCPQueries = share(1<<20, 8, 1024)
+	b.TCPQueries = share(limit, 1<<20, 8, 1024)
 	b.TCPInFlight = min(server.DefaultTCPMaxInFlight, b.TCPQueries)
 	slots := max(limit/32/udpSlotBytes, 1)
 	b.UDPSockets = int(min(slots, int64(max(procs, 1))))
 	b.UDPBatch = int(min(slots/int64(b.UDPSockets), 16))
+	b.TapQueue = share(limit, 16<<10, 256, dnstap.DefaultQueue)
 	return b
+}
+
+// share is limit/unit within [lo, hi]: how many of a thing costing about
+// unit bytes' share of the limit it gets.
+func share(limit, unit int64, lo, hi int) int {
+	return int(min(max(limit/unit, int64(lo)), int64(hi)))
 }
 
 // cacheMemoryLimit is the runtime's soft limit when no memory limit is
@@ -162,7 +172,7 @@ type AuthBudget struct {
 	Limit   int64 // memory-limit, or GOMEMLIMIT; 0: none, the defaults
 	GoLimit int64 // the runtime's soft limit; 0 leaves the runtime's own
 	RRL     int   // response rate limiting buckets (server.RRLConfig.TableSize)
-	listenerBudget
+	commonBudget
 }
 
 // NewAuthBudget derives the budget of an authoritative server with cfg on
@@ -184,12 +194,12 @@ func NewAuthBudget(cfg *config.Auth, procs int, envLimit int64) AuthBudget {
 		b.GoLimit = limit - limit/8
 	}
 	b.RRL = int(min(max(limit/64/24, 1024), server.DefaultRRLTableSize))
-	b.listenerBudget = newListenerBudget(limit, procs)
+	b.commonBudget = newCommonBudget(limit, procs)
 	return b
 }
 
 // listener fills the listener sizes c leaves zero from the budget.
-func (b listenerBudget) listener(c server.Config) server.Config {
+func (b commonBudget) listener(c server.Config) server.Config {
 	fill := func(dst *int, v int) {
 		if *dst == 0 {
 			*dst = v

@@ -118,13 +118,13 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err er
 		}
 		sec = &resolver.DNSSEC{Anchors: anchors, TimeFloor: timeFloor(cfg, system)}
 	}
-	tap := newTap(cfg.Dnstap, cfg.Identity, log)
+	budget := NewResolverBudget(cfg, runtime.GOMAXPROCS(0), opt.EnvMemoryLimit)
+	tap := newTap(cfg.Dnstap, cfg.Identity, budget.TapQueue, log)
 	defer func() {
 		if err != nil {
 			tap.Close()
 		}
 	}()
-	budget := NewResolverBudget(cfg, runtime.GOMAXPROCS(0), opt.EnvMemoryLimit)
 	var ex transport.Exchanger = transport.NewClient(transport.ClientOptions{Timeout: opt.UpstreamTimeout, Logger: log,
 		UDPReadSize: budget.UpstreamRead})
 	if tap != nil {
