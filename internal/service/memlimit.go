@@ -52,7 +52,7 @@ type ResolverBudget struct {
 //
 //	Go runtime's soft limit   7/8 L (28 MiB): the rest is slack for the
 //	                          runtime's own overshoot; the program text
-//	                          (file-backed, ~6 MiB resident) is on top
+//	                          (file-backed, ~10 MiB resident) is on top
 //	cache                     3/8 L (12 MiB): the live heap the cache
 //	                          holds is within a few % of its accounting,
 //	                          and the collector needs the heap to grow
@@ -193,7 +193,7 @@ func NewAuthBudget(cfg *config.Auth, procs int, envLimit int64) AuthBudget {
 	if envLimit == 0 {
 		b.GoLimit = limit - limit/8
 	}
-	b.RRL = int(min(max(limit/64/24, 1024), server.DefaultRRLTableSize))
+	b.RRL = share(limit, 64*24, 1024, server.DefaultRRLTableSize)
 	b.commonBudget = newCommonBudget(limit, procs)
 	return b
 }
