@@ -57,9 +57,9 @@ With --control SOCKET, 'rootline control -s SOCKET COMMAND' reports
 status and stats, reloads, flushes a name or a zone from the cache and
 dumps it.
 --memory-limit BYTES (32MiB, 512M, 1GiB) is the memory the resolver may
-use: the cache, the resolutions in flight (past which cache misses get
-SERVFAIL at once), TCP connections, buffers and the Go runtime's soft
-limit are sized from it. Without it, GOMEMLIMIT is taken as the limit
+use: the cache, the resolutions in flight (past which queries are
+answered from the cache alone, else SERVFAIL at once), TCP connections,
+buffers and the Go runtime's soft limit are sized from it. Without it, GOMEMLIMIT is taken as the limit
 when set.`
 
 func runResolver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
