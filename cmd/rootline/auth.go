@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime"
+	"runtime/debug"
 
 	"github.com/rootline-dns/rootline/internal/acl"
 	"github.com/rootline-dns/rootline/internal/config"
@@ -17,7 +19,8 @@ const authUsage = `usage: rootline auth --listen ADDR:PORT [--listen ...] --zone
        [--key [ALG:]NAME:SECRET ...] [--key-file FILE ...] [--serial-policy POLICY] [--allow-update ACL[=ZONE] ...]
        [--sign ORIGIN=KEYDIR ...] [--metrics ADDR:PORT] [--query-log] [--control SOCKET]
        [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
-       [--dnstap unix:PATH] [--data-dir DIR] [--catalog ORIGIN] [--catalog-member-of CATALOG=PRIMARY[:PORT] ...]
+       [--dnstap unix:PATH] [--data-dir DIR] [--catalog ORIGIN] [--catalog-member-of CATALOG=PRIMARY[:PORT]  ...]
+       [--memory-limit BYTES]
        [--rrl-rate N] [--rrl-slip N] [--rrl-window D] [--rrl-ipv4-prefix N] [--rrl-ipv6-prefix N]
 
 Serves the zones authoritatively over UDP and TCP on every listen address.
@@ -77,7 +80,12 @@ Response rate limiting (off unless --rrl-rate is set): UDP responses are
 limited to N a second per client prefix (/24, /56) and kind of answer;
 past it every --rrl-slip-th response is sent empty with TC (the client
 retries over TCP) and the rest dropped. TCP, and queries with a valid DNS
-Cookie, are never limited.`
+Cookie, are never limited.
+
+--memory-limit BYTES (64MiB, 1GiB) sizes the TCP connections, the
+buffers, the RRL table and the Go runtime's soft limit; the zones are not
+sized by it, and must fit. Without it, GOMEMLIMIT is taken as the limit
+when set.`
 
 func runAuth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return authCommand(ctx, args, stderr, daemonHooks{})
@@ -116,6 +124,7 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 	rrlWindow := fs.Duration("rrl-window", 0, "how long a client over the rate stays limited at most (default 15s)")
 	rrl4 := fs.Int("rrl-ipv4-prefix", 0, "IPv4 prefix length of the clients that share a rate limit (default 24)")
 	rrl6 := fs.Int("rrl-ipv6-prefix", 0, "IPv6 prefix length of the clients that share a rate limit (default 56)")
+	memLimit := addMemoryLimitFlag(fs, "memory the server may use beside its zones' needs, e.g. 64MiB: connections, buffers and the runtime's limit are sized from it (default: GOMEMLIMIT if set)")
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -231,13 +240,22 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 		if *rrl6 != 0 {
 			c.RRLIPv6Prefix = *rrl6
 		}
+		memLimit.apply(&c.MemoryLimit)
 		return &c, c.Validate()
 	}
 	cfg, err := load()
 	if err != nil {
 		return exitError{code: 2, msg: "auth: " + err.Error()}
 	}
-	svc, err := service.NewAuth(cfg, service.AuthOptions{Logger: log})
+	// The runtime's limit is set before the zones load: loading is when
+	// an auth server's memory peaks.
+	env := envMemoryLimit()
+	b := service.NewAuthBudget(cfg, runtime.GOMAXPROCS(0), env)
+	defer setMemoryLimit(b.GoLimit)()
+	if b.Limit > 0 {
+		log.Info("memory budget", "limit", config.Bytes(b.Limit), "go_limit", config.Bytes(debug.SetMemoryLimit(-1)), "tcp_conns", b.TCPConns)
+	}
+	svc, err := service.NewAuth(cfg, service.AuthOptions{Logger: log, EnvMemoryLimit: env})
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}

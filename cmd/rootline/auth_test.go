@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -96,6 +97,7 @@ func TestAuthBadUsage(t *testing.T) {
 		{"auth", "--listen", "127.0.0.1"},
 		{"auth", "--listen", "127.0.0.1:53", "--zone", "example.test"},
 		{"auth", "--bogus"},
+		{"auth", "--listen", "127.0.0.1:53", "--zone", "example.test=../../internal/auth/testdata/example.test.zone", "--memory-limit", "1KiB"},
 	} {
 		err := run(context.Background(), args, &bytes.Buffer{}, &bytes.Buffer{})
 		if ee, ok := err.(exitError); !ok || ee.code != 2 {
@@ -146,5 +148,32 @@ func TestAuthSignFlag(t *testing.T) {
 	}
 	if err := d.stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// --memory-limit sets the runtime's soft limit (7/8 of it) for the
+// server's life, and the listeners answer as ever.
+func TestAuthMemoryLimit(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	before := debug.SetMemoryLimit(-1)
+	var stderr syncBuffer
+	d := startDaemon(t, authCommand, []string{"--listen", "127.0.0.1:0", "--zone", "example.test=../../internal/auth/testdata/example.test.zone",
+		"--memory-limit", "64MiB"}, &stderr)
+	if got := debug.SetMemoryLimit(-1); got != 56<<20 {
+		t.Errorf("runtime limit %d while serving, want 56 MiB", got)
+	}
+	if !strings.Contains(stderr.String(), `msg="memory budget" limit=64MiB go_limit=56MiB tcp_conns=512`) {
+		t.Errorf("log:\n%s", stderr.String())
+	}
+	m := new(dns.Msg)
+	m.SetQuestion("www.example.test.", dns.TypeA)
+	if r, _, err := (&dns.Client{Timeout: time.Second}).Exchange(m, d.udp[0].String()); err != nil || len(r.Answer) != 1 {
+		t.Fatalf("%v %v", r, err)
+	}
+	if err := d.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("runtime limit %d after, want %d", got, before)
 	}
 }

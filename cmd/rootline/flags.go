@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/rootline-dns/rootline/internal/config"
@@ -111,4 +113,43 @@ func (f *controlFlags) apply(path, mode *string) {
 func newControlSocket(path, mode string) controlSocket {
 	m, _ := config.ParseControlMode(mode) // checked by Validate
 	return controlSocket{path: path, mode: m}
+}
+
+// memoryLimitFlag is --memory-limit BYTES, which both daemons take.
+type memoryLimitFlag struct{ v *config.Bytes }
+
+func addMemoryLimitFlag(fs *flag.FlagSet, usage string) *memoryLimitFlag {
+	f := &memoryLimitFlag{}
+	fs.Func("memory-limit", usage, func(s string) error {
+		f.v = new(config.Bytes)
+		return f.v.Set(s)
+	})
+	return f
+}
+
+// apply sets the flag, if given, over the file's value.
+func (f *memoryLimitFlag) apply(dst *config.Bytes) {
+	if f.v != nil {
+		*dst = *f.v
+	}
+}
+
+// envMemoryLimit is the runtime's memory limit when GOMEMLIMIT sets it
+// (the runtime parsed it at start; -1 reads it), else 0.
+func envMemoryLimit() int64 {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		return 0
+	}
+	return debug.SetMemoryLimit(-1)
+}
+
+// setMemoryLimit sets the runtime's soft memory limit for a daemon's life
+// (limit 0: leaves it) and returns what restores it: tests run daemons
+// in-process.
+func setMemoryLimit(limit int64) (restore func()) {
+	if limit <= 0 {
+		return func() {}
+	}
+	prev := debug.SetMemoryLimit(limit)
+	return func() { debug.SetMemoryLimit(prev) }
 }

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"runtime/debug"
 
 	"github.com/rootline-dns/rootline/internal/config"
@@ -20,7 +19,7 @@ const resolverUsage = `usage: rootline resolver --listen ADDR:PORT [--listen ...
        [--local-zone ZONE=TYPE ...] [--local-data 'RR' ...] [--hosts FILE ...] [--config FILE]
        [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
        [--dns64 PREFIX] [--dns64-exclude CIDR ...] [--dnstap unix:PATH]
-       [--control SOCKET] [--web ADDR:PORT [--web-allow-remote]]
+       [--control SOCKET] [--web ADDR:PORT [--web-allow-remote]] [--memory-limit BYTES]
 
 A caching recursive resolver: iterates from the root hints (IANA's roots
 when --root-hints is not given), or forwards (--forward .=ADDR makes it a
@@ -63,7 +62,13 @@ and a form that resolves a name and draws the path it took, root to
 authoritative, with timings, cache hits and failures; 'rootline lookup
 +explain NAME' prints the same explanation. Explanations are given to
 loopback clients only; the page itself is served off loopback only with
---web-allow-remote.`
+--web-allow-remote.
+
+--memory-limit BYTES (32MiB, 512M, 1GiB) is the memory the resolver may
+use: the cache, the resolutions in flight (past which queries are
+answered from the cache alone, else SERVFAIL at once), TCP connections,
+buffers and the Go runtime's soft limit are sized from it. Without it,
+GOMEMLIMIT is taken as the limit when set.`
 
 func runResolver(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return resolverCommand(ctx, args, stderr, daemonHooks{})
@@ -99,6 +104,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	fs.Var(&hosts, "hosts", "answer the names and addresses of a hosts file (repeatable)")
 	dns64 := fs.String("dns64", "", "synthesize AAAA records from A records in this NAT64 prefix, e.g. 64:ff9b::/96 (RFC 6147)")
 	fs.Var(&dns64Exclude, "dns64-exclude", "AAAA addresses DNS64 treats as absent, e.g. ::ffff:0:0/96 (repeatable; default ::ffff:0:0/96)")
+	memLimit := addMemoryLimitFlag(fs, "memory the resolver may use, e.g. 32MiB: cache, resolutions in flight, connections and buffers are sized from it (default: GOMEMLIMIT if set, else the cache's 32 MiB and defaults)")
 	tap := fs.String("dnstap", "", "send dnstap frames (CLIENT_* and RESOLVER_* queries and replies) to a collector: unix:/path/to/socket")
 	verbose := fs.Bool("v", false, "log debug messages")
 	ids := addServerIDFlags(fs)
@@ -185,6 +191,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 			c.TimeFloor = *timeFloor
 		}
 		c.NoAggressiveNSEC = c.NoAggressiveNSEC || *noAggressive
+		memLimit.apply(&c.MemoryLimit)
 		ids.apply(&c.NSID, &c.Identity, &c.VersionString, &c.CookieSecret)
 		ctl.apply(&c.Control, &c.ControlMode)
 		if *noDNSSEC {
@@ -197,16 +204,17 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	if err != nil {
 		return exitError{code: 2, msg: "resolver: " + err.Error()}
 	}
-	svc, err := service.NewResolver(cfg, service.ResolverOptions{Logger: log})
+	svc, err := service.NewResolver(cfg, service.ResolverOptions{Logger: log, EnvMemoryLimit: envMemoryLimit()})
 	if err != nil {
 		return exitError{code: 2, msg: "resolver: " + err.Error()}
 	}
-	// The limit is the process's: set for the daemon's life, restored
-	// after (tests run daemons in-process), and never over GOMEMLIMIT.
-	if limit := service.ResolverMemoryLimit(cfg); limit > 0 && os.Getenv("GOMEMLIMIT") == "" {
-		prev := debug.SetMemoryLimit(limit)
-		defer debug.SetMemoryLimit(prev)
-		log.Debug("memory limit", "bytes", limit)
+	// The limit is the process's, never over GOMEMLIMIT (the budget
+	// leaves GoLimit 0 then).
+	b := svc.Budget()
+	defer setMemoryLimit(b.GoLimit)()
+	if b.Limit > 0 {
+		log.Info("memory budget", "limit", config.Bytes(b.Limit), "go_limit", config.Bytes(debug.SetMemoryLimit(-1)),
+			"cache", config.Bytes(b.CacheBytes), "in_flight", b.InFlight, "tcp_conns", b.TCPConns)
 	}
 	return serveDaemon(ctx, log, "resolver", svc, load, newControlSocket(cfg.Control, cfg.ControlMode), hooks)
 }

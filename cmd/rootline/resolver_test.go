@@ -5,11 +5,13 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -119,6 +121,8 @@ func TestResolverCommandUsage(t *testing.T) {
 		{"resolver", "--listen", "127.0.0.1:53", "--local-zone", "corp.example=statik"},
 		{"resolver", "--listen", "127.0.0.1:53", "--local-data", "nas.lan. A 300.1.1.1"},
 		{"resolver", "--listen", "127.0.0.1:53", "--hosts", "/nonexistent"},
+		{"resolver", "--listen", "127.0.0.1:53", "--memory-limit", "32 apples"},
+		{"resolver", "--listen", "127.0.0.1:53", "--memory-limit", "8MiB"},
 	} {
 		err := run(context.Background(), args, io.Discard, io.Discard)
 		var ee exitError
@@ -139,5 +143,50 @@ func TestResolverCommandLoopbackHints(t *testing.T) {
 	var ee exitError
 	if !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(err.Error(), "--allow-loopback-upstream") {
 		t.Fatalf("err = %v, want exit 2 naming --allow-loopback-upstream", err)
+	}
+}
+
+// --memory-limit sizes the resolver and sets the runtime's soft limit
+// for the daemon's life; without it, a GOMEMLIMIT is the limit and stays
+// the runtime's.
+func TestResolverCommandMemoryLimit(t *testing.T) {
+	hints := filepath.Join(t.TempDir(), "hints")
+	if err := os.WriteFile(hints, []byte(". 3600 NS a.root.\na.root. 3600 A 127.0.0.9\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		name      string
+		flags     []string
+		env       int64 // GOMEMLIMIT, as the runtime would have read it
+		wantLimit int64 // the runtime's while the daemon runs
+		wantLog   string
+	}{
+		{"flag", []string{"--memory-limit", "32MiB"}, 0, 28 * mib, "limit=32MiB go_limit=28MiB cache=12MiB in_flight=128 tcp_conns=256"},
+		{"GOMEMLIMIT", nil, 48 * mib, 48 * mib, "limit=48MiB go_limit=48MiB cache=18MiB in_flight=192 tcp_conns=384"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GOMEMLIMIT", "")
+			if tc.env > 0 {
+				t.Setenv("GOMEMLIMIT", fmt.Sprint(tc.env))
+				prev := debug.SetMemoryLimit(tc.env)
+				defer debug.SetMemoryLimit(prev)
+			}
+			before := debug.SetMemoryLimit(-1)
+			var log syncBuffer
+			d := startDaemon(t, resolverCommand, append([]string{"--listen", "127.0.0.1:0", "--root-hints", hints, "--allow-loopback-upstream"}, tc.flags...), &log)
+			if got := debug.SetMemoryLimit(-1); got != tc.wantLimit {
+				t.Errorf("runtime limit %d MiB while running, want %d MiB", got/mib, tc.wantLimit/mib)
+			}
+			if !strings.Contains(log.String(), `msg="memory budget" `+tc.wantLog) {
+				t.Errorf("log does not say %q:\n%s", tc.wantLog, log.String())
+			}
+			if err := d.stop(); err != nil {
+				t.Fatal(err)
+			}
+			if got := debug.SetMemoryLimit(-1); got != before {
+				t.Errorf("runtime limit %d after the daemon, want %d again", got, before)
+			}
+		})
 	}
 }

@@ -80,6 +80,12 @@ type Auth struct {
 	// IXFR journals and the secondary zones' copies (docs/config.md).
 	// Empty: in memory only.
 	DataDir string `toml:"data-dir"`
+
+	// MemoryLimit is the memory the server may use, in bytes: the Go
+	// runtime's soft limit, the TCP connections, the buffers and the RRL
+	// table are sized from it (service.NewAuthBudget); the zones are
+	// not, and must fit. 0: the defaults, or GOMEMLIMIT if set.
+	MemoryLimit Bytes `toml:"memory-limit"`
 }
 
 // AuthZone is one served zone.
@@ -384,6 +390,9 @@ func (c *Auth) Validate() error {
 	errs = append(errs, checkSerialPolicy("", c.SerialPolicy)...)
 	errs = append(errs, checkServerID(c.NSID, c.Identity, c.VersionString, c.CookieSecret)...)
 	errs = append(errs, checkControl(c.Control, c.ControlMode)...)
+	if c.MemoryLimit > 0 && c.MemoryLimit < MinMemoryLimit {
+		errs = append(errs, fmt.Errorf("memory-limit %v: below the least a server runs in, %v", c.MemoryLimit, Bytes(MinMemoryLimit)))
+	}
 	errs = append(errs, c.checkRRL()...)
 	seen := map[string]bool{}
 	twice := func(origin string) {

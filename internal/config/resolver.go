@@ -32,11 +32,14 @@ type Resolver struct {
 	Control     string        `toml:"control"`
 	ControlMode string        `toml:"control-mode"`
 	Cache       ResolverCache `toml:"cache"`
-	// MemoryLimit is the daemon's soft memory limit in bytes (Go's
-	// runtime/debug.SetMemoryLimit): 0 derives it from the cache budget,
-	// negative leaves the runtime's default (none). GOMEMLIMIT in the
-	// environment wins over both.
-	MemoryLimit int64 `toml:"memory-limit"`
+	// MemoryLimit is the memory the daemon may use, in bytes: the cache,
+	// the resolutions in flight, the TCP connections, the buffers and
+	// the Go runtime's soft limit are all derived from it
+	// (service.ResolverBudget). 0 sizes them by their defaults, with the
+	// runtime's limit derived from the cache budget; negative does the
+	// same without a runtime limit. A GOMEMLIMIT in the environment is
+	// taken as the limit when this is 0, and stays the runtime's limit.
+	MemoryLimit Bytes `toml:"memory-limit"`
 	// DNSSEC turns validation off when false; unset means on (RFC 4035
 	// 4; use Validating).
 	DNSSEC *bool `toml:"dnssec"`
@@ -96,6 +99,11 @@ type Resolver struct {
 	Web            netip.AddrPort `toml:"web"`
 	WebAllowRemote bool           `toml:"web-allow-remote"`
 }
+
+// MinMemoryLimit is the smallest memory-limit a daemon takes: below it
+// the Go runtime and a resolver's fixed tables alone (~5 MiB) leave the
+// cache and the resolutions in flight too little to be of use.
+const MinMemoryLimit = 16 << 20
 
 // DNS64Prefix returns the parsed dns64 prefix, and false when DNS64 is
 // off. Validate has checked it.
@@ -287,6 +295,11 @@ func (c *Resolver) Validate() error {
 	errs = append(errs, checkDnstap(c.Dnstap)...)
 	if c.Cache.MaxBytes < 0 || c.Cache.MinTTL < 0 || c.Cache.MaxTTL < 0 || c.Cache.MaxNegTTL < 0 || c.Cache.StaleWindow < 0 {
 		errs = append(errs, errors.New("cache: sizes and TTLs must not be negative"))
+	}
+	if c.MemoryLimit > 0 && c.MemoryLimit < MinMemoryLimit {
+		errs = append(errs, fmt.Errorf("memory-limit %v: below the least a resolver runs in, %v", c.MemoryLimit, Bytes(MinMemoryLimit)))
+	} else if c.MemoryLimit > 0 && int64(c.Cache.MaxBytes) > int64(c.MemoryLimit)/2 {
+		errs = append(errs, fmt.Errorf("cache.max-bytes %v: more than half of memory-limit %v leaves too little for the rest", Bytes(c.Cache.MaxBytes), c.MemoryLimit))
 	}
 	if c.Cache.MaxTTL > 0 && c.Cache.MinTTL > c.Cache.MaxTTL {
 		errs = append(errs, errors.New("cache: min-ttl above max-ttl"))

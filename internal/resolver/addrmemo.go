@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"sync"
@@ -19,9 +20,10 @@ const (
 	// addresses) too short to matter, while the NS names of a busy zone
 	// still hit the memo almost every time.
 	addrMemoLife = time.Second
-	// maxAddrMemo bounds the NS names remembered: past it the memo starts
-	// afresh, so hostile referrals to many names cannot grow it.
-	maxAddrMemo = 8192
+	// DefaultMaxAddrMemo bounds the NS names remembered
+	// (Tables.AddrMemo): past it the memo starts afresh, so hostile
+	// referrals to many names cannot grow it.
+	DefaultMaxAddrMemo = 8192
 )
 
 // addrMemo remembers the usable server addresses the cache gave for NS
@@ -31,6 +33,7 @@ const (
 type addrMemo struct {
 	mu    sync.Mutex
 	names map[string]addrMemoEntry
+	max   int // names; 0: DefaultMaxAddrMemo
 }
 
 type addrMemoEntry struct {
@@ -53,7 +56,7 @@ func (a *addrMemo) get(name string, now time.Time) ([]netip.AddrPort, bool) {
 func (a *addrMemo) put(name string, addrs []netip.AddrPort, expires time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.names == nil || len(a.names) >= maxAddrMemo {
+	if a.names == nil || len(a.names) >= cmp.Or(a.max, DefaultMaxAddrMemo) {
 		a.names = make(map[string]addrMemoEntry)
 	}
 	a.names[name] = addrMemoEntry{addrs: slices.Clip(addrs), expires: expires}

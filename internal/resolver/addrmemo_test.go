@@ -64,12 +64,12 @@ func TestAddrMemo(t *testing.T) {
 	if m.holds("ns1.example.", []dns.RR{rr("ns1.example. 300 A 192.0.2.7")}, t0) {
 		t.Error("holds: different A set counted")
 	}
-	// Bounded: past maxAddrMemo names it starts afresh.
-	for i := range maxAddrMemo + 10 {
+	// Bounded: past DefaultMaxAddrMemo names it starts afresh.
+	for i := range DefaultMaxAddrMemo + 10 {
 		m.put(fmt.Sprintf("ns%d.example.", i), []netip.AddrPort{a1}, t0.Add(time.Second))
 	}
-	if len(m.names) > maxAddrMemo {
-		t.Errorf("%d names remembered, bound %d", len(m.names), maxAddrMemo)
+	if len(m.names) > DefaultMaxAddrMemo {
+		t.Errorf("%d names remembered, bound %d", len(m.names), DefaultMaxAddrMemo)
 	}
 }
 

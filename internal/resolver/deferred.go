@@ -28,9 +28,9 @@ type deferredJob struct {
 
 // resolveLater answers a cache miss from a background worker so that the
 // UDP reader goes on serving hits while upstream servers are asked. The
-// caller holds a h.deferred slot, which the worker frees when done; as a
+// caller holds a h.inflight slot, which the worker frees when done; as a
 // new worker starts only when no idle one takes the job, there are never
-// more workers than slots (maxDeferred).
+// more workers than slots (HandlerConfig.MaxInFlight).
 func (h *Handler) resolveLater(ctx context.Context, req *server.Request, send func([]byte)) {
 	j := &deferredJob{ctx: ctx, req: *req, send: send}
 	j.req.Wire = append([]byte(nil), req.Wire...) // the listener reuses req.Wire
@@ -75,7 +75,7 @@ func (h *Handler) runDeferred(j *deferredJob, out []byte) []byte {
 			h.log.Error("panic resolving a query", "client", j.req.Remote, "panic", v)
 			j.send(wire.ErrorReplyEDE(j.req.Wire, dns.RcodeServerFailure, dns.ExtendedErrorCodeOther, "internal error", nil))
 		}
-		<-h.deferred
+		<-h.inflight
 	}()
 	b := h.slow(j.ctx, &j.req, out[:0])
 	j.send(b) // the Observe middleware, if any, sees the reply here

@@ -86,7 +86,7 @@ func TestDeferredWorkers(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close did not stop the workers")
 	}
-	if got := len(h.deferred); got != 0 {
-		t.Errorf("%d deferred slots still held", got)
+	if got := len(h.inflight); got != 0 {
+		t.Errorf("%d resolution slots still held", got)
 	}
 }

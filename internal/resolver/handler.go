@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"sync"
@@ -20,13 +21,13 @@ import (
 // second, unbounded source of upstream load.
 const maxPrefetchInFlight = 8
 
-// maxDeferred bounds the UDP cache misses being resolved in the
-// background at once. Each holds a goroutine and a copy of its query; past
-// the bound, misses are resolved inline, which slows the socket's reader
-// and lets the kernel's socket buffer absorb (and eventually drop) the
-// excess instead of our memory. 1024 in flight at ~50 ms each is ~20k cold
-// resolutions per second, well above what a small device's uplink needs.
-const maxDeferred = 1024
+// DefaultMaxInFlight bounds the cache misses being resolved at once
+// (HandlerConfig.MaxInFlight). Each holds a goroutine with a deep stack,
+// a copy of its query and, while it waits, an upstream socket and its
+// read buffer: some 30-50 KiB. 1024 in flight at ~50 ms each is ~20k cold
+// resolutions per second, well above what a small device's uplink needs;
+// a memory budget sets fewer (internal/service).
+const DefaultMaxInFlight = 1024
 
 // HandlerConfig configures the client-facing handler. The client ACL,
 // metrics and query log are not the handler's: internal/service wraps it
@@ -39,6 +40,12 @@ type HandlerConfig struct {
 	// DNS64, when set, synthesizes AAAA records from A records for
 	// IPv6-only clients (RFC 6147, dns64.go); SetDNS64 changes it.
 	DNS64 *DNS64
+	// MaxInFlight bounds the cache misses resolved at once (0:
+	// DefaultMaxInFlight). Past it a miss is answered SERVFAIL at once,
+	// with an Extended DNS Error naming the bound, as Unbound drops
+	// queries past num-queries-per-thread: the process keeps its memory,
+	// and the sockets keep serving cache hits.
+	MaxInFlight int
 }
 
 // Handler answers clients: the cache-hit fast path in wire form, and the
@@ -52,7 +59,7 @@ type Handler struct {
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
 	prefetch chan struct{}
-	deferred chan struct{}     // slots of background resolutions (maxDeferred)
+	inflight chan struct{}     // slots of resolutions in flight (MaxInFlight)
 	jobs     chan *deferredJob // to idle workers; unbuffered
 	started  atomic.Uint64     // workers started (tests check reuse)
 	local    atomic.Pointer[localzone.Set]
@@ -67,7 +74,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) *Handler {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{r: r, log: cfg.Logger,
-		prefetch: make(chan struct{}, maxPrefetchInFlight), deferred: make(chan struct{}, maxDeferred),
+		prefetch: make(chan struct{}, maxPrefetchInFlight), inflight: make(chan struct{}, cmp.Or(max(cfg.MaxInFlight, 0), DefaultMaxInFlight)),
 		jobs: make(chan *deferredJob)}
 	h.msg = server.NewMsgHandler(cfg.Logger, h.serveMsg)
 	h.local.Store(cfg.Local)
@@ -111,15 +118,47 @@ func (h *Handler) ServeDNS(ctx context.Context, req *server.Request, out []byte)
 		// Answered without I/O in microseconds: not worth a worker.
 		return h.slow(ctx, req, out)
 	}
-	if send := req.Defer(); send != nil {
-		select {
-		case h.deferred <- struct{}{}:
-			h.resolveLater(ctx, req, send)
-			return nil
-		default: // at the bound: resolve inline (back-pressure)
-		}
+	select {
+	case h.inflight <- struct{}{}:
+	default:
+		// Every slot taken: answered from the cache alone, which still
+		// knows names the fast path does not (CNAME chains ending in
+		// cached data, names cached NSEC records prove absent, RFC
+		// 8198), else SERVFAIL with an Extended DNS Error naming the
+		// bound (cacheOnly). It takes microseconds, like a cache hit.
+		return h.slow(cacheOnly(ctx, cap(h.inflight)), req, out)
 	}
+	if send := req.Defer(); send != nil {
+		h.resolveLater(ctx, req, send) // the worker frees the slot
+		return nil
+	}
+	defer func() { <-h.inflight }()
 	return h.slow(ctx, req, out)
+}
+
+// cacheOnly marks ctx for answering from the cache alone, because every
+// one of the n resolution slots is taken: a miss is answered SERVFAIL at
+// once, with an Extended DNS Error (RFC 8914) naming the bound. Resolving
+// it inline instead would stall the socket's reader, and with it the
+// cache hits queued behind; queueing it would grow memory with the flood.
+// A client retries, by when slots have freed (a resolution takes
+// milliseconds to seconds), and the failure is not cached, so the name
+// is resolved as soon as there is room.
+func cacheOnly(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, cacheOnlyKey{}, n)
+}
+
+type cacheOnlyKey struct{}
+
+// busy is the error of a resolution that would need the network under
+// cacheOnly (nil otherwise), counted as a spent budget.
+func busy(ctx context.Context, stats *Stats) error {
+	n, ok := ctx.Value(cacheOnlyKey{}).(int)
+	if !ok {
+		return nil
+	}
+	stats.Budget[BudgetInFlight].Add(1)
+	return &BudgetError{Budget: BudgetInFlight, inFlight: n}
 }
 
 // isLocal says whether a local zone decides the query (msg, peeked as q).

@@ -94,10 +94,16 @@ const (
 	BudgetCutDepth       = "zone_cut_depth"
 	BudgetCNAME          = "cname_restarts"
 	BudgetWallTime       = "wall_time"
+	// BudgetInFlight is not a client query's but the resolver's: every
+	// resolution slot was taken (HandlerConfig.MaxInFlight).
+	BudgetInFlight = "resolutions_in_flight"
 )
 
 // BudgetError reports which budget ran out.
-type BudgetError struct{ Budget string }
+type BudgetError struct {
+	Budget   string
+	inFlight int // BudgetInFlight's size, for Text
+}
 
 func (e *BudgetError) Error() string { return "resolver: budget exceeded: " + e.Budget }
 
@@ -121,6 +127,8 @@ func (e *BudgetError) Text() string {
 		return fmt.Sprintf("query budget: %d CNAME restarts", MaxCNAMERestarts)
 	case BudgetWallTime:
 		return fmt.Sprintf("query budget: %v wall time", MaxWallTime)
+	case BudgetInFlight:
+		return fmt.Sprintf("resolver busy: %d resolutions in flight, the most its memory allows", e.inFlight)
 	}
 	return "query budget: " + e.Budget
 }
@@ -209,7 +217,7 @@ type Stats struct {
 
 func newStats() *Stats {
 	s := &Stats{Budget: map[string]*atomic.Uint64{}}
-	for _, b := range []string{BudgetUpstream, BudgetPerName, BudgetGlueless, BudgetGluelessFailed, BudgetDepth, BudgetCutDepth, BudgetCNAME, BudgetWallTime} {
+	for _, b := range []string{BudgetUpstream, BudgetPerName, BudgetGlueless, BudgetGluelessFailed, BudgetDepth, BudgetCutDepth, BudgetCNAME, BudgetWallTime, BudgetInFlight} {
 		s.Budget[b] = new(atomic.Uint64)
 	}
 	return s

@@ -73,6 +73,19 @@ type Config struct {
 	// NoCookies sends queries without DNS Cookies (RFC 7873), which are
 	// sent to every server that takes EDNS otherwise.
 	NoCookies bool
+	// Tables bounds the resolver's tables besides the cache; zero fields
+	// take the defaults. A memory budget sizes them (internal/service).
+	Tables Tables
+}
+
+// Tables bounds what the resolver remembers besides the cache, in
+// entries. Each table drops entries past its bound, so none grows with
+// the names or servers a client makes it meet.
+type Tables struct {
+	Servers     int // server selection: SRTT, EDNS, cookies per address (DefaultMaxServers)
+	FailedZones int // zone cuts whose servers all failed, RFC 9520 (DefaultMaxFailedZones)
+	AddrMemo    int // NS names with their addresses memoised (DefaultMaxAddrMemo)
+	KeyCache    int // zones in the validator's key cache (validate.DefaultCacheSize)
 }
 
 // DNSSEC configures validation.
@@ -161,8 +174,9 @@ func New(cfg Config) (*Resolver, error) {
 			cfg.RootServers = &rs
 		}
 	}
-	r := &Resolver{cfg: cfg, log: cfg.Logger, cache: cfg.Cache, sel: newSelection(cfg.Now), stats: newStats(),
+	r := &Resolver{cfg: cfg, log: cfg.Logger, cache: cfg.Cache, sel: newSelection(cfg.Now, cfg.Tables.Servers), stats: newStats(),
 		limits: dnssec.DefaultLimits(), cookieSecret: newCookieSecret(), cookieSource: transport.SourceAddr}
+	r.zoneFails.max, r.addrs.max = cfg.Tables.FailedZones, cfg.Tables.AddrMemo
 	if err := r.SetForward(cfg.Forward); err != nil {
 		return nil, err
 	}
@@ -189,6 +203,9 @@ func (r *Resolver) Resolve(ctx context.Context, q dns.Question) (*Response, erro
 		}
 		r.noteCache(r.recorderFrom(ctx), name, q.Qtype, false)
 		return resp, err
+	}
+	if err := busy(ctx, r.stats); err != nil {
+		return nil, err
 	}
 	// A cached chain whose end is not cached: resolve looks it up again
 	// and continues from its end (rare; a miss is the common case).

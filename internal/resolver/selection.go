@@ -24,10 +24,11 @@ const (
 	// rank stops growing at unknownRTT<<9 (about 190 s), so it is retried
 	// eventually (after the others) instead of never.
 	maxBackoff = 9
-	// maxServers bounds the selection table: entries beyond it are dropped
-	// oldest first, so hostile referrals to many addresses cannot grow
-	// memory without limit.
-	maxServers = 10000
+	// DefaultMaxServers bounds the selection table (Tables.Servers):
+	// entries beyond it are dropped oldest first, so hostile referrals to
+	// many addresses cannot grow memory without limit. An entry is about
+	// 200 bytes, so 10000 cost ~2 MiB.
+	DefaultMaxServers = 10000
 	// serverEntryTTL: an entry not updated for this long is forgotten and
 	// the server starts afresh (a recovered server gets its chance back).
 	serverEntryTTL = 15 * time.Minute
@@ -42,6 +43,7 @@ type selection struct {
 	mu  sync.Mutex
 	now func() time.Time
 	m   map[netip.Addr]*serverInfo
+	max int // entries (Tables.Servers)
 }
 
 type serverInfo struct {
@@ -71,8 +73,11 @@ func (si *serverInfo) timeout() time.Duration {
 	return min(max(si.rto(), minRTO)<<si.backoff, maxRTO)
 }
 
-func newSelection(now func() time.Time) *selection {
-	return &selection{now: now, m: make(map[netip.Addr]*serverInfo)}
+func newSelection(now func() time.Time, max int) *selection {
+	if max <= 0 {
+		max = DefaultMaxServers
+	}
+	return &selection{now: now, m: make(map[netip.Addr]*serverInfo), max: max}
 }
 
 // infoLocked returns a's entry as of now, creating it if needed. Callers
@@ -84,12 +89,12 @@ func (s *selection) infoLocked(a netip.Addr, now time.Time) *serverInfo {
 		ok = false
 	}
 	if !ok {
-		if len(s.m) >= maxServers {
+		if len(s.m) >= s.max {
 			for k, v := range s.m { // drop the stalest of a few samples
-				if now.Sub(v.updated) > serverEntryTTL/2 || len(s.m) >= maxServers {
+				if now.Sub(v.updated) > serverEntryTTL/2 || len(s.m) >= s.max {
 					delete(s.m, k)
 				}
-				if len(s.m) < maxServers {
+				if len(s.m) < s.max {
 					break
 				}
 			}

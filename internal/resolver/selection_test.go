@@ -26,7 +26,7 @@ func TestSelectionRTO(t *testing.T) {
 		{"fast then failing", []time.Duration{10 * ms, -1, -1}, 4 * minRTO},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newSelection(time.Now)
+			s := newSelection(time.Now, 0)
 			a := netip.MustParseAddr("192.0.2.1")
 			for _, h := range tc.history {
 				if h < 0 {
@@ -43,7 +43,7 @@ func TestSelectionRTO(t *testing.T) {
 }
 
 func TestSelectionBest(t *testing.T) {
-	s := newSelection(time.Now)
+	s := newSelection(time.Now, 0)
 	fast, slow, fresh := netip.MustParseAddrPort("192.0.2.1:53"), netip.MustParseAddrPort("192.0.2.2:53"), netip.MustParseAddrPort("192.0.2.3:53")
 	s.good(fast.Addr(), 20*time.Millisecond)
 	s.good(slow.Addr(), 900*time.Millisecond)

@@ -40,7 +40,8 @@ func (r *Resolver) newValidator() *validate.Validator {
 		}
 		return resp.msg(name, qtype), nil
 	})
-	return validate.New(fetch, validate.Options{Anchors: r.cfg.DNSSEC.Anchors, Now: r.cfg.Now, TimeFloor: r.cfg.DNSSEC.TimeFloor})
+	return validate.New(fetch, validate.Options{Anchors: r.cfg.DNSSEC.Anchors, Now: r.cfg.Now, TimeFloor: r.cfg.DNSSEC.TimeFloor,
+		CacheSize: r.cfg.Tables.KeyCache})
 }
 
 // TrustAnchors returns the validator's trust anchors (nil when the
@@ -85,6 +86,13 @@ func (r *Resolver) ResolveSecure(ctx context.Context, q dns.Question, cd bool) (
 	resp, err := r.Resolve(ctx, q)
 	if err != nil || r.val == nil || cd {
 		return resp, err
+	}
+	if resp.Security == cache.Unchecked {
+		// Judging may fetch keys, which a cache-only answer must not;
+		// and a verdict reached without them must not be cached.
+		if err := busy(ctx, r.stats); err != nil {
+			return nil, err
+		}
 	}
 	return r.judge(ctx, q, resp), nil
 }

@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"cmp"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,10 +12,11 @@ import (
 // persistent ones, for at most 5 minutes.
 const MaxFailureBackoff = 5 * time.Minute
 
-// maxFailedZones bounds the zone cuts remembered as failed: a hostile
-// client naming many broken zones must not grow memory without limit;
-// past it, entries are dropped (the expired ones first, then any).
-const maxFailedZones = 10000
+// DefaultMaxFailedZones bounds the zone cuts remembered as failed
+// (Tables.FailedZones): a hostile client naming many broken zones must
+// not grow memory without limit; past it, entries are dropped (the
+// expired ones first, then any). An entry is about 100 bytes.
+const DefaultMaxFailedZones = 10000
 
 // zoneFailures remembers zone cuts none of whose servers could be asked:
 // named only by names that do not resolve, as in a cyclic dependency
@@ -25,9 +27,10 @@ const maxFailedZones = 10000
 // out is remembered twice as long, up to MaxFailureBackoff; any useful
 // reply from its servers forgets it.
 type zoneFailures struct {
-	n  atomic.Int32 // entries: the common case, none, costs no lock
-	mu sync.Mutex
-	m  map[string]zoneFailure
+	n   atomic.Int32 // entries: the common case, none, costs no lock
+	mu  sync.Mutex
+	m   map[string]zoneFailure
+	max int // entries; 0: DefaultMaxFailedZones
 }
 
 type zoneFailure struct {
@@ -62,12 +65,13 @@ func (z *zoneFailures) note(zone string, now time.Time) {
 		}
 		backoff = min(2*f.backoff, MaxFailureBackoff)
 	}
-	if len(z.m) >= maxFailedZones {
+	limit := cmp.Or(z.max, DefaultMaxFailedZones)
+	if len(z.m) >= limit {
 		for k, f := range z.m {
-			if !now.Before(f.until.Add(f.backoff)) || len(z.m) >= maxFailedZones {
+			if !now.Before(f.until.Add(f.backoff)) || len(z.m) >= limit {
 				delete(z.m, k)
 			}
-			if len(z.m) < maxFailedZones/2 {
+			if len(z.m) < limit/2 {
 				break
 			}
 		}

@@ -37,10 +37,10 @@ func TestZoneFailuresBackoff(t *testing.T) {
 	if z.failed("a.example.", now) {
 		t.Error("remembered after forget")
 	}
-	for i := range maxFailedZones + 10 {
+	for i := range DefaultMaxFailedZones + 10 {
 		z.note(fmt.Sprintf("z%d.example.", i), now)
 	}
-	if len(z.m) > maxFailedZones {
-		t.Errorf("%d zones remembered, bound %d", len(z.m), maxFailedZones)
+	if len(z.m) > DefaultMaxFailedZones {
+		t.Errorf("%d zones remembered, bound %d", len(z.m), DefaultMaxFailedZones)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -32,8 +33,13 @@ type AuthOptions struct {
 	// the listeners serve and what Handler returns (the lab's faults).
 	Wrap func(server.Handler) server.Handler
 	// Server tunes the listeners; its Listen and Logger are ignored (they
-	// come from the configuration and Logger).
+	// come from the configuration and Logger). Sizes left zero come from
+	// the memory budget.
 	Server server.Config
+	// EnvMemoryLimit is GOMEMLIMIT's value when the environment sets it
+	// (the command reads it): without a memory-limit, the budget is
+	// derived from it (NewAuthBudget).
+	EnvMemoryLimit int64
 	// Now is the clock of automatic signing: signatures' validity and
 	// their refresh; if nil, a clock following the time file named by
 	// FAKETIME_TIMESTAMP_FILE when that is set (TimeFileEnv), else
@@ -60,6 +66,7 @@ type Auth struct {
 	stopBg context.CancelFunc
 	bg     sync.WaitGroup
 
+	budget      AuthBudget
 	front       *frontDoor     // recover, metrics, query log
 	am          *metrics.Auth  // zone serials, transfers, reloads; nil without metrics
 	metrics     netip.AddrPort // zero: off
@@ -93,7 +100,8 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	if len(zs) == 0 && len(opt.Zones) == 0 && len(cfg.Secondaries) == 0 {
 		return nil, errors.New("no zone could be loaded")
 	}
-	a := &Auth{log: log, opt: opt, h: h, handler: h, listen: cfg.Listen, sign: sign}
+	a := &Auth{log: log, opt: opt, h: h, handler: h, listen: cfg.Listen, sign: sign,
+		budget: NewAuthBudget(cfg, runtime.GOMAXPROCS(0), opt.EnvMemoryLimit)}
 	if opt.Wrap != nil {
 		a.handler = opt.Wrap(h)
 	}
@@ -113,8 +121,10 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	a.tsig = tsig.NewServer(opt.Now, log)
 	a.tsig.SetKeys(keys)
 	a.front.sign = a.tsig.Middleware()
-	a.front.rrl = server.NewRRL(rrlConfig(cfg, a.front.event()))
-	if a.tap = newTap(cfg.Dnstap, cfg.Identity, log); a.tap != nil {
+	rrl := rrlConfig(cfg, a.front.event())
+	rrl.TableSize = a.budget.RRL
+	a.front.rrl = server.NewRRL(rrl)
+	if a.tap = newTap(cfg.Dnstap, cfg.Identity, a.budget.TapQueue, log); a.tap != nil {
 		a.front.tap = &tapObserver{l: a.tap, query: dnstap.AuthQuery, now: clock.Or(opt.Now)}
 	}
 	a.handler = a.front.wrap(a.handler, log, nil)
@@ -128,6 +138,9 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	freeParseGarbage(cfg)
 	return a, nil
 }
+
+// Budget is how the service shares out its memory.
+func (a *Auth) Budget() AuthBudget { return a.budget }
 
 // rrlConfig is the rate limiter's configuration (validated by config).
 func rrlConfig(cfg *config.Auth, observe func(server.Event, server.Proto)) server.RRLConfig {
@@ -179,7 +192,7 @@ func (a *Auth) Start(ctx context.Context) error {
 	if err := a.startMetrics(); err != nil {
 		return err
 	}
-	scfg := a.front.listener(a.opt.Server)
+	scfg := a.front.listener(a.budget.listener(a.opt.Server))
 	scfg.Listen, scfg.Logger = a.listen, a.log
 	srv := server.New(scfg, a.handler)
 	if err := srv.Start(ctx); err != nil {

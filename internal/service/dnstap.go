@@ -16,12 +16,12 @@ import (
 // newTap starts the dnstap Logger of a daemon configured with addr
 // ("unix:/path"), or returns nil when addr is empty. config.Validate has
 // checked addr.
-func newTap(addr, identity string, log *slog.Logger) *dnstap.Logger {
+func newTap(addr, identity string, queue int, log *slog.Logger) *dnstap.Logger {
 	if addr == "" {
 		return nil
 	}
 	path, _ := dnstap.ParseAddr(addr)
-	return dnstap.New(dnstap.Config{Path: path, Identity: identity, Version: "rootline", Logger: log})
+	return dnstap.New(dnstap.Config{Path: path, Identity: identity, Version: "rootline", Queue: queue, Logger: log})
 }
 
 // tapObserver logs every answered client query and its reply to dnstap

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -47,7 +48,8 @@ type ResolverOptions struct {
 	// the configuration's files: the lab's root anchor, known in memory.
 	Anchors []dns.RR
 	// Server tunes the listeners; its Listen and Logger are ignored (they
-	// come from the configuration and Logger).
+	// come from the configuration and Logger). Sizes left zero come from
+	// the memory budget.
 	Server server.Config
 	// Exchanger, if set, carries the upstream queries instead of the
 	// UDP/TCP client: the lab's in-memory network, where no socket is
@@ -56,6 +58,10 @@ type ResolverOptions struct {
 	// Lab, when set with the configuration's web address, adds the
 	// lab's fault panel to the web page.
 	Lab *web.Lab
+	// EnvMemoryLimit is GOMEMLIMIT's value when the environment sets it
+	// (the command reads it): without a memory-limit in the
+	// configuration, the budget is derived from it (NewResolverBudget).
+	EnvMemoryLimit int64
 }
 
 // Resolver is the caching recursive resolver and forwarder, with its
@@ -73,6 +79,7 @@ type Resolver struct {
 	served  server.Handler // h behind front
 	hints   int            // root hints, for the log
 	forward int            // forwarded zones at start, for the log
+	budget  ResolverBudget
 	anchors *anchorUpdater // RFC 5011 updates; nil when off
 	web     *webPage       // the web page (web.go); nil when off
 
@@ -122,7 +129,8 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err er
 		}
 		sec = &resolver.DNSSEC{Anchors: anchors, TimeFloor: timeFloor(cfg, system)}
 	}
-	tap := newTap(cfg.Dnstap, cfg.Identity, log)
+	budget := NewResolverBudget(cfg, runtime.GOMAXPROCS(0), opt.EnvMemoryLimit)
+	tap := newTap(cfg.Dnstap, cfg.Identity, budget.TapQueue, log)
 	defer func() {
 		if err != nil {
 			tap.Close()
@@ -130,12 +138,13 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err er
 	}()
 	ex := opt.Exchanger
 	if ex == nil {
-		ex = transport.NewClient(transport.ClientOptions{Timeout: opt.UpstreamTimeout, Logger: log})
+		ex = transport.NewClient(transport.ClientOptions{Timeout: opt.UpstreamTimeout, Logger: log,
+			UDPReadSize: budget.UpstreamRead})
 	}
 	if tap != nil {
 		ex = &tapExchanger{next: ex, l: tap, now: clock.Or(opt.Now)}
 	}
-	c := cache.New(cache.Config{MaxBytes: cfg.Cache.MaxBytes, MinTTL: cfg.Cache.MinTTL, MaxTTL: cfg.Cache.MaxTTL,
+	c := cache.New(cache.Config{MaxBytes: budget.CacheBytes, MinTTL: cfg.Cache.MinTTL, MaxTTL: cfg.Cache.MaxTTL,
 		MaxNegTTL: cfg.Cache.MaxNegTTL, ServeStale: cfg.Cache.ServeStale, StaleWindow: cfg.Cache.StaleWindow, Now: opt.Now})
 	r, err := resolver.New(resolver.Config{
 		Exchanger:             ex,
@@ -151,12 +160,13 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err er
 		DNSSEC:                sec,
 		NoAggressiveNSEC:      cfg.NoAggressiveNSEC,
 		NoCookies:             cfg.NoUpstreamCookies,
+		Tables:                budget.Tables,
 	})
 	if err != nil {
 		return nil, err
 	}
 	s := &Resolver{log: log, opt: opt, tap: tap, listen: cfg.Listen, metrics: cfg.Metrics, cache: c, r: r,
-		hints: len(hints), forward: len(cfg.Forward)}
+		hints: len(hints), forward: len(cfg.Forward), budget: budget}
 	if sec != nil && cfg.TrustAnchorState != "" {
 		if s.anchors, err = newAnchorUpdater(cfg.TrustAnchorState, sec.Anchors, r, clock.Or(opt.Now), sec.TimeFloor, log); err != nil {
 			return nil, err
@@ -181,7 +191,7 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err er
 		s.web = newWebPage(cfg, opt.Lab, hostNames)
 		s.front.web = s.web.queries
 	}
-	s.h = resolver.NewHandler(r, resolver.HandlerConfig{Logger: log, Local: local})
+	s.h = resolver.NewHandler(r, resolver.HandlerConfig{Logger: log, Local: local, MaxInFlight: budget.InFlight})
 	if err := s.h.SetDNS64(dns64Config(cfg)); err != nil {
 		return nil, err
 	}
@@ -209,7 +219,7 @@ func (s *Resolver) Start(ctx context.Context) error {
 	}
 	// The page answers from the handler itself, not through the sockets.
 	err := s.startWeb()
-	scfg := s.front.listener(s.opt.Server)
+	scfg := s.front.listener(s.budget.listener(s.opt.Server))
 	scfg.Listen, scfg.Logger = s.listen, s.log
 	srv := server.New(scfg, s.served)
 	if err == nil {
@@ -248,6 +258,9 @@ func (s *Resolver) Addrs() (udp, tcp []netip.AddrPort) {
 // door (client ACL, metrics, query log). Serving it directly, without
 // Start, answers queries without any socket (the lab's in-memory network).
 func (s *Resolver) Handler() server.Handler { return s.served }
+
+// Budget is how the service shares out its memory.
+func (s *Resolver) Budget() ResolverBudget { return s.budget }
 
 // Cache is the resolver's cache.
 func (s *Resolver) Cache() *cache.Cache { return s.cache }

@@ -332,6 +332,44 @@ func TestClientTruncatedGarbage(t *testing.T) {
 	}
 }
 
+// TestClientReadSize: with a small UDP read buffer, a reply larger than
+// it (a server ignoring our EDNS size) is taken as truncated and fetched
+// over TCP; one that fits is used as it is.
+func TestClientReadSize(t *testing.T) {
+	big := func(r *dns.Msg) {
+		for i := range 200 { // ~3 KiB of TXT: more than the 2 KiB buffer
+			r.Answer = append(r.Answer, &dns.TXT{Hdr: dns.RR_Header{Name: r.Question[0].Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 60},
+				Txt: []string{strings.Repeat("x", i%10)}})
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		grow    func(*dns.Msg)
+		wantNet string
+	}{
+		{"fits", nil, "udp"},
+		{"too large", big, "tcp"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := newResponder(t, "127.0.0.1", func(q *dns.Msg) []datagram {
+				return []datagram{{data: answer(t, q, "6.6.6.6", tc.grow)}}
+			}, func(q *dns.Msg) [][]byte {
+				return [][]byte{answer(t, q, "192.0.2.12", tc.grow)}
+			})
+			r, info, err := NewClient(ClientOptions{UDPReadSize: 2048}).ExchangeInfo(context.Background(), rs.addr, query("big.example.test.", dns.TypeA))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Network != tc.wantNet || info.TruncatedUDP != (tc.wantNet == "tcp") {
+				t.Errorf("info = %+v, want the reply over %s", info, tc.wantNet)
+			}
+			if want := map[string]string{"udp": "6.6.6.6", "tcp": "192.0.2.12"}[tc.wantNet]; firstA(t, r) != want || r.Truncated {
+				t.Errorf("reply:\n%v", r)
+			}
+		})
+	}
+}
+
 func TestClientTCPOnly(t *testing.T) {
 	for _, ip := range []string{"127.0.0.1", "::1"} {
 		t.Run(ip, func(t *testing.T) {

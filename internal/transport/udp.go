@@ -190,7 +190,7 @@ func (c *Client) udpNet(ctx context.Context, s *scratch, server netip.AddrPort, 
 				c.log.Debug("ignored reply from wrong source", "server", server, "from", from)
 				continue
 			}
-			if r := c.accept(w, server, q, packed, buf[:n]); r != nil {
+			if r := c.accept(w, server, q, packed, fullTruncated(buf, n)); r != nil {
 				return r, n, nil
 			}
 			if w.final != nil {
@@ -199,6 +199,19 @@ func (c *Client) udpNet(ctx context.Context, s *scratch, server netip.AddrPort, 
 		}
 		wait *= 2
 	}
+}
+
+// fullTruncated returns the datagram of n bytes read into buf. One that
+// fills a buffer shorter than any datagram may have been cut short by the
+// read (ClientOptions.UDPReadSize): its TC bit is set, so that, if it
+// answers our query, the query is retried over TCP as for a server's own
+// truncation (matchRest keeps a truncated reply's header when the rest
+// does not decode).
+func fullTruncated(buf []byte, n int) []byte {
+	if n == len(buf) && n < wire.MaxMsgSize && n > 2 {
+		buf[2] |= byte(wire.FlagTC >> 8)
+	}
+	return buf[:n]
 }
 
 func earliest(a, b time.Time) time.Time {

@@ -180,7 +180,7 @@ func (a *udpAttempt) step(fd uintptr) bool {
 			a.rerr = os.NewSyscallError("read", err)
 			return true
 		}
-		if r := a.c.accept(a.w, a.server, a.q, a.packed, a.buf[:n]); r != nil {
+		if r := a.c.accept(a.w, a.server, a.q, a.packed, fullTruncated(a.buf, n)); r != nil {
 			a.reply, a.n = r, n
 			return true
 		}
