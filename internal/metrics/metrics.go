@@ -51,7 +51,7 @@ const (
 // few), so a query costs index arithmetic and atomic adds: no label
 // lookup, no allocation.
 type Queries struct {
-	queries [2][rcodeSlots][2]prometheus.Counter // proto, rcode, cached
+	queries [server.NumTransports][rcodeSlots][2]prometheus.Counter // transport, rcode, cached
 	types   [typeNamed + 32]prometheus.Counter   // by typeSlot
 	slot    [256]uint8                           // qtype below 256 -> types index (typeOther: not listed)
 	latency [2]prometheus.Observer               // by cached
@@ -91,16 +91,18 @@ func (m *Metrics) Queries(role string) *Queries {
 		Help: "What the listeners did that no handler sees: malformed or response packets dropped, TCP connections refused or timed out, sends failed.",
 	}, []string{"event", "proto"})
 	m.reg.MustRegister(qv, tv, lv, ev)
-	for p, proto := range []server.Proto{server.UDP, server.TCP} {
+	for p := range server.NumTransports {
 		for rc := range rcodeSlots {
 			name, ok := rcodeNames[rc]
 			if !ok {
 				name = strconv.Itoa(rc)
 			}
 			for c, cached := range []string{"miss", "hit"} {
-				q.queries[p][rc][c] = qv.WithLabelValues(proto.String(), name, cached)
+				q.queries[p][rc][c] = qv.WithLabelValues(server.TransportName(p), name, cached)
 			}
 		}
+	}
+	for p, proto := range []server.Proto{server.UDP, server.TCP} {
 		for e := range server.Event(server.NumEvents) {
 			q.events[e][p] = ev.WithLabelValues(e.String(), proto.String())
 		}
@@ -129,16 +131,18 @@ func (q *Queries) Observe(req *server.Request, reply []byte, d time.Duration) {
 	if pq, _ := req.Peek(); pq.NameEnd != 0 {
 		qtype = int(pq.Type)
 	}
-	q.Query(req.Proto, qtype, int(reply[3]&0xF), req.CacheHit, d)
+	q.query(req.Transport(), qtype, int(reply[3]&0xF), req.CacheHit, d)
 }
 
 // Query records one answered query; qtype -1 means the query had no
 // question.
 func (q *Queries) Query(proto server.Proto, qtype, rcode int, cached bool, d time.Duration) {
-	p, c := 0, 0
-	if proto == server.TCP {
-		p = 1
-	}
+	q.query(int(proto&1), qtype, rcode, cached, d)
+}
+
+// query is Query by Request.Transport (udp, tcp, tls, https, quic).
+func (q *Queries) query(p, qtype, rcode int, cached bool, d time.Duration) {
+	c := 0
 	if cached {
 		c = 1
 	}
