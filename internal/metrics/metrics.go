@@ -52,10 +52,10 @@ const (
 // lookup, no allocation.
 type Queries struct {
 	queries [server.NumTransports][rcodeSlots][2]prometheus.Counter // transport, rcode, cached
-	types   [typeNamed + 32]prometheus.Counter   // by typeSlot
-	slot    [256]uint8                           // qtype below 256 -> types index (typeOther: not listed)
-	latency [2]prometheus.Observer               // by cached
-	events  [eventSlots][2]prometheus.Counter    // event, proto
+	types   [typeNamed + 32]prometheus.Counter                      // by typeSlot
+	slot    [256]uint8                                              // qtype below 256 -> types index (typeOther: not listed)
+	latency [2]prometheus.Observer                                  // by cached
+	events  [eventSlots][2]prometheus.Counter                       // event, proto
 }
 
 // eventSlots covers server.Event's values.
