@@ -19,7 +19,8 @@ const resolverUsage = `usage: rootline resolver --listen ADDR:PORT [--listen ...
        [--local-zone ZONE=TYPE ...] [--local-data 'RR' ...] [--hosts FILE ...] [--config FILE]
        [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
        [--dns64 PREFIX] [--dns64-exclude CIDR ...] [--dnstap unix:PATH]
-       [--control SOCKET]
+       [--control SOCKET] [--listen-tls ADDR:PORT] [--listen-https ADDR:PORT]
+       [--tls-cert FILE --tls-key FILE]
 
 A caching recursive resolver: iterates from the root hints (IANA's roots
 when --root-hints is not given), or forwards (--forward .=ADDR makes it a
@@ -54,6 +55,9 @@ treated as absent (default ::ffff:0:0/96). --dnstap unix:PATH sends
 dnstap frames of client and upstream queries and replies to a collector
 (fstrm_capture, for one) on a Unix socket; frames are dropped, and
 counted, when it is slow or away.
+--listen-tls and --listen-https answer over DNS over TLS (RFC 7858) and
+DNS over HTTPS (RFC 8484, path /dns-query, HTTP/2 and HTTP/1.1) with the
+certificate and key of --tls-cert and --tls-key, re-read on SIGHUP.
 With --control SOCKET, 'rootline control -s SOCKET COMMAND' reports
 status and stats, reloads, flushes a name or a zone from the cache and
 dumps it.`
@@ -94,6 +98,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	verbose := fs.Bool("v", false, "log debug messages")
 	ids := addServerIDFlags(fs)
 	ctl := addControlFlags(fs)
+	tlsf := addTLSFlags(fs)
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -115,6 +120,9 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 			return nil, err
 		}
 		c.Listen = append(c.Listen, listen...)
+		if err := tlsf.apply(&c); err != nil {
+			return nil, err
+		}
 		allow, err := parseEach("--allow", allows, config.ParsePrefix)
 		if err != nil {
 			return nil, err

@@ -18,7 +18,14 @@ import (
 // common fields; a TOML file (decoded strictly) can set all of them.
 // docs/config.md describes every key.
 type Resolver struct {
-	Listen                []netip.AddrPort `toml:"listen"`
+	Listen []netip.AddrPort `toml:"listen"`
+	// ListenTLS and ListenHTTPS serve DNS over TLS (RFC 7858) and over
+	// HTTPS (RFC 8484) with TLSCert and TLSKey, PEM files read again on
+	// reload (tls.go).
+	ListenTLS             []netip.AddrPort `toml:"listen-tls"`
+	ListenHTTPS           []netip.AddrPort `toml:"listen-https"`
+	TLSCert               string           `toml:"tls-cert"`
+	TLSKey                string           `toml:"tls-key"`
 	RootHints             string           `toml:"root-hints"` // a named.root file; empty: IANA's roots built in
 	Forward               []Forward        `toml:"forward"`
 	Allow                 Prefixes         `toml:"allow"` // client prefixes; empty: loopback and private ranges
@@ -210,7 +217,7 @@ func ParseForwardFlag(v string) (Forward, error) {
 // were parsed when decoded; what is left is what no single value shows.
 // Each error names its key.
 func (c *Resolver) Validate() error {
-	errs := checkListen(c.Listen, "--listen")
+	errs := c.checkListeners()
 	errs = append(errs, checkValid("allow", "prefix", c.Allow)...)
 	errs = append(errs, checkServerID(c.NSID, c.Identity, c.VersionString, c.CookieSecret)...)
 	errs = append(errs, checkControl(c.Control, c.ControlMode)...)

@@ -152,25 +152,28 @@ type Certificate struct {
 
 // LoadCertificate reads a certificate chain and its key.
 func LoadCertificate(certFile, keyFile string) (*Certificate, error) {
-	c := &Certificate{certFile: certFile, keyFile: keyFile}
-	if err := c.Reload(); err != nil {
+	c := new(Certificate)
+	if err := c.Load(certFile, keyFile); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// Reload reads the files again; on error the certificate in use stays.
-func (c *Certificate) Reload() error {
-	kp, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
+// Load reads a certificate chain and its key, from then on the files
+// Reload reads; on error the certificate in use stays. Calls to Load and
+// Reload must not overlap (the daemons reload from one goroutine).
+func (c *Certificate) Load(certFile, keyFile string) error {
+	kp, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		return fmt.Errorf("tls certificate %s, key %s: %w", c.certFile, c.keyFile, err)
+		return fmt.Errorf("tls certificate %s, key %s: %w", certFile, keyFile, err)
 	}
+	c.certFile, c.keyFile = certFile, keyFile
 	c.cur.Store(&kp)
 	return nil
 }
 
-// Files returns the certificate and key file names.
-func (c *Certificate) Files() (cert, key string) { return c.certFile, c.keyFile }
+// Reload reads the files again; on error the certificate in use stays.
+func (c *Certificate) Reload() error { return c.Load(c.certFile, c.keyFile) }
 
 // Config returns a server TLS configuration that presents the current
 // certificate. TLS 1.3 is preferred (crypto/tls picks the highest both

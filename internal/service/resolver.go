@@ -66,6 +66,7 @@ type Resolver struct {
 	hints   int            // root hints, for the log
 	forward int            // forwarded zones at start, for the log
 	anchors *anchorUpdater // RFC 5011 updates; nil when off
+	tls     tlsListeners   // DoT and DoH (resolver_tls.go)
 
 	mu          sync.Mutex // guards srv, httpSrv, metricsAddr
 	srv         *server.Server
@@ -145,6 +146,9 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err er
 	}
 	s := &Resolver{log: log, opt: opt, tap: tap, listen: cfg.Listen, metrics: cfg.Metrics, cache: c, r: r,
 		hints: len(hints), forward: len(cfg.Forward)}
+	if s.tls, err = newTLSListeners(cfg); err != nil {
+		return nil, err
+	}
 	if sec != nil && cfg.TrustAnchorState != "" {
 		if s.anchors, err = newAnchorUpdater(cfg.TrustAnchorState, sec.Anchors, r, clock.Or(opt.Now), sec.TimeFloor, log); err != nil {
 			return nil, err
@@ -193,6 +197,7 @@ func (s *Resolver) Start(ctx context.Context) error {
 	}
 	scfg := s.front.listener(s.opt.Server)
 	scfg.Listen, scfg.Logger = s.listen, s.log
+	s.tls.configure(&scfg)
 	srv := server.New(scfg, s.served)
 	if err := srv.Start(ctx); err != nil {
 		if s.httpSrv != nil {
@@ -203,7 +208,8 @@ func (s *Resolver) Start(ctx context.Context) error {
 	}
 	s.srv = srv
 	udp, tcp := srv.Addrs()
-	s.log.Info("serving", "udp", udp, "tcp", tcp, "forward", s.forward, "root_hints", s.hints)
+	dot, doh := srv.EncryptedAddrs()
+	s.log.Info("serving", "udp", udp, "tcp", tcp, "tls", dot, "https", doh, "forward", s.forward, "root_hints", s.hints)
 	if s.anchors != nil {
 		bg, stop := context.WithCancel(ctx)
 		s.stopBg = stop
@@ -236,6 +242,10 @@ func (s *Resolver) Reload(ctx context.Context, cfg *config.Resolver) error {
 	}
 	local, err := localZones(cfg)
 	if err != nil {
+		return err
+	}
+	// The certificate first: if it does not load, nothing has changed.
+	if err := s.tls.reload(cfg); err != nil {
 		return err
 	}
 	if err := s.r.SetForward(forwardZones(cfg)); err != nil {

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"flag"
+
+	"github.com/rootline-dns/rootline/internal/config"
+)
+
+// tlsFlags are the resolver's encrypted-transport flags: its DoT and DoH
+// listeners and their certificate.
+type tlsFlags struct {
+	listenTLS, listenHTTPS listFlag
+	cert, key              *string
+}
+
+func addTLSFlags(fs *flag.FlagSet) *tlsFlags {
+	f := &tlsFlags{
+		cert: fs.String("tls-cert", "", "PEM certificate (and chain) of the DoT and DoH listeners, re-read on SIGHUP"),
+		key:  fs.String("tls-key", "", "PEM private key of --tls-cert"),
+	}
+	fs.Var(&f.listenTLS, "listen-tls", "serve DNS over TLS (RFC 7858) on ADDR:PORT, e.g. 127.0.0.1:853 (repeatable)")
+	fs.Var(&f.listenHTTPS, "listen-https", "serve DNS over HTTPS (RFC 8484, /dns-query) on ADDR:PORT, e.g. 127.0.0.1:443 (repeatable)")
+	return f
+}
+
+// apply adds the flags to c: addresses to the file's lists, files over
+// the file's.
+func (f *tlsFlags) apply(c *config.Resolver) error {
+	dot, err := parseEach("--listen-tls", f.listenTLS, config.ParseListen)
+	if err != nil {
+		return err
+	}
+	doh, err := parseEach("--listen-https", f.listenHTTPS, config.ParseListen)
+	if err != nil {
+		return err
+	}
+	c.ListenTLS, c.ListenHTTPS = append(c.ListenTLS, dot...), append(c.ListenHTTPS, doh...)
+	if *f.cert != "" {
+		c.TLSCert = *f.cert
+	}
+	if *f.key != "" {
+		c.TLSKey = *f.key
+	}
+	return nil
+}
