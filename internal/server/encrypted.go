@@ -41,10 +41,9 @@ func TransportName(t int) string {
 // EDNS options only stream transports carry.
 const (
 	optionKeepalive = 11 // edns-tcp-keepalive, RFC 7828
-	optionPadding   = 12 // RFC 7830
 	// PaddingBlock is the size responses are padded to a multiple of:
 	// RFC 8467 4.1's recommended Block-Length Padding for responses.
-	PaddingBlock = 468
+	PaddingBlock = wire.ResponsePaddingBlock
 )
 
 // finishStream adds to a stream reply (in a buffer of capacity 65535)
@@ -74,7 +73,7 @@ func (s *Server) finishStream(req *Request, reply []byte) []byte {
 		switch code {
 		case optionKeepalive:
 			keepalive = req.Encrypted != HTTPS
-		case optionPadding:
+		case wire.OptionPadding:
 			padding = req.Encrypted != Plain
 		}
 	}
@@ -84,26 +83,7 @@ func (s *Server) finishStream(req *Request, reply []byte) []byte {
 		reply, _ = wire.AddOptions(reply, []byte{0, optionKeepalive, 0, 2, byte(t >> 8), byte(t)})
 	}
 	if padding {
-		reply = Pad(reply, PaddingBlock)
+		reply = wire.Pad(reply, PaddingBlock)
 	}
-	return reply
-}
-
-// Pad adds a Padding option (RFC 7830) that makes reply a multiple of
-// block bytes long. A reply without an OPT record, or one the padding
-// would push past 65535 bytes, is returned as it is. It works in place
-// when reply has the capacity.
-func Pad(reply []byte, block int) []byte {
-	n := (block - (len(reply)+4)%block) % block
-	if len(reply)+4+n > wire.MaxMsgSize {
-		return reply
-	}
-	var buf [4 + PaddingBlock]byte
-	if n > PaddingBlock {
-		return reply // blocks above RFC 8467's are not ours to make
-	}
-	opt := buf[:4+n]
-	opt[1], opt[2], opt[3] = optionPadding, byte(n>>8), byte(n)
-	reply, _ = wire.AddOptions(reply, opt)
 	return reply
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/rootline-dns/rootline/internal/pki"
+	"github.com/rootline-dns/rootline/internal/wire"
 )
 
 // testPKI is a CA and a certificate it signed for dns.test and 127.0.0.1,
@@ -520,12 +521,12 @@ func TestPad(t *testing.T) {
 			r.Answer = []dns.RR{&dns.TXT{Hdr: dns.RR_Header{Name: "a.test.", Rrtype: dns.TypeTXT, Class: dns.ClassINET}, Txt: []string{strings.Repeat("x", n%250)}}}
 		}
 		b := pack(t, r)
-		if got := Pad(b, PaddingBlock); len(got)%PaddingBlock != 0 {
+		if got := wire.Pad(b, PaddingBlock); len(got)%PaddingBlock != 0 {
 			t.Fatalf("%d bytes padded to %d", len(b), len(got))
 		}
 	}
 	b := pack(t, query("a.test.", dns.TypeA))
-	if got := Pad(b, PaddingBlock); len(got) != len(b) {
+	if got := wire.Pad(b, PaddingBlock); len(got) != len(b) {
 		t.Errorf("reply without OPT padded to %d", len(got))
 	}
 }
