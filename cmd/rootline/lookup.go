@@ -20,6 +20,7 @@ import (
 const lookupUsage = `usage: rootline lookup [@SERVER[:PORT]] [-p PORT] [-t TYPE] [-c CLASS] [-x ADDR] [NAME [TYPE...]]...
                       [+short] [+json] [+tcp] [+norecurse] [+dnssec] [+trace] [+timeout=S] [+tries=N]
                       [+cd] [+noadflag] [+validate [+anchor=FILE]] [--root-hints FILE] [--resolv-conf FILE]
+                      [+tls | +https[=/PATH] | +quic] [+tls-ca=FILE] [+tls-hostname=NAME] [+tls-pin=BASE64]
 
 Asks one question per NAME and TYPE, dig-style; without @SERVER the
 nameservers of resolv.conf are asked. A TYPE right after a NAME applies to
@@ -30,7 +31,11 @@ asks. +validate checks the answer's DNSSEC chain itself, like delv, from
 the IANA root trust anchor or the DS/DNSKEY records of +anchor=FILE,
 asking the same server with CD set, and prints "; fully validated",
 "; unsigned answer" or the reason validation failed; with +trace it
-also prints the chain of trust.
+also prints the chain of trust. +tls, +https and +quic ask over DNS over
+TLS, HTTPS (POST to /dns-query) or QUIC (port 853, 443, 853 unless -p),
+verifying the server's certificate against the system's authorities, or
++tls-ca=FILE's, for the name +tls-hostname=NAME (default: the address);
++tls-pin=BASE64 trusts a key by its SPKI SHA-256 pin instead.
 
 Exit status (as dig's): 0 a reply was received, whatever its RCODE (even
 NXDOMAIN, and, as delv's, after a +validate failure); 1 usage error; 9 no
@@ -87,6 +92,7 @@ type lookupArgs struct {
 	rootHints  string
 	resolvConf string
 	argv       []string // as given, for the banner
+	enc        encOptions
 }
 
 // usageErr and inputErr are parse failures with dig's exit codes.
@@ -310,6 +316,9 @@ func (a *lookupArgs) option(o string) error {
 		}
 		a.bufsize = uint16(n)
 	default:
+		if ok, err := a.encOption(name, val, hasVal, on); ok {
+			return err
+		}
 		return usageErr("unknown option +%s (see rootline lookup -h)", o)
 	}
 	return nil
@@ -360,6 +369,10 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	enc, err := a.encExchanger()
+	if err != nil {
+		return err
+	}
 	client, err := lookup.New(lookup.Options{
 		Config:  &lookup.Config{Servers: servers, Timeout: a.timeout, Attempts: a.tries, UseTCP: a.tcp},
 		NoHosts: true,
@@ -367,6 +380,7 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		// none at all.
 		NoEDNS:       !a.edns,
 		TrustAnchors: anchors,
+		Exchanger:    enc, // +tls, +https, +quic; nil: plain DNS
 	})
 	if err != nil {
 		return err
@@ -423,7 +437,7 @@ func (a *lookupArgs) request(q question) *dns.Msg {
 func (a *lookupArgs) servers(ctx context.Context) ([]netip.AddrPort, error) {
 	port := a.port
 	if port == 0 {
-		port = 53
+		port = a.defaultPort()
 	}
 	if a.server == "" {
 		path := a.resolvConf

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -228,5 +229,65 @@ func TestResolverTLSClients(t *testing.T) {
 		if !strings.Contains(strings.ToLower(log.String()), "proto=tls name="+name+".enc.test.") { // kresd randomises case (0x20)
 			t.Errorf("query log has no DoT query from %s:\n%s", name, log.String())
 		}
+	}
+}
+
+// TestLookupTLS: rootline lookup +tls and +https get the answer kdig
+// gets from the same listeners; an untrusted CA, a wrong name and an
+// expired certificate are errors (exit 9, as no reply), never answers.
+func TestLookupTLS(t *testing.T) {
+	kdig := peers.Need(t, "kdig")
+	f := newTLSFiles(t, "dns.test")
+	dot, doh := freeAddr(t, "127.0.85.7"), freeAddr(t, "127.0.85.7")
+	var log syncBuffer
+	d := startDaemon(t, resolverCommand, []string{"--listen", "127.0.85.7:0", "--listen-tls", dot.String(), "--listen-https", doh.String(),
+		"--tls-cert", f.certFile, "--tls-key", f.keyFile, "--local-data", "www.enc.test. 300 A 192.0.2.7",
+		"--root-hints", writeHints(t), "--allow-loopback-upstream"}, &log)
+	defer d.stop()
+	lookupOut := func(args ...string) (string, error) {
+		var out, errOut strings.Builder
+		err := run(t.Context(), append([]string{"lookup"}, args...), &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	other := newTLSFiles(t, "dns.test")
+	for _, mode := range []struct {
+		flag, upper string
+		addr        netip.AddrPort
+	}{{"+tls", "TLS", dot}, {"+https", "HTTPS", doh}} {
+		at, port := "@"+mode.addr.Addr().String(), strconv.Itoa(int(mode.addr.Port()))
+		out, err := lookupOut(at, "-p", port, mode.flag, "+tls-ca="+f.caFile, "+tls-hostname=dns.test", "+short", "www.enc.test")
+		kout, kerr := exec.Command(kdig, at, "-p", port, mode.flag, "+tls-ca="+f.caFile, "+tls-hostname=dns.test", "+short", "www.enc.test").CombinedOutput()
+		if err != nil || kerr != nil || out != string(kout) || out != "192.0.2.7\n" {
+			t.Errorf("lookup %s: %q %v; kdig %q %v", mode.flag, out, err, kout, kerr)
+		}
+		out, err = lookupOut(at, "-p", port, mode.flag, "+tls-ca="+f.caFile, "+tls-hostname=dns.test", "www.enc.test")
+		if err != nil || !strings.Contains(out, "("+mode.upper+")") {
+			t.Errorf("lookup %s: transport not shown:\n%s", mode.flag, out)
+		}
+		for _, bad := range []struct {
+			name string
+			args []string
+			want string
+		}{
+			{"untrusted CA", []string{"+tls-ca=" + other.caFile, "+tls-hostname=dns.test"}, "unknown authority"},
+			{"system roots", []string{"+tls-hostname=dns.test"}, "unknown authority"},
+			{"wrong name", []string{"+tls-ca=" + f.caFile, "+tls-hostname=wrong.test"}, "wrong.test"},
+		} {
+			out, err := lookupOut(append([]string{at, "-p", port, mode.flag, "+tries=1", "+timeout=3"}, append(bad.args, "www.enc.test")...)...)
+			var ee exitError
+			if !errors.As(err, &ee) || ee.code != exitNoReply || !strings.Contains(out, bad.want) || strings.Contains(out, "192.0.2.7") {
+				t.Errorf("lookup %s %s: %v\n%s", mode.flag, bad.name, err, out)
+			}
+		}
+	}
+	// Expired: SIGHUP loads an expired certificate.
+	f.issue(t, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour), "dns.test")
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	if err := <-d.reloads; err != nil {
+		t.Fatal(err)
+	}
+	out, err := lookupOut("@"+dot.Addr().String(), "-p", strconv.Itoa(int(dot.Port())), "+tls", "+tls-ca="+f.caFile, "+tls-hostname=dns.test", "+tries=1", "www.enc.test")
+	if err == nil || !strings.Contains(out, "expired") {
+		t.Errorf("expired certificate: %v\n%s", err, out)
 	}
 }
