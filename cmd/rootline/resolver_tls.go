@@ -11,13 +11,17 @@ import (
 type tlsFlags struct {
 	listenTLS, listenHTTPS listFlag
 	cert, key              *string
+	ca                     *string
+	pins                   listFlag
 }
 
 func addTLSFlags(fs *flag.FlagSet) *tlsFlags {
 	f := &tlsFlags{
 		cert: fs.String("tls-cert", "", "PEM certificate (and chain) of the DoT and DoH listeners, re-read on SIGHUP"),
 		key:  fs.String("tls-key", "", "PEM private key of --tls-cert"),
+		ca:   fs.String("tls-ca", "", "PEM authorities encrypted forwarders (tls://, https://, quic://) are verified against (default: the system's)"),
 	}
+	fs.Var(&f.pins, "tls-pin", "trust encrypted forwarders by this SPKI SHA-256 pin (base64) instead of authorities (repeatable)")
 	fs.Var(&f.listenTLS, "listen-tls", "serve DNS over TLS (RFC 7858) on ADDR:PORT, e.g. 127.0.0.1:853 (repeatable)")
 	fs.Var(&f.listenHTTPS, "listen-https", "serve DNS over HTTPS (RFC 8484, /dns-query) on ADDR:PORT, e.g. 127.0.0.1:443 (repeatable)")
 	return f
@@ -41,5 +45,9 @@ func (f *tlsFlags) apply(c *config.Resolver) error {
 	if *f.key != "" {
 		c.TLSKey = *f.key
 	}
+	if *f.ca != "" {
+		c.TLSCA = *f.ca
+	}
+	c.TLSPin = append(c.TLSPin, f.pins...)
 	return nil
 }

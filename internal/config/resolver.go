@@ -22,18 +22,23 @@ type Resolver struct {
 	// ListenTLS and ListenHTTPS serve DNS over TLS (RFC 7858) and over
 	// HTTPS (RFC 8484) with TLSCert and TLSKey, PEM files read again on
 	// reload (tls.go).
-	ListenTLS             []netip.AddrPort `toml:"listen-tls"`
-	ListenHTTPS           []netip.AddrPort `toml:"listen-https"`
-	TLSCert               string           `toml:"tls-cert"`
-	TLSKey                string           `toml:"tls-key"`
-	RootHints             string           `toml:"root-hints"` // a named.root file; empty: IANA's roots built in
-	Forward               []Forward        `toml:"forward"`
-	Allow                 Prefixes         `toml:"allow"` // client prefixes; empty: loopback and private ranges
-	AllowLoopbackUpstream bool             `toml:"allow-loopback-upstream"`
-	Metrics               netip.AddrPort   `toml:"metrics"`       // Prometheus; zero: off
-	UpstreamPort          uint16           `toml:"upstream-port"` // 0: 53
-	NoQNameMinimisation   bool             `toml:"no-qname-minimisation"`
-	QueryLog              bool             `toml:"query-log"`
+	ListenTLS   []netip.AddrPort `toml:"listen-tls"`
+	ListenHTTPS []netip.AddrPort `toml:"listen-https"`
+	TLSCert     string           `toml:"tls-cert"`
+	TLSKey      string           `toml:"tls-key"`
+	// TLSCA is a PEM file of the authorities encrypted forwarders are
+	// verified against (empty: the system's); TLSPin, SPKI SHA-256 pins
+	// (base64) that trust a forwarder by its key instead (RFC 7858 4.2).
+	TLSCA                 string         `toml:"tls-ca"`
+	TLSPin                []string       `toml:"tls-pin"`
+	RootHints             string         `toml:"root-hints"` // a named.root file; empty: IANA's roots built in
+	Forward               []Forward      `toml:"forward"`
+	Allow                 Prefixes       `toml:"allow"` // client prefixes; empty: loopback and private ranges
+	AllowLoopbackUpstream bool           `toml:"allow-loopback-upstream"`
+	Metrics               netip.AddrPort `toml:"metrics"`       // Prometheus; zero: off
+	UpstreamPort          uint16         `toml:"upstream-port"` // 0: 53
+	NoQNameMinimisation   bool           `toml:"no-qname-minimisation"`
+	QueryLog              bool           `toml:"query-log"`
 	// Control is the path of the control socket (rootline control);
 	// empty: none. ControlMode is its octal mode (empty: 0660).
 	Control     string        `toml:"control"`
@@ -189,6 +194,10 @@ type ResolverCache struct {
 type Forward struct {
 	Zone    string  `toml:"zone"`
 	Servers Servers `toml:"servers"`
+	// Encrypted are the servers written as URLs (upstream.go): with any,
+	// the plain Servers are a fallback, asked only when every encrypted
+	// one failed.
+	Encrypted []Upstream `toml:"-"`
 }
 
 // LoadResolver reads a TOML file into c, on top of what c holds.
@@ -196,7 +205,8 @@ func LoadResolver(path string, c *Resolver) error {
 	return loadFile(path, c)
 }
 
-// ParseForwardFlag parses ZONE=ADDR[:PORT][,ADDR[:PORT]...].
+// ParseForwardFlag parses ZONE=SERVER[,SERVER...], each SERVER
+// ADDR[:PORT] or an encrypted upstream's URL (Upstream).
 func ParseForwardFlag(v string) (Forward, error) {
 	zone, list, ok := strings.Cut(v, "=")
 	if !ok || zone == "" || list == "" {
@@ -204,11 +214,9 @@ func ParseForwardFlag(v string) (Forward, error) {
 	}
 	f := Forward{Zone: zone}
 	for _, s := range strings.Split(list, ",") {
-		ap, err := ParseServer(s)
-		if err != nil {
+		if err := f.addServer(s); err != nil {
 			return Forward{}, fmt.Errorf("--forward %q: %w", v, err)
 		}
-		f.Servers = append(f.Servers, ap)
 	}
 	return f, nil
 }
@@ -232,7 +240,7 @@ func (c *Resolver) Validate() error {
 			errs = append(errs, fmt.Errorf("forward zone %s configured twice", z))
 		}
 		seen[z] = true
-		if len(f.Servers) == 0 {
+		if len(f.Servers)+len(f.Encrypted) == 0 {
 			errs = append(errs, fmt.Errorf("forward zone %s: no servers", z))
 		}
 		errs = append(errs, checkValid("forward zone "+z+": servers", "address", f.Servers)...)
@@ -243,6 +251,7 @@ func (c *Resolver) Validate() error {
 			}
 		}
 	}
+	errs = append(errs, c.checkUpstreams()...)
 	for _, z := range c.Insecure {
 		if _, ok := dns.IsDomainName(z); !ok || z == "" {
 			errs = append(errs, fmt.Errorf("insecure %q: not a domain name", z))

@@ -1,6 +1,11 @@
 package config
 
-import "errors"
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+)
 
 // checkListeners checks the plain and encrypted listen addresses: at least
 // one of them, and a certificate and key exactly when there are encrypted
@@ -20,4 +25,15 @@ func (c *Resolver) checkListeners() []error {
 		errs = append(errs, errors.New("tls-cert, tls-key: without listen-tls or listen-https"))
 	}
 	return errs
+}
+
+// ParsePin reads an SPKI pin: the base64 of a SHA-256 digest (RFC 7469
+// 2.4), as `openssl x509 -pubkey | openssl pkey -pubin -outform der |
+// openssl dgst -sha256 -binary | base64` prints it.
+func ParsePin(s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(b) != sha256.Size {
+		return nil, fmt.Errorf("pin %q: want the base64 of a SHA-256 digest (44 characters)", s)
+	}
+	return b, nil
 }

@@ -67,6 +67,7 @@ type Resolver struct {
 	forward int            // forwarded zones at start, for the log
 	anchors *anchorUpdater // RFC 5011 updates; nil when off
 	tls     tlsListeners   // DoT and DoH (resolver_tls.go)
+	ups     *upstreams     // the Exchanger: encrypted forwarders, plain DNS
 
 	mu          sync.Mutex // guards srv, httpSrv, metricsAddr
 	srv         *server.Server
@@ -120,7 +121,12 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err er
 			tap.Close()
 		}
 	}()
-	var ex transport.Exchanger = transport.NewClient(transport.ClientOptions{Timeout: opt.UpstreamTimeout, Logger: log})
+	// Encrypted forwarders by their address, plain DNS for the rest.
+	ups := newUpstreams(transport.NewClient(transport.ClientOptions{Timeout: opt.UpstreamTimeout, Logger: log}), opt.UpstreamTimeout, log)
+	if err := ups.set(cfg); err != nil {
+		return nil, err
+	}
+	var ex transport.Exchanger = ups
 	if tap != nil {
 		ex = &tapExchanger{next: ex, l: tap, now: clock.Or(opt.Now)}
 	}
@@ -145,7 +151,7 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err er
 		return nil, err
 	}
 	s := &Resolver{log: log, opt: opt, tap: tap, listen: cfg.Listen, metrics: cfg.Metrics, cache: c, r: r,
-		hints: len(hints), forward: len(cfg.Forward)}
+		hints: len(hints), forward: len(cfg.Forward), ups: ups}
 	if s.tls, err = newTLSListeners(cfg); err != nil {
 		return nil, err
 	}
@@ -248,6 +254,9 @@ func (s *Resolver) Reload(ctx context.Context, cfg *config.Resolver) error {
 	if err := s.tls.reload(cfg); err != nil {
 		return err
 	}
+	if err := s.ups.set(cfg); err != nil {
+		return fmt.Errorf("forwarders rejected: %w", err)
+	}
 	if err := s.r.SetForward(forwardZones(cfg)); err != nil {
 		return fmt.Errorf("forwarders rejected: %w", err)
 	}
@@ -286,6 +295,7 @@ func (s *Resolver) Shutdown(ctx context.Context) error {
 		err = srv.Shutdown(ctx)
 	}
 	s.h.Close()
+	s.ups.close()
 	s.tap.Close() // after the listeners: the last replies are logged
 	return err
 }
@@ -363,7 +373,16 @@ func readHostsFile(path string) ([]dns.RR, error) {
 func forwardZones(c *config.Resolver) []resolver.ForwardZone {
 	out := make([]resolver.ForwardZone, 0, len(c.Forward))
 	for _, f := range c.Forward {
-		out = append(out, resolver.ForwardZone{Zone: f.Zone, Servers: f.Servers})
+		fz := resolver.ForwardZone{Zone: f.Zone, Servers: f.Servers}
+		if len(f.Encrypted) > 0 {
+			// Plain servers beside encrypted ones are their fallback:
+			// asked only when every encrypted one failed.
+			fz.Servers, fz.Fallback = nil, f.Servers
+			for _, u := range f.Encrypted {
+				fz.Servers = append(fz.Servers, u.Addr)
+			}
+		}
+		out = append(out, fz)
 	}
 	return out
 }
