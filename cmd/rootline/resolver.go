@@ -19,7 +19,7 @@ const resolverUsage = `usage: rootline resolver --listen ADDR:PORT [--listen ...
        [--local-zone ZONE=TYPE ...] [--local-data 'RR' ...] [--hosts FILE ...] [--config FILE]
        [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
        [--dns64 PREFIX] [--dns64-exclude CIDR ...] [--dnstap unix:PATH]
-       [--control SOCKET] [--listen-tls ADDR:PORT] [--listen-https ADDR:PORT]
+       [--control SOCKET] [--listen-tls ADDR:PORT] [--listen-https ADDR:PORT] [--listen-quic ADDR:PORT]
        [--tls-cert FILE --tls-key FILE] [--tls-ca FILE] [--tls-pin BASE64 ...]
 
 A caching recursive resolver: iterates from the root hints (IANA's roots
@@ -55,8 +55,9 @@ treated as absent (default ::ffff:0:0/96). --dnstap unix:PATH sends
 dnstap frames of client and upstream queries and replies to a collector
 (fstrm_capture, for one) on a Unix socket; frames are dropped, and
 counted, when it is slow or away.
---listen-tls and --listen-https answer over DNS over TLS (RFC 7858) and
-DNS over HTTPS (RFC 8484, path /dns-query, HTTP/2 and HTTP/1.1) with the
+--listen-tls, --listen-https and --listen-quic answer over DNS over TLS
+(RFC 7858), DNS over HTTPS (RFC 8484, path /dns-query, HTTP/2 and
+HTTP/1.1) and DNS over QUIC (RFC 9250; -tags quic builds only) with the
 certificate and key of --tls-cert and --tls-key, re-read on SIGHUP.
 A --forward SERVER is ADDR[:PORT] or an encrypted upstream:
 tls://ADDR[:PORT][#TLS-NAME], https://HOST[:PORT]/PATH[#ADDR] or

@@ -10,6 +10,7 @@ import (
 // listeners and their certificate.
 type tlsFlags struct {
 	listenTLS, listenHTTPS listFlag
+	listenQUIC             listFlag
 	cert, key              *string
 	ca                     *string
 	pins                   listFlag
@@ -24,6 +25,7 @@ func addTLSFlags(fs *flag.FlagSet) *tlsFlags {
 	fs.Var(&f.pins, "tls-pin", "trust encrypted forwarders by this SPKI SHA-256 pin (base64) instead of authorities (repeatable)")
 	fs.Var(&f.listenTLS, "listen-tls", "serve DNS over TLS (RFC 7858) on ADDR:PORT, e.g. 127.0.0.1:853 (repeatable)")
 	fs.Var(&f.listenHTTPS, "listen-https", "serve DNS over HTTPS (RFC 8484, /dns-query) on ADDR:PORT, e.g. 127.0.0.1:443 (repeatable)")
+	fs.Var(&f.listenQUIC, "listen-quic", "serve DNS over QUIC (RFC 9250) on ADDR:PORT, e.g. 127.0.0.1:853 (repeatable; binaries built with -tags quic)")
 	return f
 }
 
@@ -38,7 +40,11 @@ func (f *tlsFlags) apply(c *config.Resolver) error {
 	if err != nil {
 		return err
 	}
-	c.ListenTLS, c.ListenHTTPS = append(c.ListenTLS, dot...), append(c.ListenHTTPS, doh...)
+	doq, err := parseEach("--listen-quic", f.listenQUIC, config.ParseListen)
+	if err != nil {
+		return err
+	}
+	c.ListenTLS, c.ListenHTTPS, c.ListenQUIC = append(c.ListenTLS, dot...), append(c.ListenHTTPS, doh...), append(c.ListenQUIC, doq...)
 	if *f.cert != "" {
 		c.TLSCert = *f.cert
 	}

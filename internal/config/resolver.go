@@ -24,6 +24,7 @@ type Resolver struct {
 	// reload (tls.go).
 	ListenTLS   []netip.AddrPort `toml:"listen-tls"`
 	ListenHTTPS []netip.AddrPort `toml:"listen-https"`
+	ListenQUIC  []netip.AddrPort `toml:"listen-quic"` // DNS over QUIC (RFC 9250), -tags quic builds only
 	TLSCert     string           `toml:"tls-cert"`
 	TLSKey      string           `toml:"tls-key"`
 	// TLSCA is a PEM file of the authorities encrypted forwarders are

@@ -11,18 +11,19 @@ import (
 // one of them, and a certificate and key exactly when there are encrypted
 // ones.
 func (c *Resolver) checkListeners() []error {
-	encrypted := len(c.ListenTLS)+len(c.ListenHTTPS) > 0
+	encrypted := len(c.ListenTLS)+len(c.ListenHTTPS)+len(c.ListenQUIC) > 0
 	var errs []error
 	if len(c.Listen) > 0 || !encrypted {
 		errs = checkListen(c.Listen, "--listen")
 	}
 	errs = append(errs, checkValid("listen-tls", "address, want ADDR:PORT", c.ListenTLS)...)
 	errs = append(errs, checkValid("listen-https", "address, want ADDR:PORT", c.ListenHTTPS)...)
+	errs = append(errs, checkValid("listen-quic", "address, want ADDR:PORT", c.ListenQUIC)...)
 	switch {
 	case encrypted && (c.TLSCert == "" || c.TLSKey == ""):
-		errs = append(errs, errors.New("listen-tls, listen-https: need tls-cert and tls-key (--tls-cert FILE --tls-key FILE)"))
+		errs = append(errs, errors.New("listen-tls, listen-https, listen-quic: need tls-cert and tls-key (--tls-cert FILE --tls-key FILE)"))
 	case !encrypted && (c.TLSCert != "" || c.TLSKey != ""):
-		errs = append(errs, errors.New("tls-cert, tls-key: without listen-tls or listen-https"))
+		errs = append(errs, errors.New("tls-cert, tls-key: without listen-tls, listen-https or listen-quic"))
 	}
 	return errs
 }

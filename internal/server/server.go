@@ -89,7 +89,10 @@ type Config struct {
 	// makes one that reloads). Their connections share the TCP limits
 	// above with plain TCP (tls.go, doh.go).
 	ListenTLS, ListenHTTPS []netip.AddrPort
-	TLS                    *tls.Config
+	// ListenQUIC serves DNS over QUIC (RFC 9250) in binaries built with
+	// the quic tag (doq.go); others refuse to start with it.
+	ListenQUIC []netip.AddrPort
+	TLS        *tls.Config
 
 	// Observe, if set, is told of listener events (drops, refusals,
 	// timeouts). It is called inline on the serving goroutines, so it

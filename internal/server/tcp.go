@@ -209,11 +209,16 @@ func tcpClient(a netip.Addr) netip.Addr {
 }
 
 func addrPort(a net.Addr) netip.AddrPort {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		ap := ta.AddrPort()
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	var ap netip.AddrPort
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		ap = a.AddrPort()
+	case *net.UDPAddr: // DNS over QUIC (doq.go)
+		ap = a.AddrPort()
+	default:
+		return ap
 	}
-	return netip.AddrPort{}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
 // setReadDeadline sets d and reports whether to go on reading. stop (and a

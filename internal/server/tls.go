@@ -24,9 +24,12 @@ type encrypted struct {
 	web       []*http.Server
 	tlsAddrs  []netip.AddrPort
 	httpAddrs []netip.AddrPort
+	quic      quicListeners // doq.go; empty without the quic tag
 }
 
-func (c *Config) hasEncrypted() bool { return len(c.ListenTLS)+len(c.ListenHTTPS) > 0 }
+func (c *Config) hasEncrypted() bool {
+	return len(c.ListenTLS)+len(c.ListenHTTPS)+len(c.ListenQUIC) > 0
+}
 
 // bindEncrypted opens the TLS and HTTPS listeners; on error none stays
 // open. s.mu is held.
@@ -64,6 +67,12 @@ func (s *Server) bindEncrypted(ctx context.Context) error {
 			*list.bound = append(*list.bound, l.Addr().(*net.TCPAddr).AddrPort())
 		}
 	}
+	if err := s.bindQUIC(&e); err != nil {
+		for _, l := range append(e.tls, e.https...) {
+			l.Close()
+		}
+		return err
+	}
 	s.enc = e
 	return nil
 }
@@ -84,6 +93,7 @@ func (s *Server) serveEncrypted() {
 		s.enc.web = append(s.enc.web, web)
 		s.wg.Go(func() { s.serveHTTPS(web, l) })
 	}
+	s.serveQUIC()
 }
 
 // stopEncrypted closes the TLS listeners and lets the HTTPS servers
@@ -93,6 +103,7 @@ func (s *Server) stopEncrypted() {
 	for _, l := range s.enc.tls {
 		l.Close()
 	}
+	s.stopQUIC()
 	for _, web := range s.enc.web {
 		s.wg.Go(func() {
 			if err := web.Shutdown(s.ctx); err != nil {
@@ -107,6 +118,13 @@ func (s *Server) EncryptedAddrs() (tlsAddrs, https []netip.AddrPort) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]netip.AddrPort(nil), s.enc.tlsAddrs...), append([]netip.AddrPort(nil), s.enc.httpAddrs...)
+}
+
+// QUICAddrs returns the bound DoQ addresses.
+func (s *Server) QUICAddrs() []netip.AddrPort {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]netip.AddrPort(nil), s.enc.quic.addrs...)
 }
 
 // acceptTLS runs one DoT listener until it is closed: each connection is

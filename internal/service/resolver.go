@@ -215,7 +215,7 @@ func (s *Resolver) Start(ctx context.Context) error {
 	s.srv = srv
 	udp, tcp := srv.Addrs()
 	dot, doh := srv.EncryptedAddrs()
-	s.log.Info("serving", "udp", udp, "tcp", tcp, "tls", dot, "https", doh, "forward", s.forward, "root_hints", s.hints)
+	s.log.Info("serving", "udp", udp, "tcp", tcp, "tls", dot, "https", doh, "quic", srv.QUICAddrs(), "forward", s.forward, "root_hints", s.hints)
 	if s.anchors != nil {
 		bg, stop := context.WithCancel(ctx)
 		s.stopBg = stop

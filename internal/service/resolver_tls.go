@@ -11,13 +11,13 @@ import (
 // tlsListeners are the resolver's DNS-over-TLS and DNS-over-HTTPS
 // addresses and their certificate (nil when there are none).
 type tlsListeners struct {
-	dot, doh []netip.AddrPort
-	cert     *server.Certificate
+	dot, doh, doq []netip.AddrPort
+	cert          *server.Certificate
 }
 
 func newTLSListeners(cfg *config.Resolver) (tlsListeners, error) {
-	l := tlsListeners{dot: cfg.ListenTLS, doh: cfg.ListenHTTPS}
-	if len(l.dot)+len(l.doh) == 0 {
+	l := tlsListeners{dot: cfg.ListenTLS, doh: cfg.ListenHTTPS, doq: cfg.ListenQUIC}
+	if len(l.dot)+len(l.doh)+len(l.doq) == 0 {
 		return l, nil
 	}
 	var err error
@@ -30,7 +30,7 @@ func (l *tlsListeners) configure(c *server.Config) {
 	if l.cert == nil {
 		return
 	}
-	c.ListenTLS, c.ListenHTTPS, c.TLS = l.dot, l.doh, l.cert.Config()
+	c.ListenTLS, c.ListenHTTPS, c.ListenQUIC, c.TLS = l.dot, l.doh, l.doq, l.cert.Config()
 }
 
 // reload reads the certificate of cfg (the same files again, or new
@@ -56,4 +56,14 @@ func (s *Resolver) EncryptedAddrs() (dot, doh []netip.AddrPort) {
 		return nil, nil
 	}
 	return s.srv.EncryptedAddrs()
+}
+
+// QUICAddrs returns the bound DoQ addresses (none before Start).
+func (s *Resolver) QUICAddrs() []netip.AddrPort {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.QUICAddrs()
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -28,6 +29,7 @@ import (
 // connections).
 type encServer struct {
 	dot, doh netip.AddrPort
+	quic     netip.AddrPort // when cfg.ListenQUIC was set
 	pool     *x509.CertPool
 	ca       *pki.CA
 	mu       sync.Mutex
@@ -80,6 +82,9 @@ func startEncServerWith(t *testing.T, cfg server.Config, ca *pki.CA, pair *pki.P
 	t.Cleanup(func() { s.Shutdown(context.Background()) })
 	dot, doh := s.EncryptedAddrs()
 	es.dot, es.doh = dot[0], doh[0]
+	if q := s.QUICAddrs(); len(q) > 0 {
+		es.quic = q[0]
+	}
 	return es
 }
 
@@ -277,3 +282,5 @@ func TestDoTAgainstUnbound(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
