@@ -62,6 +62,10 @@ type Options struct {
 	// Unsigned serves the zone files as they are, without DNSSEC: the lab
 	// as it was before signing (and no DNSSEC faults).
 	Unsigned bool
+	// Encrypted, if set, has the resolver serve DNS over TLS and over
+	// HTTPS too, with a certificate from a CA the lab makes at start
+	// (CAFile).
+	Encrypted *Encrypted
 }
 
 // Lab is a running (or in-memory) hierarchy.
@@ -82,6 +86,7 @@ type Lab struct {
 	mu     sync.Mutex // guards closed, res and each labServer's listening
 	closed bool
 	res    *service.Resolver
+	tls    *labTLS // the CA and the resolver's certificate; nil without TLS
 }
 
 type labServer struct {

@@ -38,6 +38,11 @@ func (l *Lab) startResolver(opt Options) error {
 		Cache:                 config.ResolverCache{ServeStale: opt.ServeStale},
 		LocalZone:             l.servedDefaults(),
 	}
+	if opt.Encrypted != nil {
+		if err := l.setupTLS(opt.Encrypted, addr.Addr(), cfg); err != nil {
+			return err
+		}
+	}
 	// A signed lab is validated from its own root anchor, as the
 	// internet is from IANA's; an unsigned one is not validated.
 	var anchors []dns.RR

@@ -20,7 +20,7 @@ import (
 )
 
 const labUsage = `usage: rootline lab [--port N] [--listen-base ADDR] [--fault KIND[=SERVER|ZONE] ...] [--zones DIR]
-                  [--serve-stale] [--unsigned]
+                  [--serve-stale] [--unsigned] [--no-tls] [--tls-port N] [--https-port N]
        rootline lab --dump DIR [--unsigned]
 
 Runs the whole DNS hierarchy in miniature on loopback: root servers, TLD
@@ -31,6 +31,12 @@ the map and commands to try, and runs until Ctrl-C.
 
 As root the servers use port 53; otherwise port 10053 (or --port), and
 clients must be told the port (dig -p, rootline lookup -p).
+
+The resolver also serves DNS over TLS and DNS over HTTPS (ports 853 and
+443 as root, else 10853 and 10443; --tls-port, --https-port), with a
+certificate from a certificate authority the lab makes at start; the
+banner prints where its PEM file is, for kdig +tls-ca, curl --cacert and
+rootline lookup +tls-ca. --no-tls turns them off.
 
 DNSSEC: every zone is signed with keys made at start (or read from the
 --zones directory), children first, each parent carrying its child's DS.
@@ -69,6 +75,9 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	verbose := fset.Bool("v", false, "log every server's messages")
 	serveStale := fset.Bool("serve-stale", false, "let the resolver answer from expired cache when servers fail (RFC 8767)")
 	unsigned := fset.Bool("unsigned", false, "serve the zones without DNSSEC (no keys, signatures or DS)")
+	noTLS := fset.Bool("no-tls", false, "the resolver serves no DNS over TLS or HTTPS")
+	tlsPort := fset.Int("tls-port", -1, "the resolver's DNS-over-TLS port (default 853 as root, else 10853; 0 picks a free one)")
+	httpsPort := fset.Int("https-port", -1, "the resolver's DNS-over-HTTPS port (default 443 as root, else 10443; 0 picks a free one)")
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -105,6 +114,13 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if *zonesDir != "" {
 		opt.Zones = os.DirFS(*zonesDir)
+	}
+	if !*noTLS {
+		e, err := labEncrypted(*tlsPort, *httpsPort, opt.Port)
+		if err != nil {
+			return err
+		}
+		opt.Encrypted = e
 	}
 	for _, f := range faults {
 		spec, err := lab.ParseFaultSpec(f)
@@ -177,6 +193,7 @@ Try, in another terminal:
 	if l.Signed() {
 		printDNSSEC(w, l, root.String(), port, res.Addr().String(), anchorDir)
 	}
+	printEncrypted(w, l)
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }
 
