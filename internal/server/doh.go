@@ -31,11 +31,17 @@ const (
 	// dohMaxHeader bounds request headers: a GET carries the query in its
 	// URL, and a 4 KiB query is 5.5 KiB of base64url.
 	dohMaxHeader = 16 << 10
+	// dohMaxStreams is the HTTP/2 streams a client may keep open at once
+	// on one connection: RFC 9113 6.5.2 asks for no fewer than 100, and
+	// streams beyond the limit are refused (RST_STREAM), not queued as
+	// pipelined DoT queries are, so a low one loses queries. The work in
+	// progress stays bounded by TCPMaxQueries.
+	dohMaxStreams = 100
 )
 
 // dohServer is the net/http server of one DoH listener: HTTP/2 and
 // HTTP/1.1 over TLS, the stream limits of Config (idle and read
-// timeouts; TCPMaxInFlight streams per HTTP/2 connection), and the
+// timeouts; dohMaxStreams streams per HTTP/2 connection), and the
 // connection accounting of the TCP listener (dohListener).
 func (s *Server) dohServer() *http.Server {
 	cfg := s.cfg.TLS.Clone()
@@ -47,7 +53,7 @@ func (s *Server) dohServer() *http.Server {
 		IdleTimeout:       s.cfg.TCPIdleTimeout,
 		WriteTimeout:      dohWriteTimeout,
 		MaxHeaderBytes:    dohMaxHeader,
-		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: s.cfg.TCPMaxInFlight},
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: max(dohMaxStreams, s.cfg.TCPMaxInFlight)},
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return s.ctx },
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
