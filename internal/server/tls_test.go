@@ -530,3 +530,66 @@ func TestPad(t *testing.T) {
 		t.Errorf("reply without OPT padded to %d", len(got))
 	}
 }
+
+// TestTLSResumption: a client that comes back resumes its session (RFC
+// 8446 2.2 tickets, on by default in crypto/tls) instead of a full
+// handshake, over DoT and DoH alike.
+func TestTLSResumption(t *testing.T) {
+	p := newTestPKI(t)
+	s, _ := startTLS(t, Config{}, p)
+	tlsAddrs, httpsAddrs := s.EncryptedAddrs()
+	for _, addr := range []netip.AddrPort{tlsAddrs[0], httpsAddrs[0]} {
+		cfg := &tls.Config{RootCAs: p.pool, ServerName: "dns.test", ClientSessionCache: tls.NewLRUClientSessionCache(4)}
+		for i, want := range []bool{false, true} {
+			c, err := tls.DialWithDialer(&net.Dialer{Timeout: testTimeout}, "tcp", addr.String(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// TLS 1.3 tickets come after the handshake: a read takes them in.
+			c.SetDeadline(time.Now().Add(testTimeout))
+			if addr == tlsAddrs[0] {
+				writeFrame(t, c, query("r.test.", dns.TypeA))
+				readDoT(t, c)
+			} else {
+				c.Write([]byte("GET /dns-query HTTP/1.1\r\nHost: dns.test\r\nConnection: close\r\n\r\n"))
+				io.ReadAll(c)
+			}
+			if got := c.ConnectionState().DidResume; got != want {
+				t.Errorf("%s connection %d: resumed %v, want %v", addr, i+1, got, want)
+			}
+			c.Close()
+		}
+	}
+}
+
+// BenchmarkDoTConnect is the cost of a new DoT connection with one query
+// on it (client and server in one process): a full handshake (ECDSA
+// P-256, X25519) or a resumed one.
+func BenchmarkDoTConnect(b *testing.B) {
+	p := newTestPKI(b)
+	s, _ := startTLS(b, Config{}, p)
+	tlsAddrs, _ := s.EncryptedAddrs()
+	q := pack(b, query("bench.test.", dns.TypeA))
+	frame := append([]byte{byte(len(q) >> 8), byte(len(q))}, q...)
+	for _, resume := range []bool{false, true} {
+		name := "full"
+		cfg := &tls.Config{RootCAs: p.pool, ServerName: "dns.test"}
+		if resume {
+			name, cfg.ClientSessionCache = "resumed", tls.NewLRUClientSessionCache(4)
+		}
+		b.Run(name, func(b *testing.B) {
+			buf := make([]byte, 512)
+			for b.Loop() {
+				c, err := tls.Dial("tcp", tlsAddrs[0].String(), cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.Write(frame)
+				if _, err := io.ReadAtLeast(c, buf, 2); err != nil {
+					b.Fatal(err)
+				}
+				c.Close()
+			}
+		})
+	}
+}
