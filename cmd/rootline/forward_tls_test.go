@@ -17,7 +17,8 @@ import (
 	"github.com/rootline-dns/rootline/internal/peers"
 )
 
-// TestForwardEncrypted: our forwarder asks Unbound over DoT and another
+// TestForwardEncrypted: our forwarder asks Unbound and Knot Resolver over
+// DoT and another
 // rootline over DoH, verifying both certificates against --tls-ca; a
 // certificate for another name fails the zone (SERVFAIL, never a plain
 // query); plain servers beside a dead encrypted one answer as its
@@ -35,6 +36,19 @@ func TestForwardEncrypted(t *testing.T) {
 			"  local-data: \"www.fb.test. 60 A 192.0.2.22\"\n  local-data: \"www.nofb.test. 60 A 192.0.2.23\"\n",
 			ubDoT.Addr(), ubDoT.Port(), ubCA.keyFile, ubCA.certFile)})
 	ubDoT2 := netip.AddrPortFrom(netip.MustParseAddr("127.0.85.12"), ubDoT.Port()) // the same Unbound
+	// Knot Resolver serving DoT, its certificate from Unbound's CA.
+	krPair, err := ubCA.ca.Issue([]string{"kresd.test"}, nil, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	krDir := t.TempDir()
+	krCert, krKey := filepath.Join(krDir, "cert.pem"), filepath.Join(krDir, "key.pem")
+	writeTestFile(t, krCert, krPair.CertPEM)
+	writeTestFile(t, krKey, krPair.KeyPEM)
+	krDoT := freeAddr(t, "127.0.85.15")
+	peers.StartKresd(t, peers.KresdConfig{Listen: netip.MustParseAddrPort("127.0.85.15:0"), RootHints: ". 3600 NS a.root.\na.root. 3600 A 127.0.0.9\n",
+		Extra: fmt.Sprintf("net.tls(%q, %q)\nnet.listen(%q, %d, { kind = 'tls' })\nhints.set('www.kr.test 192.0.2.25')\n",
+			krCert, krKey, krDoT.Addr().String(), krDoT.Port())})
 	// Another rootline serving DoH.
 	doh := freeAddr(t, "127.0.85.10")
 	var upLog syncBuffer
@@ -48,6 +62,7 @@ func TestForwardEncrypted(t *testing.T) {
 	var log syncBuffer
 	d := startDaemon(t, resolverCommand, []string{"--listen", "127.0.85.11:0", "--tls-ca", caFile, "--metrics", maddr.String(),
 		"--forward", fmt.Sprintf("ub.test=tls://%s#unbound.test", ubDoT),
+		"--forward", fmt.Sprintf("kr.test=tls://%s#kresd.test", krDoT),
 		"--forward", fmt.Sprintf("doh.test=https://dns.test:%d/dns-query#%s", doh.Port(), doh.Addr()),
 		"--forward", fmt.Sprintf("wrong.test=tls://%s#wrong.test", ubDoT2),
 		"--forward", fmt.Sprintf("fb.test=tls://%s,%s", dead, ub.Addrs[0]),
@@ -70,6 +85,7 @@ func TestForwardEncrypted(t *testing.T) {
 		rcode      int
 	}{
 		{"www.ub.test.", "192.0.2.20", dns.RcodeSuccess},
+		{"www.kr.test.", "192.0.2.25", dns.RcodeSuccess},
 		{"www.doh.test.", "192.0.2.24", dns.RcodeSuccess},
 		{"www.wrong.test.", "", dns.RcodeServerFailure},
 		{"www.fb.test.", "192.0.2.22", dns.RcodeSuccess},
