@@ -67,6 +67,10 @@ type Options struct {
 	// panel) on this address; WebAllowRemote lets it be off loopback.
 	Web            netip.AddrPort
 	WebAllowRemote bool
+	// Encrypted, if set, has the resolver serve DNS over TLS and over
+	// HTTPS too, with a certificate from a CA the lab makes at start
+	// (CAFile).
+	Encrypted *Encrypted
 }
 
 // Lab is a running (or in-memory) hierarchy.
@@ -93,6 +97,7 @@ type Lab struct {
 	memMu     sync.Mutex
 	mem       *service.Resolver
 	memClosed bool
+	tls       *labTLS // the CA and the resolver's certificate; nil without TLS
 }
 
 type labServer struct {

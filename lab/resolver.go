@@ -62,6 +62,11 @@ func (l *Lab) newResolver(opt Options, ex transport.Exchanger) (*service.Resolve
 		Web:                   opt.Web,
 		WebAllowRemote:        opt.WebAllowRemote,
 	}
+	if opt.Encrypted != nil && ex == nil { // the in-memory resolver has no listeners
+		if err := l.setupTLS(opt.Encrypted, l.resolverAddr().Addr(), cfg); err != nil {
+			return nil, err
+		}
+	}
 	// A signed lab is validated from its own root anchor, as the
 	// internet is from IANA's; an unsigned one is not validated.
 	var anchors []dns.RR

@@ -95,6 +95,7 @@ func (l *Lab) listenAll() error {
 	if !l.opt.NoResolver {
 		if err := l.startResolver(l.opt); err != nil {
 			l.stopAll()
+			l.removeTLS()
 			return err
 		}
 	}
@@ -165,5 +166,5 @@ func (l *Lab) Close() error {
 		return nil
 	}
 	l.closed = true
-	return errors.Join(l.stopAll(), l.closeMem())
+	return errors.Join(l.stopAll(), l.closeMem(), l.removeTLS())
 }

@@ -81,8 +81,8 @@ type Client struct {
 	conf  *Config
 	hosts *Hosts
 	ex    Exchanger
-	tc    *transport.Client // the default Exchanger (nil with the caller's): it reports Info
-	cache *cache            // nil when off
+	tc    infoExchanger // the Exchanger, when it reports Info (Rootline's transports do)
+	cache *cache        // nil when off
 	log   *slog.Logger
 	// validator judges replies for Validate; its key cache is shared by
 	// the Client's lookups.
@@ -95,6 +95,7 @@ type Client struct {
 // lookup).
 func New(o Options) (*Client, error) {
 	c := &Client{conf: o.Config, hosts: o.Hosts, ex: o.Exchanger, log: o.Logger, trustAD: o.TrustAD}
+	c.tc, _ = o.Exchanger.(infoExchanger)
 	v, err := newValidator(c, o)
 	if err != nil {
 		return nil, err
@@ -141,8 +142,8 @@ func New(o Options) (*Client, error) {
 		c.hosts = nil
 	}
 	if c.ex == nil {
-		c.tc = transport.NewClient(transport.ClientOptions{Timeout: c.conf.Timeout, TCP: c.conf.UseTCP, NoEDNS: o.NoEDNS, Logger: c.log})
-		c.ex = c.tc
+		tc := transport.NewClient(transport.ClientOptions{Timeout: c.conf.Timeout, TCP: c.conf.UseTCP, NoEDNS: o.NoEDNS, Logger: c.log})
+		c.ex, c.tc = tc, tc
 	}
 	if o.CacheSize > 0 {
 		now := o.Now

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/transport"
 )
 
 // Transport is how a reply travelled.
@@ -14,8 +16,11 @@ type Transport string
 // Transports a reply can come over. The empty Transport means unknown: a
 // caller's Exchanger does not say.
 const (
-	UDP Transport = "udp"
-	TCP Transport = "tcp"
+	UDP   Transport = "udp"
+	TCP   Transport = "tcp"
+	TLS   Transport = "tls"   // DNS over TLS, RFC 7858
+	HTTPS Transport = "https" // DNS over HTTPS, RFC 8484
+	QUIC  Transport = "quic"  // DNS over QUIC, RFC 9250
 )
 
 // Info describes how one reply was obtained: what dig reports as SERVER,
@@ -96,6 +101,12 @@ func (c *Client) exchange(ctx context.Context, name string, req *dns.Msg, accept
 		return last, lastInfo, nil
 	}
 	return nil, lastInfo, lookupErr(name, lastInfo.Server, lastErr)
+}
+
+// infoExchanger is an Exchanger that reports how an exchange went:
+// transport.Client, and the DoT and DoH clients.
+type infoExchanger interface {
+	ExchangeInfo(ctx context.Context, server netip.AddrPort, req *dns.Msg) (*dns.Msg, transport.Info, error)
 }
 
 // exchangeOne is one transaction with one server, with its Info. Errors

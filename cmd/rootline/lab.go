@@ -22,6 +22,7 @@ import (
 
 const labUsage = `usage: rootline lab [--port N] [--listen-base ADDR] [--fault KIND[=SERVER|ZONE] ...] [--zones DIR]
                   [--serve-stale] [--unsigned] [--web ADDR:PORT [--web-allow-remote]]
+                  [--no-tls] [--tls-port N] [--https-port N]
        rootline lab --dump DIR [--unsigned]
 
 Runs the whole DNS hierarchy in miniature on loopback: root servers, TLD
@@ -32,6 +33,12 @@ the map and commands to try, and runs until Ctrl-C.
 
 As root the servers use port 53; otherwise port 10053 (or --port), and
 clients must be told the port (dig -p, rootline lookup -p).
+
+The resolver also serves DNS over TLS and DNS over HTTPS (ports 853 and
+443 as root, else 10853 and 10443; --tls-port, --https-port), with a
+certificate from a certificate authority the lab makes at start; the
+banner prints where its PEM file is, for kdig +tls-ca, curl --cacert and
+rootline lookup +tls-ca. --no-tls turns them off.
 
 DNSSEC: every zone is signed with keys made at start (or read from the
 --zones directory), children first, each parent carrying its child's DS.
@@ -78,6 +85,9 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	unsigned := fset.Bool("unsigned", false, "serve the zones without DNSSEC (no keys, signatures or DS)")
 	webAddr := fset.String("web", "", "serve the web page (statistics, explained lookups, fault switches) on ADDR:PORT, e.g. "+web.DefaultAddr)
 	webRemote := fset.Bool("web-allow-remote", false, "allow --web on an address off loopback (explanations and fault switches stay loopback-only)")
+	noTLS := fset.Bool("no-tls", false, "the resolver serves no DNS over TLS or HTTPS")
+	tlsPort := fset.Int("tls-port", -1, "the resolver's DNS-over-TLS port (default 853 as root, else 10853; 0 picks a free one)")
+	httpsPort := fset.Int("https-port", -1, "the resolver's DNS-over-HTTPS port (default 443 as root, else 10443; 0 picks a free one)")
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -132,6 +142,13 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return exitError{code: 2, msg: "lab: " + err.Error()}
 		}
 		opt.Web, opt.WebAllowRemote = ap, *webRemote
+	}
+	if !*noTLS {
+		e, err := labEncrypted(*tlsPort, *httpsPort, opt.Port)
+		if err != nil {
+			return err
+		}
+		opt.Encrypted = e
 	}
 	for _, f := range faults {
 		spec, err := lab.ParseFaultSpec(f)
@@ -215,6 +232,7 @@ Try, in another terminal:
 		fmt.Fprintf(w, "  http://%s/?name=www.example.com    the path of one name, drawn\n", wa)
 		fmt.Fprintf(w, "  rootline lookup @%s%s +explain=%s www.example.com    the same, in sentences\n\n", res.Addr(), port, wa)
 	}
+	printEncrypted(w, l)
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }
 

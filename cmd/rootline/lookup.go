@@ -26,6 +26,7 @@ const lookupUsage = `usage: rootline lookup [@SERVER[:PORT]] [-p PORT] [-4|-6] [
            +[no]authority +[no]additional +[no]stats +[no]multi(line) +[no]ttlid +[no]class
   other:   +trace [--root-hints FILE] +validate [+anchor=FILE] +explain[=ADDR:PORT]
            --resolv-conf FILE -y [ALG:]NAME:SECRET | -k KEYFILE
+  transport: +tls | +https[=/PATH] | +quic  +tls-ca=FILE +tls-hostname=NAME +tls-pin=BASE64
 
 Asks one question per NAME and TYPE, dig-style; without @SERVER the
 nameservers of resolv.conf are asked. A TYPE right after a NAME applies to
@@ -49,7 +50,11 @@ array per question. -y or -k (a key file from tsig-keygen) signs queries
 with TSIG and verifies the replies, as dig does. +explain asks a Rootline
 resolver started with --web why it answers as it does (its web page at
 +explain=ADDR:PORT, by default @SERVER's address, port 8053) and prints
-that in sentences, then the reply.
+that in sentences, then the reply. +tls, +https and +quic ask over DNS
+over TLS, HTTPS (POST to /dns-query) or QUIC (port 853, 443, 853 unless
+-p), verifying the server's certificate against the system's authorities,
+or +tls-ca=FILE's, for the name +tls-hostname=NAME (default: the
+address); +tls-pin=BASE64 trusts a key by its SPKI SHA-256 pin instead.
 
 Exit status (as dig's): 0 a reply was received, whatever its RCODE (even
 NXDOMAIN, and, as delv's, after a +validate failure); 1 usage error; 9 no
@@ -100,7 +105,11 @@ func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	cs := &clients{a: a, anchors: anchors, byKey: map[clientKey]*clientEntry{}}
+	enc, err := a.encExchanger()
+	if err != nil {
+		return err
+	}
+	cs := &clients{a: a, anchors: anchors, enc: enc, byKey: map[clientKey]*clientEntry{}}
 	out := &printer{w: stdout, args: a}
 	if a.explain.on {
 		_, servers, err := cs.get(ctx, "", 0, &a.opts)
@@ -194,6 +203,7 @@ type clientEntry struct {
 type clients struct {
 	a       *lookupArgs
 	anchors []dns.RR
+	enc     lookup.Exchanger // +tls, +https, +quic; nil: plain DNS
 	byKey   map[clientKey]*clientEntry
 }
 
@@ -222,6 +232,7 @@ func (cs *clients) get(ctx context.Context, server string, port uint16, o *query
 		// none at all.
 		NoEDNS:       !o.edns,
 		TrustAnchors: cs.anchors,
+		Exchanger:    cs.enc,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -257,7 +268,7 @@ func (a *lookupArgs) servers(ctx context.Context, server string, port uint16) ([
 func (a *lookupArgs) allServers(ctx context.Context, server string, flagPort uint16) ([]netip.AddrPort, error) {
 	port := flagPort
 	if port == 0 {
-		port = 53
+		port = a.defaultPort()
 	}
 	if server == "" {
 		conf, err := a.resolvConfig()

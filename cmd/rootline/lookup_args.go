@@ -84,6 +84,7 @@ type lookupArgs struct {
 	argv       []string    // as given, for the banner
 	tsig       *lookupTSIG // -y, -k (lookup_tsig.go)
 	explain    explainOpt  // +explain[=ADDR:PORT] (lookup_explain.go)
+	enc        encOptions  // +tls, +https, +quic (lookup_tls.go)
 }
 
 // usageErr and inputErr are parse failures with dig's exit codes.
@@ -342,6 +343,11 @@ func (s *scope) option(o string) error {
 			return 0, usageErr("+%s needs a number from %d to %d", name, lo, hi)
 		}
 		return n, nil
+	}
+	// +tls, +https, +quic and their settings apply to the whole run
+	// (lookup_tls.go).
+	if ok, err := a.encOption(name, val, hasVal, on); ok {
+		return err
 	}
 	switch name {
 	case "bufsize", "anchor", "explain", "timeout", "time", "tries", "retry":

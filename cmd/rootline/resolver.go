@@ -13,13 +13,15 @@ import (
 )
 
 const resolverUsage = `usage: rootline resolver --listen ADDR:PORT [--listen ...] [--root-hints FILE]
-       [--forward ZONE=ADDR[:PORT][,ADDR...]] [--allow CIDR ...] [--allow-loopback-upstream]
+       [--forward ZONE=SERVER[,SERVER...]] [--allow CIDR ...] [--allow-loopback-upstream]
        [--metrics ADDR:PORT] [--trust-anchor FILE ...] [--insecure ZONE ...] [--no-dnssec]
        [--no-aggressive-nsec] [--trust-anchor-state FILE] [--time-floor DATE|off]
        [--local-zone ZONE=TYPE ...] [--local-data 'RR' ...] [--hosts FILE ...] [--config FILE]
        [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
        [--dns64 PREFIX] [--dns64-exclude CIDR ...] [--dnstap unix:PATH]
        [--control SOCKET] [--web ADDR:PORT [--web-allow-remote]] [--memory-limit BYTES]
+       [--control SOCKET] [--listen-tls ADDR:PORT] [--listen-https ADDR:PORT] [--listen-quic ADDR:PORT]
+       [--tls-cert FILE --tls-key FILE] [--tls-ca FILE] [--tls-pin BASE64 ...]
 
 A caching recursive resolver: iterates from the root hints (IANA's roots
 when --root-hints is not given), or forwards (--forward .=ADDR makes it a
@@ -54,6 +56,15 @@ treated as absent (default ::ffff:0:0/96). --dnstap unix:PATH sends
 dnstap frames of client and upstream queries and replies to a collector
 (fstrm_capture, for one) on a Unix socket; frames are dropped, and
 counted, when it is slow or away.
+--listen-tls, --listen-https and --listen-quic answer over DNS over TLS
+(RFC 7858), DNS over HTTPS (RFC 8484, path /dns-query, HTTP/2 and
+HTTP/1.1) and DNS over QUIC (RFC 9250; -tags quic builds only) with the
+certificate and key of --tls-cert and --tls-key, re-read on SIGHUP.
+A --forward SERVER is ADDR[:PORT] or an encrypted upstream:
+tls://ADDR[:PORT][#TLS-NAME], https://HOST[:PORT]/PATH[#ADDR] or
+quic://ADDR[:PORT][#TLS-NAME] (built with -tags quic), verified against
+the system's authorities, --tls-ca FILE's, or --tls-pin keys; plain
+servers of a zone with encrypted ones are asked only when those fail.
 With --control SOCKET, 'rootline control -s SOCKET COMMAND' reports
 status and stats, reloads, flushes a name or a zone from the cache and
 dumps it.
@@ -82,7 +93,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	fs.Usage = func() { fmt.Fprintln(stderr, resolverUsage); fs.PrintDefaults() }
 	var listens, forwards, allows, anchors, insecure, localZones, localData, hosts, dns64Exclude listFlag
 	fs.Var(&listens, "listen", "address and port to serve on, e.g. 127.0.0.1:53 (repeatable)")
-	fs.Var(&forwards, "forward", "forward ZONE to servers: ZONE=ADDR[:PORT][,ADDR...] (repeatable; . forwards all)")
+	fs.Var(&forwards, "forward", "forward ZONE to servers: ZONE=ADDR[:PORT][,ADDR...] (repeatable; . forwards all); tls://, https:// and quic:// URLs for encrypted ones")
 	fs.Var(&allows, "allow", "client prefix allowed to query, e.g. 192.0.2.0/24 (repeatable; default loopback and private ranges)")
 	rootHints := fs.String("root-hints", "", "root hints file in named.root format (default: IANA's root servers)")
 	loopback := fs.Bool("allow-loopback-upstream", false, "allow upstream servers on 127.0.0.0/8 and ::1 (labs, tests)")
@@ -109,6 +120,7 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 	verbose := fs.Bool("v", false, "log debug messages")
 	ids := addServerIDFlags(fs)
 	ctl := addControlFlags(fs)
+	tlsf := addTLSFlags(fs)
 	if done, err := parseFlags(fs, args); done {
 		return err
 	}
@@ -130,6 +142,9 @@ func resolverCommand(ctx context.Context, args []string, stderr io.Writer, hooks
 			return nil, err
 		}
 		c.Listen = append(c.Listen, listen...)
+		if err := tlsf.apply(&c); err != nil {
+			return nil, err
+		}
 		allow, err := parseEach("--allow", allows, config.ParsePrefix)
 		if err != nil {
 			return nil, err

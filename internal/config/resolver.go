@@ -18,15 +18,28 @@ import (
 // common fields; a TOML file (decoded strictly) can set all of them.
 // docs/config.md describes every key.
 type Resolver struct {
-	Listen                []netip.AddrPort `toml:"listen"`
-	RootHints             string           `toml:"root-hints"` // a named.root file; empty: IANA's roots built in
-	Forward               []Forward        `toml:"forward"`
-	Allow                 Prefixes         `toml:"allow"` // client prefixes; empty: loopback and private ranges
-	AllowLoopbackUpstream bool             `toml:"allow-loopback-upstream"`
-	Metrics               netip.AddrPort   `toml:"metrics"`       // Prometheus; zero: off
-	UpstreamPort          uint16           `toml:"upstream-port"` // 0: 53
-	NoQNameMinimisation   bool             `toml:"no-qname-minimisation"`
-	QueryLog              bool             `toml:"query-log"`
+	Listen []netip.AddrPort `toml:"listen"`
+	// ListenTLS and ListenHTTPS serve DNS over TLS (RFC 7858) and over
+	// HTTPS (RFC 8484) with TLSCert and TLSKey, PEM files read again on
+	// reload (tls.go).
+	ListenTLS   []netip.AddrPort `toml:"listen-tls"`
+	ListenHTTPS []netip.AddrPort `toml:"listen-https"`
+	ListenQUIC  []netip.AddrPort `toml:"listen-quic"` // DNS over QUIC (RFC 9250), -tags quic builds only
+	TLSCert     string           `toml:"tls-cert"`
+	TLSKey      string           `toml:"tls-key"`
+	// TLSCA is a PEM file of the authorities encrypted forwarders are
+	// verified against (empty: the system's); TLSPin, SPKI SHA-256 pins
+	// (base64) that trust a forwarder by its key instead (RFC 7858 4.2).
+	TLSCA                 string         `toml:"tls-ca"`
+	TLSPin                []string       `toml:"tls-pin"`
+	RootHints             string         `toml:"root-hints"` // a named.root file; empty: IANA's roots built in
+	Forward               []Forward      `toml:"forward"`
+	Allow                 Prefixes       `toml:"allow"` // client prefixes; empty: loopback and private ranges
+	AllowLoopbackUpstream bool           `toml:"allow-loopback-upstream"`
+	Metrics               netip.AddrPort `toml:"metrics"`       // Prometheus; zero: off
+	UpstreamPort          uint16         `toml:"upstream-port"` // 0: 53
+	NoQNameMinimisation   bool           `toml:"no-qname-minimisation"`
+	QueryLog              bool           `toml:"query-log"`
 	// Control is the path of the control socket (rootline control);
 	// empty: none. ControlMode is its octal mode (empty: 0660).
 	Control     string        `toml:"control"`
@@ -196,6 +209,10 @@ type ResolverCache struct {
 type Forward struct {
 	Zone    string  `toml:"zone"`
 	Servers Servers `toml:"servers"`
+	// Encrypted are the servers written as URLs (upstream.go): with any,
+	// the plain Servers are a fallback, asked only when every encrypted
+	// one failed.
+	Encrypted []Upstream `toml:"-"`
 }
 
 // LoadResolver reads a TOML file into c, on top of what c holds.
@@ -203,7 +220,8 @@ func LoadResolver(path string, c *Resolver) error {
 	return loadFile(path, c)
 }
 
-// ParseForwardFlag parses ZONE=ADDR[:PORT][,ADDR[:PORT]...].
+// ParseForwardFlag parses ZONE=SERVER[,SERVER...], each SERVER
+// ADDR[:PORT] or an encrypted upstream's URL (Upstream).
 func ParseForwardFlag(v string) (Forward, error) {
 	zone, list, ok := strings.Cut(v, "=")
 	if !ok || zone == "" || list == "" {
@@ -211,11 +229,9 @@ func ParseForwardFlag(v string) (Forward, error) {
 	}
 	f := Forward{Zone: zone}
 	for _, s := range strings.Split(list, ",") {
-		ap, err := ParseServer(s)
-		if err != nil {
+		if err := f.addServer(s); err != nil {
 			return Forward{}, fmt.Errorf("--forward %q: %w", v, err)
 		}
-		f.Servers = append(f.Servers, ap)
 	}
 	return f, nil
 }
@@ -224,7 +240,7 @@ func ParseForwardFlag(v string) (Forward, error) {
 // were parsed when decoded; what is left is what no single value shows.
 // Each error names its key.
 func (c *Resolver) Validate() error {
-	errs := checkListen(c.Listen, "--listen")
+	errs := c.checkListeners()
 	errs = append(errs, checkValid("allow", "prefix", c.Allow)...)
 	errs = append(errs, checkServerID(c.NSID, c.Identity, c.VersionString, c.CookieSecret)...)
 	errs = append(errs, checkControl(c.Control, c.ControlMode)...)
@@ -242,7 +258,7 @@ func (c *Resolver) Validate() error {
 			errs = append(errs, fmt.Errorf("forward zone %s configured twice", z))
 		}
 		seen[z] = true
-		if len(f.Servers) == 0 {
+		if len(f.Servers)+len(f.Encrypted) == 0 {
 			errs = append(errs, fmt.Errorf("forward zone %s: no servers", z))
 		}
 		errs = append(errs, checkValid("forward zone "+z+": servers", "address", f.Servers)...)
@@ -253,6 +269,7 @@ func (c *Resolver) Validate() error {
 			}
 		}
 	}
+	errs = append(errs, c.checkUpstreams()...)
 	for _, z := range c.Insecure {
 		if _, ok := dns.IsDomainName(z); !ok || z == "" {
 			errs = append(errs, fmt.Errorf("insecure %q: not a domain name", z))

@@ -32,6 +32,9 @@ type Protocol uint8
 const (
 	UDP Protocol = 1
 	TCP Protocol = 2
+	DOT Protocol = 3 // DNS over TLS
+	DOH Protocol = 4 // DNS over HTTPS
+	DOQ Protocol = 7 // DNS over QUIC
 )
 
 // Message is one event: a DNS message and where it went. Query and

@@ -49,11 +49,11 @@ const (
 // few), so a query costs index arithmetic and atomic adds: no label
 // lookup, no allocation.
 type Queries struct {
-	queries [2][rcodeSlots][2]*Counter // proto, rcode, cached
-	types   [typeNamed + 32]*Counter   // by typeSlot
-	slot    [256]uint8                 // qtype below 256 -> types index (typeOther: not listed)
-	latency [2]*Histogram              // by cached
-	events  [eventSlots][2]*Counter    // event, proto
+	queries [server.NumTransports][rcodeSlots][2]*Counter // transport, rcode, cached
+	types   [typeNamed + 32]*Counter                      // by typeSlot
+	slot    [256]uint8                                    // qtype below 256 -> types index (typeOther: not listed)
+	latency [2]*Histogram                                 // by cached
+	events  [eventSlots][2]*Counter                       // event, proto
 }
 
 // eventSlots covers server.Event's values.
@@ -81,16 +81,18 @@ func (m *Metrics) Queries(role string) *Queries {
 	ev := m.reg.CounterVec(pre+"listener_events_total",
 		"What the listeners did that no handler sees: malformed or response packets dropped, TCP connections refused or timed out, sends failed.",
 		"event", "proto")
-	for p, proto := range []server.Proto{server.UDP, server.TCP} {
+	for p := range server.NumTransports {
 		for rc := range rcodeSlots {
 			name, ok := rcodeNames[rc]
 			if !ok {
 				name = strconv.Itoa(rc)
 			}
 			for c, cached := range []string{"miss", "hit"} {
-				q.queries[p][rc][c] = qv.With(proto.String(), name, cached)
+				q.queries[p][rc][c] = qv.With(server.TransportName(p), name, cached)
 			}
 		}
+	}
+	for p, proto := range []server.Proto{server.UDP, server.TCP} {
 		for e := range server.Event(server.NumEvents) {
 			q.events[e][p] = ev.With(e.String(), proto.String())
 		}
@@ -119,16 +121,18 @@ func (q *Queries) Observe(req *server.Request, reply []byte, d time.Duration) {
 	if pq, _ := req.Peek(); pq.NameEnd != 0 {
 		qtype = int(pq.Type)
 	}
-	q.Query(req.Proto, qtype, int(reply[3]&0xF), req.CacheHit, d)
+	q.query(req.Transport(), qtype, int(reply[3]&0xF), req.CacheHit, d)
 }
 
 // Query records one answered query; qtype -1 means the query had no
 // question.
 func (q *Queries) Query(proto server.Proto, qtype, rcode int, cached bool, d time.Duration) {
-	p, c := 0, 0
-	if proto == server.TCP {
-		p = 1
-	}
+	q.query(int(proto&1), qtype, rcode, cached, d)
+}
+
+// query is Query by Request.Transport (udp, tcp, tls, https, quic).
+func (q *Queries) query(p, qtype, rcode int, cached bool, d time.Duration) {
+	c := 0
 	if cached {
 		c = 1
 	}

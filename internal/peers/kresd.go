@@ -17,6 +17,9 @@ type KresdConfig struct {
 	// only (no RFC 5011 updates written back). Without it kresd does not
 	// validate.
 	TrustAnchor string
+	// Extra is more Lua configuration, run last (policy rules, more
+	// listeners).
+	Extra string
 }
 
 // StartKresd starts Knot Resolver (kresd) on cfg.Listen, iterating from
@@ -49,6 +52,7 @@ func StartKresd(t testing.TB, cfg KresdConfig) *Server {
 	if f.anchor != "" {
 		fmt.Fprintf(&b, "trust_anchors.add_file(%q, true)\n", f.anchor)
 	}
+	b.WriteString(cfg.Extra)
 	conf := filepath.Join(dir, "kresd.conf")
 	writeFile(t, conf, b.String())
 

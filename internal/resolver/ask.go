@@ -161,7 +161,9 @@ func (r *Resolver) exchange(ctx context.Context, st *query, server netip.AddrPor
 		}
 		verdict, sc := judgeCookie(reply, p.cookie.clientHex)
 		switch {
-		case verdict == cookieMismatch || (verdict == cookieNone && p.cookie.known && network != "tcp"):
+		case verdict == cookieMismatch || (verdict == cookieNone && p.cookie.known && (network == "udp" || network == "")):
+			// (Over a stream, TCP or TLS, the handshake proves the
+			// source: a reply without a cookie is not a forgery.)
 			// Only an Exchanger that cannot keep waiting lets one through.
 			r.stats.CookieMismatch.Add(1)
 			err = fmt.Errorf("query %s to %s: reply does not echo our client cookie", name, server)

@@ -18,6 +18,10 @@ import (
 type ForwardZone struct {
 	Zone    string
 	Servers []netip.AddrPort
+	// Fallback servers are asked only once every one of Servers failed
+	// for a query: plain DNS behind encrypted upstreams, which a
+	// selection by RTT alone would prefer (they skip the handshake).
+	Fallback []netip.AddrPort
 }
 
 // SetForward replaces the forward zones (used on reload; the cache stays).
@@ -30,14 +34,17 @@ func (r *Resolver) SetForward(fz []ForwardZone) error {
 		if len(f.Servers) == 0 {
 			return fmt.Errorf("resolver: forward zone %q has no servers", f.Zone)
 		}
-		srv := make([]netip.AddrPort, len(f.Servers))
-		for i, s := range f.Servers {
-			if s.Port() == 0 {
-				s = netip.AddrPortFrom(s.Addr(), 53)
+		port53 := func(list []netip.AddrPort) []netip.AddrPort {
+			out := make([]netip.AddrPort, len(list))
+			for i, s := range list {
+				if s.Port() == 0 {
+					s = netip.AddrPortFrom(s.Addr(), 53)
+				}
+				out[i] = s
 			}
-			srv[i] = s
+			return out
 		}
-		out = append(out, ForwardZone{Zone: dnsname.Canonical(f.Zone), Servers: srv})
+		out = append(out, ForwardZone{Zone: dnsname.Canonical(f.Zone), Servers: port53(f.Servers), Fallback: port53(f.Fallback)})
 	}
 	// Longest zone first, so the most specific forward wins.
 	sort.SliceStable(out, func(i, j int) bool { return dnsname.CountLabels(out[i].Zone) > dnsname.CountLabels(out[j].Zone) })
@@ -62,9 +69,15 @@ func (r *Resolver) forwardQuery(ctx context.Context, st *query, fz *ForwardZone,
 	// A forwarder speaks for every name it resolved for us; the chain
 	// must still start at our name, and unrelated records are dropped.
 	a := asking{zone: ".", rd: true}
+	servers, fellBack := fz.Servers, false
 	for {
 		st.askingZone = fz.Zone
-		rep, ok, err := r.ask(ctx, st, &a, fz.Servers, qname, qtype)
+		rep, ok, err := r.ask(ctx, st, &a, servers, qname, qtype)
+		if errors.Is(err, ErrNoServers) && len(fz.Fallback) > 0 && !fellBack {
+			r.log.Debug("forward: every upstream failed, asking the fallback servers", "zone", fz.Zone, "name", qname)
+			servers, fellBack = fz.Fallback, true
+			continue
+		}
 		if err != nil {
 			if errors.Is(err, ErrNoServers) {
 				st.failedZone = fz.Zone

@@ -30,6 +30,10 @@ type Request struct {
 	Remote netip.AddrPort
 	Local  netip.AddrPort
 	Proto  Proto
+	// Encrypted is the encrypted transport the query came over (TLS,
+	// HTTPS, QUIC), or Plain. Such queries carry Proto TCP: their replies
+	// follow the stream rules (up to 65535 bytes, never truncated).
+	Encrypted Transport
 
 	// CacheHit is set by a handler that answered from a cache of replies
 	// (the resolver's cache, the authoritative answer cache), for the
@@ -133,7 +137,7 @@ func (r *Request) Defer() func(reply []byte) {
 // detach copies what an observer reads of r, Wire included, for use after
 // ServeDNS has returned.
 func (r *Request) detach() *Request {
-	return &Request{Wire: append([]byte(nil), r.Wire...), Remote: r.Remote, Local: r.Local, Proto: r.Proto,
+	return &Request{Wire: append([]byte(nil), r.Wire...), Remote: r.Remote, Local: r.Local, Proto: r.Proto, Encrypted: r.Encrypted,
 		CacheHit: r.CacheHit, TSIGKey: r.TSIGKey, opts: r.opts, query: r.query, peekErr: r.peekErr, peeked: r.peeked, start: r.start}
 }
 

@@ -125,6 +125,6 @@ func (l *QueryLog) Observe(req *Request, reply []byte, d time.Duration) {
 		qtype = dns.Type(q.Type).String()
 	}
 	rcode := int(reply[3] & 0xF)
-	l.log.Info("query", "client", req.Remote, "proto", req.Proto.String(), "name", name, "type", qtype,
+	l.log.Info("query", "client", req.Remote, "proto", TransportName(req.Transport()), "name", name, "type", qtype,
 		"rcode", dns.RcodeToString[rcode], "cached", req.CacheHit, "duration", d)
 }

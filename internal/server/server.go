@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -83,6 +84,16 @@ type Config struct {
 	TCPMaxQueries        int           // TCP queries processed concurrently server-wide
 	Logger               *slog.Logger
 
+	// ListenTLS and ListenHTTPS serve DNS over TLS (RFC 7858) and over
+	// HTTPS (RFC 8484) with TLS, whose certificate they need (Certificate
+	// makes one that reloads). Their connections share the TCP limits
+	// above with plain TCP (tls.go, doh.go).
+	ListenTLS, ListenHTTPS []netip.AddrPort
+	// ListenQUIC serves DNS over QUIC (RFC 9250) in binaries built with
+	// the quic tag (doq.go); others refuse to start with it.
+	ListenQUIC []netip.AddrPort
+	TLS        *tls.Config
+
 	// Observe, if set, is told of listener events (drops, refusals,
 	// timeouts). It is called inline on the serving goroutines, so it
 	// must be fast and safe for concurrent use (a Prometheus counter's
@@ -147,6 +158,8 @@ type Server struct {
 	udpAddrs []netip.AddrPort
 	tcpAddrs []netip.AddrPort
 
+	enc encrypted // the DoT and DoH listeners (tls.go)
+
 	tcpQueries chan struct{} // server-wide TCP query semaphore
 	bufs       sync.Pool     // *[]byte of 2+MaxMsgSize: TCP reply frames
 }
@@ -179,7 +192,7 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.started {
 		return errors.New("server: already started")
 	}
-	if len(s.cfg.Listen) == 0 {
+	if len(s.cfg.Listen) == 0 && !s.cfg.hasEncrypted() {
 		return errors.New("server: no listen address")
 	}
 	var (
@@ -203,6 +216,10 @@ func (s *Server) Start(ctx context.Context) error {
 		workers = append(workers, ws...)
 		lns = append(lns, ln)
 	}
+	if err := s.bindEncrypted(ctx); err != nil {
+		closeAll()
+		return err
+	}
 	s.started = true
 	s.udp, s.tcp = workers, lns
 	for _, w := range workers {
@@ -218,6 +235,7 @@ func (s *Server) Start(ctx context.Context) error {
 	for _, l := range lns {
 		s.wg.Go(func() { s.accept(l) })
 	}
+	s.serveEncrypted()
 	s.wg.Go(func() {
 		select {
 		case <-ctx.Done():
@@ -294,6 +312,7 @@ func (s *Server) stop() {
 		for _, l := range s.tcp {
 			l.Close()
 		}
+		s.stopEncrypted()
 		for c := range s.conns {
 			c.c.SetReadDeadline(now)
 		}

@@ -103,7 +103,8 @@ func (s *Server) accept(l *net.TCPListener) {
 // any order (RFC 7766 6.2.1.1), and a mutex that serialises their writes.
 type tcpConn struct {
 	s             *Server
-	c             *net.TCPConn
+	c             net.Conn // *net.TCPConn, *tls.Conn (tls.go) or a DoH connection (doh.go)
+	enc           Transport
 	remote, local netip.AddrPort
 	ctx           context.Context
 	cancel        context.CancelFunc
@@ -126,7 +127,7 @@ type tcpConn struct {
 // 6.2.3 lets a server close idle connections when it must, and a server
 // that refused new connections instead would belong to whoever opened
 // the most first.
-func (s *Server) newConn(c *net.TCPConn) *tcpConn {
+func (s *Server) newConn(c net.Conn) *tcpConn {
 	remote := addrPort(c.RemoteAddr())
 	client := tcpClient(remote.Addr())
 	s.mu.Lock()
@@ -208,11 +209,16 @@ func tcpClient(a netip.Addr) netip.Addr {
 }
 
 func addrPort(a net.Addr) netip.AddrPort {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		ap := ta.AddrPort()
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	var ap netip.AddrPort
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		ap = a.AddrPort()
+	case *net.UDPAddr: // DNS over QUIC (doq.go)
+		ap = a.AddrPort()
+	default:
+		return ap
 	}
-	return netip.AddrPort{}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
 // setReadDeadline sets d and reports whether to go on reading. stop (and a
@@ -300,7 +306,7 @@ func (tc *tcpConn) answer(msg []byte) {
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
 	buf := *bp
-	req := Request{Wire: msg, Remote: tc.remote, Local: tc.local, Proto: TCP, streamFn: tc.writeExtra}
+	req := Request{Wire: msg, Remote: tc.remote, Local: tc.local, Proto: TCP, Encrypted: tc.enc, streamFn: tc.writeExtra}
 	reply := s.h.ServeDNS(tc.ctx, &req, buf[2:2])
 	tc.pending.Add(-1)
 	if len(reply) == 0 {
@@ -320,6 +326,7 @@ func (tc *tcpConn) answer(msg []byte) {
 	if &reply[0] != &buf[2] {
 		copy(buf[2:], reply) // the handler built its reply elsewhere
 	}
+	reply = s.finishStream(&req, buf[2:2+len(reply)])
 	binary.BigEndian.PutUint16(buf, uint16(len(reply)))
 	tc.wmu.Lock()
 	defer tc.wmu.Unlock()

@@ -37,14 +37,14 @@ type tapObserver struct {
 func (o *tapObserver) Observing() bool { return true }
 
 func (o *tapObserver) Observe(req *server.Request, reply []byte, d time.Duration) {
-	proto := dnstap.UDP
-	if req.Proto == server.TCP {
-		proto = dnstap.TCP
-	}
+	proto := tapProtocols[req.Transport()]
 	now := o.now()
 	o.l.Log(&dnstap.Message{Type: o.query, Protocol: proto, Query: req.Remote, Response: req.Local, Time: now.Add(-d), Wire: req.Wire})
 	o.l.Log(&dnstap.Message{Type: o.query + 1, Protocol: proto, Query: req.Remote, Response: req.Local, Time: now, Wire: reply})
 }
+
+// tapProtocols maps server.Request.Transport to dnstap's SocketProtocol.
+var tapProtocols = [server.NumTransports]dnstap.Protocol{dnstap.UDP, dnstap.TCP, dnstap.DOT, dnstap.DOH, dnstap.DOQ}
 
 // tapExchanger logs the resolver's upstream queries and their replies
 // (RESOLVER_QUERY, RESOLVER_RESPONSE). The exchanger picks the source
@@ -91,8 +91,15 @@ func (e *tapExchanger) ExchangeAttempt(ctx context.Context, srv netip.AddrPort, 
 	e.log(dnstap.ResolverQuery, proto, srv, req)
 	resp, out, err := ae.ExchangeAttempt(ctx, srv, req, at)
 	if err == nil {
-		if out.Network == "tcp" {
+		switch out.Network {
+		case "tcp":
 			proto = dnstap.TCP
+		case "tls":
+			proto = dnstap.DOT
+		case "https":
+			proto = dnstap.DOH
+		case "quic":
+			proto = dnstap.DOQ
 		}
 		e.log(dnstap.ResolverResponse, proto, srv, resp)
 	}

@@ -82,6 +82,8 @@ type Resolver struct {
 	budget  ResolverBudget
 	anchors *anchorUpdater // RFC 5011 updates; nil when off
 	web     *webPage       // the web page (web.go); nil when off
+	tls     tlsListeners   // DoT and DoH (resolver_tls.go)
+	ups     *upstreams     // the Exchanger: encrypted forwarders, plain DNS
 
 	mu          sync.Mutex // guards srv, httpSrv, metricsAddr
 	srv         *server.Server
@@ -136,10 +138,17 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err er
 			tap.Close()
 		}
 	}()
-	ex := opt.Exchanger
+	// Encrypted forwarders by their address, plain DNS for the rest (or
+	// the caller's Exchanger: the lab's in-memory network).
+	var ex transport.Exchanger = opt.Exchanger
+	var ups *upstreams
 	if ex == nil {
-		ex = transport.NewClient(transport.ClientOptions{Timeout: opt.UpstreamTimeout, Logger: log,
-			UDPReadSize: budget.UpstreamRead})
+		ups = newUpstreams(transport.NewClient(transport.ClientOptions{Timeout: opt.UpstreamTimeout, Logger: log,
+			UDPReadSize: budget.UpstreamRead}), opt.UpstreamTimeout, log)
+		if err := ups.set(cfg); err != nil {
+			return nil, err
+		}
+		ex = ups
 	}
 	if tap != nil {
 		ex = &tapExchanger{next: ex, l: tap, now: clock.Or(opt.Now)}
@@ -166,7 +175,10 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err er
 		return nil, err
 	}
 	s := &Resolver{log: log, opt: opt, tap: tap, listen: cfg.Listen, metrics: cfg.Metrics, cache: c, r: r,
-		hints: len(hints), forward: len(cfg.Forward), budget: budget}
+		hints: len(hints), forward: len(cfg.Forward), budget: budget, ups: ups}
+	if s.tls, err = newTLSListeners(cfg); err != nil {
+		return nil, err
+	}
 	if sec != nil && cfg.TrustAnchorState != "" {
 		if s.anchors, err = newAnchorUpdater(cfg.TrustAnchorState, sec.Anchors, r, clock.Or(opt.Now), sec.TimeFloor, log); err != nil {
 			return nil, err
@@ -221,6 +233,7 @@ func (s *Resolver) Start(ctx context.Context) error {
 	err := s.startWeb()
 	scfg := s.front.listener(s.budget.listener(s.opt.Server))
 	scfg.Listen, scfg.Logger = s.listen, s.log
+	s.tls.configure(&scfg)
 	srv := server.New(scfg, s.served)
 	if err == nil {
 		err = srv.Start(ctx)
@@ -235,7 +248,8 @@ func (s *Resolver) Start(ctx context.Context) error {
 	}
 	s.srv = srv
 	udp, tcp := srv.Addrs()
-	s.log.Info("serving", "udp", udp, "tcp", tcp, "forward", s.forward, "root_hints", s.hints)
+	dot, doh := srv.EncryptedAddrs()
+	s.log.Info("serving", "udp", udp, "tcp", tcp, "tls", dot, "https", doh, "quic", srv.QUICAddrs(), "forward", s.forward, "root_hints", s.hints)
 	if s.anchors != nil {
 		bg, stop := context.WithCancel(ctx)
 		s.stopBg = stop
@@ -277,6 +291,15 @@ func (s *Resolver) Reload(ctx context.Context, cfg *config.Resolver) error {
 	local, hostNames, err := localZones(cfg)
 	if err != nil {
 		return err
+	}
+	// The certificate first: if it does not load, nothing has changed.
+	if err := s.tls.reload(cfg); err != nil {
+		return err
+	}
+	if s.ups != nil {
+		if err := s.ups.set(cfg); err != nil {
+			return fmt.Errorf("forwarders rejected: %w", err)
+		}
 	}
 	if s.web != nil {
 		s.web.hosts.Store(&hostNames)
@@ -320,6 +343,9 @@ func (s *Resolver) Shutdown(ctx context.Context) error {
 		err = srv.Shutdown(ctx)
 	}
 	s.h.Close()
+	if s.ups != nil {
+		s.ups.close()
+	}
 	s.tap.Close() // after the listeners: the last replies are logged
 	return err
 }
@@ -401,7 +427,16 @@ func readHostsFile(path string) ([]dns.RR, error) {
 func forwardZones(c *config.Resolver) []resolver.ForwardZone {
 	out := make([]resolver.ForwardZone, 0, len(c.Forward))
 	for _, f := range c.Forward {
-		out = append(out, resolver.ForwardZone{Zone: f.Zone, Servers: f.Servers})
+		fz := resolver.ForwardZone{Zone: f.Zone, Servers: f.Servers}
+		if len(f.Encrypted) > 0 {
+			// Plain servers beside encrypted ones are their fallback:
+			// asked only when every encrypted one failed.
+			fz.Servers, fz.Fallback = nil, f.Servers
+			for _, u := range f.Encrypted {
+				fz.Servers = append(fz.Servers, u.Addr)
+			}
+		}
+		out = append(out, fz)
 	}
 	return out
 }
