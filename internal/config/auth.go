@@ -20,6 +20,15 @@ type Auth struct {
 	Listen []netip.AddrPort `toml:"listen"`
 	Zones  []AuthZone       `toml:"zone"`
 
+	// ListenTLS serve queries and zone transfers over TLS (RFC 7858,
+	// XoT: RFC 9103) with TLSCert and TLSKey, PEM files read again on
+	// SIGHUP. TLSCA is a PEM file of the authorities tls:// primaries
+	// are verified against; empty: the system's.
+	ListenTLS []netip.AddrPort `toml:"listen-tls"`
+	TLSCert   string           `toml:"tls-cert"`
+	TLSKey    string           `toml:"tls-key"`
+	TLSCA     string           `toml:"tls-ca"`
+
 	// AllowTransfer lists the clients (prefixes, addresses, TSIG keys:
 	// ACL) that may transfer every zone (AXFR/IXFR). Empty: no one, as
 	// NSD and Knot default to.
@@ -365,7 +374,12 @@ func (c *Auth) Transfers() bool {
 // Validate checks what can be checked before anything is opened. Each
 // error names its key.
 func (c *Auth) Validate() error {
-	errs := checkListen(c.Listen, "--listen")
+	var errs []error
+	if len(c.Listen) > 0 || len(c.ListenTLS) == 0 {
+		errs = checkListen(c.Listen, "--listen")
+	}
+	errs = append(errs, checkValid("listen-tls", "address, want ADDR:PORT", c.ListenTLS)...)
+	errs = append(errs, checkCertFiles(len(c.ListenTLS) > 0, "listen-tls", c.TLSCert, c.TLSKey)...)
 	errs = append(errs, checkDnstap(c.Dnstap)...)
 	if len(c.Zones) == 0 && len(c.Secondaries) == 0 {
 		errs = append(errs, errors.New("no zones (--zone ORIGIN=FILE or --secondary ORIGIN=PRIMARY)"))
@@ -383,6 +397,11 @@ func (c *Auth) Validate() error {
 	check := func(what string, allow ACL, notify Remotes) {
 		errs = append(errs, checkACL(what+"allow-transfer", allow)...)
 		errs = append(errs, checkValid(what+"notify", "address", notify)...)
+		for _, r := range notify {
+			if r.TLS {
+				errs = append(errs, fmt.Errorf("%snotify %s: NOTIFY goes over UDP; drop tls://", what, r.Addr))
+			}
+		}
 	}
 	check("", c.AllowTransfer, c.Notify)
 	errs = append(errs, checkACL("allow-notify", c.AllowNotify)...)

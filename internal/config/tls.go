@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // checkListeners checks the plain and encrypted listen addresses: at least
@@ -19,13 +20,19 @@ func (c *Resolver) checkListeners() []error {
 	errs = append(errs, checkValid("listen-tls", "address, want ADDR:PORT", c.ListenTLS)...)
 	errs = append(errs, checkValid("listen-https", "address, want ADDR:PORT", c.ListenHTTPS)...)
 	errs = append(errs, checkValid("listen-quic", "address, want ADDR:PORT", c.ListenQUIC)...)
+	return append(errs, checkCertFiles(encrypted, "listen-tls, listen-https, listen-quic", c.TLSCert, c.TLSKey)...)
+}
+
+// checkCertFiles checks that a certificate and key are given exactly
+// when there are encrypted listeners (keys names their settings).
+func checkCertFiles(encrypted bool, keys, cert, key string) []error {
 	switch {
-	case encrypted && (c.TLSCert == "" || c.TLSKey == ""):
-		errs = append(errs, errors.New("listen-tls, listen-https, listen-quic: need tls-cert and tls-key (--tls-cert FILE --tls-key FILE)"))
-	case !encrypted && (c.TLSCert != "" || c.TLSKey != ""):
-		errs = append(errs, errors.New("tls-cert, tls-key: without listen-tls, listen-https or listen-quic"))
+	case encrypted && (cert == "" || key == ""):
+		return []error{errors.New(keys + ": need tls-cert and tls-key (--tls-cert FILE --tls-key FILE)")}
+	case !encrypted && (cert != "" || key != ""):
+		return []error{errors.New("tls-cert, tls-key: without " + strings.ReplaceAll(keys, ", listen-quic", " or listen-quic"))}
 	}
-	return errs
+	return nil
 }
 
 // ParsePin reads an SPKI pin: the base64 of a SHA-256 digest (RFC 7469

@@ -34,6 +34,10 @@ func (a *ACL) UnmarshalTOML(v any) error {
 type Remote struct {
 	Addr netip.AddrPort
 	Key  string // canonical key name
+	// TLS: asked over DNS over TLS (XoT, RFC 9103), its certificate
+	// verified for TLSName, or for Addr's address when that is empty.
+	TLS     bool
+	TLSName string
 }
 
 // IsValid reports whether the address is set.
@@ -50,14 +54,25 @@ func (r *Remotes) UnmarshalTOML(v any) error {
 
 // ParseRemote parses ADDR[:PORT] or ADDR[:PORT],key:NAME: the form of
 // --secondary's primary and of --notify, as NSD's "request-xfr: ADDR KEY"
-// and "notify: ADDR KEY" pair an address with a key.
+// and "notify: ADDR KEY" pair an address with a key. A primary may be
+// tls://ADDR[:PORT][#TLS-NAME] (port 853), the encrypted forwarders'
+// form, to transfer over TLS (RFC 9103).
 func ParseRemote(s string) (Remote, error) {
 	addr, key, signed := strings.Cut(s, ",")
-	ap, err := ParseServer(addr)
-	if err != nil {
-		return Remote{}, err
+	var r Remote
+	if isUpstreamURL(addr) {
+		u, err := ParseUpstream(addr)
+		if err != nil || u.Scheme != "tls" {
+			return Remote{}, fmt.Errorf("server %q: want ADDR[:PORT] or tls://ADDR[:PORT][#TLS-NAME]", s)
+		}
+		r = Remote{Addr: u.Addr, TLS: true, TLSName: u.Name}
+	} else {
+		ap, err := ParseServer(addr)
+		if err != nil {
+			return Remote{}, err
+		}
+		r.Addr = ap
 	}
-	r := Remote{Addr: ap}
 	if signed {
 		name, ok := strings.CutPrefix(strings.TrimSpace(key), "key:")
 		if !ok || name == "" || dnsname.Validate(name) != nil {

@@ -68,13 +68,13 @@ func (l Limits) withDefaults() Limits {
 // to AXFR.
 var ErrRefused = errors.New("primary refused the transfer")
 
-// Transfer fetches origin from primary over TCP: IXFR from base's serial
-// when base is given (RFC 1995), else AXFR (RFC 5936). With the primary's
+// Transfer fetches origin from primary over TCP, or TLS when remote.TLS
+// is set (RFC 9103): IXFR from base's serial when base is given (RFC
+// 1995), else AXFR (RFC 5936). With the primary's
 // key the query is signed and every message of the answer verified (RFC
 // 8945 5.3.1). The result is a validated zone, or UpToDate; an error
 // leaves nothing behind.
 func Transfer(ctx context.Context, remote Remote, origin string, base *zone.Zone, lim Limits) (*Result, error) {
-	primary := remote.Addr
 	lim = lim.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
@@ -88,12 +88,11 @@ func Transfer(ctx context.Context, remote Remote, origin string, base *zone.Zone
 	q.Question = []dns.Question{{Name: dnsname.Canonical(origin), Qtype: qtype, Qclass: dns.ClassINET}}
 	packed, err := q.Pack()
 	if err != nil {
-		return nil, fmt.Errorf("xfr: %s from %s: %w", dns.Type(qtype), primary, err)
+		return nil, fmt.Errorf("xfr: %s from %s: %w", dns.Type(qtype), remote, err)
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", primary.String())
+	conn, err := remote.dial(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("xfr: %s from %s: %w", dns.Type(qtype), primary, err)
+		return nil, fmt.Errorf("xfr: %s from %s: %w", dns.Type(qtype), remote, err)
 	}
 	defer conn.Close()
 	// Closing the connection is what unblocks a read when ctx ends.
@@ -107,7 +106,7 @@ func Transfer(ctx context.Context, remote Remote, origin string, base *zone.Zone
 	}
 	res, err := receive(ctx, conn, q, packed, base, lim, v)
 	if err != nil {
-		return nil, fmt.Errorf("xfr: %s %s from %s: %w", dns.Type(qtype), origin, primary, err)
+		return nil, fmt.Errorf("xfr: %s %s from %s: %w", dns.Type(qtype), origin, remote, err)
 	}
 	return res, nil
 }

@@ -1,6 +1,7 @@
 package xfr
 
 import (
+	"crypto/tls"
 	"net/netip"
 	"time"
 
@@ -14,13 +15,22 @@ import (
 type Remote struct {
 	Addr netip.AddrPort
 	Key  *tsig.Key // nil: unsigned
+	// TLS, when set, carries the SOA queries and transfers to a primary
+	// over TLS (XoT, RFC 9103); NOTIFY still comes and goes over UDP.
+	// Its ServerName is what the certificate must carry (empty: Addr's
+	// address).
+	TLS *tls.Config
 }
 
 func (r Remote) String() string {
-	if r.Key == nil {
-		return r.Addr.String()
+	s := r.Addr.String()
+	if r.TLS != nil {
+		s = "tls://" + s
 	}
-	return r.Addr.String() + " key " + r.Key.Name
+	if r.Key != nil {
+		s += " key " + r.Key.Name
+	}
+	return s
 }
 
 // exchanger is ex for an unsigned remote, else a signing client with

@@ -419,14 +419,20 @@ func (s *Secondary) install(sz *secZone, z *zone.Zone) {
 }
 
 // serial asks primary for the zone's SOA serial, signed with its key if
-// it has one.
+// it has one, over TLS if it is reached so.
 func (s *Secondary) serial(ctx context.Context, primary Remote, origin string) (uint32, error) {
 	ctx, cancel := context.WithTimeout(ctx, soaQueryTimeout)
 	defer cancel()
 	q := new(dns.Msg)
 	q.SetQuestion(origin, dns.TypeSOA)
 	q.RecursionDesired = false
-	r, err := primary.exchanger(s.o.Exchanger, s.o.Clock.Now, soaQueryTimeout).Exchange(ctx, primary.Addr, q)
+	var r *dns.Msg
+	var err error
+	if primary.TLS != nil {
+		r, err = primary.exchangeStream(ctx, q, s.o.Clock.Now)
+	} else {
+		r, err = primary.exchanger(s.o.Exchanger, s.o.Clock.Now, soaQueryTimeout).Exchange(ctx, primary.Addr, q)
+	}
 	if err != nil {
 		return 0, err
 	}
