@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -80,10 +81,7 @@ func (s *Server) bindEncrypted(ctx context.Context) error {
 // serveEncrypted starts the accept loops. s.mu is held.
 func (s *Server) serveEncrypted() {
 	if len(s.enc.tls) > 0 {
-		cfg := s.cfg.TLS.Clone()
-		// RFC 7858 asks for no ALPN; a server list would make crypto/tls
-		// refuse clients that offer another one, so none is negotiated.
-		cfg.NextProtos = nil
+		cfg := dotConfig(s.cfg.TLS)
 		for _, l := range s.enc.tls {
 			s.wg.Go(func() { s.acceptTLS(l, cfg) })
 		}
@@ -94,6 +92,25 @@ func (s *Server) serveEncrypted() {
 		s.wg.Go(func() { s.serveHTTPS(web, l) })
 	}
 	s.serveQUIC()
+}
+
+// dotConfig is the TLS configuration of the DoT listeners. RFC 7858 asks
+// for no ALPN, but zone transfers over TLS negotiate "dot" (RFC 9103
+// 7.1). A fixed server list would make crypto/tls refuse clients that
+// offer only other protocols, so "dot" is chosen only for clients that
+// offer it, and the others get no ALPN.
+func dotConfig(base *tls.Config) *tls.Config {
+	cfg := base.Clone()
+	cfg.NextProtos = nil
+	dot := cfg.Clone()
+	dot.NextProtos = []string{"dot"}
+	cfg.GetConfigForClient = func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
+		if slices.Contains(hi.SupportedProtos, "dot") {
+			return dot, nil
+		}
+		return nil, nil
+	}
+	return cfg
 }
 
 // stopEncrypted closes the TLS listeners and lets the HTTPS servers

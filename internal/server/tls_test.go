@@ -265,6 +265,23 @@ func TestTLSRejects(t *testing.T) {
 			}
 		}
 	}
+	// ALPN: "dot" for a client that offers it (RFC 9103 7.1), none for
+	// one that offers nothing.
+	for _, offer := range [][]string{{"dot"}, {"h2", "dot"}, nil} {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: testTimeout}, "tcp", tlsAddrs[0].String(),
+			&tls.Config{RootCAs: p.pool, ServerName: "dns.test", NextProtos: offer})
+		if err != nil {
+			t.Fatalf("ALPN %q: %v", offer, err)
+		}
+		got, want := c.ConnectionState().NegotiatedProtocol, ""
+		if offer != nil {
+			want = "dot"
+		}
+		c.Close()
+		if got != want {
+			t.Errorf("ALPN offered %q: negotiated %q, want %q", offer, got, want)
+		}
+	}
 	// Expired: reload an expired certificate; new handshakes get it.
 	p.issue(t, []string{"dns.test"}, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
 	if err := cert.Reload(); err != nil {
