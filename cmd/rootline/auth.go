@@ -16,6 +16,7 @@ import (
 const authUsage = `usage: rootline auth --listen ADDR:PORT [--listen ...] --zone ORIGIN=FILE [--zone ...] [--config FILE]
        [--allow-transfer ACL ...] [--notify ADDR[:PORT][,key:NAME] ...]
        [--secondary ORIGIN=PRIMARY[:PORT][,key:NAME] ...] [--allow-notify ACL ...]
+       [--listen-tls ADDR:PORT --tls-cert FILE --tls-key FILE] [--tls-ca FILE]
        [--key [ALG:]NAME:SECRET ...] [--key-file FILE ...] [--serial-policy POLICY] [--allow-update ACL[=ZONE] ...]
        [--sign ORIGIN=KEYDIR ...] [--metrics ADDR:PORT] [--query-log] [--control SOCKET]
        [--nsid TEXT] [--identity TEXT] [--version-string TEXT] [--cookie-secret HEX]
@@ -39,6 +40,13 @@ so a restart serves the latest data without a new transfer. Catalog zones
 (RFC 9432): --catalog ORIGIN publishes one listing every zone served; a
 secondary given --catalog-member-of CATALOG=PRIMARY serves every zone it
 lists and follows additions and removals.
+
+Transfers over TLS (XoT, RFC 9103): --listen-tls ADDR:PORT serves queries
+and AXFR/IXFR over TLS (ALPN "dot"; --allow-transfer and TSIG apply as on
+TCP) with --tls-cert and --tls-key, re-read on SIGHUP. A primary given as
+tls://ADDR[:PORT][#TLS-NAME] (port 853) is asked its SOA and transfers
+over TLS, its certificate verified for TLS-NAME (else its address)
+against the system's authorities or --tls-ca FILE's; NOTIFY stays on UDP.
 
 TSIG (RFC 8945): --key [ALG:]NAME:SECRET (dig -y's form; ALG defaults to
 hmac-sha256; also hmac-sha384, hmac-sha512, hmac-sha224, hmac-sha1,
@@ -103,7 +111,7 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 	fs.Var(&allowXfr, "allow-transfer", "who may transfer every zone (AXFR/IXFR): CIDR, ADDR, key:NAME or CIDR,key:NAME (repeatable)")
 	fs.Var(&allowNotify, "allow-notify", "who may NOTIFY secondary zones besides their primaries: CIDR, ADDR, key:NAME or CIDR,key:NAME (repeatable)")
 	fs.Var(&notify, "notify", "secondary ADDR[:PORT][,key:NAME] to NOTIFY when a zone's serial advances (repeatable)")
-	fs.Var(&secondaries, "secondary", "zone to serve as a secondary, ORIGIN=PRIMARY_ADDR[:PORT][,key:NAME] (repeatable)")
+	fs.Var(&secondaries, "secondary", "zone to serve as a secondary, ORIGIN=PRIMARY_ADDR[:PORT][,key:NAME] or ORIGIN=tls://PRIMARY_ADDR[:PORT][#TLS-NAME][,key:NAME] (repeatable)")
 	fs.Var(&keys, "key", "TSIG key [ALG:]NAME:SECRET, as dig -y (repeatable)")
 	fs.Var(&keyFiles, "key-file", "BIND key file of TSIG keys, as tsig-keygen writes (repeatable)")
 	fs.Var(&allowUpdate, "allow-update", "who may send dynamic updates (RFC 2136): ACL entry, for every zone or with =ZONE for one (repeatable)")
@@ -124,6 +132,7 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 	rrlWindow := fs.Duration("rrl-window", 0, "how long a client over the rate stays limited at most (default 15s)")
 	rrl4 := fs.Int("rrl-ipv4-prefix", 0, "IPv4 prefix length of the clients that share a rate limit (default 24)")
 	rrl6 := fs.Int("rrl-ipv6-prefix", 0, "IPv6 prefix length of the clients that share a rate limit (default 56)")
+	tlsf := addAuthTLSFlags(fs)
 	memLimit := addMemoryLimitFlag(fs, "memory the server may use beside its zones' needs, e.g. 64MiB: connections, buffers and the runtime's limit are sized from it (default: GOMEMLIMIT if set)")
 	if done, err := parseFlags(fs, args); done {
 		return err
@@ -143,6 +152,9 @@ func authCommand(ctx context.Context, args []string, stderr io.Writer, hooks dae
 			return nil, err
 		}
 		c.Listen = append(c.Listen, listen...)
+		if err := tlsf.applyAuth(&c); err != nil {
+			return nil, err
+		}
 		for _, z := range zones {
 			az, err := config.ParseZoneFlag(z)
 			if err != nil {

@@ -57,3 +57,31 @@ func (f *tlsFlags) apply(c *config.Resolver) error {
 	c.TLSPin = append(c.TLSPin, f.pins...)
 	return nil
 }
+
+// addAuthTLSFlags are the auth server's: its DoT listeners, which serve
+// transfers too (XoT, RFC 9103), and the authorities tls:// primaries are
+// verified against.
+func addAuthTLSFlags(fs *flag.FlagSet) *tlsFlags {
+	f := &tlsFlags{
+		cert: fs.String("tls-cert", "", "PEM certificate (and chain) of the --listen-tls listeners, re-read on SIGHUP"),
+		key:  fs.String("tls-key", "", "PEM private key of --tls-cert"),
+		ca:   fs.String("tls-ca", "", "PEM authorities tls:// primaries are verified against (default: the system's)"),
+	}
+	fs.Var(&f.listenTLS, "listen-tls", "serve queries and zone transfers over TLS (RFC 7858, XoT: RFC 9103) on ADDR:PORT, e.g. 127.0.0.1:853 (repeatable)")
+	return f
+}
+
+// applyAuth adds the auth server's flags to c, as apply does.
+func (f *tlsFlags) applyAuth(c *config.Auth) error {
+	dot, err := parseEach("--listen-tls", f.listenTLS, config.ParseListen)
+	if err != nil {
+		return err
+	}
+	c.ListenTLS = append(c.ListenTLS, dot...)
+	for _, s := range []struct{ flag, to *string }{{f.cert, &c.TLSCert}, {f.key, &c.TLSKey}, {f.ca, &c.TLSCA}} {
+		if *s.flag != "" {
+			*s.to = *s.flag
+		}
+	}
+	return nil
+}

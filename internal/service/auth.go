@@ -62,6 +62,7 @@ type Auth struct {
 
 	mu     sync.Mutex // guards listen, srv, stopBg, httpSrv, metricsAddr
 	listen []netip.AddrPort
+	tls    tlsListeners   // DoT, transfers included (XoT, RFC 9103)
 	srv    *server.Server // nil when not started
 	stopBg context.CancelFunc
 	bg     sync.WaitGroup
@@ -104,6 +105,9 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 		budget: NewAuthBudget(cfg, runtime.GOMAXPROCS(0), opt.EnvMemoryLimit)}
 	if opt.Wrap != nil {
 		a.handler = opt.Wrap(h)
+	}
+	if a.tls, err = newTLSListeners(cfg.ListenTLS, nil, nil, cfg.TLSCert, cfg.TLSKey); err != nil {
+		return nil, err
 	}
 	opts, err := serverOptions(cfg.NSID, cfg.Identity, cfg.VersionString, cfg.CookieSecret, nil)
 	if err != nil {
@@ -194,6 +198,7 @@ func (a *Auth) Start(ctx context.Context) error {
 	}
 	scfg := a.front.listener(a.budget.listener(a.opt.Server))
 	scfg.Listen, scfg.Logger = a.listen, a.log
+	a.tls.configure(&scfg)
 	srv := server.New(scfg, a.handler)
 	if err := srv.Start(ctx); err != nil {
 		a.closeMetrics(ctx, a.takeMetrics())
@@ -201,7 +206,8 @@ func (a *Auth) Start(ctx context.Context) error {
 	}
 	a.srv = srv
 	udp, tcp := srv.Addrs()
-	a.log.Info("serving", "zones", len(a.h.Zones()), "secondaries", a.sv.secondaries(), "udp", udp, "tcp", tcp)
+	dot, _ := srv.EncryptedAddrs()
+	a.log.Info("serving", "zones", len(a.h.Zones()), "secondaries", a.sv.secondaries(), "udp", udp, "tcp", tcp, "tls", dot)
 	bg, stop := context.WithCancel(ctx)
 	a.stopBg = stop
 	a.sv.setContext(bg)
@@ -234,6 +240,11 @@ func (a *Auth) Addrs() (udp, tcp []netip.AddrPort) {
 func (a *Auth) Reload(ctx context.Context, cfg *config.Auth) error {
 	a.zonesMu.Lock()
 	defer a.zonesMu.Unlock()
+	// Logged, not returned: the zones still reload, and new handshakes
+	// keep the certificate in use.
+	if err := a.tls.reload(cfg.TLSCert, cfg.TLSKey); err != nil {
+		a.log.Error("tls certificate not reloaded, keeping the one in use", "err", err)
+	}
 	if keys, err := cfg.Keyring(); err == nil { // validated
 		a.tsig.SetKeys(keys)
 	}

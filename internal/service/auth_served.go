@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/x509"
 	"log/slog"
 	"sync"
 	"time"
@@ -76,9 +77,16 @@ func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zon
 	s.notifier = xfr.NewNotifier(ex, clock, log)
 	if len(cfg.Secondaries) > 0 {
 		keys, _ := cfg.Keyring() // validated
+		var roots *x509.CertPool
+		if cfg.TLSCA != "" {
+			var err error
+			if roots, err = transport.LoadRoots(cfg.TLSCA); err != nil {
+				return nil, err
+			}
+		}
 		var zs []xfr.SecondaryZone
 		for _, sc := range cfg.Secondaries {
-			z := xfr.SecondaryZone{Origin: sc.Origin, Primaries: remotes(keys, sc.Primaries),
+			z := xfr.SecondaryZone{Origin: sc.Origin, Primaries: remotes(keys, roots, sc.Primaries),
 				AllowNotify: append(acl.List(cfg.AllowNotify), sc.AllowNotify...)}
 			zs = append(zs, z)
 			if cc := s.cat.consumed[dnsname.Canonical(sc.Origin)]; cc != nil {
@@ -119,7 +127,7 @@ func (s *served) setConfig(cfg *config.Auth) {
 	add := func(origin string, allow config.ACL, notify config.Remotes) {
 		o := dnsname.Canonical(origin)
 		perZone[o] = acl.List(allow)
-		s.notify[o] = append(remotes(keys, cfg.Notify), remotes(keys, notify)...)
+		s.notify[o] = append(remotes(keys, nil, cfg.Notify), remotes(keys, nil, notify)...)
 	}
 	for _, z := range cfg.Zones {
 		add(z.Origin, z.AllowTransfer, z.Notify)
@@ -132,13 +140,17 @@ func (s *served) setConfig(cfg *config.Auth) {
 }
 
 // remotes are rs with their keys looked up in keys (Validate checked
-// that each is there).
-func remotes(keys *tsig.Keyring, rs config.Remotes) []xfr.Remote {
+// that each is there); those reached over TLS trust roots (nil: the
+// system's).
+func remotes(keys *tsig.Keyring, roots *x509.CertPool, rs config.Remotes) []xfr.Remote {
 	out := make([]xfr.Remote, 0, len(rs))
 	for _, r := range rs {
 		x := xfr.Remote{Addr: r.Addr}
 		if r.Key != "" {
 			x.Key = keys.Key(r.Key)
+		}
+		if r.TLS {
+			x.TLS = xotConfig(roots, r.TLSName)
 		}
 		out = append(out, x)
 	}

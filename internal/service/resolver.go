@@ -82,7 +82,7 @@ type Resolver struct {
 	budget  ResolverBudget
 	anchors *anchorUpdater // RFC 5011 updates; nil when off
 	web     *webPage       // the web page (web.go); nil when off
-	tls     tlsListeners   // DoT and DoH (resolver_tls.go)
+	tls     tlsListeners   // DoT and DoH (tls.go)
 	ups     *upstreams     // the Exchanger: encrypted forwarders, plain DNS
 
 	mu          sync.Mutex // guards srv, httpSrv, metricsAddr
@@ -176,7 +176,7 @@ func NewResolver(cfg *config.Resolver, opt ResolverOptions) (_ *Resolver, err er
 	}
 	s := &Resolver{log: log, opt: opt, tap: tap, listen: cfg.Listen, metrics: cfg.Metrics, cache: c, r: r,
 		hints: len(hints), forward: len(cfg.Forward), budget: budget, ups: ups}
-	if s.tls, err = newTLSListeners(cfg); err != nil {
+	if s.tls, err = newTLSListeners(cfg.ListenTLS, cfg.ListenHTTPS, cfg.ListenQUIC, cfg.TLSCert, cfg.TLSKey); err != nil {
 		return nil, err
 	}
 	if sec != nil && cfg.TrustAnchorState != "" {
@@ -293,7 +293,7 @@ func (s *Resolver) Reload(ctx context.Context, cfg *config.Resolver) error {
 		return err
 	}
 	// The certificate first: if it does not load, nothing has changed.
-	if err := s.tls.reload(cfg); err != nil {
+	if err := s.tls.reload(cfg.TLSCert, cfg.TLSKey); err != nil {
 		return err
 	}
 	if s.ups != nil {
