@@ -92,6 +92,13 @@ func TestAuthKeys(t *testing.T) {
 		{"bad algorithm", func(c *Auth) { c.Keys = append(c.Keys, AuthKey{Name: "x", Algorithm: "rot13", Secret: secret}) }, "algorithm"},
 		{"bad serial policy", func(c *Auth) { c.SerialPolicy = "random" }, "serial-policy"},
 		{"bad zone serial policy", func(c *Auth) { c.Zones[0].SerialPolicy = "soon" }, "zone a.test: serial-policy"},
+		{"tls primary with key", func(c *Auth) {
+			c.Secondaries = []AuthSecondary{{Origin: "b.test", Primaries: remote("tls://127.0.0.1#ns.test,key:flag-key")}}
+		}, ""},
+		{"tls notify", func(c *Auth) { c.Notify = remote("tls://127.0.0.1") }, "NOTIFY goes over UDP"},
+		{"listen-tls without cert", func(c *Auth) { c.ListenTLS = c.Listen }, "listen-tls: need tls-cert"},
+		{"cert without listen-tls", func(c *Auth) { c.TLSCert, c.TLSKey = "c", "k" }, "without listen-tls"},
+		{"listen-tls alone", func(c *Auth) { c.ListenTLS, c.Listen, c.TLSCert, c.TLSKey = c.Listen, nil, "c", "k" }, ""},
 	}
 	for _, tc := range tests {
 		c := base()
@@ -189,4 +196,39 @@ func checkNamesKey(t *testing.T, text, key string, c interface{ Validate() error
 	if err == nil || !strings.Contains(err.Error(), key) {
 		t.Errorf("%q: err = %v, want it to name %q", text, err, key)
 	}
+}
+
+// TestParseRemote: the primary forms, plain and over TLS (RFC 9103).
+func TestParseRemote(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Remote
+		err  bool
+	}{
+		{in: "192.0.2.1", want: Remote{Addr: netip.MustParseAddrPort("192.0.2.1:53")}},
+		{in: "192.0.2.1:5300,key:K", want: Remote{Addr: netip.MustParseAddrPort("192.0.2.1:5300"), Key: "k."}},
+		{in: "tls://192.0.2.1", want: Remote{Addr: netip.MustParseAddrPort("192.0.2.1:853"), TLS: true}},
+		{in: "tls://[2001:db8::1]:8853#ns1.example,key:k", want: Remote{Addr: netip.MustParseAddrPort("[2001:db8::1]:8853"), Key: "k.", TLS: true, TLSName: "ns1.example"}},
+		{in: "https://192.0.2.1/dns-query", err: true},
+		{in: "tls://ns1.example", err: true},
+		{in: "tls://192.0.2.1,key:", err: true},
+	}
+	for _, tc := range tests {
+		got, err := ParseRemote(tc.in)
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("ParseRemote(%q) = %+v, %v; want %+v, error %v", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func FuzzParseRemote(f *testing.F) {
+	for _, s := range []string{"192.0.2.1", "tls://[::1]:853#a.example,key:k", "tls://1.2.3.4#", "quic://1.2.3.4"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRemote(s)
+		if err == nil && !r.IsValid() {
+			t.Fatalf("%q: accepted without an address", s)
+		}
+	})
 }
