@@ -100,13 +100,20 @@ func readyZones(zones []XfrZone) []Zone {
 // settings of StartNSD. Every zone may be transferred by loopback clients.
 func StartNSDXfr(t testing.TB, listen []netip.AddrPort, zones []XfrZone) *Server {
 	t.Helper()
+	return StartNSDXfrWith(t, listen, zones, "")
+}
+
+// StartNSDXfrWith is StartNSDXfr with more server: lines (each "  key:
+// value\n"), such as a TLS port and its certificate (XoT).
+func StartNSDXfrWith(t testing.TB, listen []netip.AddrPort, zones []XfrZone, server string) *Server {
+	t.Helper()
 	bin := Need(t, "nsd")
 	addrs := resolveListen(t, listen)
 	dir := t.TempDir()
 	writeXfrZones(t, dir, zones)
 	logFile := filepath.Join(dir, "nsd.log")
 	var b strings.Builder
-	nsdServerConf(&b, addrs, dir, logFile, "  verbosity: 2\n  xfrd-reload-timeout: 0\n")
+	nsdServerConf(&b, addrs, dir, logFile, "  verbosity: 2\n  xfrd-reload-timeout: 0\n"+server)
 	for _, k := range keys(zones) {
 		fmt.Fprintf(&b, "key:\n  name: %q\n  algorithm: %s\n  secret: %q\n", k.Name, k.Algorithm, k.Secret)
 	}
