@@ -93,6 +93,34 @@ func TestXoTRootline(t *testing.T) {
 	if log := readLog(t, s); !strings.Contains(log, "serial=2 incremental=true") {
 		t.Errorf("serial 2 did not arrive by IXFR:\n%s", s.LogTail())
 	}
+
+	// SIGHUP re-reads the certificate: one from another CA replaces it
+	// for new connections.
+	ca2, cert2, key2 := xotPKI(t, t.TempDir())
+	for from, to := range map[string]string{cert2: cert, key2: key} {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(to, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	tlsArgs[1] = "+tls-ca=" + ca2
+	deadline := time.Now().Add(xfrWait)
+	for {
+		out, err := exec.Command(kdig, append(tlsArgs, "-y", xotKeyFlag, xfrOrigin, "SOA")...).CombinedOutput()
+		if err == nil && strings.Contains(string(out), "NOERROR") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("certificate not reloaded on SIGHUP: %v\n%s\n%s", err, out, p.LogTail())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // TestXoTRefused: a secondary whose primary's certificate does not carry
