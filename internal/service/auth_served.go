@@ -44,7 +44,7 @@ type served struct {
 	// secCfg is, by origin, the configured secondary zones (catalogs and
 	// their members aside), as they were last set up.
 	secCfg map[string]xfr.SecondaryZone
-	store     *xfr.Store   // --data-dir; nil: none
+	store  *xfr.Store // --data-dir; nil: none
 	// fileSerial is, by origin, the serial of the zone file a zone
 	// changed by UPDATE grew from (its snapshots name it).
 	fileSerial map[string]uint32
