@@ -230,9 +230,9 @@ Try, in another terminal:
 	if wa := l.WebAddr(); wa.IsValid() {
 		fmt.Fprintf(w, "\nWeb page: http://%s/  (statistics, explained lookups, faults on and off)\n", wa)
 		fmt.Fprintf(w, "  http://%s/?name=www.example.com    the path of one name, drawn\n", wa)
-		fmt.Fprintf(w, "  rootline lookup @%s%s +explain=%s www.example.com    the same, in sentences\n\n", res.Addr(), port, wa)
+		fmt.Fprintf(w, "  %s lookup @%s%s +explain=%s www.example.com    the same, in sentences\n\n", self, res.Addr(), port, wa)
 	}
-	printEncrypted(w, l)
+	printEncrypted(w, l, self)
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }
 

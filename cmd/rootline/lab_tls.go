@@ -43,7 +43,7 @@ func labEncrypted(tlsPort, httpsPort int, dnsPort uint16) (*lab.Encrypted, error
 }
 
 // printEncrypted is the banner's part on DNS over TLS and HTTPS.
-func printEncrypted(w io.Writer, l *lab.Lab) {
+func printEncrypted(w io.Writer, l *lab.Lab, self string) {
 	dot, doh := l.ResolverEncryptedAddrs()
 	ca := l.CAFile()
 	if !dot.IsValid() || ca == "" {
@@ -53,9 +53,9 @@ func printEncrypted(w io.Writer, l *lab.Lab) {
 Encrypted DNS: the resolver serves DNS over TLS on %[1]s and DNS over HTTPS on
 https://%[2]s/dns-query, with a certificate for %[3]s (and %[4]s) signed by
 the lab CA, made at start: %[5]s
-  rootline lookup @%[4]s -p %[6]d +tls +tls-ca=%[5]s www.example.com
+  %[8]s lookup @%[4]s -p %[6]d +tls +tls-ca=%[5]s www.example.com
   kdig @%[4]s -p %[6]d +tls-ca=%[5]s +tls-hostname=%[3]s www.example.com
   kdig @%[4]s -p %[7]d +https +tls-ca=%[5]s +tls-hostname=%[3]s www.example.com
   curl -s --cacert %[5]s 'https://%[2]s/dns-query?dns=AAABAAABAAAAAAAAA3d3dwdleGFtcGxlA2NvbQAAAQAB' | xxd
-`, dot, doh, lab.ResolverTLSName, dot.Addr(), ca, dot.Port(), doh.Port())
+`, dot, doh, lab.ResolverTLSName, dot.Addr(), ca, dot.Port(), doh.Port(), self)
 }

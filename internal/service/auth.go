@@ -233,9 +233,10 @@ func (a *Auth) Addrs() (udp, tcp []netip.AddrPort) {
 // gets a new serial by its serial policy (serialDiscipline); a
 // signed zone is re-signed if it changed (see package signer), and keeps
 // its signed version if its keys fail to load;
-// transfer ACLs and NOTIFY targets change at once, and secondaries of a
-// zone whose serial advanced are notified. Listen addresses and secondary
-// zones are fixed for the service's life. ctx ending stops the reload
+// transfer ACLs and NOTIFY targets change at once, secondaries of a
+// zone whose serial advanced are notified, and secondary zones added or
+// removed are taken up or dropped. Listen addresses are fixed for the
+// service's life. ctx ending stops the reload
 // between zones (the zones not yet read keep their old versions).
 func (a *Auth) Reload(ctx context.Context, cfg *config.Auth) error {
 	a.zonesMu.Lock()
@@ -249,6 +250,7 @@ func (a *Auth) Reload(ctx context.Context, cfg *config.Auth) error {
 		a.tsig.SetKeys(keys)
 	}
 	a.sv.setConfig(cfg)
+	a.sv.reloadSecondaries(cfg)
 	a.front.qlog.SetEnabled(cfg.QueryLog)
 	if err := a.sign.configure(cfg); err != nil {
 		a.log.Error("zone keys not reloaded, zones keep their signed versions", "err", err)

@@ -42,7 +42,13 @@ type served struct {
 	// it was first (zone-status's load time).
 	installed map[string]installedZone
 	cat       catalogState // catalog zones, published and consumed
-	store     *xfr.Store   // --data-dir; nil: none
+	// secCfg is, by origin, the configured secondary zones (catalogs and
+	// their members aside), as they were last set up.
+	secCfg map[string]xfr.SecondaryZone
+	// roots are the authorities tls:// primaries are verified against
+	// (tls-ca, read at start; nil: the system's).
+	roots *x509.CertPool
+	store  *xfr.Store // --data-dir; nil: none
 	// fileSerial is, by origin, the serial of the zone file a zone
 	// changed by UPDATE grew from (its snapshots name it).
 	fileSerial map[string]uint32
@@ -75,22 +81,25 @@ func newServed(log *slog.Logger, h *auth.Handler, cfg *config.Auth, fixed []*zon
 	}
 	s.primary.Observe(func(_ string, qtype uint16, result string) { am.Transfer("out", qtype, result) })
 	s.notifier = xfr.NewNotifier(ex, clock, log)
-	if len(cfg.Secondaries) > 0 {
+	// The secondary side runs whenever replication is configured, so
+	// that a reload can add secondary zones (reloadSecondaries).
+	{
 		keys, _ := cfg.Keyring() // validated
-		var roots *x509.CertPool
 		if cfg.TLSCA != "" {
 			var err error
-			if roots, err = transport.LoadRoots(cfg.TLSCA); err != nil {
+			if s.roots, err = transport.LoadRoots(cfg.TLSCA); err != nil {
 				return nil, err
 			}
 		}
 		var zs []xfr.SecondaryZone
+		s.secCfg = map[string]xfr.SecondaryZone{}
 		for _, sc := range cfg.Secondaries {
-			z := xfr.SecondaryZone{Origin: sc.Origin, Primaries: remotes(keys, roots, sc.Primaries),
-				AllowNotify: append(acl.List(cfg.AllowNotify), sc.AllowNotify...)}
+			z := secondaryZone(cfg, keys, s.roots, sc)
 			zs = append(zs, z)
 			if cc := s.cat.consumed[dnsname.Canonical(sc.Origin)]; cc != nil {
 				cc.members0 = z // members are kept like their catalog
+			} else {
+				s.secCfg[dnsname.Canonical(sc.Origin)] = z
 			}
 		}
 		s.second = xfr.NewSecondary(xfr.SecondaryOptions{

@@ -25,7 +25,11 @@ type Remote struct {
 func (r Remote) String() string {
 	s := r.Addr.String()
 	if r.TLS != nil {
+		// The name too: a reload compares primaries by this string.
 		s = "tls://" + s
+		if r.TLS.ServerName != "" {
+			s += "#" + r.TLS.ServerName
+		}
 	}
 	if r.Key != nil {
 		s += " key " + r.Key.Name
