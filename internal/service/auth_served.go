@@ -48,7 +48,7 @@ type served struct {
 	// roots are the authorities tls:// primaries are verified against
 	// (tls-ca, read at start; nil: the system's).
 	roots *x509.CertPool
-	store  *xfr.Store // --data-dir; nil: none
+	store *xfr.Store // --data-dir; nil: none
 	// fileSerial is, by origin, the serial of the zone file a zone
 	// changed by UPDATE grew from (its snapshots name it).
 	fileSerial map[string]uint32
