@@ -46,24 +46,12 @@ func primaryConfig(listen netip.AddrPort, zones map[string]string, targets []net
 // from a template whose primary is ours.
 func knotCatalogConsumer(t *testing.T, listen, primary netip.AddrPort) *peers.Server {
 	t.Helper()
-	bin := peers.Need(t, "knotd")
 	dir := t.TempDir()
-	conf := fmt.Sprintf(`server:
-  rundir: %[1]q
-  listen: %[2]s@%[3]d
-  background-workers: 1
-  udp-workers: 1
-  tcp-workers: 1
-control:
-  listen: knot.sock
-database:
-  storage: %[1]q
-log:
-  - target: stderr
-    any: info
-remote:
+	// Knot does not answer queries for a catalog it interprets: wait for
+	// it to answer at all, the members are waited for by the test.
+	return startKnotConf(t, dir, listen, "info", nil, fmt.Sprintf(`remote:
   - id: primary
-    address: %[4]s@%[5]d
+    address: %[2]s@%[3]d
 acl:
   - id: notify
     address: 127.0.0.0/8
@@ -78,19 +66,12 @@ template:
     acl: notify
     semantic-checks: off
 zone:
-  - domain: %[6]s
+  - domain: %[4]s
     master: primary
     acl: notify
     catalog-role: interpret
     catalog-template: members
-`, dir, listen.Addr(), listen.Port(), primary.Addr(), primary.Port(), catalogOrigin)
-	path := filepath.Join(dir, "knot.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// Knot does not answer queries for a catalog it interprets: wait for
-	// it to answer at all, the members are waited for by the test.
-	return peers.StartProcess(t, "knot", dir, []netip.AddrPort{listen}, nil, bin, "-c", path)
+`, dir, primary.Addr(), primary.Port(), catalogOrigin))
 }
 
 // bindCatalogConsumer starts BIND (named) with our catalog as a catalog

@@ -123,26 +123,12 @@ func BenchmarkIXFRLargeZone(b *testing.B) {
 // edits loaded as differences, so it answers IXFR), answering at once.
 func knotBig(b *testing.B, addr netip.AddrPort, text string) (*peers.Server, string) {
 	b.Helper()
-	bin := peers.Need(b, "knotd")
 	dir := b.TempDir()
 	file := filepath.Join(dir, "big.zone")
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	conf := fmt.Sprintf(`server:
-  rundir: %[1]q
-  listen: %[2]s@%[3]d
-  background-workers: 1
-  udp-workers: 1
-  tcp-workers: 1
-control:
-  listen: knot.sock
-database:
-  storage: %[1]q
-  journal-db-max-size: 4G
-log:
-  - target: stderr
-    any: warning
+	return startKnotConf(b, dir, addr, "warning", nil, fmt.Sprintf(`  journal-db-max-size: 4G
 acl:
   - id: xfr
     address: 127.0.0.0/8
@@ -156,13 +142,8 @@ template:
     journal-max-usage: 2G
     semantic-checks: off
 zone:
-  - domain: %[4]s
+  - domain: %[2]s
     file: big.zone
     acl: xfr
-`, dir, addr.Addr(), addr.Port(), bigOrigin)
-	path := filepath.Join(dir, "knot.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	return peers.StartProcess(b, "knot", dir, []netip.AddrPort{addr}, nil, bin, "-c", path), file
+`, dir, bigOrigin)), file
 }

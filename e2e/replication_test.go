@@ -24,33 +24,19 @@ const (
 // with the primary signed with the replication key.
 func knotCatalogTSIG(t *testing.T, listen, primary netip.AddrPort) *peers.Server {
 	t.Helper()
-	bin := peers.Need(t, "knotd")
 	dir := t.TempDir()
-	conf := fmt.Sprintf(`server:
-  rundir: %[1]q
-  listen: %[2]s@%[3]d
-  background-workers: 1
-  udp-workers: 1
-  tcp-workers: 1
-control:
-  listen: knot.sock
-database:
-  storage: %[1]q
-log:
-  - target: stderr
-    any: info
-key:
-  - id: %[7]s
+	return startKnotConf(t, dir, listen, "info", nil, fmt.Sprintf(`key:
+  - id: %[5]s
     algorithm: hmac-sha256
-    secret: %[8]s
+    secret: %[6]s
 remote:
   - id: primary
-    address: %[4]s@%[5]d
-    key: %[7]s
+    address: %[2]s@%[3]d
+    key: %[5]s
 acl:
   - id: notify
-    address: %[4]s
-    key: %[7]s
+    address: %[2]s
+    key: %[5]s
     action: notify
 template:
   - id: default
@@ -62,17 +48,12 @@ template:
     acl: notify
     semantic-checks: off
 zone:
-  - domain: %[6]s
+  - domain: %[4]s
     master: primary
     acl: notify
     catalog-role: interpret
     catalog-template: members
-`, dir, listen.Addr(), listen.Port(), primary.Addr(), primary.Port(), catalogOrigin, replKey, replSecret)
-	path := filepath.Join(dir, "knot.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return peers.StartProcess(t, "knot", dir, []netip.AddrPort{listen}, nil, bin, "-c", path)
+`, dir, primary.Addr(), primary.Port(), catalogOrigin, replKey, replSecret))
 }
 
 // answersOf asks addr every question and returns the answers, one line

@@ -43,31 +43,17 @@ func knotUpdatable(t *testing.T, listen netip.AddrPort) *peers.Server {
 
 func knotUpdatableTB(t testing.TB, listen netip.AddrPort) *peers.Server {
 	t.Helper()
-	bin := peers.Need(t, "knotd")
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "up.test.zone"), []byte(updZone), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	conf := fmt.Sprintf(`server:
-  rundir: %[1]q
-  listen: %[2]s@%[3]d
-  background-workers: 1
-  udp-workers: 1
-  tcp-workers: 1
-control:
-  listen: knot.sock
-database:
-  storage: %[1]q
-log:
-  - target: stderr
-    any: info
-key:
-  - id: %[4]s
+	return startKnotConf(t, dir, listen, "info", []string{updOrigin}, fmt.Sprintf(`key:
+  - id: %[2]s
     algorithm: hmac-sha256
-    secret: %[5]s
+    secret: %[3]s
 acl:
   - id: upd
-    key: %[4]s
+    key: %[2]s
     action: [update, transfer]
 template:
   - id: default
@@ -76,15 +62,10 @@ template:
     zonefile-sync: -1
     journal-content: changes
 zone:
-  - domain: %[6]s
+  - domain: %[4]s
     file: up.test.zone
     acl: upd
-`, dir, listen.Addr(), listen.Port(), updKey, updSecret, updOrigin)
-	path := filepath.Join(dir, "knot.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return peers.StartProcess(t, "knot", dir, []netip.AddrPort{listen}, []string{updOrigin}, bin, "-c", path)
+`, dir, updKey, updSecret, updOrigin))
 }
 
 // nsupdateRun feeds script to nsupdate (or knsupdate) against server,
