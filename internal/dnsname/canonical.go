@@ -8,7 +8,7 @@ const maxPresentation = 4 * MaxNameLen
 // spelling of the same DNS name maps to: fully qualified, A-Z folded to
 // a-z (RFC 4343: no other byte is folded, not even non-ASCII letters), and
 // each label byte written the way miekg/dns writes names it unpacks from
-// a message (see appendPresentation): \065 becomes "a", \046 becomes \.,
+// a message (see AppendPresentation): \065 becomes "a", \046 becomes \.,
 // a raw byte outside printable ASCII becomes \DDD. So two names are Equal
 // exactly when their Canonical forms are the same string, and a name
 // taken from a parsed message only has its case folded.
@@ -26,7 +26,7 @@ func Canonical(name string) string {
 		return foldASCII(Fqdn(name))
 	}
 	var pb [maxPresentation]byte
-	p := appendPresentation(pb[:0], w)
+	p := AppendPresentation(pb[:0], w)
 	if string(p) == name { // no allocation: the compiler compares in place
 		return name
 	}

@@ -75,13 +75,14 @@ func unescape(e string) byte {
 	return e[0]
 }
 
-// appendPresentation appends the presentation form of a wire name that
-// appendWire produced. Bytes are written as miekg/dns writes the names it
-// unpacks from messages: the characters that mean something in a zone
-// file (. space ' @ ; ( ) " \) as \X, bytes outside printable ASCII as
-// \DDD, everything else as itself. A name read off the wire is therefore
-// already in this form, and Canonical returns it unchanged.
-func appendPresentation(dst, wire []byte) []byte {
+// AppendPresentation appends the presentation form of a wire name that
+// appendWire produced or a message carried (uncompressed). Bytes are
+// written as miekg/dns writes the names it unpacks from messages: the
+// characters that mean something in a zone file (. space ' @ ; ( ) " \)
+// as \X, bytes outside printable ASCII as \DDD, everything else as
+// itself. A name read off the wire is therefore already in this form, and
+// Canonical returns it unchanged.
+func AppendPresentation(dst, wire []byte) []byte {
 	if len(wire) == 0 || wire[0] == 0 {
 		return append(dst, '.')
 	}

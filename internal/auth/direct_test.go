@@ -1,0 +1,261 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnssec"
+	"github.com/rootline-dns/rootline/internal/server"
+	"github.com/rootline-dns/rootline/internal/signer"
+	"github.com/rootline-dns/rootline/internal/wire"
+	"github.com/rootline-dns/rootline/internal/zone"
+)
+
+// odd.test exercises what the direct path must get byte for byte: TXT
+// escapes, SOA names that compress into the question only in part, escaped
+// owner names, names deep below the apex, a child zone served beside its
+// parent, an empty non-terminal.
+const oddZone = `$ORIGIN odd.test.
+$TTL 600
+@          IN SOA  ns.elsewhere.example. Host\.Master.odd.test. 7 3600 600 86400 120
+@          IN NS   ns.elsewhere.example.
+@          IN TXT  "v=spf1 -all"
+esc        IN TXT  "quote\"d" "back\\slash" "\000\255\032" "" "semi;colon"
+esc        IN A    192.0.2.1
+a\.dot     IN A    192.0.2.2
+\200bin    IN AAAA 2001:db8::2
+x.y.z.deep IN A    192.0.2.3
+x.y.z.deep IN AAAA 2001:db8::3
+only.ent.e IN TXT  "t"
+mapped     IN A    192.0.2.4
+child      IN NS   ns.child
+ns.child   IN A    192.0.2.53
+`
+
+const childZone = `$ORIGIN child.odd.test.
+$TTL 60
+@      IN SOA ns.child.odd.test. hostmaster.child.odd.test. 1 3600 600 86400 30
+@      IN NS  ns
+ns     IN A   192.0.2.53
+www    IN A   192.0.2.54
+www    IN TXT "child"
+`
+
+const rootZone = `$ORIGIN .
+$TTL 86400
+@          IN SOA a.root-servers.test. nstld.example. 2026120301 1800 900 604800 86400
+@          IN NS  a.root-servers.test.
+@          IN TXT "root"
+test       IN NS  a.root-servers.test.
+a.root-servers.test. IN A 192.0.2.250
+`
+
+func directZones(t *testing.T) []*zone.Zone {
+	t.Helper()
+	zs := []*zone.Zone{
+		exampleZone(t),
+		loadZone(t, "odd.test.", oddZone),
+		loadZone(t, "child.odd.test.", childZone),
+		loadZone(t, ".", rootZone),
+	}
+	// A signed zone: without DO its answers may go direct, with DO never.
+	var keys []*dnssec.Key
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for _, ksk := range []bool{true, false} {
+		k, err := dnssec.Generate("signed.test.", dns.ECDSAP256SHA256, ksk, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	signedText := strings.ReplaceAll(strings.ReplaceAll(oddZone, "odd.test.", "signed.test."), "child      IN NS   ns.child\n", "")
+	v, _, err := signer.Sign(loadZone(t, "signed.test.", signedText), keys, signer.Policy{Validity: 30 * 24 * time.Hour, Refresh: 7 * 24 * time.Hour}, nil, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(zs, v.Zone)
+}
+
+// randomCase spells name with letters in random case (RFC 4343: the reply
+// must carry the question as asked).
+func randomCase(r *rand.Rand, name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' && r.IntN(2) == 0 {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
+// The direct path must write exactly the bytes the full path packs, for
+// every query it takes; and it must take the plain positive, NODATA and
+// NXDOMAIN answers, or the memory it saves is not saved.
+func TestDirectMatchesFull(t *testing.T) {
+	zs := directZones(t)
+	h := NewHandler(nil)
+	h.SetZones(zs)
+	st := h.state.Load()
+	r := rand.New(rand.NewPCG(1, 2))
+
+	var names []string
+	for _, z := range zs {
+		for _, n := range z.Names() {
+			names = append(names, n)
+			if n != "." {
+				names = append(names, "nx-"+fmt.Sprint(r.IntN(1000))+"."+n, "a.b."+n)
+			}
+		}
+	}
+	names = append(names, "outside.invalid.", "no.such.tld.")
+	types := []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeTXT, dns.TypeMX, dns.TypeNS, dns.TypeSOA, dns.TypeCNAME,
+		dns.TypeSRV, dns.TypeDS, dns.TypeANY, dns.TypeRRSIG, dns.TypeNSEC, dns.TypeDNSKEY, dns.TypeHTTPS, 65400}
+
+	counts := map[string]int{}
+	out1 := make([]byte, 0, wire.MaxMsgSize)
+	out2 := make([]byte, 0, wire.MaxMsgSize)
+	for _, name := range names {
+		for _, qt := range types {
+			for variant := 0; variant < 8; variant++ {
+				m := new(dns.Msg)
+				m.SetQuestion(randomCase(r, name), qt)
+				m.Id = uint16(r.Uint32())
+				m.RecursionDesired = variant&1 != 0
+				m.CheckingDisabled = variant&2 != 0
+				if variant&4 != 0 {
+					m.SetEdns0(uint16(512+r.IntN(4000)), r.IntN(2) == 0)
+				}
+				w, err := m.Pack()
+				if err != nil {
+					t.Fatalf("%s: %v", m.Question[0].Name, err)
+				}
+				var q wire.Query
+				if err := q.Read(w); err != nil || !q.Plain(w) {
+					t.Fatalf("%s %d: not a plain query: %v", name, qt, err)
+				}
+				proto := server.UDP
+				if r.IntN(4) == 0 {
+					proto = server.TCP
+				}
+				got, ok := st.direct(w, &q, proto, out1)
+				if !ok {
+					counts["full"]++
+					continue
+				}
+				req := &server.Request{Wire: w, Remote: netip.MustParseAddrPort("127.0.0.1:5353"), Proto: proto}
+				want := h.serveSlow(context.Background(), st, req, &q, out2, nil)
+				if !bytes.Equal(got, want) {
+					var gm, wm dns.Msg
+					gm.Unpack(got)  //nolint:errcheck // shown as far as it goes
+					wm.Unpack(want) //nolint:errcheck
+					t.Fatalf("%s %s (variant %d, %v):\ndirect %x\n%v\nfull   %x\n%v", m.Question[0].Name, dns.TypeToString[qt], variant, proto, got, &gm, want, &wm)
+				}
+				var rm dns.Msg
+				if err := rm.Unpack(got); err != nil {
+					t.Fatalf("direct reply does not unpack: %v", err)
+				}
+				switch {
+				case rm.Rcode == dns.RcodeNameError:
+					counts["nxdomain"]++
+				case len(rm.Answer) == 0:
+					counts["nodata"]++
+				default:
+					counts["answer"]++
+				}
+			}
+		}
+	}
+	t.Logf("%v", counts)
+	for _, k := range []string{"answer", "nodata", "nxdomain", "full"} {
+		if counts[k] < 50 {
+			t.Errorf("only %d %s replies: the direct path takes too little (or too much)", counts[k], k)
+		}
+	}
+}
+
+// A signed zone's root corpus: every TLD's names and some that do not
+// exist, without DO (direct) and with DO (full path only).
+func TestDirectRootCorpus(t *testing.T) {
+	const path = "../../../shared/corpora/zone/root-zone/root.zone.2023051100"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Skipf("SKIPPED LOUDLY: no root zone corpus at %s (../shared is absent outside CI): %v", path, err)
+	}
+	z := loadZone(t, ".", string(b))
+	h := NewHandler(nil)
+	h.SetZones([]*zone.Zone{z})
+	st := h.state.Load()
+	out1 := make([]byte, 0, wire.MaxMsgSize)
+	out2 := make([]byte, 0, wire.MaxMsgSize)
+	direct := 0
+	for i, n := range z.Names() {
+		if i%7 != 0 {
+			continue
+		}
+		qnames := []string{n}
+		if n != "." {
+			qnames = append(qnames, "nx."+n, "nonexistent-"+n)
+		}
+		for _, qname := range qnames {
+			for _, qt := range []uint16{dns.TypeA, dns.TypeTXT, dns.TypeNS, dns.TypeSOA} {
+				m := new(dns.Msg)
+				m.SetQuestion(qname, qt)
+				m.SetEdns0(1232, i%2 == 0)
+				w, err := m.Pack()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var q wire.Query
+				if err := q.Read(w); err != nil {
+					t.Fatal(err)
+				}
+				got, ok := st.direct(w, &q, server.UDP, out1)
+				if !ok {
+					continue
+				}
+				if q.DO() {
+					t.Fatalf("%s: DO query in a signed zone answered directly", qname)
+				}
+				direct++
+				req := &server.Request{Wire: w, Proto: server.UDP}
+				if want := h.serveSlow(context.Background(), st, req, &q, out2, nil); !bytes.Equal(got, want) {
+					t.Fatalf("%s %d: direct %x, full %x", qname, qt, got, want)
+				}
+			}
+		}
+	}
+	if direct == 0 {
+		t.Fatal("nothing in the root zone was answered directly")
+	}
+}
+
+func BenchmarkServeDirect(b *testing.B) {
+	h := newTestHandler(b)
+	for _, tc := range []struct {
+		name  string
+		qtype uint16
+	}{{"www.example.test.", dns.TypeA}, {"nx.example.test.", dns.TypeA}} {
+		b.Run(tc.name, func(b *testing.B) {
+			w, _ := newQuery(tc.name, tc.qtype, true).Pack()
+			req := &server.Request{Wire: w, Proto: server.UDP}
+			out := make([]byte, 0, wire.MaxMsgSize)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				*req = server.Request{Wire: w, Proto: server.UDP} // a new packet, as a listener does
+				if h.ServeDNS(ctx, req, out) == nil {
+					b.Fatal("no reply")
+				}
+			}
+		})
+	}
+}
