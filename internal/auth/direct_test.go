@@ -259,3 +259,56 @@ func BenchmarkServeDirect(b *testing.B) {
 		})
 	}
 }
+
+// Which answers go direct, and which are the full path's.
+func TestDirectTakes(t *testing.T) {
+	h := NewHandler(nil)
+	h.SetZones(directZones(t))
+	st := h.state.Load()
+	out := make([]byte, 0, wire.MaxMsgSize)
+	for _, tc := range []struct {
+		name  string
+		qtype uint16
+		do    bool
+		want  bool
+	}{
+		{"www.example.test.", dns.TypeA, false, true},
+		{"example.test.", dns.TypeMX, false, true},         // with the exchange's address
+		{"example.test.", dns.TypeNS, false, true},         // with in-zone name server addresses
+		{"alias.example.test.", dns.TypeAAAA, false, true}, // CNAME chased in the zone
+		{"chain1.example.test.", dns.TypeA, false, true},
+		{"loop1.example.test.", dns.TypeA, false, true},
+		{"outside.example.test.", dns.TypeA, false, true},
+		{"_sip._tcp.example.test.", dns.TypeSRV, false, true},
+		{"nx.example.test.", dns.TypeA, false, true},
+		{"ent.example.test.", dns.TypeA, false, true}, // empty non-terminal: NODATA
+		{"www.example.test.", dns.TypeMX, false, true},
+		{"esc.odd.test.", dns.TypeTXT, false, true},
+		{"www.child.odd.test.", dns.TypeTXT, false, true},
+		{"esc.signed.test.", dns.TypeA, false, true},
+		{"esc.signed.test.", dns.TypeA, true, false},    // DNSSEC records wanted
+		{"sub.example.test.", dns.TypeA, false, false},  // referral
+		{"x.dn.example.test.", dns.TypeA, false, false}, // DNAME
+		{"a.wild.example.test.", dns.TypeA, false, false},
+		{"www.example.test.", dns.TypeANY, false, false},
+		{"example.test.", dns.TypeSOA, false, false},
+		{"big.example.test.", dns.TypeTXT, false, false}, // over 512 bytes without EDNS: truncated
+	} {
+		m := new(dns.Msg)
+		m.SetQuestion(tc.name, tc.qtype)
+		if tc.do {
+			m.SetEdns0(1232, true)
+		}
+		w, err := m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var q wire.Query
+		if err := q.Read(w); err != nil {
+			t.Fatal(err)
+		}
+		if _, got := st.direct(w, &q, server.UDP, out); got != tc.want {
+			t.Errorf("%s %s DO=%v: direct %v, want %v", tc.name, dns.TypeToString[tc.qtype], tc.do, got, tc.want)
+		}
+	}
+}

@@ -33,6 +33,12 @@ func Canonical(name string) string {
 	return string(p)
 }
 
+// IsCanonical reports, without allocating, that name is already in the
+// form Canonical returns. It may say false for an odd canonical name (it
+// is the fast test Canonical starts with); callers use it to pick a fast
+// path, never to reject a name.
+func IsCanonical(name string) bool { return isCanonical(name) }
+
 // isCanonical is the fast test: fully qualified, and every byte one that
 // canonical form writes as itself, or an escape it writes that way.
 func isCanonical(name string) bool {
