@@ -37,25 +37,13 @@ const maxDirectLabels = 128
 // of one direct answer; a larger set takes the full path.
 const maxDirectTargets = 16
 
-// directType reports the types the direct path packs: RDATA without a name,
-// or with one name that the full path compresses (MX, NS, PTR, CNAME) or
-// writes whole (SRV) as the direct compressor does.
-func directType(t uint16) bool {
-	switch t {
-	case dns.TypeA, dns.TypeAAAA, dns.TypeTXT, dns.TypeMX, dns.TypeNS, dns.TypeSRV, dns.TypePTR, dns.TypeCNAME:
-		return true
-	}
-	return false
-}
-
-// directName is one name in the forms the direct path needs: lower-case
-// wire, presentation (the zone index's key) and where each label starts.
+// directName is one name in lower-case wire form, with where each label
+// starts.
 type directName struct {
-	lwn, pnn   int // lengths in lb and pb (slices into them would move d to the heap)
-	woff, poff [maxDirectLabels + 1]uint16
-	nl         int // labels, the root not counted
-	lb         [dnsname.MaxNameLen]byte
-	pb         [4 * dnsname.MaxNameLen]byte
+	lwn  int // length in lb (a slice into lb would move d to the heap)
+	nl   int // labels, the root not counted
+	woff [maxDirectLabels + 1]uint16
+	lb   [dnsname.MaxNameLen]byte
 }
 
 // setWire fills d from a wire name (any case).
@@ -63,34 +51,8 @@ func (d *directName) setWire(w []byte) bool {
 	if len(w) > len(d.lb) {
 		return false
 	}
-	d.lwn = len(dnsname.AppendLowerWire(d.lb[:0], w))
-	return d.index()
-}
-
-// setName fills d from a canonical presentation name (from zone data).
-func (d *directName) setName(name string) bool {
-	if !dnsname.IsCanonical(name) {
-		return false
-	}
-	lw, err := dnsname.AppendCanonicalWire(d.lb[:0], name)
-	if err != nil {
-		return false
-	}
-	d.lwn = len(lw)
-	return d.index()
-}
-
-// lw is the lower-case wire form.
-func (d *directName) lw() []byte { return d.lb[:d.lwn] }
-
-func (d *directName) index() bool {
-	lw := d.lw()
-	pn := dnsname.AppendPresentation(d.pb[:0], lw)
-	if len(pn) > len(d.pb) {
-		return false // cannot happen: 4 bytes per wire byte at most
-	}
-	d.pnn = len(pn)
-	d.nl = 0
+	lw := dnsname.AppendLowerWire(d.lb[:0], w)
+	d.lwn, d.nl = len(lw), 0
 	for o := 0; lw[o] != 0; o += int(lw[o]) + 1 {
 		if d.nl == maxDirectLabels {
 			return false
@@ -99,38 +61,41 @@ func (d *directName) index() bool {
 		d.nl++
 	}
 	d.woff[d.nl] = uint16(len(lw) - 1)
-	return presentationLabels(pn, d.poff[:d.nl+1], d.nl)
+	return true
 }
 
-// suffix is the presentation form of the name's last labels, from label i.
-func (d *directName) suffix(i int) []byte { return d.pb[d.poff[i]:d.pnn] }
+// lw is the name.
+func (d *directName) lw() []byte { return d.lb[:d.lwn] }
+
+// suffix is the name's last labels, from label i.
+func (d *directName) suffix(i int) []byte { return d.lb[d.woff[i]:d.lwn] }
 
 // directAt finds d, at or below z's origin (label zl of d), as Result.step
 // walks: exact is its node, nil when it does not exist. ok is false when
 // the walk meets what the direct path leaves to Lookup: a delegation, a
 // DNAME, a wildcard.
-func directAt(z *zone.Zone, d *directName, zl int) (exact *zone.Node, ok bool) {
-	encloser := z.Apex()
+func directAt(z *zone.Zone, d *directName, zl int) (exact zone.PackedNode, ok bool) {
+	encloser := z.Packed(z.Apex())
 	if zl == 0 {
 		return encloser, true
 	}
-	if encloser.DNAME() != nil {
+	if encloser.Flags()&zone.PackedDNAME != 0 {
 		return nil, false
 	}
 	for j := zl - 1; j >= 0; j-- {
-		n := z.NodeBytes(d.suffix(j))
-		if n == nil || n.Hashed() {
+		p := z.PackedWire(d.suffix(j))
+		if p == nil || p.Flags()&zone.PackedHashed != 0 {
 			break
 		}
-		if n.Cut || (j > 0 && n.DNAME() != nil) {
+		if p.Flags()&zone.PackedCut != 0 || (j > 0 && p.Flags()&zone.PackedDNAME != 0) {
 			return nil, false
 		}
-		encloser = n
+		encloser = p
 		if j == 0 {
-			exact = n
+			exact = p
 		}
 	}
-	if exact == nil && encloser.Wild {
+	if exact == nil && encloser.Flags()&zone.PackedWild != 0 {
 		return nil, false
 	}
 	return exact, true
@@ -154,7 +119,7 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 	var z *zone.Zone
 	zl := 0 // label index of the origin in qname
 	for ; zl <= d.nl; zl++ {
-		if z = st.zones[string(d.suffix(zl))]; z != nil {
+		if z = st.wireZones[string(d.suffix(zl))]; z != nil {
 			break
 		}
 	}
@@ -162,6 +127,7 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 		return nil, false
 	}
 	originLabels := d.nl - zl
+	origin := z.Packed(z.Apex()).Name() // d.suffix(zl) until d changes
 	originAt := wire.HeaderLen + int(d.woff[zl]) // the origin's spelling in the question
 
 	out = append(out[:0], w[0], w[1],
@@ -176,8 +142,8 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 	// The answer: Lookup's loop, CNAME links chased inside the zone.
 	var (
 		ancount, arcount int
-		owners           [maxChain + 1]string // the chain's names, for loops
-		targets          [maxDirectTargets]string
+		owners           [maxChain + 1][]byte // the chain's names, for loops
+		targets          [maxDirectTargets][]byte
 		ntargets         int
 		ok               bool
 	)
@@ -191,39 +157,46 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 			rcode, negative = dns.RcodeNameError, true
 			break
 		}
-		rrs, t := exact.Get(q.Type), q.Type
-		if rrs == nil {
-			if rrs, t = exact.Get(dns.TypeCNAME), dns.TypeCNAME; rrs == nil {
+		set, has := exact.Set(q.Type)
+		if !has {
+			if set, has = exact.Set(dns.TypeCNAME); !has {
 				negative = true // NODATA, an empty non-terminal included
 				break
 			}
 		}
-		if !directType(t) || ancount+len(rrs) > 0xFFFF {
-			return nil, false
+		if set.Count < 0 || ancount+set.Count > 0xFFFF {
+			return nil, false // not held packed: the full path packs it
 		}
-		for _, rr := range rrs {
-			if out, ok = c.appendRR(out, d.lw(), rr); !ok {
-				return nil, false
-			}
-			if tg := additionalTarget(rr); tg != "" {
+		nameAt := zone.PackedNameAt(set.Type)
+		for rest := set; rest.Count > 0; rest.Count-- {
+			var rdata []byte
+			rdata, rest = rest.Next()
+			out = c.appendRR(out, d.lw(), set.Type, set.TTL, rdata, nameAt)
+			if nameAt >= 0 && set.Type != dns.TypeCNAME && set.Type != dns.TypePTR {
+				// NS, MX, SRV: their target's addresses go in additional.
 				if ntargets == len(targets) {
 					return nil, false
 				}
-				targets[ntargets] = tg
+				targets[ntargets] = rdata[nameAt:]
 				ntargets++
 			}
 		}
-		ancount += len(rrs)
-		owners[link] = exact.Name
-		if t != dns.TypeCNAME || q.Type == dns.TypeCNAME {
+		ancount += set.Count
+		owners[link] = exact.Name()
+		if set.Type != dns.TypeCNAME || q.Type == dns.TypeCNAME {
 			break
 		}
-		next := rrs[0].(*dns.CNAME).Target
-		if link+1 > maxChain || !dnsname.IsSubdomain(next, z.Origin) || loopsTo(owners[:link+1], next) {
-			break // the chain goes on elsewhere: the resolver follows it
+		// Follow the first CNAME, while it stays in this zone and does not
+		// loop (Lookup's rules); past that the resolver follows it.
+		rdata, _ := set.Next()
+		if link+1 > maxChain {
+			break
 		}
-		if !d.setName(next) {
+		if !d.setWire(rdata) {
 			return nil, false
+		}
+		if d.nl < originLabels || string(d.suffix(d.nl-originLabels)) != string(origin) || loopsTo(owners[:link+1], d.lw()) {
+			break
 		}
 		zl = d.nl - originLabels
 	}
@@ -235,29 +208,43 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 		}
 		nscount = 1
 	} else if ntargets > 0 {
-		var added [2 * maxDirectTargets]dns.RR
+		// Lookup's addAdditional: each target's A then AAAA set, once.
+		var added [2 * maxDirectTargets]struct {
+			n *byte // the packed node
+			t uint16
+		}
 		nadded := 0
+	targets:
 		for _, tg := range targets[:ntargets] {
-			n := z.Node(tg)
-			if n == nil {
+			if !d.setWire(tg) {
+				return nil, false
+			}
+			p := z.PackedWire(d.lw())
+			if p == nil {
 				continue
 			}
+			n := &p[0]
 			for _, t := range [...]uint16{dns.TypeA, dns.TypeAAAA} {
-				rrs := n.Get(t)
-				if len(rrs) == 0 || containsRR(added[:nadded], rrs[0]) {
+				set, has := p.Set(t)
+				if !has {
 					continue
 				}
-				if nadded == len(added) || !d.setName(n.Name) {
-					return nil, false
-				}
-				added[nadded] = rrs[0]
-				nadded++
-				for _, rr := range rrs {
-					if out, ok = c.appendRR(out, d.lw(), rr); !ok {
-						return nil, false
+				for _, a := range added[:nadded] {
+					if a.n == n && a.t == t {
+						continue targets
 					}
 				}
-				arcount += len(rrs)
+				if set.Count < 0 || nadded == len(added) {
+					return nil, false
+				}
+				added[nadded].n, added[nadded].t = n, t
+				nadded++
+				for rest := set; rest.Count > 0; rest.Count-- {
+					var rdata []byte
+					rdata, rest = rest.Next()
+					out = c.appendRR(out, d.lw(), t, set.TTL, rdata, -1)
+				}
+				arcount += set.Count
 			}
 		}
 	}
@@ -279,119 +266,34 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 	return out, true
 }
 
-// additionalTarget is the name whose addresses the additional section
-// carries for rr (RFC 1034 3.7, RFC 2782), as Result.addAdditional.
-func additionalTarget(rr dns.RR) string {
-	switch v := rr.(type) {
-	case *dns.NS:
-		return v.Ns
-	case *dns.MX:
-		return v.Mx
-	case *dns.SRV:
-		return v.Target
-	}
-	return ""
-}
-
-// loopsTo is loops for the chain's owner names.
-func loopsTo(owners []string, next string) bool {
+// loopsTo is loops for the chain's owner names (lower-case wire form, as
+// next is).
+func loopsTo(owners [][]byte, next []byte) bool {
 	for _, o := range owners {
-		if dnsname.Equal(o, next) {
+		if string(o) == string(next) {
 			return true
 		}
 	}
 	return false
 }
 
-// presentationLabels fills off with the start of each label of the
-// presentation name p (escapes skipped), the root's "." last: off[nl].
-func presentationLabels(p []byte, off []uint16, nl int) bool {
-	i, l := 0, 0
-	for l < nl {
-		off[l] = uint16(i)
-		for i < len(p) && p[i] != '.' {
-			if p[i] == '\\' {
-				if i+1 < len(p) && p[i+1] >= '0' && p[i+1] <= '9' {
-					i += 3
-				} else {
-					i++
-				}
-			}
-			i++
-		}
-		i++ // the dot
-		l++
-	}
-	if nl == 0 {
-		off[0] = 0
-		return len(p) == 1
-	}
-	off[nl] = uint16(len(p) - 1)
-	return i == len(p)
-}
-
-// appendRR appends rr, owned by the lower-case wire name owner, its names
-// compressed as the full path compresses them.
-func (c *compressor) appendRR(out, owner []byte, rr dns.RR) ([]byte, bool) {
-	h := rr.Header()
+// appendRR appends one record from packed RDATA, owned by the lower-case
+// wire name owner, names compressed as the full path compresses them: the
+// name at nameAt (if any) compressed, but SRV's written whole (RFC 2782,
+// RFC 3597 4).
+func (c *compressor) appendRR(out, owner []byte, t uint16, ttl uint32, rdata []byte, nameAt int) []byte {
 	out = c.appendName(out, owner, true)
-	out = append(out, byte(h.Rrtype>>8), byte(h.Rrtype), byte(h.Class>>8), byte(h.Class),
-		byte(h.Ttl>>24), byte(h.Ttl>>16), byte(h.Ttl>>8), byte(h.Ttl), 0, 0)
+	out = append(out, byte(t>>8), byte(t), 0, byte(dns.ClassINET),
+		byte(ttl>>24), byte(ttl>>16), byte(ttl>>8), byte(ttl), 0, 0)
 	start := len(out)
-	var ok bool
-	switch v := rr.(type) {
-	case *dns.A:
-		ip := v.A.To4()
-		if ip == nil {
-			return out, false
-		}
-		out = append(out, ip...)
-	case *dns.AAAA:
-		if len(v.AAAA) != 16 {
-			return out, false
-		}
-		out = append(out, v.AAAA...)
-	case *dns.TXT:
-		for _, s := range v.Txt {
-			if out, ok = appendCharString(out, s); !ok {
-				return out, false
-			}
-		}
-	case *dns.MX:
-		out = binary.BigEndian.AppendUint16(out, v.Preference)
-		if out, ok = c.appendRdataName(out, v.Mx, true); !ok {
-			return out, false
-		}
-	case *dns.NS:
-		if out, ok = c.appendRdataName(out, v.Ns, true); !ok {
-			return out, false
-		}
-	case *dns.PTR:
-		if out, ok = c.appendRdataName(out, v.Ptr, true); !ok {
-			return out, false
-		}
-	case *dns.CNAME:
-		if out, ok = c.appendRdataName(out, v.Target, true); !ok {
-			return out, false
-		}
-	case *dns.SRV:
-		out = binary.BigEndian.AppendUint16(out, v.Priority)
-		out = binary.BigEndian.AppendUint16(out, v.Weight)
-		out = binary.BigEndian.AppendUint16(out, v.Port)
-		// RFC 2782: the target is not compressed (RFC 3597 4), though
-		// its suffixes serve names written after it.
-		if out, ok = c.appendRdataName(out, v.Target, false); !ok {
-			return out, false
-		}
-	default:
-		return out, false
+	if nameAt < 0 {
+		out = append(out, rdata...)
+	} else {
+		out = append(out, rdata[:nameAt]...)
+		out = c.appendName(out, rdata[nameAt:], t != dns.TypeSRV)
 	}
-	n := len(out) - start
-	if n > 0xFFFF {
-		return out, false
-	}
-	binary.BigEndian.PutUint16(out[start-2:], uint16(n))
-	return out, true
+	binary.BigEndian.PutUint16(out[start-2:], uint16(len(out)-start))
+	return out
 }
 
 // appendRdataName writes a name from zone data. The full path compares
@@ -408,40 +310,6 @@ func (c *compressor) appendRdataName(out []byte, name string, compress bool) ([]
 	}
 	return c.appendName(out, w, compress), true
 }
-
-// appendCharString appends a character-string that miekg/dns keeps in
-// presentation form (\X and \DDD escapes) as its length and bytes.
-func appendCharString(out []byte, s string) ([]byte, bool) {
-	lenAt := len(out)
-	out = append(out, 0)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '\\' {
-			i++
-			if i == len(s) {
-				break // a lone trailing backslash stands for nothing
-			}
-			c = s[i]
-			if i+2 < len(s) && isDigit(c) && isDigit(s[i+1]) && isDigit(s[i+2]) {
-				d := int(c-'0')*100 + int(s[i+1]-'0')*10 + int(s[i+2]-'0')
-				if d > 255 {
-					return out, false
-				}
-				c = byte(d)
-				i += 2
-			}
-		}
-		out = append(out, c)
-	}
-	n := len(out) - lenAt - 1
-	if n > 255 {
-		return out, false
-	}
-	out[lenAt] = byte(n)
-	return out, true
-}
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // appendNegativeSOA appends the zone's SOA for a negative answer (TTL
 // lowered to its MINIMUM, RFC 2308 3), names compressed as the full path

@@ -119,7 +119,7 @@ func assemble(origin string, index map[string]int32, names []string, off []int32
 			names = append(names, p)
 		}
 	}
-	z := &Zone{Origin: origin, Records: records, index: index, nodes: make([]Node, len(names))}
+	z := &Zone{Origin: origin, Records: records, nodes: make([]Node, len(names))}
 	sets := make([]RRset, 0, nsets)
 	for o, name := range names {
 		n := &z.nodes[o]
@@ -152,6 +152,11 @@ func assemble(origin string, index map[string]int32, names []string, off []int32
 		}
 	}
 	z.apex = &z.nodes[apex]
+	var err error
+	if z.packed, err = packNodes(z.nodes); err != nil {
+		return nil, fmt.Errorf("zone %s: %w", origin, err)
+	}
+	z.names = newNameTable(z.packed, z.nodes)
 	soa := z.apex.Get(dns.TypeSOA)
 	if len(soa) != 1 {
 		return nil, fmt.Errorf("zone %s: want exactly one SOA at the apex, have %d", origin, len(soa))

@@ -14,9 +14,10 @@ type Zone struct {
 	SOA     *dns.SOA
 	Records int // number of resource records (not counting empty non-terminals)
 
-	apex  *Node
-	index map[string]int32 // lower-case owner -> position in nodes
-	nodes []Node           // every name, empty non-terminals included
+	apex   *Node
+	names  nameTable // lower-case owner -> position in nodes (packed.go)
+	nodes  []Node    // every name, empty non-terminals included
+	packed []byte    // every node's records in wire form (packed.go)
 
 	denial denial // NSEC/NSEC3 order, built on first use
 }
@@ -31,7 +32,8 @@ type Node struct {
 	Cut  bool    // NS here and not the apex: a delegation point
 	Wild bool    // "*.Name" exists: the wildcard child of this node
 
-	hashed bool // an NSEC3 owner name, outside the name tree
+	hashed bool   // an NSEC3 owner name, outside the name tree
+	packed uint32 // offset of its packed records in Zone.packed
 }
 
 // RRset is the records of one type at one name; all share the owner and TTL
@@ -75,17 +77,13 @@ func (z *Zone) Apex() *Node { return z.apex }
 // Node returns the node for a canonical (lower-case, fully qualified) name,
 // or nil if the name does not exist in the zone.
 func (z *Zone) Node(name string) *Node {
-	if i, ok := z.index[name]; ok {
-		return &z.nodes[i]
+	var b [dnsname.MaxNameLen]byte
+	w, err := dnsname.AppendCanonicalWire(b[:0], name)
+	if err != nil {
+		return nil
 	}
-	return nil
-}
-
-// NodeBytes is Node for a name held in a byte slice; the string conversion
-// in a map index does not allocate.
-func (z *Zone) NodeBytes(name []byte) *Node {
-	if i, ok := z.index[string(name)]; ok {
-		return &z.nodes[i]
+	if p := z.names.find(z.packed, w); p != nil {
+		return z.NodeOf(p)
 	}
 	return nil
 }

@@ -1,0 +1,352 @@
+package zone
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"math/bits"
+	"slices"
+
+	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
+)
+
+// The zone's name index and its packed records.
+//
+// A query answered from []dns.RR walks index map -> key bytes -> node ->
+// sets -> records -> *dns.A -> its IP: seven dependent reads, each a
+// cache miss in a zone larger than the CPU's caches, and that is most of
+// what an answer costs. So besides the records, a zone keeps each node
+// packed in one byte array — its name in wire form, its flags, its RRsets'
+// RDATA in wire form (names uncompressed, lower case) — and finds names
+// through an open-addressing table of offsets into that array: a lookup
+// is a table slot, then the packed node, whose first bytes confirm the
+// name. The table takes 8 bytes a slot where a map[string]int32 took
+// about 30 a name.
+
+// nameTable maps lower-case wire names to packed nodes. Slots hold the
+// upper 32 bits of the name's hash (so a probe rarely looks at a node that
+// is not the one) and the node's offset in the packed array + 1; 0 is
+// empty.
+type nameTable struct {
+	seed  maphash.Seed
+	slots []uint64
+	mask  uint64
+}
+
+func newNameTable(packed []byte, nodes []Node) nameTable {
+	// Load factor at most 4/5: linear probes stay within a cache line or
+	// two (eight slots a line).
+	n := max(8, len(nodes)+len(nodes)/4)
+	size := uint64(1) << bits.Len(uint(n-1))
+	t := nameTable{seed: maphash.MakeSeed(), slots: make([]uint64, size), mask: size - 1}
+	for i := range nodes {
+		off := nodes[i].packed
+		h := maphash.Bytes(t.seed, PackedNode(packed[off:]).Name())
+		for j := h & t.mask; ; j = (j + 1) & t.mask {
+			if t.slots[j] == 0 {
+				t.slots[j] = h&^0xFFFFFFFF | uint64(off+1)
+				break
+			}
+		}
+	}
+	return t
+}
+
+// find returns the packed node named lw (lower-case wire form), or nil.
+func (t *nameTable) find(packed []byte, lw []byte) PackedNode {
+	if len(t.slots) == 0 {
+		return nil
+	}
+	h := maphash.Bytes(t.seed, lw)
+	for j := h & t.mask; ; j = (j + 1) & t.mask {
+		s := t.slots[j]
+		if s == 0 {
+			return nil
+		}
+		if s&^0xFFFFFFFF == h&^0xFFFFFFFF {
+			// Wire names end in the root label: equal bytes up to
+			// len(lw) are the same name, not a prefix of a longer one.
+			if p := PackedNode(packed[s&0xFFFFFFFF-1:]); string(p.Name()) == string(lw) {
+				return p
+			}
+		}
+	}
+}
+
+// Packed node layout, at Node.packed in Zone.packed:
+//
+//	node   4 bytes: its number in Zone.nodes
+//	flags  1 byte: Packed* below
+//	name   1 byte length, then the owner in wire form, lower case
+//	sets   each: type (2), count (2), TTL (4), then count times
+//	       RDLENGTH (2) and RDATA; count 0xFFFF: a set the packed form
+//	       does not hold (its records are only in Sets)
+//	end    type 0 (2)
+//
+// RDATA is held for the types whose wire form does not depend on the
+// message: no name (A, AAAA, TXT), or one name at a fixed place that a
+// message compresses (NS, CNAME, PTR, MX) or writes whole (SRV), kept
+// lower case and uncompressed. A set with a name not in canonical form is
+// not held: the full path packs it as it is spelled.
+
+// Flags of a packed node.
+const (
+	PackedDNAME  = 1 << iota // owns a DNAME
+	PackedCut                // Node.Cut
+	PackedWild               // Node.Wild
+	PackedHashed             // Node.Hashed
+)
+
+const packedHeader = 6 // node number, flags, name length
+
+// packedNone is the count of a set the packed form does not hold.
+const packedNone = 0xFFFF
+
+// PackedNameAt is where the one name of a packed type's RDATA starts, or
+// -1 for a type whose RDATA holds none.
+func PackedNameAt(t uint16) int {
+	switch t {
+	case dns.TypeNS, dns.TypeCNAME, dns.TypePTR:
+		return 0
+	case dns.TypeMX:
+		return 2
+	case dns.TypeSRV:
+		return 6
+	}
+	return -1
+}
+
+// packNodes fills each node's packed form and returns the array. Nodes
+// must be complete (Cut, Wild, hashed set).
+func packNodes(nodes []Node) ([]byte, error) {
+	size := 0
+	for i := range nodes {
+		size += packedHeader + len(nodes[i].Name) + 3
+		for _, s := range nodes[i].Sets {
+			size += 8 + 8*len(s.RRs) // a guess; append grows it if short
+		}
+	}
+	buf := make([]byte, 0, size)
+	for i := range nodes {
+		n := &nodes[i]
+		if len(buf) >= math.MaxUint32-1 {
+			return nil, fmt.Errorf("zone too large to index (%d bytes packed)", len(buf))
+		}
+		n.packed = uint32(len(buf))
+		flags := byte(0)
+		if n.Get(dns.TypeDNAME) != nil {
+			flags |= PackedDNAME
+		}
+		if n.Cut {
+			flags |= PackedCut
+		}
+		if n.Wild {
+			flags |= PackedWild
+		}
+		if n.hashed {
+			flags |= PackedHashed
+		}
+		buf = binary.BigEndian.AppendUint32(buf, uint32(i))
+		buf = append(buf, flags, 0)
+		w, err := dnsname.AppendCanonicalWire(buf, n.Name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", n.Name, err)
+		}
+		w[len(buf)-1] = byte(len(w) - len(buf))
+		buf = w
+		for _, s := range n.Sets {
+			buf = packSet(buf, s)
+		}
+		buf = append(buf, 0, 0)
+	}
+	return slices.Clip(buf), nil
+}
+
+func packSet(buf []byte, s RRset) []byte {
+	start := len(buf)
+	ttl := uint32(0)
+	if len(s.RRs) > 0 {
+		ttl = s.RRs[0].Header().Ttl
+	}
+	buf = binary.BigEndian.AppendUint16(buf, s.Type)
+	buf = binary.BigEndian.AppendUint16(buf, uint16(len(s.RRs)))
+	buf = binary.BigEndian.AppendUint32(buf, ttl)
+	ok := len(s.RRs) < packedNone
+	for _, rr := range s.RRs {
+		if !ok {
+			break
+		}
+		if rr.Header().Ttl != ttl || rr.Header().Class != dns.ClassINET {
+			ok = false
+			break
+		}
+		at := len(buf)
+		buf = append(buf, 0, 0)
+		buf, ok = packRdata(buf, rr)
+		if n := len(buf) - at - 2; ok && n <= 0xFFFF {
+			binary.BigEndian.PutUint16(buf[at:], uint16(n))
+		} else {
+			ok = false
+		}
+	}
+	if !ok {
+		buf = buf[:start+8]
+		binary.BigEndian.PutUint16(buf[start+2:], packedNone)
+		binary.BigEndian.PutUint32(buf[start+4:], 0)
+	}
+	return buf
+}
+
+// packRdata appends rr's RDATA in wire form, or reports false for a type
+// or a spelling the packed form does not hold.
+func packRdata(buf []byte, rr dns.RR) ([]byte, bool) {
+	switch v := rr.(type) {
+	case *dns.A:
+		ip := v.A.To4()
+		if ip == nil {
+			return buf, false
+		}
+		return append(buf, ip...), true
+	case *dns.AAAA:
+		if len(v.AAAA) != 16 {
+			return buf, false
+		}
+		return append(buf, v.AAAA...), true
+	case *dns.TXT:
+		for _, s := range v.Txt {
+			var ok bool
+			if buf, ok = appendCharString(buf, s); !ok {
+				return buf, false
+			}
+		}
+		return buf, true
+	case *dns.NS:
+		return appendPackedName(buf, v.Ns)
+	case *dns.CNAME:
+		return appendPackedName(buf, v.Target)
+	case *dns.PTR:
+		return appendPackedName(buf, v.Ptr)
+	case *dns.MX:
+		return appendPackedName(binary.BigEndian.AppendUint16(buf, v.Preference), v.Mx)
+	case *dns.SRV:
+		buf = binary.BigEndian.AppendUint16(buf, v.Priority)
+		buf = binary.BigEndian.AppendUint16(buf, v.Weight)
+		buf = binary.BigEndian.AppendUint16(buf, v.Port)
+		return appendPackedName(buf, v.Target)
+	}
+	return buf, false
+}
+
+func appendPackedName(buf []byte, name string) ([]byte, bool) {
+	if !dnsname.IsCanonical(name) {
+		return buf, false
+	}
+	w, err := dnsname.AppendCanonicalWire(buf, name)
+	if err != nil {
+		return buf, false
+	}
+	return w, true
+}
+
+// appendCharString appends a character-string that miekg/dns keeps in
+// presentation form (\X and \DDD escapes) as its length and bytes, as
+// miekg/dns packs it.
+func appendCharString(out []byte, s string) ([]byte, bool) {
+	lenAt := len(out)
+	out = append(out, 0)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '\\' {
+			i++
+			if i == len(s) {
+				break // a lone trailing backslash stands for nothing
+			}
+			c = s[i]
+			if i+2 < len(s) && isDigit(c) && isDigit(s[i+1]) && isDigit(s[i+2]) {
+				d := int(c-'0')*100 + int(s[i+1]-'0')*10 + int(s[i+2]-'0')
+				if d > 255 {
+					return out, false
+				}
+				c = byte(d)
+				i += 2
+			}
+		}
+		out = append(out, c)
+	}
+	n := len(out) - lenAt - 1
+	if n > 255 {
+		return out, false
+	}
+	out[lenAt] = byte(n)
+	return out, true
+}
+
+// PackedNode is one node in packed form (see the layout above).
+type PackedNode []byte
+
+// PackedWire returns the node named lw, a lower-case wire name, or nil.
+func (z *Zone) PackedWire(lw []byte) PackedNode { return z.names.find(z.packed, lw) }
+
+// Packed returns n in packed form; n must be a node of z.
+func (z *Zone) Packed(n *Node) PackedNode { return PackedNode(z.packed[n.packed:]) }
+
+// Node returns the node p packs.
+func (z *Zone) NodeOf(p PackedNode) *Node { return &z.nodes[binary.BigEndian.Uint32(p)] }
+
+// Flags returns the node's Packed* flags.
+func (p PackedNode) Flags() byte { return p[4] }
+
+// Name returns the node's name in wire form, lower case.
+func (p PackedNode) Name() []byte { return p[packedHeader : packedHeader+int(p[5])] }
+
+// Empty reports an empty non-terminal: a node without records.
+func (p PackedNode) Empty() bool {
+	o := packedHeader + int(p[5])
+	return p[o] == 0 && p[o+1] == 0
+}
+
+// PackedSet is one RRset of a packed node.
+type PackedSet struct {
+	Type  uint16
+	Count int // records; -1: not held in packed form
+	TTL   uint32
+	data  []byte
+}
+
+// Set returns the node's set of type t; ok is false when there is none.
+func (p PackedNode) Set(t uint16) (s PackedSet, ok bool) {
+	o := packedHeader + int(p[5])
+	for {
+		typ := binary.BigEndian.Uint16(p[o:])
+		if typ == 0 {
+			return PackedSet{}, false
+		}
+		count := int(binary.BigEndian.Uint16(p[o+2:]))
+		ttl := binary.BigEndian.Uint32(p[o+4:])
+		o += 8
+		start := o
+		if count == packedNone {
+			count = -1
+		} else {
+			for range count {
+				o += 2 + int(binary.BigEndian.Uint16(p[o:]))
+			}
+		}
+		if typ == t {
+			return PackedSet{Type: typ, Count: count, TTL: ttl, data: p[start:o]}, true
+		}
+	}
+}
+
+// Next returns the set's next RDATA and the rest of the set.
+func (s PackedSet) Next() (rdata []byte, rest PackedSet) {
+	n := int(binary.BigEndian.Uint16(s.data))
+	rdata = s.data[2 : 2+n]
+	s.data = s.data[2+n:]
+	return rdata, s
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }

@@ -1,0 +1,149 @@
+package zone
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/miekg/dns"
+
+	"github.com/rootline-dns/rootline/internal/dnsname"
+)
+
+const packedZone = `$ORIGIN example.test.
+$TTL 300
+@          SOA  ns hostmaster 1 3600 600 86400 60
+@          NS   ns
+@          MX   10 mail
+@          TXT  "quote\"d" "back\\slash" "\000\255\032" "" "semi;colon"
+ns         A    192.0.2.1
+ns         AAAA 2001:db8::1
+mail       A    192.0.2.2
+www        CNAME ns
+Upper      CNAME Mixed.Case.example.test.
+_sip._tcp  SRV  0 5 5060 ns
+1.2        PTR  ns.example.test.
+a\.dot     A    192.0.2.3
+\200bin    AAAA 2001:db8::3
+x.y.ent    A    192.0.2.4
+sub        NS   ns.sub
+ns.sub     A    192.0.2.53
+*.wild     A    192.0.2.9
+dn         DNAME target.example.
+hinfo      HINFO "cpu" "os"
+`
+
+// Every node is found by its wire name, its flags are the node's, and
+// each set the packed form holds has exactly miekg/dns's RDATA bytes.
+func TestPackedMatchesRecords(t *testing.T) {
+	z, problems, err := LoadFS(fstest.MapFS{"z": {Data: []byte(packedZone)}}, "z", "example.test.", Options{})
+	if err != nil {
+		t.Fatal(err, problems)
+	}
+	held, notHeld := 0, 0
+	for i := range z.nodes {
+		n := &z.nodes[i]
+		var wb [dnsname.MaxNameLen]byte
+		w, err := dnsname.AppendCanonicalWire(wb[:0], n.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := z.PackedWire(w)
+		if p == nil || z.NodeOf(p) != n || !bytes.Equal(p.Name(), w) {
+			t.Fatalf("%s: packed lookup gives %v", n.Name, p)
+		}
+		if upper := bytes.ToUpper(w); z.PackedWire(upper) != nil && !bytes.Equal(upper, w) {
+			t.Errorf("%s: found by an upper-case name (the table takes lower case only)", n.Name)
+		}
+		if z.Node(strings.ToUpper(n.Name)) != n {
+			t.Errorf("%s: Node is not case-insensitive", n.Name)
+		}
+		want := byte(0)
+		if n.DNAME() != nil {
+			want |= PackedDNAME
+		}
+		if n.Cut {
+			want |= PackedCut
+		}
+		if n.Wild {
+			want |= PackedWild
+		}
+		if n.Hashed() {
+			want |= PackedHashed
+		}
+		if p.Flags() != want || p.Empty() != n.Empty() {
+			t.Errorf("%s: flags %b empty %v, want %b %v", n.Name, p.Flags(), p.Empty(), want, n.Empty())
+		}
+		for _, s := range n.Sets {
+			ps, ok := p.Set(s.Type)
+			if !ok {
+				t.Fatalf("%s %s: set missing", n.Name, dns.TypeToString[s.Type])
+			}
+			if ps.Count < 0 {
+				notHeld++
+				continue
+			}
+			held++
+			if ps.Count != len(s.RRs) || ps.TTL != s.RRs[0].Header().Ttl {
+				t.Errorf("%s %s: count %d ttl %d", n.Name, dns.TypeToString[s.Type], ps.Count, ps.TTL)
+			}
+			rest := ps
+			for _, rr := range s.RRs {
+				var got []byte
+				got, rest = rest.Next()
+				if wantRD := rdataOf(t, rr); !bytes.Equal(got, wantRD) {
+					t.Errorf("%s: packed %x, miekg %x", rr, got, wantRD)
+				}
+			}
+		}
+	}
+	// Mixed.Case in a CNAME and HINFO are left to the full path.
+	if held < 15 || notHeld < 3 {
+		t.Errorf("held %d sets, left %d", held, notHeld)
+	}
+}
+
+// rdataOf is rr's RDATA as miekg/dns packs it without compression, names
+// lower-cased as the packed form keeps them.
+func rdataOf(t *testing.T, rr dns.RR) []byte {
+	t.Helper()
+	c := dns.Copy(rr)
+	buf := make([]byte, 65535)
+	end, err := dns.PackRR(c, buf, 0, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wb [dnsname.MaxNameLen]byte
+	w, _ := dnsname.AppendCanonicalWire(wb[:0], c.Header().Name)
+	rd := buf[len(w)+10 : end]
+	if PackedNameAt(rr.Header().Rrtype) >= 0 {
+		rd = dnsname.AppendLowerWire(nil, rd)
+	}
+	return rd
+}
+
+func BenchmarkPackedLookup(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("$ORIGIN big.test.\n$TTL 300\n@ SOA ns hostmaster 1 3600 600 86400 60\n@ NS ns\nns A 192.0.2.1\n")
+	for i := 0; i < 100000; i++ {
+		fmt.Fprintf(&sb, "host%d A 10.%d.%d.%d\n", i, i>>16&255, i>>8&255, i&255)
+	}
+	z, _, err := LoadFS(fstest.MapFS{"z": {Data: []byte(sb.String())}}, "z", "big.test.", Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	names := make([][]byte, 1<<16)
+	for i := range names {
+		names[i], _ = dnsname.AppendCanonicalWire(nil, fmt.Sprintf("host%d.big.test.", (i*7919)%100000))
+	}
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		if z.PackedWire(names[i&(len(names)-1)]) == nil {
+			b.Fatal("not found")
+		}
+		i++
+	}
+}
