@@ -127,7 +127,7 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 		return nil, false
 	}
 	originLabels := d.nl - zl
-	origin := z.Packed(z.Apex()).Name() // d.suffix(zl) until d changes
+	origin := z.Packed(z.Apex()).Name()          // d.suffix(zl) until d changes
 	originAt := wire.HeaderLen + int(d.woff[zl]) // the origin's spelling in the question
 
 	out = append(out[:0], w[0], w[1],
