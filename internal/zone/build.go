@@ -39,7 +39,7 @@ func build(origin string, rrs []dns.RR) (*Zone, error) {
 	}
 
 	// Pass 1.
-	index := make(map[string]int32, hint)
+	index := newNameIndex(hint)
 	names := make([]string, 0, hint)
 	counts := make([]int32, 0, hint)
 	ord := make([]int32, len(rrs))
@@ -56,10 +56,11 @@ func build(origin string, rrs []dns.RR) (*Zone, error) {
 			if !dnsname.IsSubdomain(name, origin) {
 				return nil, fmt.Errorf("zone %s: %s is outside the zone", origin, h.Name)
 			}
-			o, ok := index[name]
-			if !ok {
+			nh := index.hash(name)
+			o := index.findName(nh, name, names)
+			if o < 0 {
 				o = int32(len(names))
-				index[name] = o
+				index.insert(nh, o)
 				names = append(names, name)
 				counts = append(counts, 0)
 			}
@@ -82,12 +83,12 @@ func build(origin string, rrs []dns.RR) (*Zone, error) {
 		all[counts[o]] = rr
 		counts[o]++
 	}
-	return assemble(origin, index, names, off, all)
+	return assemble(origin, &index, names, off, all)
 }
 
 // assemble is passes 3 and 4 of build: all holds the records grouped by
 // name, name o's at all[off[o]:off[o+1]], owners already canonical.
-func assemble(origin string, index map[string]int32, names []string, off []int32, all []dns.RR) (*Zone, error) {
+func assemble(origin string, index *nameIndex, names []string, off []int32, all []dns.RR) (*Zone, error) {
 	// Pass 3: counts is each name's records after deduplication.
 	counts := make([]int32, len(names))
 	nsets, records := 0, 0
@@ -103,23 +104,31 @@ func assemble(origin string, index map[string]int32, names []string, off []int32
 			}
 		}
 	}
-	apex, ok := index[origin]
-	if !ok {
+	apex := index.findName(index.hash(origin), origin, names)
+	if apex < 0 {
 		return nil, fmt.Errorf("zone %s: no records at the apex", origin)
 	}
 
-	// Pass 4.
+	// Pass 4. A parent found present ends the walk up; zone files list
+	// siblings together, so the last one found usually ends the next walk
+	// without a lookup.
 	withData := len(names)
+	lastParent := ""
 	for o := range withData {
 		for p, ok := dnsname.Parent(names[o]); ok && len(p) >= len(origin); p, ok = dnsname.Parent(p) {
-			if _, ok := index[p]; ok {
+			if p == lastParent {
 				break
 			}
-			index[p] = int32(len(names))
+			h := index.hash(p)
+			if index.findName(h, p, names) >= 0 {
+				lastParent = p
+				break
+			}
+			index.insert(h, int32(len(names)))
 			names = append(names, p)
 		}
 	}
-	z := &Zone{Origin: origin, Records: records, index: index, nodes: make([]Node, len(names))}
+	z := &Zone{Origin: origin, Records: records, index: *index, nodes: make([]Node, len(names))}
 	sets := make([]RRset, 0, nsets)
 	for o, name := range names {
 		n := &z.nodes[o]
@@ -146,7 +155,7 @@ func assemble(origin string, index map[string]int32, names []string, off []int32
 	}
 	for _, name := range names {
 		if strings.HasPrefix(name, "*.") {
-			if p, ok := index[name[2:]]; ok {
+			if p := index.findName(index.hash(name[2:]), name[2:], names); p >= 0 {
 				z.nodes[p].Wild = true
 			}
 		}

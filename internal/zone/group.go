@@ -14,14 +14,14 @@ import (
 // arrays, and Load builds the zone from it (fromGroups) rather than
 // grouping the same records a second time.
 type groups struct {
-	index map[string]int32 // canonical owner -> ordinal
-	names []string         // by ordinal
-	nodes []vnode          // by ordinal
+	index nameIndex // canonical owner -> ordinal
+	names []string  // by ordinal
+	nodes []vnode   // by ordinal
 }
 
 // node returns the group of a canonical name, or nil.
 func (g *groups) node(name string) *vnode {
-	if o, ok := g.index[name]; ok {
+	if o := g.index.findName(g.index.hash(name), name, g.names); o >= 0 {
 		return &g.nodes[o]
 	}
 	return nil
@@ -45,7 +45,7 @@ func newGrouper(entries []Entry) *grouper {
 		}
 	}
 	g := &grouper{ord: make([]int32, len(entries)), counts: make([]int32, 0, hint), last: -1}
-	g.index = make(map[string]int32, hint)
+	g.index = newNameIndex(hint)
 	g.names = make([]string, 0, hint)
 	for i := range g.ord {
 		g.ord[i] = -1
@@ -57,10 +57,11 @@ func newGrouper(entries []Entry) *grouper {
 // records, so the index is consulted once per run of equal names.
 func (g *grouper) add(i int, name string) {
 	if g.last < 0 || name != g.lastNm {
-		o, ok := g.index[name]
-		if !ok {
+		h := g.index.hash(name)
+		o := g.index.findName(h, name, g.names)
+		if o < 0 {
 			o = int32(len(g.names))
-			g.index[name] = o
+			g.index.insert(h, o)
 			g.names = append(g.names, name)
 			g.counts = append(g.counts, 0)
 		}
@@ -88,12 +89,23 @@ func (g *grouper) finish(entries []Entry) *groups {
 	}
 	g.ord, g.counts = nil, nil
 	g.nodes = make([]vnode, len(g.names))
-	sets := make([]vset, 0, len(g.names)+len(g.names)/2)
-	ends := make([]int32, len(g.names)) // by ordinal: end of its sets
+	// Group each name's entries by type and count the sets first, so that
+	// the sets take one allocation of the right size.
 	var scratch []typeRank
+	nsets := 0
 	for o := range g.names {
 		seg := order[off[o]:off[o+1]]
 		scratch = groupByType(entries, seg, scratch)
+		for i := range seg {
+			if i == 0 || entries[seg[i]].RR.Header().Rrtype != entries[seg[i-1]].RR.Header().Rrtype {
+				nsets++
+			}
+		}
+	}
+	sets := make([]vset, 0, nsets)
+	ends := make([]int32, len(g.names)) // by ordinal: end of its sets
+	for o := range g.names {
+		seg := order[off[o]:off[o+1]]
 		for i := 0; i < len(seg); {
 			t := entries[seg[i]].RR.Header().Rrtype
 			j := i + 1
@@ -180,5 +192,5 @@ func fromGroups(origin string, entries []Entry, g *groups, dup []bool) (*Zone, e
 		}
 		off[o+1] = int32(len(all))
 	}
-	return assemble(dnsname.Canonical(origin), g.index, g.names, off, all)
+	return assemble(dnsname.Canonical(origin), &g.index, g.names, off, all)
 }

@@ -15,8 +15,8 @@ type Zone struct {
 	Records int // number of resource records (not counting empty non-terminals)
 
 	apex  *Node
-	index map[string]int32 // lower-case owner -> position in nodes
-	nodes []Node           // every name, empty non-terminals included
+	index nameIndex // lower-case owner -> position in nodes
+	nodes []Node    // every name, empty non-terminals included
 
 	denial denial // NSEC/NSEC3 order, built on first use
 }
@@ -75,19 +75,44 @@ func (z *Zone) Apex() *Node { return z.apex }
 // Node returns the node for a canonical (lower-case, fully qualified) name,
 // or nil if the name does not exist in the zone.
 func (z *Zone) Node(name string) *Node {
-	if i, ok := z.index[name]; ok {
-		return &z.nodes[i]
+	x := &z.index
+	if len(x.slots) == 0 {
+		return nil
 	}
-	return nil
+	tag, i, mask := x.start(x.hash(name))
+	for {
+		s := x.slots[i]
+		if s == 0 {
+			return nil
+		}
+		if s>>32 == tag {
+			if n := &z.nodes[uint32(s)-1]; n.Name == name {
+				return n
+			}
+		}
+		i = (i + 1) & mask
+	}
 }
 
-// NodeBytes is Node for a name held in a byte slice; the string conversion
-// in a map index does not allocate.
+// NodeBytes is Node for a name held in a byte slice, without allocating.
 func (z *Zone) NodeBytes(name []byte) *Node {
-	if i, ok := z.index[string(name)]; ok {
-		return &z.nodes[i]
+	x := &z.index
+	if len(x.slots) == 0 {
+		return nil
 	}
-	return nil
+	tag, i, mask := x.start(x.hashBytes(name))
+	for {
+		s := x.slots[i]
+		if s == 0 {
+			return nil
+		}
+		if s>>32 == tag {
+			if n := &z.nodes[uint32(s)-1]; n.Name == string(name) {
+				return n
+			}
+		}
+		i = (i + 1) & mask
+	}
 }
 
 // Len returns the number of names in the zone, empty non-terminals included.

@@ -1,0 +1,80 @@
+package zone
+
+import (
+	"strconv"
+	"testing"
+)
+
+// TestNameIndex fills tables from below and above their size hint (so
+// that they grow), then looks every name up, and names that are absent.
+func TestNameIndex(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		hint, n int
+	}{
+		{"empty", 0, 0},
+		{"one", 1, 1},
+		{"exact", 1000, 1000},
+		{"grows from zero", 0, 5000},
+		{"grows", 10, 100_000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := newNameIndex(tc.hint)
+			var names []string
+			for i := range tc.n {
+				name := "h" + strconv.Itoa(i) + ".example."
+				h := x.hash(name)
+				if o := x.findName(h, name, names); o >= 0 {
+					t.Fatalf("%s found before insertion, at %d", name, o)
+				}
+				x.insert(h, int32(len(names)))
+				names = append(names, name)
+			}
+			if x.n != tc.n || len(x.slots)*3 < x.n*4 {
+				t.Fatalf("%d names in %d slots", x.n, len(x.slots))
+			}
+			for i, name := range names {
+				if o := x.findName(x.hash(name), name, names); o != int32(i) {
+					t.Fatalf("%s: ordinal %d, want %d", name, o, i)
+				}
+				if h, hb := x.hash(name), x.hashBytes([]byte(name)); h != hb {
+					t.Fatalf("%s: string hash %x, bytes hash %x", name, h, hb)
+				}
+			}
+			for _, absent := range []string{"", ".", "example.", "x.example.", "h.example."} {
+				if o := x.findName(x.hash(absent), absent, names); o >= 0 {
+					t.Fatalf("%q found at %d", absent, o)
+				}
+			}
+		})
+	}
+}
+
+// TestZoneNodeLookup checks Node and NodeBytes on a zone, with empty
+// non-terminals, and on the zero Zone.
+func TestZoneNodeLookup(t *testing.T) {
+	z, err := New("example.", mustRRs(t, append(apexRRs, "a.b.c.example. 300 IN A 192.0.2.2")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		found bool
+	}{
+		{"example.", true}, {"ns.example.", true}, {"a.b.c.example.", true},
+		{"b.c.example.", true}, {"c.example.", true},
+		{"d.example.", false}, {"Example.", false}, {"org.", false}, {"", false},
+	} {
+		n, nb := z.Node(tc.name), z.NodeBytes([]byte(tc.name))
+		if (n != nil) != tc.found || n != nb {
+			t.Errorf("%q: Node %v, NodeBytes %v, want found %v", tc.name, n, nb, tc.found)
+		}
+		if n != nil && n.Name != tc.name {
+			t.Errorf("%q: node named %q", tc.name, n.Name)
+		}
+	}
+	var zero Zone
+	if zero.Node("example.") != nil || zero.NodeBytes([]byte("example.")) != nil {
+		t.Error("the zero Zone has nodes")
+	}
+}
