@@ -10,21 +10,55 @@ import (
 
 // groups is the validator's view of a zone: entries grouped by owner name
 // and, within a name, by type (in order of first appearance, so that
-// messages point at the first record of a name or set). It lives in flat
-// arrays, and Load builds the zone from it (fromGroups) rather than
-// grouping the same records a second time.
+// messages point at the first record of a name or set). It is one array
+// of entry indexes cut by name, and Load builds the zone from it
+// (fromGroups) rather than grouping the same records a second time. The
+// sets of a name are cut from its run when needed (sets): a million-name
+// zone would otherwise hold ~45 MB of set headers for the validator alone.
 type groups struct {
-	index nameIndex // canonical owner -> ordinal
-	names []string  // by ordinal
-	nodes []vnode   // by ordinal
+	index   nameIndex // canonical owner -> ordinal
+	names   []string  // by ordinal
+	order   []int32   // entry indexes, grouped by name and within a name by type
+	off     []int32   // by ordinal: name o's entries are order[off[o]:off[o+1]]
+	entries []Entry
 }
 
 // node returns the group of a canonical name, or nil.
 func (g *groups) node(name string) *vnode {
 	if o := g.index.findName(g.index.hash(name), name, g.names); o >= 0 {
-		return &g.nodes[o]
+		return &vnode{sets: g.sets(o, nil)}
 	}
 	return nil
+}
+
+// hasAddress reports whether a canonical name has an A or AAAA record.
+func (g *groups) hasAddress(name string) bool {
+	o := g.index.findName(g.index.hash(name), name, g.names)
+	if o < 0 {
+		return false
+	}
+	for _, i := range g.order[g.off[o]:g.off[o+1]] {
+		if t := g.entries[i].RR.Header().Rrtype; t == dns.TypeA || t == dns.TypeAAAA {
+			return true
+		}
+	}
+	return false
+}
+
+// sets cuts the entries of name o into its sets, appended to buf[:0].
+func (g *groups) sets(o int32, buf []vset) []vset {
+	seg := g.order[g.off[o]:g.off[o+1]]
+	buf = buf[:0]
+	for i := 0; i < len(seg); {
+		t := g.entries[seg[i]].RR.Header().Rrtype
+		j := i + 1
+		for j < len(seg) && g.entries[seg[j]].RR.Header().Rrtype == t {
+			j++
+		}
+		buf = append(buf, vset{t: t, idx: seg[i:j:j]})
+		i = j
+	}
+	return buf
 }
 
 // grouper collects (entry, name) pairs in entry order, then groups them.
@@ -88,40 +122,11 @@ func (g *grouper) finish(entries []Entry) *groups {
 		}
 	}
 	g.ord, g.counts = nil, nil
-	g.nodes = make([]vnode, len(g.names))
-	// Group each name's entries by type and count the sets first, so that
-	// the sets take one allocation of the right size.
 	var scratch []typeRank
-	nsets := 0
 	for o := range g.names {
-		seg := order[off[o]:off[o+1]]
-		scratch = groupByType(entries, seg, scratch)
-		for i := range seg {
-			if i == 0 || entries[seg[i]].RR.Header().Rrtype != entries[seg[i-1]].RR.Header().Rrtype {
-				nsets++
-			}
-		}
+		scratch = groupByType(entries, order[off[o]:off[o+1]], scratch)
 	}
-	sets := make([]vset, 0, nsets)
-	ends := make([]int32, len(g.names)) // by ordinal: end of its sets
-	for o := range g.names {
-		seg := order[off[o]:off[o+1]]
-		for i := 0; i < len(seg); {
-			t := entries[seg[i]].RR.Header().Rrtype
-			j := i + 1
-			for j < len(seg) && entries[seg[j]].RR.Header().Rrtype == t {
-				j++
-			}
-			sets = append(sets, vset{t: t, idx: seg[i:j:j]})
-			i = j
-		}
-		ends[o] = int32(len(sets))
-	}
-	start := int32(0)
-	for o := range g.nodes {
-		g.nodes[o].sets = sets[start:ends[o]:ends[o]]
-		start = ends[o]
-	}
+	g.order, g.off, g.groups.entries = order, off, entries
 	return &g.groups
 }
 
@@ -178,16 +183,14 @@ func groupByType(entries []Entry, seg []int32, scratch []typeRank) []typeRank {
 // of entries that are not duplicates, their owners set to the canonical
 // names.
 func fromGroups(origin string, entries []Entry, g *groups, dup []bool) (*Zone, error) {
-	all := make([]dns.RR, 0, len(entries))
+	all := make([]dns.RR, 0, len(g.order))
 	off := make([]int32, len(g.names)+1)
-	for o := range g.nodes {
-		for _, s := range g.nodes[o].sets {
-			for _, i := range s.idx {
-				if dup == nil || !dup[i] {
-					rr := entries[i].RR
-					rr.Header().Name = g.names[o]
-					all = append(all, rr)
-				}
+	for o := range g.names {
+		for _, i := range g.order[g.off[o]:g.off[o+1]] {
+			if dup == nil || !dup[i] {
+				rr := entries[i].RR
+				rr.Header().Name = g.names[o]
+				all = append(all, rr)
 			}
 		}
 		off[o+1] = int32(len(all))

@@ -123,8 +123,9 @@ func check(origin string, entries []Entry) *validation {
 	nodes := v.groups
 
 	// Pass 2: per-RRset checks: duplicates and TTLs.
-	for o := range nodes.nodes {
-		n := &nodes.nodes[o]
+	var n vnode
+	for o := range nodes.names {
+		n.sets = nodes.sets(int32(o), n.sets)
 		for si := range n.sets {
 			v.checkSet(entries, &n.sets[si])
 		}
@@ -134,7 +135,7 @@ func check(origin string, entries []Entry) *validation {
 	cuts := make(map[string]bool)
 	dnames := make(map[string]bool)
 	for o, name := range nodes.names {
-		n := &nodes.nodes[o]
+		n.sets = nodes.sets(int32(o), n.sets)
 		if name != origin && n.get(dns.TypeNS) != nil {
 			cuts[name] = true
 		}
@@ -160,7 +161,8 @@ func check(origin string, entries []Entry) *validation {
 		v.checkCDS(entries, apex)
 	}
 	for o, name := range nodes.names {
-		v.checkName(entries, name, origin, &nodes.nodes[o], nodes, cuts, dnames)
+		n.sets = nodes.sets(int32(o), n.sets)
+		v.checkName(entries, name, origin, &n, nodes, cuts, dnames)
 	}
 	sortProblems(v.problems)
 	if v.dropped > 0 {
@@ -305,8 +307,7 @@ func (v *validation) checkName(entries []Entry, name, origin string, n *vnode, n
 		if !dnsname.IsSubdomain(target, origin) || !needsGlue(target, origin, cuts) {
 			continue
 		}
-		t := nodes.node(target)
-		if t == nil || (t.get(dns.TypeA) == nil && t.get(dns.TypeAAAA) == nil) {
+		if !nodes.hasAddress(target) {
 			v.add(&entries[i], false, "NS %s at %s has no glue: no A or AAAA record for it in the zone", target, name)
 		}
 	}
