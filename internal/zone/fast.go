@@ -24,6 +24,8 @@ import (
 
 // fastText parses text, the top-level file, on the fast path. It returns
 // false, with p and st unchanged, when the slow path must parse it.
+// skipQuick starts at the second gear: the first gave up already, on the
+// file read in pieces (chunk.go).
 //
 // The fast path has two gears. The first reads the plain records itself
 // (quick.go) and gives each run of the other entries one miekg/dns parser
@@ -32,12 +34,12 @@ import (
 // mixedMinRuns runs, if they are more than one in mixedRatio entries, the
 // file is parsed again in the second gear: one miekg/dns parser for the
 // whole file, in step with the scanner.
-func (p *parser) fastText(text string, st *fileState) bool {
+func (p *parser) fastText(text string, st *fileState, skipQuick bool) bool {
 	if p.slowOnly || st.origin == "" || st.hasDirTTL || st.hasLast || st.owner != "" || st.depth != 0 {
 		return false
 	}
 	saved, start := *st, len(p.entries)
-	for _, useQuick := range []bool{!p.noQuick, false} {
+	for _, useQuick := range []bool{!p.noQuick && !skipQuick, false} {
 		r := p.fastEntries(text, st, useQuick)
 		if r == fastOK {
 			p.fast = true
@@ -103,50 +105,59 @@ func (p *parser) fastEntries(text string, st *fileState, useQuick bool) fastResu
 		if !ok {
 			break
 		}
-		if e.tooLong || e.unbalanced {
-			return fastFail
+		if r := p.quickEntry(e, text, st, &q, &pend); r != fastOK {
+			return r
 		}
-		if e.text[0] == '$' {
-			if !p.flush(&pend, text, st) || !fastDirective(e, st) {
-				return fastFail
-			}
-			continue
-		}
-		if l, ok := q.split(e.text); ok {
-			if !p.flush(&pend, text, st) {
-				return fastFail
-			}
-			if rr, ok := q.build(l, st, p.defaultTTL(st)); ok {
-				if len(p.entries) >= p.opt.MaxRecords {
-					return fastFail
-				}
-				h := rr.Header()
-				if !l.blank {
-					st.owner = h.Name
-				}
-				if !st.hasDirTTL {
-					st.lastTTL, st.hasLast = h.Ttl, true
-				}
-				p.entries = append(p.entries, Entry{RR: rr, File: st.file, Line: e.line})
-				p.quickN++
-				continue
-			}
-		}
-		blankOwner := e.text[0] == ' ' || e.text[0] == '\t'
-		if blankOwner && st.owner == "" && len(pend.entries) == 0 {
-			return fastFail
-		}
-		if len(pend.entries) == 0 {
-			pend.runs++
-			if pend.runs > mixedMinRuns && pend.runs*mixedRatio > len(p.entries) {
-				return fastMixed
-			}
-		}
-		pend.entries = append(pend.entries, e)
 	}
 	if !p.flush(&pend, text, st) {
 		return fastFail
 	}
+	return fastOK
+}
+
+// quickEntry is the first gear's work on one entry of text: a directive,
+// a record the quick parser reads, or one more entry of the pending run.
+func (p *parser) quickEntry(e entry, text string, st *fileState, q *quick, pend *pending) fastResult {
+	if e.tooLong || e.unbalanced {
+		return fastFail
+	}
+	if e.text[0] == '$' {
+		if !p.flush(pend, text, st) || !fastDirective(e, st) {
+			return fastFail
+		}
+		return fastOK
+	}
+	if l, ok := q.split(e.text); ok {
+		if !p.flush(pend, text, st) {
+			return fastFail
+		}
+		if rr, ok := q.build(l, st, p.defaultTTL(st)); ok {
+			if len(p.entries) >= p.opt.MaxRecords {
+				return fastFail
+			}
+			h := rr.Header()
+			if !l.blank {
+				st.owner = h.Name
+			}
+			if !st.hasDirTTL {
+				st.lastTTL, st.hasLast = h.Ttl, true
+			}
+			p.entries = append(p.entries, Entry{RR: rr, File: st.file, Line: e.line})
+			p.quickN++
+			return fastOK
+		}
+	}
+	blankOwner := e.text[0] == ' ' || e.text[0] == '\t'
+	if blankOwner && st.owner == "" && len(pend.entries) == 0 {
+		return fastFail
+	}
+	if len(pend.entries) == 0 {
+		pend.runs++
+		if pend.runs > mixedMinRuns && pend.runs*mixedRatio > len(p.entries) {
+			return fastMixed
+		}
+	}
+	pend.entries = append(pend.entries, e)
 	return fastOK
 }
 

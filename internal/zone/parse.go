@@ -144,16 +144,18 @@ func Parse(r io.Reader, origin, file string, opt Options) ([]Entry, []Problem) {
 
 // parser carries the state that lives across files: results and bounds.
 type parser struct {
-	fsys     fs.FS // $INCLUDE source; nil when $INCLUDE is off
-	opt      Options
-	entries  []Entry
-	problems []Problem
-	errs     int
-	stopped  bool
-	slowOnly bool // tests: skip the fast path (fast.go)
-	noQuick  bool // tests: skip the quick parser (quick.go)
-	quickN   int  // records the quick parser built (tests)
-	fast     bool // the fast path produced the result
+	fsys      fs.FS // $INCLUDE source; nil when $INCLUDE is off
+	opt       Options
+	entries   []Entry
+	problems  []Problem
+	errs      int
+	stopped   bool
+	slowOnly  bool // tests: skip the fast path (fast.go)
+	chunkSize int  // tests: the size of one read in pieces (chunk.go); 0 is chunkBytes
+	pieces    int  // pieces read by the last chunked parse (tests)
+	noQuick   bool // tests: skip the quick parser (quick.go)
+	quickN    int  // records the quick parser built (tests)
+	fast      bool // the fast path produced the result
 }
 
 func newParser(fsys fs.FS, opt Options) *parser {
@@ -191,6 +193,20 @@ type fileState struct {
 
 // parse reads one file (the zone file or an included one).
 func (p *parser) parse(r io.Reader, origin, file, fsName string, depth int) {
+	skipQuick := false
+	if o := dnsname.Fqdn(origin); origin != "" && depth == 0 {
+		if _, ok := dns.IsDomainName(o); ok {
+			res, err := p.chunked(r, &fileState{file: file, fsName: fsName, origin: o, depth: depth})
+			if res == fastOK {
+				return
+			}
+			if err != nil {
+				p.problem(file, 0, false, "read: %v", err)
+				return
+			}
+			skipQuick = res == fastMixed
+		}
+	}
 	text, err := readText(r)
 	if err != nil {
 		p.problem(file, 0, false, "read: %v", err)
@@ -210,7 +226,7 @@ func (p *parser) parse(r io.Reader, origin, file, fsName string, depth int) {
 		st.origin = o
 	}
 	p.ttlWarning(text, st)
-	if !p.fastText(text, st) {
+	if !p.fastText(text, st, skipQuick) {
 		p.parseText(text, st)
 	}
 }
