@@ -45,7 +45,7 @@ func (p *parser) chunked(r io.Reader, st *fileState) (fastResult, error) {
 		size = chunkBytes
 	}
 	f, ok := r.(chunkFile)
-	if !ok || p.slowOnly || p.noQuick || st.origin == "" || st.depth != 0 || p.entries != nil {
+	if !ok || p.slowOnly || p.noQuick || st.origin == "" || st.depth != 0 || p.recs.rr != nil {
 		return fastRetry, nil
 	}
 	fi, err := f.Stat()
@@ -58,8 +58,7 @@ func (p *parser) chunked(r io.Reader, st *fileState) (fastResult, error) {
 		p.fast = true
 		return fastOK, nil
 	}
-	clear(p.entries) // let the abandoned records be collected
-	p.entries = p.entries[:0]
+	p.recs.truncate(0)
 	p.problems = p.problems[:problems] // the usual path warns again
 	p.quickN, p.pieces = 0, 0
 	*st = saved
@@ -88,7 +87,7 @@ func (p *parser) chunks(f io.ReadSeeker, fileSize int64, size int, st *fileState
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return fastRetry
 	}
-	p.entries = make([]Entry, 0, min(lines+1, int(fileSize/minRecordBytes)+1, p.opt.MaxRecords))
+	p.recs.grow(min(lines+1, int(fileSize/minRecordBytes)+1, p.opt.MaxRecords))
 	p.pieces = 0
 
 	var q quick

@@ -20,7 +20,7 @@ func parseFile(t *testing.T, path, origin string, chunk int) (entries []Entry, p
 			t.Fatal(err)
 		}
 		p.parse(bytes.NewReader(b), origin, path, filepath.Base(path), 0)
-		return p.entries, p.problems, 0
+		return p.recs.entries(), p.problems, 0
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -29,7 +29,7 @@ func parseFile(t *testing.T, path, origin string, chunk int) (entries []Entry, p
 	defer f.Close()
 	p.chunkSize = chunk
 	p.parse(f, origin, path, filepath.Base(path), 0)
-	return p.entries, p.problems, p.pieces
+	return p.recs.entries(), p.problems, p.pieces
 }
 
 // samePieces fails t unless reading path in pieces of chunk bytes gives

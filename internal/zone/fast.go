@@ -38,15 +38,14 @@ func (p *parser) fastText(text string, st *fileState, skipQuick bool) bool {
 	if p.slowOnly || st.origin == "" || st.hasDirTTL || st.hasLast || st.owner != "" || st.depth != 0 {
 		return false
 	}
-	saved, start := *st, len(p.entries)
+	saved, start := *st, p.recs.len()
 	for _, useQuick := range []bool{!p.noQuick && !skipQuick, false} {
 		r := p.fastEntries(text, st, useQuick)
 		if r == fastOK {
 			p.fast = true
 			return true
 		}
-		clear(p.entries[start:]) // let the abandoned records be collected
-		p.entries = p.entries[:start]
+		p.recs.truncate(start)
 		*st = saved
 		p.quickN = 0
 		if r == fastFail || !useQuick {
@@ -87,12 +86,12 @@ type pending struct {
 }
 
 func (p *parser) fastEntries(text string, st *fileState, useQuick bool) fastResult {
-	if p.entries == nil {
+	if p.recs.rr == nil {
 		// A record takes a line of at least minRecordBytes: the line count
 		// bounds the entries, so the slice is allocated once, and no more
 		// than the text's size justifies (a file of blank lines).
 		n := min(strings.Count(text, "\n")+1, len(text)/minRecordBytes+1, p.opt.MaxRecords)
-		p.entries = make([]Entry, 0, n)
+		p.recs.grow(n)
 	}
 	if !useQuick {
 		return p.lockstep(text, st)
@@ -132,7 +131,7 @@ func (p *parser) quickEntry(e entry, text string, st *fileState, q *quick, pend 
 			return fastFail
 		}
 		if rr, ok := q.build(l, st, p.defaultTTL(st)); ok {
-			if len(p.entries) >= p.opt.MaxRecords {
+			if p.recs.len() >= p.opt.MaxRecords {
 				return fastFail
 			}
 			h := rr.Header()
@@ -142,7 +141,7 @@ func (p *parser) quickEntry(e entry, text string, st *fileState, q *quick, pend 
 			if !st.hasDirTTL {
 				st.lastTTL, st.hasLast = h.Ttl, true
 			}
-			p.entries = append(p.entries, Entry{RR: rr, File: st.file, Line: e.line})
+			p.recs.add(rr, st.file, e.line)
 			p.quickN++
 			return fastOK
 		}
@@ -153,7 +152,7 @@ func (p *parser) quickEntry(e entry, text string, st *fileState, q *quick, pend 
 	}
 	if len(pend.entries) == 0 {
 		pend.runs++
-		if pend.runs > mixedMinRuns && pend.runs*mixedRatio > len(p.entries) {
+		if pend.runs > mixedMinRuns && pend.runs*mixedRatio > p.recs.len() {
 			return fastMixed
 		}
 	}
@@ -249,10 +248,10 @@ func (p *parser) takeNext(zp *dns.ZoneParser, e entry, st *fileState) bool {
 	if !st.hasDirTTL {
 		st.lastTTL, st.hasLast = h.Ttl, true
 	}
-	if noRdata(rr, e.text, blankOwner) || len(p.entries) >= p.opt.MaxRecords {
+	if noRdata(rr, e.text, blankOwner) || p.recs.len() >= p.opt.MaxRecords {
 		return false
 	}
-	p.entries = append(p.entries, Entry{RR: rr, File: st.file, Line: e.line})
+	p.recs.add(rr, st.file, e.line)
 	return true
 }
 

@@ -20,7 +20,7 @@ type groups struct {
 	names   []string  // by ordinal
 	order   []int32   // entry indexes, grouped by name and within a name by type
 	off     []int32   // by ordinal: name o's entries are order[off[o]:off[o+1]]
-	entries []Entry
+	rs *recs
 }
 
 // node returns the group of a canonical name, or nil.
@@ -38,7 +38,7 @@ func (g *groups) hasAddress(name string) bool {
 		return false
 	}
 	for _, i := range g.order[g.off[o]:g.off[o+1]] {
-		if t := g.entries[i].RR.Header().Rrtype; t == dns.TypeA || t == dns.TypeAAAA {
+		if t := g.rs.rr[i].Header().Rrtype; t == dns.TypeA || t == dns.TypeAAAA {
 			return true
 		}
 	}
@@ -50,9 +50,9 @@ func (g *groups) sets(o int32, buf []vset) []vset {
 	seg := g.order[g.off[o]:g.off[o+1]]
 	buf = buf[:0]
 	for i := 0; i < len(seg); {
-		t := g.entries[seg[i]].RR.Header().Rrtype
+		t := g.rs.rr[seg[i]].Header().Rrtype
 		j := i + 1
-		for j < len(seg) && g.entries[seg[j]].RR.Header().Rrtype == t {
+		for j < len(seg) && g.rs.rr[seg[j]].Header().Rrtype == t {
 			j++
 		}
 		buf = append(buf, vset{t: t, idx: seg[i:j:j]})
@@ -70,15 +70,15 @@ type grouper struct {
 	lastNm string
 }
 
-func newGrouper(entries []Entry) *grouper {
+func newGrouper(rs *recs) *grouper {
 	// Runs of equal owners bound the names: size the index once.
 	hint := 0
-	for i := range entries {
-		if i == 0 || entries[i].RR.Header().Name != entries[i-1].RR.Header().Name {
+	for i := range rs.rr {
+		if i == 0 || rs.rr[i].Header().Name != rs.rr[i-1].Header().Name {
 			hint++
 		}
 	}
-	g := &grouper{ord: make([]int32, len(entries)), counts: make([]int32, 0, hint), last: -1}
+	g := &grouper{ord: make([]int32, rs.len()), counts: make([]int32, 0, hint), last: -1}
 	g.index = newNameIndex(hint)
 	g.names = make([]string, 0, hint)
 	for i := range g.ord {
@@ -107,7 +107,7 @@ func (g *grouper) add(i int, name string) {
 
 // finish groups the entries: by name (a stable counting sort), then by
 // type within each name.
-func (g *grouper) finish(entries []Entry) *groups {
+func (g *grouper) finish(rs *recs) *groups {
 	off := make([]int32, len(g.names)+1)
 	for o, c := range g.counts {
 		off[o+1] = off[o] + c
@@ -124,9 +124,9 @@ func (g *grouper) finish(entries []Entry) *groups {
 	g.ord, g.counts = nil, nil
 	var scratch []typeRank
 	for o := range g.names {
-		scratch = groupByType(entries, order[off[o]:off[o+1]], scratch)
+		scratch = groupByType(rs, order[off[o]:off[o+1]], scratch)
 	}
-	g.order, g.off, g.groups.entries = order, off, entries
+	g.order, g.off, g.rs = order, off, rs
 	return &g.groups
 }
 
@@ -138,11 +138,11 @@ type typeRank struct {
 // groupByType reorders seg (entry indexes of one name, in file order) so
 // that each type's entries are adjacent, types in order of first
 // appearance, entries of a type in file order.
-func groupByType(entries []Entry, seg []int32, scratch []typeRank) []typeRank {
+func groupByType(rs *recs, seg []int32, scratch []typeRank) []typeRank {
 	if len(seg) < 2 {
 		return scratch
 	}
-	typ := func(k int) uint16 { return entries[seg[k]].RR.Header().Rrtype }
+	typ := func(k int) uint16 { return rs.rr[seg[k]].Header().Rrtype }
 	scratch = scratch[:0]
 	sorted := true
 	if len(seg) <= smallSet {
@@ -181,19 +181,73 @@ func groupByType(entries []Entry, seg []int32, scratch []typeRank) []typeRank {
 
 // fromGroups builds the zone from what the validator grouped: the records
 // of entries that are not duplicates, their owners set to the canonical
-// names.
-func fromGroups(origin string, entries []Entry, g *groups, dup []bool) (*Zone, error) {
-	all := make([]dns.RR, 0, len(g.order))
-	off := make([]int32, len(g.names)+1)
-	for o := range g.names {
-		for _, i := range g.order[g.off[o]:g.off[o+1]] {
-			if dup == nil || !dup[i] {
-				rr := entries[i].RR
-				rr.Header().Name = g.names[o]
-				all = append(all, rr)
+// names. The zone's record array is rs.rr itself, put in group order in
+// place (the zone takes it over: rs is spent), rather than a copy.
+func fromGroups(origin string, rs *recs, g *groups, dup []bool) (*Zone, error) {
+	rr := rs.rr
+	rs.rr, rs.line = nil, nil // the lines can go now; the records are the zone's
+	for i, d := range dup {
+		if d {
+			rr[i] = nil
+		}
+	}
+	if len(g.order) == len(rr) {
+		permute(rr, g.order)
+	} else {
+		// Some entries are left out (only after errors, when no zone is
+		// built, but New-style callers may get here): gather by copying.
+		all := make([]dns.RR, len(g.order))
+		for k, i := range g.order {
+			all[k] = rr[i]
+		}
+		rr = all
+	}
+	// Drop the duplicates, and give each record its owner's canonical name
+	// (one string per name); g.off is rewritten in place to the new bounds.
+	w, lo := int32(0), int32(0)
+	for o, name := range g.names {
+		hi := g.off[o+1]
+		for _, r := range rr[lo:hi] {
+			if r != nil {
+				r.Header().Name = name
+				rr[w] = r
+				w++
 			}
 		}
-		off[o+1] = int32(len(all))
+		g.off[o+1], lo = w, hi
 	}
-	return assemble(dnsname.Canonical(origin), &g.index, g.names, off, all)
+	clear(rr[w:])
+	all := rr[:w]
+	if cap(rr)-len(all) > len(all)/8 {
+		// Many lines were not records (comments, blank lines) or were
+		// duplicates: keep no more than the records need.
+		all = append(make([]dns.RR, 0, len(all)), all...)
+	}
+	return assemble(dnsname.Canonical(origin), &g.index, g.names, g.off, all)
+}
+
+// permute reorders rr in place so that rr[k] becomes the old rr[order[k]],
+// following each cycle of the permutation once; order (a permutation of
+// 0..len(rr)-1) is spent, its entries marked -1 as their slots are filled.
+func permute(rr []dns.RR, order []int32) {
+	for k := range order {
+		if order[k] < 0 {
+			continue
+		}
+		if int(order[k]) == k {
+			order[k] = -1
+			continue
+		}
+		tmp := rr[k]
+		for j := k; ; {
+			src := int(order[j])
+			order[j] = -1
+			if src == k {
+				rr[j] = tmp
+				break
+			}
+			rr[j] = rr[src]
+			j = src
+		}
+	}
 }

@@ -1,8 +1,11 @@
 package zone
 
 import (
+	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/miekg/dns"
 )
 
 // TestNameIndex fills tables from below and above their size hint (so
@@ -76,5 +79,26 @@ func TestZoneNodeLookup(t *testing.T) {
 	var zero Zone
 	if zero.Node("example.") != nil || zero.NodeBytes([]byte("example.")) != nil {
 		t.Error("the zero Zone has nodes")
+	}
+}
+
+// TestPermute checks the in-place reordering fromGroups builds the zone's
+// record array with, on identity, cycles and a reversal.
+func TestPermute(t *testing.T) {
+	for _, order := range [][]int32{
+		{}, {0}, {0, 1, 2}, {1, 0}, {2, 0, 1}, {1, 2, 0, 4, 3, 5}, {5, 4, 3, 2, 1, 0},
+	} {
+		rr := make([]dns.RR, len(order))
+		for i := range rr {
+			rr[i] = &dns.A{Hdr: dns.RR_Header{Ttl: uint32(i)}}
+		}
+		want := make([]dns.RR, len(order))
+		for k, i := range order {
+			want[k] = rr[i]
+		}
+		permute(rr, slices.Clone(order))
+		if !slices.Equal(rr, want) {
+			t.Errorf("permute %v: wrong order", order)
+		}
 	}
 }

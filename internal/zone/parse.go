@@ -139,14 +139,14 @@ func Parse(r io.Reader, origin, file string, opt Options) ([]Entry, []Problem) {
 	}
 	p := newParser(fsys, opt)
 	p.parse(r, origin, file, filepath.Base(file), 0)
-	return p.entries, p.problems
+	return p.recs.entries(), p.problems
 }
 
 // parser carries the state that lives across files: results and bounds.
 type parser struct {
 	fsys      fs.FS // $INCLUDE source; nil when $INCLUDE is off
 	opt       Options
-	entries   []Entry
+	recs      recs
 	problems  []Problem
 	errs      int
 	stopped   bool
@@ -304,16 +304,16 @@ func (p *parser) record(e entry, st *fileState) {
 		p.problem(st.file, e.line, false, "%s %s record has no RDATA", h.Name, dns.Type(h.Rrtype))
 		return
 	}
-	p.add(Entry{RR: rr, File: st.file, Line: e.line})
+	p.add(rr, st.file, e.line)
 }
 
-func (p *parser) add(e Entry) {
-	if len(p.entries) >= p.opt.MaxRecords {
-		p.problem(e.File, e.Line, false, "more than %d records", p.opt.MaxRecords)
+func (p *parser) add(rr dns.RR, file string, line int) {
+	if p.recs.len() >= p.opt.MaxRecords {
+		p.problem(file, line, false, "more than %d records", p.opt.MaxRecords)
 		p.stopped = true
 		return
 	}
-	p.entries = append(p.entries, e)
+	p.recs.add(rr, file, line)
 }
 
 func (p *parser) defaultTTL(st *fileState) uint32 {
