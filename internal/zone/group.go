@@ -16,11 +16,11 @@ import (
 // sets of a name are cut from its run when needed (sets): a million-name
 // zone would otherwise hold ~45 MB of set headers for the validator alone.
 type groups struct {
-	index   nameIndex // canonical owner -> ordinal
-	names   []string  // by ordinal
-	order   []int32   // entry indexes, grouped by name and within a name by type
-	off     []int32   // by ordinal: name o's entries are order[off[o]:off[o+1]]
-	rs *recs
+	index nameIndex // canonical owner -> ordinal
+	names []string  // by ordinal
+	order []int32   // entry indexes, grouped by name and within a name by type
+	off   []int32   // by ordinal: name o's entries are order[off[o]:off[o+1]]
+	rs    *recs
 }
 
 // node returns the group of a canonical name, or nil.
