@@ -17,7 +17,7 @@ import (
 // zone would otherwise hold ~45 MB of set headers for the validator alone.
 type groups struct {
 	index nameIndex // canonical owner -> ordinal
-	names []string  // by ordinal
+	nodes []Node    // by ordinal: the names (the zone's nodes to be)
 	order []int32   // entry indexes, grouped by name and within a name by type
 	off   []int32   // by ordinal: name o's entries are order[off[o]:off[o+1]]
 	rs    *recs
@@ -25,7 +25,7 @@ type groups struct {
 
 // node returns the group of a canonical name, or nil.
 func (g *groups) node(name string) *vnode {
-	if o := g.index.findName(g.index.hash(name), name, g.names); o >= 0 {
+	if o := g.index.findNode(g.index.hash(name), name, g.nodes); o >= 0 {
 		return &vnode{sets: g.sets(o, nil)}
 	}
 	return nil
@@ -33,7 +33,7 @@ func (g *groups) node(name string) *vnode {
 
 // hasAddress reports whether a canonical name has an A or AAAA record.
 func (g *groups) hasAddress(name string) bool {
-	o := g.index.findName(g.index.hash(name), name, g.names)
+	o := g.index.findNode(g.index.hash(name), name, g.nodes)
 	if o < 0 {
 		return false
 	}
@@ -80,7 +80,7 @@ func newGrouper(rs *recs) *grouper {
 	}
 	g := &grouper{ord: make([]int32, rs.len()), counts: make([]int32, 0, hint), last: -1}
 	g.index = newNameIndex(hint)
-	g.names = make([]string, 0, hint)
+	g.nodes = nodesFor(hint)
 	for i := range g.ord {
 		g.ord[i] = -1
 	}
@@ -92,14 +92,14 @@ func newGrouper(rs *recs) *grouper {
 func (g *grouper) add(i int, name string) {
 	if g.last < 0 || name != g.lastNm {
 		h := g.index.hash(name)
-		o := g.index.findName(h, name, g.names)
+		o := g.index.findNode(h, name, g.nodes)
 		if o < 0 {
-			o = int32(len(g.names))
+			o = int32(len(g.nodes))
 			g.index.insert(h, o)
-			g.names = append(g.names, name)
+			g.nodes = append(g.nodes, Node{Name: name})
 			g.counts = append(g.counts, 0)
 		}
-		g.last, g.lastNm = o, g.names[o]
+		g.last, g.lastNm = o, g.nodes[o].Name
 	}
 	g.ord[i] = g.last
 	g.counts[g.last]++
@@ -108,11 +108,11 @@ func (g *grouper) add(i int, name string) {
 // finish groups the entries: by name (a stable counting sort), then by
 // type within each name.
 func (g *grouper) finish(rs *recs) *groups {
-	off := make([]int32, len(g.names)+1)
+	off := make([]int32, len(g.nodes)+1)
 	for o, c := range g.counts {
 		off[o+1] = off[o] + c
 	}
-	order := make([]int32, off[len(g.names)])
+	order := make([]int32, off[len(g.nodes)])
 	next := g.counts
 	copy(next, off)
 	for i, o := range g.ord {
@@ -123,7 +123,7 @@ func (g *grouper) finish(rs *recs) *groups {
 	}
 	g.ord, g.counts = nil, nil
 	var scratch []typeRank
-	for o := range g.names {
+	for o := range g.nodes {
 		scratch = groupByType(rs, order[off[o]:off[o+1]], scratch)
 	}
 	g.order, g.off, g.rs = order, off, rs
@@ -205,8 +205,8 @@ func fromGroups(origin string, rs *recs, g *groups, dup []bool) (*Zone, error) {
 	// Drop the duplicates, and give each record its owner's canonical name
 	// (one string per name); g.off is rewritten in place to the new bounds.
 	w, lo := int32(0), int32(0)
-	for o, name := range g.names {
-		hi := g.off[o+1]
+	for o := range g.nodes {
+		name, hi := g.nodes[o].Name, g.off[o+1]
 		for _, r := range rr[lo:hi] {
 			if r != nil {
 				r.Header().Name = name
@@ -223,7 +223,7 @@ func fromGroups(origin string, rs *recs, g *groups, dup []bool) (*Zone, error) {
 		// duplicates: keep no more than the records need.
 		all = append(make([]dns.RR, 0, len(all)), all...)
 	}
-	return assemble(dnsname.Canonical(origin), &g.index, g.names, g.off, all)
+	return assemble(dnsname.Canonical(origin), &g.index, g.nodes, g.off, all)
 }
 
 // permute reorders rr in place so that rr[k] becomes the old rr[order[k]],

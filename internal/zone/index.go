@@ -50,9 +50,9 @@ func (x *nameIndex) start(h uint64) (tag, i, mask uint64) {
 	return tag, tag & mask, mask
 }
 
-// findName returns the ordinal of name, whose hash is h, among names
-// (held by ordinal), or -1.
-func (x *nameIndex) findName(h uint64, name string, names []string) int32 {
+// findNode returns the ordinal of name, whose hash is h, among nodes
+// (by ordinal), or -1.
+func (x *nameIndex) findNode(h uint64, name string, nodes []Node) int32 {
 	tag, i, mask := x.start(h)
 	for {
 		s := x.slots[i]
@@ -60,12 +60,19 @@ func (x *nameIndex) findName(h uint64, name string, names []string) int32 {
 			return -1
 		}
 		if s>>32 == tag {
-			if o := int32(uint32(s)) - 1; names[o] == name {
+			if o := int32(uint32(s)) - 1; nodes[o].Name == name {
 				return o
 			}
 		}
 		i = (i + 1) & mask
 	}
+}
+
+// nodesFor returns an empty slice of nodes for a zone of at most hint
+// names with data, with room for some empty non-terminals (RFC 4592
+// 2.2.2) besides, which assemble adds without reallocating the array.
+func nodesFor(hint int) []Node {
+	return make([]Node, 0, hint+hint/32+8)
 }
 
 // insert adds ordinal o under hash h; the caller knows the name is absent.

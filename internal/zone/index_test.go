@@ -23,21 +23,22 @@ func TestNameIndex(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			x := newNameIndex(tc.hint)
-			var names []string
+			var nodes []Node
 			for i := range tc.n {
 				name := "h" + strconv.Itoa(i) + ".example."
 				h := x.hash(name)
-				if o := x.findName(h, name, names); o >= 0 {
+				if o := x.findNode(h, name, nodes); o >= 0 {
 					t.Fatalf("%s found before insertion, at %d", name, o)
 				}
-				x.insert(h, int32(len(names)))
-				names = append(names, name)
+				x.insert(h, int32(len(nodes)))
+				nodes = append(nodes, Node{Name: name})
 			}
 			if x.n != tc.n || len(x.slots)*3 < x.n*4 {
 				t.Fatalf("%d names in %d slots", x.n, len(x.slots))
 			}
-			for i, name := range names {
-				if o := x.findName(x.hash(name), name, names); o != int32(i) {
+			for i := range nodes {
+				name := nodes[i].Name
+				if o := x.findNode(x.hash(name), name, nodes); o != int32(i) {
 					t.Fatalf("%s: ordinal %d, want %d", name, o, i)
 				}
 				if h, hb := x.hash(name), x.hashBytes([]byte(name)); h != hb {
@@ -45,7 +46,7 @@ func TestNameIndex(t *testing.T) {
 				}
 			}
 			for _, absent := range []string{"", ".", "example.", "x.example.", "h.example."} {
-				if o := x.findName(x.hash(absent), absent, names); o >= 0 {
+				if o := x.findNode(x.hash(absent), absent, nodes); o >= 0 {
 					t.Fatalf("%q found at %d", absent, o)
 				}
 			}
@@ -99,6 +100,33 @@ func TestPermute(t *testing.T) {
 		permute(rr, slices.Clone(order))
 		if !slices.Equal(rr, want) {
 			t.Errorf("permute %v: wrong order", order)
+		}
+	}
+}
+
+// TestManyEmptyNonTerminals builds a zone with more empty non-terminals
+// than the nodes array has room for beyond its names, so that assemble
+// has to grow it, and finds every name.
+func TestManyEmptyNonTerminals(t *testing.T) {
+	lines := slices.Clone(apexRRs)
+	for i := range 200 {
+		lines = append(lines, "h.e"+strconv.Itoa(i)+".d"+strconv.Itoa(i)+".example. 300 IN A 192.0.2.9")
+	}
+	z, err := New("example.", mustRRs(t, lines...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z.Len() != 2+3*200 {
+		t.Fatalf("%d names, want %d", z.Len(), 2+3*200)
+	}
+	for i := range 200 {
+		d := "d" + strconv.Itoa(i) + ".example."
+		e := "e" + strconv.Itoa(i) + "." + d
+		for _, name := range []string{d, e, "h." + e} {
+			n := z.Node(name)
+			if n == nil || n.Name != name || n.Empty() != (name != "h."+e) {
+				t.Fatalf("%s: node %+v", name, n)
+			}
 		}
 	}
 }

@@ -124,7 +124,7 @@ func check(origin string, rs *recs) *validation {
 
 	// Pass 2: per-RRset checks: duplicates and TTLs.
 	var n vnode
-	for o := range nodes.names {
+	for o := range nodes.nodes {
 		n.sets = nodes.sets(int32(o), n.sets)
 		for si := range n.sets {
 			v.checkSet(rs, &n.sets[si])
@@ -134,7 +134,8 @@ func check(origin string, rs *recs) *validation {
 	// Pass 3: per-name rules.
 	cuts := make(map[string]bool)
 	dnames := make(map[string]bool)
-	for o, name := range nodes.names {
+	for o := range nodes.nodes {
+		name := nodes.nodes[o].Name
 		n.sets = nodes.sets(int32(o), n.sets)
 		if name != origin && n.get(dns.TypeNS) != nil {
 			cuts[name] = true
@@ -160,7 +161,8 @@ func check(origin string, rs *recs) *validation {
 	if apex != nil {
 		v.checkCDS(rs, apex)
 	}
-	for o, name := range nodes.names {
+	for o := range nodes.nodes {
+		name := nodes.nodes[o].Name
 		n.sets = nodes.sets(int32(o), n.sets)
 		v.checkName(rs, name, origin, &n, nodes, cuts, dnames)
 	}
