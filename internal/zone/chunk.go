@@ -117,15 +117,15 @@ func (p *parser) chunks(f io.ReadSeeker, fileSize int64, size int, st *fileState
 		sc := scanner{text: text[:end], line: line}
 		carry := end
 		for {
-			e, ok := sc.next()
-			if !ok {
+			r, e, more := p.quickStep(&sc, text, st, &q, &pend, !eof)
+			if !more {
 				break
 			}
-			if e.unbalanced && !eof {
+			if r == fastCarry {
 				carry, line = e.off, e.line // its ")" is in a later piece
 				break
 			}
-			if r := p.quickEntry(e, text, st, &q, &pend); r != fastOK {
+			if r != fastOK {
 				return r
 			}
 		}

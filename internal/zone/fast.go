@@ -100,11 +100,11 @@ func (p *parser) fastEntries(text string, st *fileState, useQuick bool) fastResu
 	var pend pending
 	sc := scanner{text: text, line: 1}
 	for {
-		e, ok := sc.next()
-		if !ok {
+		r, _, more := p.quickStep(&sc, text, st, &q, &pend, false)
+		if !more {
 			break
 		}
-		if r := p.quickEntry(e, text, st, &q, &pend); r != fastOK {
+		if r != fastOK {
 			return r
 		}
 	}
@@ -114,9 +114,43 @@ func (p *parser) fastEntries(text string, st *fileState, useQuick bool) fastResu
 	return fastOK
 }
 
+// fastCarry: quickStep met an entry still open at the end of its text.
+const fastCarry fastResult = -2
+
+// quickStep reads the next entry of sc (whose text starts where text
+// does) and does the first gear's work on it; more is false at the end of
+// sc's text. A plain line, one the quick parser splits, is taken without
+// the scanner's walk over it: split refuses parentheses, escapes and
+// quotes outside quoted fields, so the scanner would end that entry at
+// the line's newline too. With carry, an entry left open at the end of
+// the text is returned as fastCarry, untouched (see chunks).
+func (p *parser) quickStep(sc *scanner, text string, st *fileState, q *quick, pend *pending, carry bool) (r fastResult, e entry, more bool) {
+	declined := -1
+	if t := sc.text[sc.pos:]; len(t) > 0 && t[0] != '$' {
+		if nl := strings.IndexByte(t, '\n'); nl >= 0 && nl < MaxEntryBytes {
+			if l, ok := q.split(t[:nl+1]); ok {
+				e := entry{text: t[:nl+1], off: sc.pos, line: sc.line}
+				sc.pos += nl + 1
+				sc.line++
+				return p.quickRecord(e, l, text, st, q, pend), e, true
+			}
+			declined = sc.pos
+		}
+	}
+	e, ok := sc.next()
+	if !ok {
+		return fastOK, e, false
+	}
+	if carry && e.unbalanced {
+		return fastCarry, e, true
+	}
+	return p.quickEntry(e, text, st, q, pend, e.off == declined), e, true
+}
+
 // quickEntry is the first gear's work on one entry of text: a directive,
 // a record the quick parser reads, or one more entry of the pending run.
-func (p *parser) quickEntry(e entry, text string, st *fileState, q *quick, pend *pending) fastResult {
+// declined says split refused the entry already.
+func (p *parser) quickEntry(e entry, text string, st *fileState, q *quick, pend *pending, declined bool) fastResult {
 	if e.tooLong || e.unbalanced {
 		return fastFail
 	}
@@ -126,26 +160,42 @@ func (p *parser) quickEntry(e entry, text string, st *fileState, q *quick, pend 
 		}
 		return fastOK
 	}
-	if l, ok := q.split(e.text); ok {
-		if !p.flush(pend, text, st) {
-			return fastFail
-		}
-		if rr, ok := q.build(l, st, p.defaultTTL(st)); ok {
-			if p.recs.len() >= p.opt.MaxRecords {
-				return fastFail
-			}
-			h := rr.Header()
-			if !l.blank {
-				st.owner = h.Name
-			}
-			if !st.hasDirTTL {
-				st.lastTTL, st.hasLast = h.Ttl, true
-			}
-			p.recs.add(rr, st.file, e.line)
-			p.quickN++
-			return fastOK
+	if !declined {
+		if l, ok := q.split(e.text); ok {
+			return p.quickRecord(e, l, text, st, q, pend)
 		}
 	}
+	return p.pendEntry(e, st, pend)
+}
+
+// quickRecord builds the record of an entry split into l, or, if the
+// quick parser declines it after all, adds it to the pending run.
+func (p *parser) quickRecord(e entry, l line, text string, st *fileState, q *quick, pend *pending) fastResult {
+	if !p.flush(pend, text, st) {
+		return fastFail
+	}
+	rr, ok := q.build(l, st, p.defaultTTL(st))
+	if !ok {
+		return p.pendEntry(e, st, pend)
+	}
+	if p.recs.len() >= p.opt.MaxRecords {
+		return fastFail
+	}
+	h := rr.Header()
+	if !l.blank {
+		st.owner = h.Name
+	}
+	if !st.hasDirTTL {
+		st.lastTTL, st.hasLast = h.Ttl, true
+	}
+	p.recs.add(rr, st.file, e.line)
+	p.quickN++
+	return fastOK
+}
+
+// pendEntry adds an entry the quick parser does not read to the pending
+// run, for miekg/dns.
+func (p *parser) pendEntry(e entry, st *fileState, pend *pending) fastResult {
 	blankOwner := e.text[0] == ' ' || e.text[0] == '\t'
 	if blankOwner && st.owner == "" && len(pend.entries) == 0 {
 		return fastFail
