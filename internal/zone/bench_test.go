@@ -133,3 +133,24 @@ func pssMiB(tb testing.TB) float64 {
 	tb.Fatal("no Pss line in smaps_rollup")
 	return 0
 }
+
+// BenchmarkLoadFile loads the zone file named by ROOTLINE_BENCH_ZONE (origin
+// in ROOTLINE_BENCH_ORIGIN, default bench.example.), e.g. the bench
+// harness's 1,000,007-record zone, for profiles of the real workload.
+func BenchmarkLoadFile(b *testing.B) {
+	path := os.Getenv("ROOTLINE_BENCH_ZONE")
+	if path == "" {
+		b.Skip("SKIP LOUDLY: ROOTLINE_BENCH_ZONE not set")
+	}
+	origin := os.Getenv("ROOTLINE_BENCH_ORIGIN")
+	if origin == "" {
+		origin = "bench.example."
+	}
+	for b.Loop() {
+		z, _, err := Load(path, origin, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		runtime.KeepAlive(z)
+	}
+}

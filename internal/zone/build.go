@@ -39,8 +39,8 @@ func build(origin string, rrs []dns.RR) (*Zone, error) {
 	}
 
 	// Pass 1.
-	index := make(map[string]int32, hint)
-	names := make([]string, 0, hint)
+	index := newNameIndex(hint)
+	nodes := nodesFor(hint)
 	counts := make([]int32, 0, hint)
 	ord := make([]int32, len(rrs))
 	var lastRaw, lastName string
@@ -56,14 +56,15 @@ func build(origin string, rrs []dns.RR) (*Zone, error) {
 			if !dnsname.IsSubdomain(name, origin) {
 				return nil, fmt.Errorf("zone %s: %s is outside the zone", origin, h.Name)
 			}
-			o, ok := index[name]
-			if !ok {
-				o = int32(len(names))
-				index[name] = o
-				names = append(names, name)
+			nh := index.hash(name)
+			o := index.findNode(nh, name, nodes)
+			if o < 0 {
+				o = int32(len(nodes))
+				index.insert(nh, o)
+				nodes = append(nodes, Node{Name: name})
 				counts = append(counts, 0)
 			}
-			lastName, last = names[o], o
+			lastName, last = nodes[o].Name, o
 		}
 		h.Name = lastName
 		ord[i] = last
@@ -71,7 +72,7 @@ func build(origin string, rrs []dns.RR) (*Zone, error) {
 	}
 
 	// Pass 2.
-	off := make([]int32, len(names)+1)
+	off := make([]int32, len(nodes)+1)
 	for o, c := range counts {
 		off[o+1] = off[o] + c
 	}
@@ -82,16 +83,17 @@ func build(origin string, rrs []dns.RR) (*Zone, error) {
 		all[counts[o]] = rr
 		counts[o]++
 	}
-	return assemble(origin, index, names, off, all)
+	return assemble(origin, &index, nodes, off, all)
 }
 
-// assemble is passes 3 and 4 of build: all holds the records grouped by
-// name, name o's at all[off[o]:off[o+1]], owners already canonical.
-func assemble(origin string, index map[string]int32, names []string, off []int32, all []dns.RR) (*Zone, error) {
+// assemble is passes 3 and 4 of build: nodes holds the names (and nothing
+// else yet), all the records grouped by name, name o's at
+// all[off[o]:off[o+1]], owners already canonical. The zone keeps nodes.
+func assemble(origin string, index *nameIndex, nodes []Node, off []int32, all []dns.RR) (*Zone, error) {
 	// Pass 3: counts is each name's records after deduplication.
-	counts := make([]int32, len(names))
+	counts := make([]int32, len(nodes))
 	nsets, records := 0, 0
-	for o := range names {
+	for o := range nodes {
 		seg := all[off[o]:off[o+1]]
 		sortByType(seg)
 		n := dedup(seg)
@@ -103,27 +105,35 @@ func assemble(origin string, index map[string]int32, names []string, off []int32
 			}
 		}
 	}
-	apex, ok := index[origin]
-	if !ok {
+	apex := index.findNode(index.hash(origin), origin, nodes)
+	if apex < 0 {
 		return nil, fmt.Errorf("zone %s: no records at the apex", origin)
 	}
 
-	// Pass 4.
-	withData := len(names)
+	// Pass 4. A parent found present ends the walk up; zone files list
+	// siblings together, so the last one found usually ends the next walk
+	// without a lookup.
+	withData := len(nodes)
+	lastParent := ""
 	for o := range withData {
-		for p, ok := dnsname.Parent(names[o]); ok && len(p) >= len(origin); p, ok = dnsname.Parent(p) {
-			if _, ok := index[p]; ok {
+		for p, ok := dnsname.Parent(nodes[o].Name); ok && len(p) >= len(origin); p, ok = dnsname.Parent(p) {
+			if p == lastParent {
 				break
 			}
-			index[p] = int32(len(names))
-			names = append(names, p)
+			h := index.hash(p)
+			if index.findNode(h, p, nodes) >= 0 {
+				lastParent = p
+				break
+			}
+			index.insert(h, int32(len(nodes)))
+			nodes = append(nodes, Node{Name: p})
 		}
 	}
-	z := &Zone{Origin: origin, Records: records, nodes: make([]Node, len(names))}
+	z := &Zone{Origin: origin, Records: records, nodes: nodes} // index served the build; the zone's own table is made below
 	sets := make([]RRset, 0, nsets)
-	for o, name := range names {
+	for o := range nodes {
 		n := &z.nodes[o]
-		n.Name = name
+		name := n.Name
 		if o >= withData {
 			continue // an empty non-terminal
 		}
@@ -144,9 +154,9 @@ func assemble(origin string, index map[string]int32, names []string, off []int32
 		n.Cut = name != origin && n.Get(dns.TypeNS) != nil
 		n.hashed = isHashedOwner(n, origin)
 	}
-	for _, name := range names {
-		if strings.HasPrefix(name, "*.") {
-			if p, ok := index[name[2:]]; ok {
+	for o := range nodes {
+		if name := nodes[o].Name; strings.HasPrefix(name, "*.") {
+			if p := index.findNode(index.hash(name[2:]), name[2:], nodes); p >= 0 {
 				z.nodes[p].Wild = true
 			}
 		}

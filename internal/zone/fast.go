@@ -24,6 +24,8 @@ import (
 
 // fastText parses text, the top-level file, on the fast path. It returns
 // false, with p and st unchanged, when the slow path must parse it.
+// skipQuick starts at the second gear: the first gave up already, on the
+// file read in pieces (chunk.go).
 //
 // The fast path has two gears. The first reads the plain records itself
 // (quick.go) and gives each run of the other entries one miekg/dns parser
@@ -32,19 +34,18 @@ import (
 // mixedMinRuns runs, if they are more than one in mixedRatio entries, the
 // file is parsed again in the second gear: one miekg/dns parser for the
 // whole file, in step with the scanner.
-func (p *parser) fastText(text string, st *fileState) bool {
+func (p *parser) fastText(text string, st *fileState, skipQuick bool) bool {
 	if p.slowOnly || st.origin == "" || st.hasDirTTL || st.hasLast || st.owner != "" || st.depth != 0 {
 		return false
 	}
-	saved, start := *st, len(p.entries)
-	for _, useQuick := range []bool{!p.noQuick, false} {
+	saved, start := *st, p.recs.len()
+	for _, useQuick := range []bool{!p.noQuick && !skipQuick, false} {
 		r := p.fastEntries(text, st, useQuick)
 		if r == fastOK {
 			p.fast = true
 			return true
 		}
-		clear(p.entries[start:]) // let the abandoned records be collected
-		p.entries = p.entries[:start]
+		p.recs.truncate(start)
 		*st = saved
 		p.quickN = 0
 		if r == fastFail || !useQuick {
@@ -85,12 +86,12 @@ type pending struct {
 }
 
 func (p *parser) fastEntries(text string, st *fileState, useQuick bool) fastResult {
-	if p.entries == nil {
+	if p.recs.rr == nil {
 		// A record takes a line of at least minRecordBytes: the line count
 		// bounds the entries, so the slice is allocated once, and no more
 		// than the text's size justifies (a file of blank lines).
 		n := min(strings.Count(text, "\n")+1, len(text)/minRecordBytes+1, p.opt.MaxRecords)
-		p.entries = make([]Entry, 0, n)
+		p.recs.grow(n)
 	}
 	if !useQuick {
 		return p.lockstep(text, st)
@@ -99,54 +100,113 @@ func (p *parser) fastEntries(text string, st *fileState, useQuick bool) fastResu
 	var pend pending
 	sc := scanner{text: text, line: 1}
 	for {
-		e, ok := sc.next()
-		if !ok {
+		r, _, more := p.quickStep(&sc, text, st, &q, &pend, false)
+		if !more {
 			break
 		}
-		if e.tooLong || e.unbalanced {
-			return fastFail
+		if r != fastOK {
+			return r
 		}
-		if e.text[0] == '$' {
-			if !p.flush(&pend, text, st) || !fastDirective(e, st) {
-				return fastFail
-			}
-			continue
-		}
-		if l, ok := q.split(e.text); ok {
-			if !p.flush(&pend, text, st) {
-				return fastFail
-			}
-			if rr, ok := q.build(l, st, p.defaultTTL(st)); ok {
-				if len(p.entries) >= p.opt.MaxRecords {
-					return fastFail
-				}
-				h := rr.Header()
-				if !l.blank {
-					st.owner = h.Name
-				}
-				if !st.hasDirTTL {
-					st.lastTTL, st.hasLast = h.Ttl, true
-				}
-				p.entries = append(p.entries, Entry{RR: rr, File: st.file, Line: e.line})
-				p.quickN++
-				continue
-			}
-		}
-		blankOwner := e.text[0] == ' ' || e.text[0] == '\t'
-		if blankOwner && st.owner == "" && len(pend.entries) == 0 {
-			return fastFail
-		}
-		if len(pend.entries) == 0 {
-			pend.runs++
-			if pend.runs > mixedMinRuns && pend.runs*mixedRatio > len(p.entries) {
-				return fastMixed
-			}
-		}
-		pend.entries = append(pend.entries, e)
 	}
 	if !p.flush(&pend, text, st) {
 		return fastFail
 	}
+	return fastOK
+}
+
+// fastCarry: quickStep met an entry still open at the end of its text.
+const fastCarry fastResult = -2
+
+// quickStep reads the next entry of sc (whose text starts where text
+// does) and does the first gear's work on it; more is false at the end of
+// sc's text. A plain line, one the quick parser splits, is taken without
+// the scanner's walk over it: split refuses parentheses, escapes and
+// quotes outside quoted fields, so the scanner would end that entry at
+// the line's newline too. With carry, an entry left open at the end of
+// the text is returned as fastCarry, untouched (see chunks).
+func (p *parser) quickStep(sc *scanner, text string, st *fileState, q *quick, pend *pending, carry bool) (r fastResult, e entry, more bool) {
+	declined := -1
+	if t := sc.text[sc.pos:]; len(t) > 0 && t[0] != '$' {
+		if nl := strings.IndexByte(t, '\n'); nl >= 0 && nl < MaxEntryBytes {
+			if l, ok := q.split(t[:nl+1]); ok {
+				e := entry{text: t[:nl+1], off: sc.pos, line: sc.line}
+				sc.pos += nl + 1
+				sc.line++
+				return p.quickRecord(e, l, text, st, q, pend), e, true
+			}
+			declined = sc.pos
+		}
+	}
+	e, ok := sc.next()
+	if !ok {
+		return fastOK, e, false
+	}
+	if carry && e.unbalanced {
+		return fastCarry, e, true
+	}
+	return p.quickEntry(e, text, st, q, pend, e.off == declined), e, true
+}
+
+// quickEntry is the first gear's work on one entry of text: a directive,
+// a record the quick parser reads, or one more entry of the pending run.
+// declined says split refused the entry already.
+func (p *parser) quickEntry(e entry, text string, st *fileState, q *quick, pend *pending, declined bool) fastResult {
+	if e.tooLong || e.unbalanced {
+		return fastFail
+	}
+	if e.text[0] == '$' {
+		if !p.flush(pend, text, st) || !fastDirective(e, st) {
+			return fastFail
+		}
+		return fastOK
+	}
+	if !declined {
+		if l, ok := q.split(e.text); ok {
+			return p.quickRecord(e, l, text, st, q, pend)
+		}
+	}
+	return p.pendEntry(e, st, pend)
+}
+
+// quickRecord builds the record of an entry split into l, or, if the
+// quick parser declines it after all, adds it to the pending run.
+func (p *parser) quickRecord(e entry, l line, text string, st *fileState, q *quick, pend *pending) fastResult {
+	if !p.flush(pend, text, st) {
+		return fastFail
+	}
+	rr, ok := q.build(l, st, p.defaultTTL(st))
+	if !ok {
+		return p.pendEntry(e, st, pend)
+	}
+	if p.recs.len() >= p.opt.MaxRecords {
+		return fastFail
+	}
+	h := rr.Header()
+	if !l.blank {
+		st.owner = h.Name
+	}
+	if !st.hasDirTTL {
+		st.lastTTL, st.hasLast = h.Ttl, true
+	}
+	p.recs.add(rr, st.file, e.line)
+	p.quickN++
+	return fastOK
+}
+
+// pendEntry adds an entry the quick parser does not read to the pending
+// run, for miekg/dns.
+func (p *parser) pendEntry(e entry, st *fileState, pend *pending) fastResult {
+	blankOwner := e.text[0] == ' ' || e.text[0] == '\t'
+	if blankOwner && st.owner == "" && len(pend.entries) == 0 {
+		return fastFail
+	}
+	if len(pend.entries) == 0 {
+		pend.runs++
+		if pend.runs > mixedMinRuns && pend.runs*mixedRatio > p.recs.len() {
+			return fastMixed
+		}
+	}
+	pend.entries = append(pend.entries, e)
 	return fastOK
 }
 
@@ -238,10 +298,10 @@ func (p *parser) takeNext(zp *dns.ZoneParser, e entry, st *fileState) bool {
 	if !st.hasDirTTL {
 		st.lastTTL, st.hasLast = h.Ttl, true
 	}
-	if noRdata(rr, e.text, blankOwner) || len(p.entries) >= p.opt.MaxRecords {
+	if noRdata(rr, e.text, blankOwner) || p.recs.len() >= p.opt.MaxRecords {
 		return false
 	}
-	p.entries = append(p.entries, Entry{RR: rr, File: st.file, Line: e.line})
+	p.recs.add(rr, st.file, e.line)
 	return true
 }
 

@@ -16,7 +16,7 @@ func parseWith(text, origin, file string, slowOnly bool) (entries []Entry, probl
 	p := newParser(nil, Options{})
 	p.slowOnly = slowOnly
 	p.parse(strings.NewReader(text), origin, file, filepath.Base(file), 0)
-	return p.entries, p.problems, p.fast
+	return p.recs.entries(), p.problems, p.fast
 }
 
 // sameParse fails t unless the fast path (with its fallback) and the slow

@@ -10,21 +10,55 @@ import (
 
 // groups is the validator's view of a zone: entries grouped by owner name
 // and, within a name, by type (in order of first appearance, so that
-// messages point at the first record of a name or set). It lives in flat
-// arrays, and Load builds the zone from it (fromGroups) rather than
-// grouping the same records a second time.
+// messages point at the first record of a name or set). It is one array
+// of entry indexes cut by name, and Load builds the zone from it
+// (fromGroups) rather than grouping the same records a second time. The
+// sets of a name are cut from its run when needed (sets): a million-name
+// zone would otherwise hold ~45 MB of set headers for the validator alone.
 type groups struct {
-	index map[string]int32 // canonical owner -> ordinal
-	names []string         // by ordinal
-	nodes []vnode          // by ordinal
+	index nameIndex // canonical owner -> ordinal
+	nodes []Node    // by ordinal: the names (the zone's nodes to be)
+	order []int32   // entry indexes, grouped by name and within a name by type
+	off   []int32   // by ordinal: name o's entries are order[off[o]:off[o+1]]
+	rs    *recs
 }
 
 // node returns the group of a canonical name, or nil.
 func (g *groups) node(name string) *vnode {
-	if o, ok := g.index[name]; ok {
-		return &g.nodes[o]
+	if o := g.index.findNode(g.index.hash(name), name, g.nodes); o >= 0 {
+		return &vnode{sets: g.sets(o, nil)}
 	}
 	return nil
+}
+
+// hasAddress reports whether a canonical name has an A or AAAA record.
+func (g *groups) hasAddress(name string) bool {
+	o := g.index.findNode(g.index.hash(name), name, g.nodes)
+	if o < 0 {
+		return false
+	}
+	for _, i := range g.order[g.off[o]:g.off[o+1]] {
+		if t := g.rs.rr[i].Header().Rrtype; t == dns.TypeA || t == dns.TypeAAAA {
+			return true
+		}
+	}
+	return false
+}
+
+// sets cuts the entries of name o into its sets, appended to buf[:0].
+func (g *groups) sets(o int32, buf []vset) []vset {
+	seg := g.order[g.off[o]:g.off[o+1]]
+	buf = buf[:0]
+	for i := 0; i < len(seg); {
+		t := g.rs.rr[seg[i]].Header().Rrtype
+		j := i + 1
+		for j < len(seg) && g.rs.rr[seg[j]].Header().Rrtype == t {
+			j++
+		}
+		buf = append(buf, vset{t: t, idx: seg[i:j:j]})
+		i = j
+	}
+	return buf
 }
 
 // grouper collects (entry, name) pairs in entry order, then groups them.
@@ -36,17 +70,17 @@ type grouper struct {
 	lastNm string
 }
 
-func newGrouper(entries []Entry) *grouper {
+func newGrouper(rs *recs) *grouper {
 	// Runs of equal owners bound the names: size the index once.
 	hint := 0
-	for i := range entries {
-		if i == 0 || entries[i].RR.Header().Name != entries[i-1].RR.Header().Name {
+	for i := range rs.rr {
+		if i == 0 || rs.rr[i].Header().Name != rs.rr[i-1].Header().Name {
 			hint++
 		}
 	}
-	g := &grouper{ord: make([]int32, len(entries)), counts: make([]int32, 0, hint), last: -1}
-	g.index = make(map[string]int32, hint)
-	g.names = make([]string, 0, hint)
+	g := &grouper{ord: make([]int32, rs.len()), counts: make([]int32, 0, hint), last: -1}
+	g.index = newNameIndex(hint)
+	g.nodes = nodesFor(hint)
 	for i := range g.ord {
 		g.ord[i] = -1
 	}
@@ -57,14 +91,15 @@ func newGrouper(entries []Entry) *grouper {
 // records, so the index is consulted once per run of equal names.
 func (g *grouper) add(i int, name string) {
 	if g.last < 0 || name != g.lastNm {
-		o, ok := g.index[name]
-		if !ok {
-			o = int32(len(g.names))
-			g.index[name] = o
-			g.names = append(g.names, name)
+		h := g.index.hash(name)
+		o := g.index.findNode(h, name, g.nodes)
+		if o < 0 {
+			o = int32(len(g.nodes))
+			g.index.insert(h, o)
+			g.nodes = append(g.nodes, Node{Name: name})
 			g.counts = append(g.counts, 0)
 		}
-		g.last, g.lastNm = o, g.names[o]
+		g.last, g.lastNm = o, g.nodes[o].Name
 	}
 	g.ord[i] = g.last
 	g.counts[g.last]++
@@ -72,12 +107,12 @@ func (g *grouper) add(i int, name string) {
 
 // finish groups the entries: by name (a stable counting sort), then by
 // type within each name.
-func (g *grouper) finish(entries []Entry) *groups {
-	off := make([]int32, len(g.names)+1)
+func (g *grouper) finish(rs *recs) *groups {
+	off := make([]int32, len(g.nodes)+1)
 	for o, c := range g.counts {
 		off[o+1] = off[o] + c
 	}
-	order := make([]int32, off[len(g.names)])
+	order := make([]int32, off[len(g.nodes)])
 	next := g.counts
 	copy(next, off)
 	for i, o := range g.ord {
@@ -87,29 +122,11 @@ func (g *grouper) finish(entries []Entry) *groups {
 		}
 	}
 	g.ord, g.counts = nil, nil
-	g.nodes = make([]vnode, len(g.names))
-	sets := make([]vset, 0, len(g.names)+len(g.names)/2)
-	ends := make([]int32, len(g.names)) // by ordinal: end of its sets
 	var scratch []typeRank
-	for o := range g.names {
-		seg := order[off[o]:off[o+1]]
-		scratch = groupByType(entries, seg, scratch)
-		for i := 0; i < len(seg); {
-			t := entries[seg[i]].RR.Header().Rrtype
-			j := i + 1
-			for j < len(seg) && entries[seg[j]].RR.Header().Rrtype == t {
-				j++
-			}
-			sets = append(sets, vset{t: t, idx: seg[i:j:j]})
-			i = j
-		}
-		ends[o] = int32(len(sets))
-	}
-	start := int32(0)
 	for o := range g.nodes {
-		g.nodes[o].sets = sets[start:ends[o]:ends[o]]
-		start = ends[o]
+		scratch = groupByType(rs, order[off[o]:off[o+1]], scratch)
 	}
+	g.order, g.off, g.rs = order, off, rs
 	return &g.groups
 }
 
@@ -121,11 +138,11 @@ type typeRank struct {
 // groupByType reorders seg (entry indexes of one name, in file order) so
 // that each type's entries are adjacent, types in order of first
 // appearance, entries of a type in file order.
-func groupByType(entries []Entry, seg []int32, scratch []typeRank) []typeRank {
+func groupByType(rs *recs, seg []int32, scratch []typeRank) []typeRank {
 	if len(seg) < 2 {
 		return scratch
 	}
-	typ := func(k int) uint16 { return entries[seg[k]].RR.Header().Rrtype }
+	typ := func(k int) uint16 { return rs.rr[seg[k]].Header().Rrtype }
 	scratch = scratch[:0]
 	sorted := true
 	if len(seg) <= smallSet {
@@ -164,21 +181,73 @@ func groupByType(entries []Entry, seg []int32, scratch []typeRank) []typeRank {
 
 // fromGroups builds the zone from what the validator grouped: the records
 // of entries that are not duplicates, their owners set to the canonical
-// names.
-func fromGroups(origin string, entries []Entry, g *groups, dup []bool) (*Zone, error) {
-	all := make([]dns.RR, 0, len(entries))
-	off := make([]int32, len(g.names)+1)
+// names. The zone's record array is rs.rr itself, put in group order in
+// place (the zone takes it over: rs is spent), rather than a copy.
+func fromGroups(origin string, rs *recs, g *groups, dup []bool) (*Zone, error) {
+	rr := rs.rr
+	rs.rr, rs.line = nil, nil // the lines can go now; the records are the zone's
+	for i, d := range dup {
+		if d {
+			rr[i] = nil
+		}
+	}
+	if len(g.order) == len(rr) {
+		permute(rr, g.order)
+	} else {
+		// Some entries are left out (only after errors, when no zone is
+		// built, but New-style callers may get here): gather by copying.
+		all := make([]dns.RR, len(g.order))
+		for k, i := range g.order {
+			all[k] = rr[i]
+		}
+		rr = all
+	}
+	// Drop the duplicates, and give each record its owner's canonical name
+	// (one string per name); g.off is rewritten in place to the new bounds.
+	w, lo := int32(0), int32(0)
 	for o := range g.nodes {
-		for _, s := range g.nodes[o].sets {
-			for _, i := range s.idx {
-				if dup == nil || !dup[i] {
-					rr := entries[i].RR
-					rr.Header().Name = g.names[o]
-					all = append(all, rr)
-				}
+		name, hi := g.nodes[o].Name, g.off[o+1]
+		for _, r := range rr[lo:hi] {
+			if r != nil {
+				r.Header().Name = name
+				rr[w] = r
+				w++
 			}
 		}
-		off[o+1] = int32(len(all))
+		g.off[o+1], lo = w, hi
 	}
-	return assemble(dnsname.Canonical(origin), g.index, g.names, off, all)
+	clear(rr[w:])
+	all := rr[:w]
+	if cap(rr)-len(all) > len(all)/8 {
+		// Many lines were not records (comments, blank lines) or were
+		// duplicates: keep no more than the records need.
+		all = append(make([]dns.RR, 0, len(all)), all...)
+	}
+	return assemble(dnsname.Canonical(origin), &g.index, g.nodes, g.off, all)
+}
+
+// permute reorders rr in place so that rr[k] becomes the old rr[order[k]],
+// following each cycle of the permutation once; order (a permutation of
+// 0..len(rr)-1) is spent, its entries marked -1 as their slots are filled.
+func permute(rr []dns.RR, order []int32) {
+	for k := range order {
+		if order[k] < 0 {
+			continue
+		}
+		if int(order[k]) == k {
+			order[k] = -1
+			continue
+		}
+		tmp := rr[k]
+		for j := k; ; {
+			src := int(order[j])
+			order[j] = -1
+			if src == k {
+				rr[j] = tmp
+				break
+			}
+			rr[j] = rr[src]
+			j = src
+		}
+	}
 }

@@ -104,12 +104,12 @@ func finish(origin, file string, p *parser) (*Zone, []Problem, error) {
 	var z *Zone
 	if !p.stopped {
 		// Validate even after parse errors: one run should report all.
-		v := check(origin, p.entries)
+		v := check(origin, &p.recs)
 		problems = append(problems, v.problems...)
 		errs += v.errors
 		if errs == 0 {
 			var err error
-			z, err = fromGroups(origin, p.entries, v.groups, v.dup)
+			z, err = fromGroups(origin, &p.recs, v.groups, v.dup)
 			if err != nil {
 				// Validate should have caught it: report it all the same.
 				problems = append(problems, Problem{File: file, Msg: err.Error()})

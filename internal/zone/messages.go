@@ -186,16 +186,21 @@ func fileError(path string, err error) error {
 
 // ttlWarning warns, as named-checkzone does, when the first record of a
 // file comes before any $TTL without a TTL of its own: its TTL is then
-// the parser's default, a guess the zone's author did not make.
-func (p *parser) ttlWarning(text string, st *fileState) {
+// the parser's default, a guess the zone's author did not make. decided
+// is false when text ended before the question did (the first piece of a
+// file read in pieces: see chunk.go).
+func (p *parser) ttlWarning(text string, st *fileState) (decided bool) {
 	if st.hasDirTTL || st.hasLast {
-		return
+		return true
 	}
 	sc := scanner{text: text, line: 1}
 	for {
 		e, ok := sc.next()
-		if !ok || e.tooLong || e.unbalanced {
-			return
+		if !ok || e.unbalanced {
+			return false
+		}
+		if e.tooLong {
+			return true
 		}
 		toks := tokens(e.text)
 		if len(toks) == 0 {
@@ -203,7 +208,7 @@ func (p *parser) ttlWarning(text string, st *fileState) {
 		}
 		if e.text[0] == '$' {
 			if strings.EqualFold(toks[0], "$TTL") {
-				return
+				return true
 			}
 			continue
 		}
@@ -213,10 +218,10 @@ func (p *parser) ttlWarning(text string, st *fileState) {
 		// A TTL comes before or after the class, before the type.
 		for _, t := range toks[:min(len(toks), 2)] {
 			if _, err := parseTTL(t); err == nil {
-				return
+				return true
 			}
 		}
 		p.problem(st.file, e.line, true, "no TTL specified and no $TTL before it; using %d (write a $TTL line first)", p.opt.DefaultTTL)
-		return
+		return true
 	}
 }

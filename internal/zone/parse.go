@@ -139,21 +139,23 @@ func Parse(r io.Reader, origin, file string, opt Options) ([]Entry, []Problem) {
 	}
 	p := newParser(fsys, opt)
 	p.parse(r, origin, file, filepath.Base(file), 0)
-	return p.entries, p.problems
+	return p.recs.entries(), p.problems
 }
 
 // parser carries the state that lives across files: results and bounds.
 type parser struct {
-	fsys     fs.FS // $INCLUDE source; nil when $INCLUDE is off
-	opt      Options
-	entries  []Entry
-	problems []Problem
-	errs     int
-	stopped  bool
-	slowOnly bool // tests: skip the fast path (fast.go)
-	noQuick  bool // tests: skip the quick parser (quick.go)
-	quickN   int  // records the quick parser built (tests)
-	fast     bool // the fast path produced the result
+	fsys      fs.FS // $INCLUDE source; nil when $INCLUDE is off
+	opt       Options
+	recs      recs
+	problems  []Problem
+	errs      int
+	stopped   bool
+	slowOnly  bool // tests: skip the fast path (fast.go)
+	chunkSize int  // tests: the size of one read in pieces (chunk.go); 0 is chunkBytes
+	pieces    int  // pieces read by the last chunked parse (tests)
+	noQuick   bool // tests: skip the quick parser (quick.go)
+	quickN    int  // records the quick parser built (tests)
+	fast      bool // the fast path produced the result
 }
 
 func newParser(fsys fs.FS, opt Options) *parser {
@@ -191,6 +193,20 @@ type fileState struct {
 
 // parse reads one file (the zone file or an included one).
 func (p *parser) parse(r io.Reader, origin, file, fsName string, depth int) {
+	skipQuick := false
+	if o := dnsname.Fqdn(origin); origin != "" && depth == 0 {
+		if _, ok := dns.IsDomainName(o); ok {
+			res, err := p.chunked(r, &fileState{file: file, fsName: fsName, origin: o, depth: depth})
+			if res == fastOK {
+				return
+			}
+			if err != nil {
+				p.problem(file, 0, false, "read: %v", err)
+				return
+			}
+			skipQuick = res == fastMixed
+		}
+	}
 	text, err := readText(r)
 	if err != nil {
 		p.problem(file, 0, false, "read: %v", err)
@@ -210,7 +226,7 @@ func (p *parser) parse(r io.Reader, origin, file, fsName string, depth int) {
 		st.origin = o
 	}
 	p.ttlWarning(text, st)
-	if !p.fastText(text, st) {
+	if !p.fastText(text, st, skipQuick) {
 		p.parseText(text, st)
 	}
 }
@@ -288,16 +304,16 @@ func (p *parser) record(e entry, st *fileState) {
 		p.problem(st.file, e.line, false, "%s %s record has no RDATA", h.Name, dns.Type(h.Rrtype))
 		return
 	}
-	p.add(Entry{RR: rr, File: st.file, Line: e.line})
+	p.add(rr, st.file, e.line)
 }
 
-func (p *parser) add(e Entry) {
-	if len(p.entries) >= p.opt.MaxRecords {
-		p.problem(e.File, e.Line, false, "more than %d records", p.opt.MaxRecords)
+func (p *parser) add(rr dns.RR, file string, line int) {
+	if p.recs.len() >= p.opt.MaxRecords {
+		p.problem(file, line, false, "more than %d records", p.opt.MaxRecords)
 		p.stopped = true
 		return
 	}
-	p.entries = append(p.entries, e)
+	p.recs.add(rr, file, line)
 }
 
 func (p *parser) defaultTTL(st *fileState) uint32 {

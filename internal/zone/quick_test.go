@@ -17,7 +17,7 @@ func parseGear(text, origin, file string, noQuick bool) (entries []Entry, proble
 	p := newParser(nil, Options{})
 	p.noQuick = noQuick
 	p.parse(strings.NewReader(text), origin, file, filepath.Base(file), 0)
-	return p.entries, p.problems, p.quickN
+	return p.recs.entries(), p.problems, p.quickN
 }
 
 // sameRR reports how a differs from b, which miekg/dns read: "" when they

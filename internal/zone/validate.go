@@ -37,7 +37,8 @@ const smallSet = 16
 //     delegation (RFC 1034 4.2.1), for RRsets whose TTLs differ (RFC 2181
 //     5.2), and for duplicate records (RFC 2181 5), which Load drops.
 func Validate(origin string, entries []Entry) []Problem {
-	v := check(origin, entries)
+	rs := recsOf(entries)
+	v := check(origin, &rs)
 	return v.problems
 }
 
@@ -84,57 +85,58 @@ func (v *validation) add(e *Entry, warn bool, format string, args ...any) {
 	v.problems = append(v.problems, p)
 }
 
-func check(origin string, entries []Entry) *validation {
+func check(origin string, rs *recs) *validation {
 	v := &validation{}
 	origin = dnsname.Canonical(origin)
-	g := newGrouper(entries)
+	g := newGrouper(rs)
 
 	// Pass 1: per-record checks, and grouping by name and type.
 	goodName, haveGood := "", false
-	for i := range entries {
-		e := &entries[i]
-		h := e.RR.Header()
+	for i, rr := range rs.rr {
+		h := rr.Header()
 		name := dnsname.Canonical(h.Name)
 		if h.Class != dns.ClassINET {
-			v.add(e, false, "%s %s: class %s, only IN is served", h.Name, dns.Type(h.Rrtype), dns.Class(h.Class))
+			v.add(rs.entry(int32(i)), false, "%s %s: class %s, only IN is served", h.Name, dns.Type(h.Rrtype), dns.Class(h.Class))
 			continue
 		}
 		if !haveGood || name != goodName { // else the previous record's owner passed already
 			if _, ok := dns.IsDomainName(name); !ok || !dnsname.IsFqdn(name) {
-				v.add(e, false, "%q is not a valid domain name (labels up to 63 octets, names up to 255)", h.Name)
+				v.add(rs.entry(int32(i)), false, "%q is not a valid domain name (labels up to 63 octets, names up to 255)", h.Name)
 				continue
 			}
 			if !dnsname.IsSubdomain(name, origin) {
-				v.add(e, false, "%s is outside the zone %s (out-of-zone data)", h.Name, origin)
+				v.add(rs.entry(int32(i)), false, "%s is outside the zone %s (out-of-zone data)", h.Name, origin)
 				continue
 			}
 			goodName, haveGood = name, true
 		}
 		if h.Ttl > maxTTL {
-			v.add(e, false, "%s %s: TTL %d exceeds 2147483647 (RFC 2181 8)", h.Name, dns.Type(h.Rrtype), h.Ttl)
+			v.add(rs.entry(int32(i)), false, "%s %s: TTL %d exceeds 2147483647 (RFC 2181 8)", h.Name, dns.Type(h.Rrtype), h.Ttl)
 			continue
 		}
-		if msg := checkRdata(e.RR); msg != "" {
-			v.add(e, false, "%s %s: %s", h.Name, dns.Type(h.Rrtype), msg)
+		if msg := checkRdata(rr); msg != "" {
+			v.add(rs.entry(int32(i)), false, "%s %s: %s", h.Name, dns.Type(h.Rrtype), msg)
 		}
 		g.add(i, name)
 	}
-	v.groups = g.finish(entries)
+	v.groups = g.finish(rs)
 	nodes := v.groups
 
 	// Pass 2: per-RRset checks: duplicates and TTLs.
+	var n vnode
 	for o := range nodes.nodes {
-		n := &nodes.nodes[o]
+		n.sets = nodes.sets(int32(o), n.sets)
 		for si := range n.sets {
-			v.checkSet(entries, &n.sets[si])
+			v.checkSet(rs, &n.sets[si])
 		}
 	}
 
 	// Pass 3: per-name rules.
 	cuts := make(map[string]bool)
 	dnames := make(map[string]bool)
-	for o, name := range nodes.names {
-		n := &nodes.nodes[o]
+	for o := range nodes.nodes {
+		name := nodes.nodes[o].Name
+		n.sets = nodes.sets(int32(o), n.sets)
 		if name != origin && n.get(dns.TypeNS) != nil {
 			cuts[name] = true
 		}
@@ -146,21 +148,23 @@ func check(origin string, entries []Entry) *validation {
 	if apex == nil || apex.get(dns.TypeSOA) == nil {
 		v.add(nil, false, "zone %s has no SOA record at its apex", origin)
 	} else if s := apex.get(dns.TypeSOA); v.live(s) > 1 {
-		v.add(&entries[s.idx[1]], false, "zone %s has more than one SOA record", origin)
+		v.add(rs.entry(s.idx[1]), false, "zone %s has more than one SOA record", origin)
 	}
 	if apex == nil || apex.get(dns.TypeNS) == nil {
 		v.add(nil, false, "zone %s has no NS records at its apex", origin)
 	}
 	if apex != nil {
 		if s := apex.get(dns.TypeDS); s != nil {
-			v.add(&entries[s.idx[0]], false, "DS at the zone apex %s (RFC 4035 2.4: DS belongs in the parent zone)", origin)
+			v.add(rs.entry(s.idx[0]), false, "DS at the zone apex %s (RFC 4035 2.4: DS belongs in the parent zone)", origin)
 		}
 	}
 	if apex != nil {
-		v.checkCDS(entries, apex)
+		v.checkCDS(rs, apex)
 	}
-	for o, name := range nodes.names {
-		v.checkName(entries, name, origin, &nodes.nodes[o], nodes, cuts, dnames)
+	for o := range nodes.nodes {
+		name := nodes.nodes[o].Name
+		n.sets = nodes.sets(int32(o), n.sets)
+		v.checkName(rs, name, origin, &n, nodes, cuts, dnames)
 	}
 	sortProblems(v.problems)
 	if v.dropped > 0 {
@@ -180,24 +184,24 @@ func (v *validation) live(s *vset) int {
 	return n
 }
 
-func (v *validation) markDup(entries []Entry, i int32) {
+func (v *validation) markDup(rs *recs, i int32) {
 	if v.dup == nil {
-		v.dup = make([]bool, len(entries))
+		v.dup = make([]bool, rs.len())
 	}
 	v.dup[i] = true
-	e := &entries[i]
+	e := rs.entry(i)
 	v.add(e, true, "duplicate record %s %s ignored", e.RR.Header().Name, dns.Type(e.RR.Header().Rrtype))
 }
 
-func (v *validation) checkSet(entries []Entry, s *vset) {
+func (v *validation) checkSet(rs *recs, s *vset) {
 	if len(s.idx) < 2 {
 		return
 	}
 	if len(s.idx) <= smallSet {
 		for a := 1; a < len(s.idx); a++ {
 			for b := 0; b < a; b++ {
-				if dns.IsDuplicate(entries[s.idx[a]].RR, entries[s.idx[b]].RR) {
-					v.markDup(entries, s.idx[a])
+				if dns.IsDuplicate(rs.rr[s.idx[a]], rs.rr[s.idx[b]]) {
+					v.markDup(rs, s.idx[a])
 					break
 				}
 			}
@@ -205,10 +209,10 @@ func (v *validation) checkSet(entries []Entry, s *vset) {
 	} else {
 		seen := make(map[string]bool, len(s.idx))
 		for _, i := range s.idx {
-			rr := entries[i].RR
+			rr := rs.rr[i]
 			k := strings.ToLower(rr.String()[len(rr.Header().String()):])
 			if seen[k] {
-				v.markDup(entries, i)
+				v.markDup(rs, i)
 				continue
 			}
 			seen[k] = true
@@ -217,10 +221,10 @@ func (v *validation) checkSet(entries []Entry, s *vset) {
 	if s.t == dns.TypeRRSIG {
 		return // RRSIG TTLs follow the RRset each covers (RFC 4034 3)
 	}
-	ttl := entries[s.idx[0]].RR.Header().Ttl
+	ttl := rs.rr[s.idx[0]].Header().Ttl
 	for _, i := range s.idx[1:] {
-		if t := entries[i].RR.Header().Ttl; t != ttl {
-			e := &entries[i]
+		if t := rs.rr[i].Header().Ttl; t != ttl {
+			e := rs.entry(i)
 			v.add(e, true, "%s %s: TTLs differ within the RRset (%d and %d); the smallest is served (RFC 2181 5.2)",
 				e.RR.Header().Name, dns.Type(s.t), ttl, t)
 			return
@@ -231,16 +235,16 @@ func (v *validation) checkSet(entries []Entry, s *vset) {
 // checkName applies the rules about which data may share or sit below a
 // name. Ancestors are walked label by label up to the apex: bounded by 127
 // labels (RFC 1035 2.3.4), so the pass stays linear in the zone's size.
-func (v *validation) checkName(entries []Entry, name, origin string, n *vnode, nodes *groups,
+func (v *validation) checkName(rs *recs, name, origin string, n *vnode, nodes *groups,
 	cuts, dnames map[string]bool) {
-	first := func(t uint16) *Entry { return &entries[n.get(t).idx[0]] }
+	first := func(t uint16) *Entry { return rs.entry(n.get(t).idx[0]) }
 
 	if s := n.get(dns.TypeSOA); s != nil && name != origin {
 		v.add(first(dns.TypeSOA), false, "SOA at %s, which is not the zone apex %s", name, origin)
 	}
 	if s := n.get(dns.TypeCNAME); s != nil {
 		if v.live(s) > 1 {
-			v.add(&entries[s.idx[1]], false, "more than one CNAME at %s", name)
+			v.add(rs.entry(s.idx[1]), false, "more than one CNAME at %s", name)
 		}
 		for _, o := range n.sets {
 			switch o.t {
@@ -252,7 +256,7 @@ func (v *validation) checkName(entries []Entry, name, origin string, n *vnode, n
 		}
 	}
 	if s := n.get(dns.TypeDNAME); s != nil && v.live(s) > 1 {
-		v.add(&entries[s.idx[1]], false, "more than one DNAME at %s", name)
+		v.add(rs.entry(s.idx[1]), false, "more than one DNAME at %s", name)
 	}
 	if s := n.get(dns.TypeDS); s != nil && name != origin && !cuts[name] {
 		v.add(first(dns.TypeDS), false, "DS at %s, which is not a delegation point (RFC 4035 2.4)", name)
@@ -265,14 +269,14 @@ func (v *validation) checkName(entries []Entry, name, origin string, n *vnode, n
 	if name != origin {
 		for p, ok := dnsname.Parent(name); ok && len(p) >= len(origin); p, ok = dnsname.Parent(p) {
 			if dnames[p] {
-				v.add(&entries[n.sets[0].idx[0]], true, "%s is occluded by the DNAME at %s", name, p)
+				v.add(rs.entry(n.sets[0].idx[0]), true, "%s is occluded by the DNAME at %s", name, p)
 				occluded = true
 				break
 			}
 			if cuts[p] {
 				for _, s := range n.sets {
 					if s.t != dns.TypeA && s.t != dns.TypeAAAA {
-						v.add(&entries[s.idx[0]], true, "%s %s is occluded by the delegation at %s", name, dns.Type(s.t), p)
+						v.add(rs.entry(s.idx[0]), true, "%s %s is occluded by the delegation at %s", name, dns.Type(s.t), p)
 						occluded = true
 						break
 					}
@@ -290,7 +294,7 @@ func (v *validation) checkName(entries []Entry, name, origin string, n *vnode, n
 			case dns.TypeNS, dns.TypeDS, dns.TypeRRSIG, dns.TypeNSEC, dns.TypeA, dns.TypeAAAA:
 				continue
 			}
-			v.add(&entries[s.idx[0]], true, "%s %s is occluded by the delegation at %s", name, dns.Type(s.t), name)
+			v.add(rs.entry(s.idx[0]), true, "%s %s is occluded by the delegation at %s", name, dns.Type(s.t), name)
 		}
 	}
 
@@ -301,13 +305,12 @@ func (v *validation) checkName(entries []Entry, name, origin string, n *vnode, n
 		return
 	}
 	for _, i := range ns.idx {
-		target := dnsname.Canonical(entries[i].RR.(*dns.NS).Ns)
+		target := dnsname.Canonical(rs.rr[i].(*dns.NS).Ns)
 		if !dnsname.IsSubdomain(target, origin) || !needsGlue(target, origin, cuts) {
 			continue
 		}
-		t := nodes.node(target)
-		if t == nil || (t.get(dns.TypeA) == nil && t.get(dns.TypeAAAA) == nil) {
-			v.add(&entries[i], false, "NS %s at %s has no glue: no A or AAAA record for it in the zone", target, name)
+		if !nodes.hasAddress(target) {
+			v.add(rs.entry(i), false, "NS %s at %s has no glue: no A or AAAA record for it in the zone", target, name)
 		}
 	}
 }
@@ -398,27 +401,27 @@ func checkSVCB(kv []dns.SVCBKeyValue) string {
 // checkCDS requires every CDS and CDNSKEY at the apex to match a DNSKEY
 // there, as RFC 7344 4.1 says the child publishes them for its own keys;
 // the delete forms of RFC 8078 4 match nothing by design.
-func (v *validation) checkCDS(entries []Entry, apex *vnode) {
+func (v *validation) checkCDS(rs *recs, apex *vnode) {
 	var keys []*dns.DNSKEY
 	if s := apex.get(dns.TypeDNSKEY); s != nil {
 		for _, i := range s.idx {
-			keys = append(keys, entries[i].RR.(*dns.DNSKEY))
+			keys = append(keys, rs.rr[i].(*dns.DNSKEY))
 		}
 	}
 	if s := apex.get(dns.TypeCDS); s != nil {
 		for _, i := range s.idx {
-			c := entries[i].RR.(*dns.CDS)
+			c := rs.rr[i].(*dns.CDS)
 			if c.Algorithm == 0 && c.KeyTag == 0 && c.DigestType == 0 {
 				continue // RFC 8078 4: "0 0 0 00" asks to delete the DS
 			}
 			if !cdsMatches(&c.DS, keys) {
-				v.add(&entries[i], false, "CDS %d %d %d matches no DNSKEY at the apex (RFC 7344 4.1)", c.KeyTag, c.Algorithm, c.DigestType)
+				v.add(rs.entry(i), false, "CDS %d %d %d matches no DNSKEY at the apex (RFC 7344 4.1)", c.KeyTag, c.Algorithm, c.DigestType)
 			}
 		}
 	}
 	if s := apex.get(dns.TypeCDNSKEY); s != nil {
 		for _, i := range s.idx {
-			c := entries[i].RR.(*dns.CDNSKEY)
+			c := rs.rr[i].(*dns.CDNSKEY)
 			if c.Algorithm == 0 {
 				continue // RFC 8078 4: "0 3 0 AA==" asks to delete the DS
 			}
@@ -427,7 +430,7 @@ func (v *validation) checkCDS(entries []Entry, apex *vnode) {
 				found = found || (k.Flags == c.Flags && k.Protocol == c.Protocol && k.Algorithm == c.Algorithm && k.PublicKey == c.PublicKey)
 			}
 			if !found {
-				v.add(&entries[i], false, "CDNSKEY matches no DNSKEY at the apex (RFC 7344 4.1)")
+				v.add(rs.entry(i), false, "CDNSKEY matches no DNSKEY at the apex (RFC 7344 4.1)")
 			}
 		}
 	}
