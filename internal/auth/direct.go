@@ -37,13 +37,15 @@ const maxDirectLabels = 128
 // of one direct answer; a larger set takes the full path.
 const maxDirectTargets = 16
 
-// directName is one name in lower-case wire form, with where each label
-// starts.
+// directName is one name in the two forms the direct path needs: lower-
+// case wire for the reply, canonical presentation for the zone's table,
+// each with where its labels start.
 type directName struct {
-	lwn  int // length in lb (a slice into lb would move d to the heap)
-	nl   int // labels, the root not counted
-	woff [maxDirectLabels + 1]uint16
-	lb   [dnsname.MaxNameLen]byte
+	lwn, pnn   int // lengths in lb and pb (slices into them would move d to the heap)
+	nl         int // labels, the root not counted
+	woff, poff [maxDirectLabels + 1]uint16
+	lb         [dnsname.MaxNameLen]byte
+	pb         [4 * dnsname.MaxNameLen]byte
 }
 
 // setWire fills d from a wire name (any case).
@@ -61,14 +63,48 @@ func (d *directName) setWire(w []byte) bool {
 		d.nl++
 	}
 	d.woff[d.nl] = uint16(len(lw) - 1)
-	return true
+	pn := dnsname.AppendPresentation(d.pb[:0], lw)
+	if len(pn) > len(d.pb) {
+		return false // cannot happen: 4 bytes a wire byte at most
+	}
+	d.pnn = len(pn)
+	return presentationLabels(pn, d.poff[:d.nl+1], d.nl)
 }
 
-// lw is the name.
+// lw is the name in wire form, pn in presentation form.
 func (d *directName) lw() []byte { return d.lb[:d.lwn] }
+func (d *directName) pn() []byte { return d.pb[:d.pnn] }
 
-// suffix is the name's last labels, from label i.
-func (d *directName) suffix(i int) []byte { return d.lb[d.woff[i]:d.lwn] }
+// suffix is the presentation form of the name's last labels, from label i.
+func (d *directName) suffix(i int) []byte { return d.pb[d.poff[i]:d.pnn] }
+
+// presentationLabels fills off with the start of each label of the
+// presentation name p (escapes skipped), the root's "." last: off[nl].
+func presentationLabels(p []byte, off []uint16, nl int) bool {
+	i := 0
+	for l := 0; l < nl; l++ {
+		off[l] = uint16(i)
+		for i < len(p) && p[i] != '.' {
+			if p[i] == '\\' {
+				if i+1 < len(p) && isDigit(p[i+1]) {
+					i += 3
+				} else {
+					i++
+				}
+			}
+			i++
+		}
+		i++ // the dot
+	}
+	if nl == 0 {
+		off[0] = 0
+		return len(p) == 1
+	}
+	off[nl] = uint16(len(p) - 1)
+	return i == len(p)
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // directAt finds d, at or below z's origin (label zl of d), as Result.step
 // walks: exact is its node, nil when it does not exist. ok is false when
@@ -83,7 +119,7 @@ func directAt(z *zone.Zone, d *directName, zl int) (exact zone.PackedNode, ok bo
 		return nil, false
 	}
 	for j := zl - 1; j >= 0; j-- {
-		p := z.PackedWire(d.suffix(j))
+		p := z.PackedName(d.suffix(j))
 		if p == nil || p.Flags()&zone.PackedHashed != 0 {
 			break
 		}
@@ -119,7 +155,7 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 	var z *zone.Zone
 	zl := 0 // label index of the origin in qname
 	for ; zl <= d.nl; zl++ {
-		if z = st.wireZones[string(d.suffix(zl))]; z != nil {
+		if z = st.zones[string(d.suffix(zl))]; z != nil {
 			break
 		}
 	}
@@ -127,7 +163,6 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 		return nil, false
 	}
 	originLabels := d.nl - zl
-	origin := z.Packed(z.Apex()).Name()          // d.suffix(zl) until d changes
 	originAt := wire.HeaderLen + int(d.woff[zl]) // the origin's spelling in the question
 
 	out = append(out[:0], w[0], w[1],
@@ -142,7 +177,7 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 	// The answer: Lookup's loop, CNAME links chased inside the zone.
 	var (
 		ancount, arcount int
-		owners           [maxChain + 1][]byte // the chain's names, for loops
+		owners           [maxChain + 1]zone.PackedNode // the chain's nodes, for loops
 		targets          [maxDirectTargets][]byte
 		ntargets         int
 		ok               bool
@@ -182,7 +217,7 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 			}
 		}
 		ancount += set.Count
-		owners[link] = exact.Name()
+		owners[link] = exact
 		if set.Type != dns.TypeCNAME || q.Type == dns.TypeCNAME {
 			break
 		}
@@ -195,7 +230,7 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 		if !d.setWire(rdata) {
 			return nil, false
 		}
-		if d.nl < originLabels || string(d.suffix(d.nl-originLabels)) != string(origin) || loopsTo(owners[:link+1], d.lw()) {
+		if d.nl < originLabels || string(d.suffix(d.nl-originLabels)) != z.Origin || loopsTo(owners[:link+1], d.pn()) {
 			break
 		}
 		zl = d.nl - originLabels
@@ -219,7 +254,7 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 			if !d.setWire(tg) {
 				return nil, false
 			}
-			p := z.PackedWire(d.lw())
+			p := z.PackedName(d.pn())
 			if p == nil {
 				continue
 			}
@@ -266,11 +301,10 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 	return out, true
 }
 
-// loopsTo is loops for the chain's owner names (lower-case wire form, as
-// next is).
-func loopsTo(owners [][]byte, next []byte) bool {
+// loopsTo is loops for the chain's owner names.
+func loopsTo(owners []zone.PackedNode, next []byte) bool {
 	for _, o := range owners {
-		if string(o) == string(next) {
+		if o.Is(next) {
 			return true
 		}
 	}

@@ -35,7 +35,6 @@ type Handler struct {
 
 type state struct {
 	zones       map[string]*zone.Zone // origin -> zone
-	wireZones   map[string]*zone.Zone // origin in wire form -> zone, for the direct path
 	unavailable map[string]bool       // origins configured but not servable (an expired secondary)
 	cache       answerCache
 }
@@ -81,12 +80,9 @@ func (h *Handler) SetZones(zs []*zone.Zone) { h.SetZonesUnavailable(zs, nil) }
 // expired, RFC 1035 3.3.13): queries for them get SERVFAIL, not REFUSED,
 // as NSD and Knot answer, so resolvers try another server.
 func (h *Handler) SetZonesUnavailable(zs []*zone.Zone, unavailable []string) {
-	st := &state{zones: make(map[string]*zone.Zone, len(zs)), wireZones: make(map[string]*zone.Zone, len(zs))}
+	st := &state{zones: make(map[string]*zone.Zone, len(zs))}
 	for _, z := range zs {
 		st.zones[z.Origin] = z
-	}
-	for _, z := range st.zones {
-		st.wireZones[string(z.Packed(z.Apex()).Name())] = z
 	}
 	for _, o := range unavailable {
 		o = dnsname.Canonical(o)

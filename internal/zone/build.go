@@ -167,6 +167,7 @@ func assemble(origin string, index *nameIndex, nodes []Node, off []int32, all []
 		return nil, fmt.Errorf("zone %s: %w", origin, err)
 	}
 	z.names = newNameTable(z.packed, z.nodes)
+	shareTargets(z)
 	soa := z.apex.Get(dns.TypeSOA)
 	if len(soa) != 1 {
 		return nil, fmt.Errorf("zone %s: want exactly one SOA at the apex, have %d", origin, len(soa))

@@ -3,12 +3,9 @@ package zone
 import (
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
-
-	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
 // TestNameIndex fills tables from below and above their size hint (so
@@ -58,8 +55,7 @@ func TestNameIndex(t *testing.T) {
 }
 
 // TestZoneNodeLookup checks Node and PackedWire on a zone, with empty
-// non-terminals, and on the zero Zone. Node folds case; PackedWire takes
-// lower-case wire names.
+// non-terminals, and on the zero Zone. Both take canonical names only.
 func TestZoneNodeLookup(t *testing.T) {
 	z, err := New("example.", mustRRs(t, append(apexRRs, "a.b.c.example. 300 IN A 192.0.2.2")...))
 	if err != nil {
@@ -71,24 +67,22 @@ func TestZoneNodeLookup(t *testing.T) {
 	}{
 		{"example.", true}, {"ns.example.", true}, {"a.b.c.example.", true},
 		{"b.c.example.", true}, {"c.example.", true},
-		{"d.example.", false}, {"Example.", true}, {"org.", false}, {"", false},
+		{"d.example.", false}, {"Example.", false}, {"org.", false}, {"", false},
 	} {
 		n := z.Node(tc.name)
 		var nb *Node
-		if w, err := dnsname.AppendCanonicalWire(nil, tc.name); err == nil {
-			if p := z.PackedWire(w); p != nil {
-				nb = z.NodeOf(p)
-			}
+		if p := z.PackedName([]byte(tc.name)); p != nil {
+			nb = z.NodeOf(p)
 		}
 		if (n != nil) != tc.found || n != nb {
-			t.Errorf("%q: Node %v, PackedWire %v, want found %v", tc.name, n, nb, tc.found)
+			t.Errorf("%q: Node %v, PackedName %v, want found %v", tc.name, n, nb, tc.found)
 		}
-		if n != nil && n.Name != strings.ToLower(tc.name) {
+		if n != nil && n.Name != tc.name {
 			t.Errorf("%q: node named %q", tc.name, n.Name)
 		}
 	}
 	var zero Zone
-	if zero.Node("example.") != nil || zero.PackedWire([]byte("\x07example\x00")) != nil {
+	if zero.Node("example.") != nil || zero.PackedName([]byte("example.")) != nil {
 		t.Error("the zero Zone has nodes")
 	}
 }

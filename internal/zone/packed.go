@@ -6,7 +6,9 @@ import (
 	"hash/maphash"
 	"math"
 	"math/bits"
+	"net"
 	"slices"
+	"unsafe"
 
 	"github.com/miekg/dns"
 
@@ -19,14 +21,17 @@ import (
 // sets -> records -> *dns.A -> its IP: seven dependent reads, each a
 // cache miss in a zone larger than the CPU's caches, and that is most of
 // what an answer costs. So besides the records, a zone keeps each node
-// packed in one byte array — its name in wire form, its flags, its RRsets'
-// RDATA in wire form (names uncompressed, lower case) — and finds names
-// through an open-addressing table of offsets into that array: a lookup
-// is a table slot, then the packed node, whose first bytes confirm the
-// name. The table takes 8 bytes a slot where a map[string]int32 took
-// about 30 a name.
+// packed in one byte array — its name, its flags, its RRsets' RDATA in
+// wire form (names uncompressed, lower case) — and finds names through an
+// open-addressing table of offsets into that array: a lookup is a table
+// slot, then the packed node, whose first bytes confirm the name. The
+// table takes 8 bytes a slot where a map[string]int32 took about 30 a
+// name, and the packed names are the only copy: Node.Name, the records'
+// owner names and the addresses of A and AAAA records point into the
+// packed array (alias), so the packed form costs little more than the
+// records' RDATA.
 
-// nameTable maps lower-case wire names to packed nodes. Slots hold the
+// nameTable maps canonical owner names to packed nodes. Slots hold the
 // upper 32 bits of the name's hash (so a probe rarely looks at a node that
 // is not the one) and the node's offset in the packed array + 1; 0 is
 // empty.
@@ -44,7 +49,7 @@ func newNameTable(packed []byte, nodes []Node) nameTable {
 	t := nameTable{seed: maphash.MakeSeed(), slots: make([]uint64, size), mask: size - 1}
 	for i := range nodes {
 		off := nodes[i].packed
-		h := maphash.Bytes(t.seed, PackedNode(packed[off:]).Name())
+		h := maphash.Bytes(t.seed, PackedNode(packed[off:]).name())
 		for j := h & t.mask; ; j = (j + 1) & t.mask {
 			if t.slots[j] == 0 {
 				t.slots[j] = h&^0xFFFFFFFF | uint64(off+1)
@@ -55,21 +60,31 @@ func newNameTable(packed []byte, nodes []Node) nameTable {
 	return t
 }
 
-// find returns the packed node named lw (lower-case wire form), or nil.
-func (t *nameTable) find(packed []byte, lw []byte) PackedNode {
+// find returns the packed node named name (canonical), or nil.
+func (t *nameTable) find(packed []byte, name []byte) PackedNode {
 	if len(t.slots) == 0 {
 		return nil
 	}
-	h := maphash.Bytes(t.seed, lw)
+	return t.probe(packed, maphash.Bytes(t.seed, name), name)
+}
+
+// findString is find for a name in a string.
+func (t *nameTable) findString(packed []byte, name string) PackedNode {
+	if len(t.slots) == 0 || len(name) == 0 {
+		return nil
+	}
+	return t.probe(packed, maphash.String(t.seed, name), unsafe.Slice(unsafe.StringData(name), len(name)))
+}
+
+// probe walks the slots from hash h's; name is only read.
+func (t *nameTable) probe(packed []byte, h uint64, name []byte) PackedNode {
 	for j := h & t.mask; ; j = (j + 1) & t.mask {
 		s := t.slots[j]
 		if s == 0 {
 			return nil
 		}
 		if s&^0xFFFFFFFF == h&^0xFFFFFFFF {
-			// Wire names end in the root label: equal bytes up to
-			// len(lw) are the same name, not a prefix of a longer one.
-			if p := PackedNode(packed[s&0xFFFFFFFF-1:]); string(p.Name()) == string(lw) {
+			if p := PackedNode(packed[s&0xFFFFFFFF-1:]); string(p.name()) == string(name) {
 				return p
 			}
 		}
@@ -80,7 +95,8 @@ func (t *nameTable) find(packed []byte, lw []byte) PackedNode {
 //
 //	node   4 bytes: its number in Zone.nodes
 //	flags  1 byte: Packed* below
-//	name   1 byte length, then the owner in wire form, lower case
+//	name   2 bytes length, then the owner name (Node.Name: canonical
+//	       presentation form)
 //	sets   each: type (2), count (2), TTL (4), then count times
 //	       RDLENGTH (2) and RDATA; count 0xFFFF: a set the packed form
 //	       does not hold (its records are only in Sets)
@@ -100,7 +116,7 @@ const (
 	PackedHashed             // Node.Hashed
 )
 
-const packedHeader = 6 // node number, flags, name length
+const packedHeader = 7 // node number, flags, name length
 
 // packedNone is the count of a set the packed form does not hold.
 const packedNone = 0xFFFF
@@ -120,13 +136,14 @@ func PackedNameAt(t uint16) int {
 }
 
 // packNodes fills each node's packed form and returns the array. Nodes
-// must be complete (Cut, Wild, hashed set).
+// must be complete (Cut, Wild, hashed set). Then names and addresses are
+// re-pointed into the array (alias).
 func packNodes(nodes []Node) ([]byte, error) {
 	size := 0
 	for i := range nodes {
-		size += packedHeader + len(nodes[i].Name) + 3
+		size += packedHeader + len(nodes[i].Name) + 2
 		for _, s := range nodes[i].Sets {
-			size += 8 + 8*len(s.RRs) // a guess; append grows it if short
+			size += 8 + 8*len(s.RRs) // a guess (A: 6 a record); append grows it if short
 		}
 	}
 	buf := make([]byte, 0, size)
@@ -150,19 +167,60 @@ func packNodes(nodes []Node) ([]byte, error) {
 			flags |= PackedHashed
 		}
 		buf = binary.BigEndian.AppendUint32(buf, uint32(i))
-		buf = append(buf, flags, 0)
-		w, err := dnsname.AppendCanonicalWire(buf, n.Name)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", n.Name, err)
-		}
-		w[len(buf)-1] = byte(len(w) - len(buf))
-		buf = w
+		buf = append(buf, flags)
+		buf = binary.BigEndian.AppendUint16(buf, uint16(len(n.Name)))
+		buf = append(buf, n.Name...)
 		for _, s := range n.Sets {
 			buf = packSet(buf, s)
 		}
 		buf = append(buf, 0, 0)
 	}
-	return slices.Clip(buf), nil
+	if cap(buf)-len(buf) > len(buf)/16 {
+		// The guess fell short and append doubled the array: keep an
+		// exact copy (the rest is garbage the load hands back).
+		buf = slices.Clone(buf)
+	}
+	buf = slices.Clip(buf)
+	for i := range nodes {
+		alias(buf, &nodes[i])
+	}
+	return buf, nil
+}
+
+// alias points n's name, its records' owner names and its addresses into
+// packed, where the same bytes are, so that the copies they held can go.
+// packed is never written again: the strings stay immutable.
+func alias(packed []byte, n *Node) {
+	p := PackedNode(packed[n.packed:])
+	nb := p.name()
+	name := unsafe.String(&nb[0], len(nb))
+	n.Name = name
+	for _, s := range n.Sets {
+		for _, rr := range s.RRs {
+			rr.Header().Name = name
+		}
+		if s.Type != dns.TypeA && s.Type != dns.TypeAAAA {
+			continue
+		}
+		ps, ok := p.Set(s.Type)
+		if !ok || ps.Count != len(s.RRs) {
+			continue
+		}
+		for _, rr := range s.RRs {
+			var rd []byte
+			rd, ps = ps.Next()
+			switch v := rr.(type) {
+			case *dns.A:
+				if len(v.A) == len(rd) {
+					v.A = net.IP(rd[:len(rd):len(rd)])
+				}
+			case *dns.AAAA:
+				if len(v.AAAA) == len(rd) {
+					v.AAAA = net.IP(rd[:len(rd):len(rd)])
+				}
+			}
+		}
+	}
 }
 
 func packSet(buf []byte, s RRset) []byte {
@@ -287,8 +345,9 @@ func appendCharString(out []byte, s string) ([]byte, bool) {
 // PackedNode is one node in packed form (see the layout above).
 type PackedNode []byte
 
-// PackedWire returns the node named lw, a lower-case wire name, or nil.
-func (z *Zone) PackedWire(lw []byte) PackedNode { return z.names.find(z.packed, lw) }
+// PackedName returns the node named name (canonical presentation form, as
+// dnsname.AppendPresentation writes a lower-case wire name), or nil.
+func (z *Zone) PackedName(name []byte) PackedNode { return z.names.find(z.packed, name) }
 
 // Packed returns n in packed form; n must be a node of z.
 func (z *Zone) Packed(n *Node) PackedNode { return PackedNode(z.packed[n.packed:]) }
@@ -299,12 +358,17 @@ func (z *Zone) NodeOf(p PackedNode) *Node { return &z.nodes[binary.BigEndian.Uin
 // Flags returns the node's Packed* flags.
 func (p PackedNode) Flags() byte { return p[4] }
 
-// Name returns the node's name in wire form, lower case.
-func (p PackedNode) Name() []byte { return p[packedHeader : packedHeader+int(p[5])] }
+// name returns the node's name (Node.Name's bytes).
+func (p PackedNode) name() []byte {
+	return p[packedHeader : packedHeader+int(binary.BigEndian.Uint16(p[5:]))]
+}
+
+// Is reports whether the node is named name (canonical).
+func (p PackedNode) Is(name []byte) bool { return string(p.name()) == string(name) }
 
 // Empty reports an empty non-terminal: a node without records.
 func (p PackedNode) Empty() bool {
-	o := packedHeader + int(p[5])
+	o := packedHeader + len(p.name())
 	return p[o] == 0 && p[o+1] == 0
 }
 
@@ -318,7 +382,7 @@ type PackedSet struct {
 
 // Set returns the node's set of type t; ok is false when there is none.
 func (p PackedNode) Set(t uint16) (s PackedSet, ok bool) {
-	o := packedHeader + int(p[5])
+	o := packedHeader + len(p.name())
 	for {
 		typ := binary.BigEndian.Uint16(p[o:])
 		if typ == 0 {
@@ -350,3 +414,38 @@ func (s PackedSet) Next() (rdata []byte, rest PackedSet) {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// shareTargets points the names in NS, CNAME, PTR, MX and SRV records that
+// are owners in z at those owners' names: the parser's copies of them
+// would otherwise keep its name blocks (32 KiB each) alive.
+func shareTargets(z *Zone) {
+	for i := range z.nodes {
+		for _, s := range z.nodes[i].Sets {
+			if PackedNameAt(s.Type) < 0 {
+				continue
+			}
+			for _, rr := range s.RRs {
+				switch v := rr.(type) {
+				case *dns.NS:
+					v.Ns = z.ownerName(v.Ns)
+				case *dns.CNAME:
+					v.Target = z.ownerName(v.Target)
+				case *dns.PTR:
+					v.Ptr = z.ownerName(v.Ptr)
+				case *dns.MX:
+					v.Mx = z.ownerName(v.Mx)
+				case *dns.SRV:
+					v.Target = z.ownerName(v.Target)
+				}
+			}
+		}
+	}
+}
+
+// ownerName returns the zone's copy of name when name is an owner in z.
+func (z *Zone) ownerName(name string) string {
+	if n := z.Node(name); n != nil {
+		return n.Name
+	}
+	return name
+}

@@ -77,12 +77,7 @@ func (z *Zone) Apex() *Node { return z.apex }
 // Node returns the node for a canonical (lower-case, fully qualified) name,
 // or nil if the name does not exist in the zone.
 func (z *Zone) Node(name string) *Node {
-	var b [dnsname.MaxNameLen]byte
-	w, err := dnsname.AppendCanonicalWire(b[:0], name)
-	if err != nil {
-		return nil
-	}
-	if p := z.names.find(z.packed, w); p != nil {
+	if p := z.names.findString(z.packed, name); p != nil {
 		return z.NodeOf(p)
 	}
 	return nil

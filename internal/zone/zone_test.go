@@ -105,7 +105,7 @@ func TestNewStructure(t *testing.T) {
 	if d := z.Node("d.example.").DNAME(); d == nil || d.Target != "other.test." {
 		t.Errorf("DNAME = %v", d)
 	}
-	if z.Apex().DNAME() != nil || z.Node("nx.example.") != nil || z.PackedWire([]byte("\x01c\x07example\x00")) == nil || z.PackedWire([]byte("\x01x\x07example\x00")) != nil {
+	if z.Apex().DNAME() != nil || z.Node("nx.example.") != nil || z.PackedName([]byte("c.example.")) == nil || z.PackedName([]byte("x.example.")) != nil {
 		t.Error("lookups wrong")
 	}
 	if z.Len() != 10 || len(z.Names()) != 10 || z.Names()[0] != "example." {
