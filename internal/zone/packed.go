@@ -139,11 +139,17 @@ func PackedNameAt(t uint16) int {
 // must be complete (Cut, Wild, hashed set). Then names and addresses are
 // re-pointed into the array (alias).
 func packNodes(nodes []Node) ([]byte, error) {
+	// An upper bound of the size (escapes only make it loose), so that
+	// the array is allocated once: at a million records, growing it by
+	// append would hold two copies at the load's peak.
 	size := 0
 	for i := range nodes {
 		size += packedHeader + len(nodes[i].Name) + 2
 		for _, s := range nodes[i].Sets {
-			size += 8 + 8*len(s.RRs) // a guess (A: 6 a record); append grows it if short
+			size += 8
+			for _, rr := range s.RRs {
+				size += 2 + rdataBound(rr)
+			}
 		}
 	}
 	buf := make([]byte, 0, size)
@@ -174,11 +180,6 @@ func packNodes(nodes []Node) ([]byte, error) {
 			buf = packSet(buf, s)
 		}
 		buf = append(buf, 0, 0)
-	}
-	if cap(buf)-len(buf) > len(buf)/16 {
-		// The guess fell short and append doubled the array: keep an
-		// exact copy (the rest is garbage the load hands back).
-		buf = slices.Clone(buf)
 	}
 	buf = slices.Clip(buf)
 	for i := range nodes {
@@ -221,6 +222,33 @@ func alias(packed []byte, n *Node) {
 			}
 		}
 	}
+}
+
+// rdataBound bounds the packed RDATA of rr (0 for a type not held).
+func rdataBound(rr dns.RR) int {
+	switch v := rr.(type) {
+	case *dns.A:
+		return 4
+	case *dns.AAAA:
+		return 16
+	case *dns.TXT:
+		n := 0
+		for _, s := range v.Txt {
+			n += 1 + len(s)
+		}
+		return n
+	case *dns.NS:
+		return len(v.Ns) + 2
+	case *dns.CNAME:
+		return len(v.Target) + 2
+	case *dns.PTR:
+		return len(v.Ptr) + 2
+	case *dns.MX:
+		return 2 + len(v.Mx) + 2
+	case *dns.SRV:
+		return 6 + len(v.Target) + 2
+	}
+	return 0
 }
 
 func packSet(buf []byte, s RRset) []byte {
