@@ -352,3 +352,37 @@ func BenchmarkServeBigZone(b *testing.B) {
 		}
 	}
 }
+
+// FuzzDirectMatchesFull: for any query the direct path takes, its reply
+// is the full path's, byte for byte.
+func FuzzDirectMatchesFull(f *testing.F) {
+	for _, name := range []string{"www.example.test.", "alias.example.test.", "nx.odd.test.", "esc.odd.test.", "example.test.", "."} {
+		for _, qt := range []uint16{dns.TypeA, dns.TypeMX, dns.TypeTXT, dns.TypeNS} {
+			m := new(dns.Msg)
+			m.SetQuestion(name, qt)
+			m.SetEdns0(1232, false)
+			w, _ := m.Pack()
+			f.Add(w)
+		}
+	}
+	var h *Handler
+	f.Fuzz(func(t *testing.T, w []byte) {
+		if h == nil {
+			h = NewHandler(nil)
+			h.SetZones(directZones(t))
+		}
+		st := h.state.Load()
+		var q wire.Query
+		if q.Read(w) != nil || !q.Plain(w) {
+			return
+		}
+		got, ok := st.direct(w, &q, server.UDP, make([]byte, 0, wire.MaxMsgSize))
+		if !ok {
+			return
+		}
+		req := &server.Request{Wire: w, Proto: server.UDP}
+		if want := h.serveSlow(context.Background(), st, req, &q, make([]byte, 0, wire.MaxMsgSize), nil); !bytes.Equal(got, want) {
+			t.Fatalf("direct %x\nfull   %x", got, want)
+		}
+	})
+}
