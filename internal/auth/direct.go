@@ -107,24 +107,27 @@ func presentationLabels(p []byte, off []uint16, nl int) bool {
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // directAt finds d, at or below z's origin (label zl of d), as Result.step
-// walks: exact is its node, nil when it does not exist. ok is false when
-// the walk meets what the direct path leaves to Lookup: a delegation, a
-// DNAME, a wildcard.
-func directAt(z *zone.Zone, d *directName, zl int) (exact zone.PackedNode, ok bool) {
+// walks: exact is its node, nil when it does not exist; cut, when set, is
+// the delegation the walk met, at label cutAt of d. ok is false when the
+// walk meets what the direct path leaves to Lookup: a DNAME, a wildcard.
+func directAt(z *zone.Zone, d *directName, zl int) (exact, cut zone.PackedNode, cutAt int, ok bool) {
 	encloser := z.Packed(z.Apex())
 	if zl == 0 {
-		return encloser, true
+		return encloser, nil, 0, true
 	}
 	if encloser.Flags()&zone.PackedDNAME != 0 {
-		return nil, false
+		return nil, nil, 0, false
 	}
 	for j := zl - 1; j >= 0; j-- {
 		p := z.PackedName(d.suffix(j))
 		if p == nil || p.Flags()&zone.PackedHashed != 0 {
 			break
 		}
-		if p.Flags()&zone.PackedCut != 0 || (j > 0 && p.Flags()&zone.PackedDNAME != 0) {
-			return nil, false
+		if p.Flags()&zone.PackedCut != 0 {
+			return nil, p, j, true // DS, the parent-side exception, never comes here
+		}
+		if j > 0 && p.Flags()&zone.PackedDNAME != 0 {
+			return nil, nil, 0, false
 		}
 		encloser = p
 		if j == 0 {
@@ -132,9 +135,9 @@ func directAt(z *zone.Zone, d *directName, zl int) (exact zone.PackedNode, ok bo
 		}
 	}
 	if exact == nil && encloser.Flags()&zone.PackedWild != 0 {
-		return nil, false
+		return nil, nil, 0, false
 	}
-	return exact, true
+	return exact, nil, 0, true
 }
 
 // direct answers q into out, or returns false when the answer needs the
@@ -183,10 +186,36 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 		ok               bool
 	)
 	rcode, negative := dns.RcodeSuccess, false
+	var nscount int
 	for link := 0; ; link++ {
-		exact, found := directAt(z, &d, zl)
+		exact, cut, cutAt, found := directAt(z, &d, zl)
 		if !found {
 			return nil, false
+		}
+		if cut != nil {
+			// A referral (RFC 1034 4.3.2 3b): the cut's NS set in
+			// authority, its in-zone addresses (glue) in additional.
+			// Without DNSSEC records (the zone is unsigned or DO clear),
+			// there is no DS to add.
+			set, has := cut.Set(dns.TypeNS)
+			if !has || set.Count < 0 {
+				return nil, false
+			}
+			for rest := set; rest.Count > 0; rest.Count-- {
+				var rdata []byte
+				rdata, rest = rest.Next()
+				out = c.appendRR(out, d.lb[d.woff[cutAt]:d.lwn], dns.TypeNS, set.TTL, rdata, 0)
+				if ntargets == len(targets) {
+					return nil, false
+				}
+				targets[ntargets] = rdata
+				ntargets++
+			}
+			nscount = set.Count
+			if ancount == 0 {
+				out[2] &^= wire.FlagAA >> 8 // authoritative only for the answer a chain gave
+			}
+			break
 		}
 		if exact == nil {
 			rcode, negative = dns.RcodeNameError, true
@@ -236,20 +265,19 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 		zl = d.nl - originLabels
 	}
 
-	nscount := 0
 	if negative {
 		if out, ok = appendNegativeSOA(out, z, &c, originAt); !ok {
 			return nil, false
 		}
 		nscount = 1
 	} else if ntargets > 0 {
-		// Lookup's addAdditional: each target's A then AAAA set, once.
+		// Lookup's addAddresses for each target: its A then AAAA set,
+		// each set once.
 		var added [2 * maxDirectTargets]struct {
 			n *byte // the packed node
 			t uint16
 		}
 		nadded := 0
-	targets:
 		for _, tg := range targets[:ntargets] {
 			if !d.setWire(tg) {
 				return nil, false
@@ -258,21 +286,21 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 			if p == nil {
 				continue
 			}
-			n := &p[0]
+		types:
 			for _, t := range [...]uint16{dns.TypeA, dns.TypeAAAA} {
 				set, has := p.Set(t)
 				if !has {
 					continue
 				}
 				for _, a := range added[:nadded] {
-					if a.n == n && a.t == t {
-						continue targets
+					if a.n == &p[0] && a.t == t {
+						continue types
 					}
 				}
 				if set.Count < 0 || nadded == len(added) {
 					return nil, false
 				}
-				added[nadded].n, added[nadded].t = n, t
+				added[nadded].n, added[nadded].t = &p[0], t
 				nadded++
 				for rest := set; rest.Count > 0; rest.Count-- {
 					var rdata []byte

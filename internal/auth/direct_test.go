@@ -286,8 +286,11 @@ func TestDirectTakes(t *testing.T) {
 		{"esc.odd.test.", dns.TypeTXT, false, true},
 		{"www.child.odd.test.", dns.TypeTXT, false, true},
 		{"esc.signed.test.", dns.TypeA, false, true},
-		{"esc.signed.test.", dns.TypeA, true, false},    // DNSSEC records wanted
-		{"sub.example.test.", dns.TypeA, false, false},  // referral
+		{"esc.signed.test.", dns.TypeA, true, false},  // DNSSEC records wanted
+		{"sub.example.test.", dns.TypeA, false, true}, // referral, with glue
+		{"a.b.sub.example.test.", dns.TypeMX, false, true},
+		{"noglue.example.test.", dns.TypeA, false, true},
+		{"sub.example.test.", dns.TypeDS, false, false}, // the parent side
 		{"x.dn.example.test.", dns.TypeA, false, false}, // DNAME
 		{"a.wild.example.test.", dns.TypeA, false, false},
 		{"www.example.test.", dns.TypeANY, false, false},
