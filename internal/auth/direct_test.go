@@ -85,6 +85,26 @@ func directZones(t *testing.T) []*zone.Zone {
 	return append(zs, v.Zone)
 }
 
+// plainQuery packs and peeks a query for name and qtype, with EDNS (and
+// DO) when asked.
+func plainQuery(t *testing.T, name string, qtype uint16, edns, do bool) ([]byte, wire.Query) {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	if edns {
+		m.SetEdns0(1232, do)
+	}
+	w, err := m.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q wire.Query
+	if err := q.Read(w); err != nil {
+		t.Fatal(err)
+	}
+	return w, q
+}
+
 // randomCase spells name with letters in random case (RFC 4343: the reply
 // must carry the question as asked).
 func randomCase(r *rand.Rand, name string) string {
@@ -207,17 +227,7 @@ func TestDirectRootCorpus(t *testing.T) {
 		}
 		for _, qname := range qnames {
 			for _, qt := range []uint16{dns.TypeA, dns.TypeTXT, dns.TypeNS, dns.TypeSOA} {
-				m := new(dns.Msg)
-				m.SetQuestion(qname, qt)
-				m.SetEdns0(1232, i%2 == 0)
-				w, err := m.Pack()
-				if err != nil {
-					t.Fatal(err)
-				}
-				var q wire.Query
-				if err := q.Read(w); err != nil {
-					t.Fatal(err)
-				}
+				w, q := plainQuery(t, qname, qt, true, i%2 == 0)
 				got, ok := st.direct(w, &q, server.UDP, out1)
 				if !ok {
 					continue
@@ -297,19 +307,7 @@ func TestDirectTakes(t *testing.T) {
 		{"example.test.", dns.TypeSOA, false, false},
 		{"big.example.test.", dns.TypeTXT, false, false}, // over 512 bytes without EDNS: truncated
 	} {
-		m := new(dns.Msg)
-		m.SetQuestion(tc.name, tc.qtype)
-		if tc.do {
-			m.SetEdns0(1232, true)
-		}
-		w, err := m.Pack()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var q wire.Query
-		if err := q.Read(w); err != nil {
-			t.Fatal(err)
-		}
+		w, q := plainQuery(t, tc.name, tc.qtype, tc.do, tc.do)
 		if _, got := st.direct(w, &q, server.UDP, out); got != tc.want {
 			t.Errorf("%s %s DO=%v: direct %v, want %v", tc.name, dns.TypeToString[tc.qtype], tc.do, got, tc.want)
 		}
