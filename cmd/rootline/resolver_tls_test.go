@@ -273,7 +273,7 @@ func TestLookupTLS(t *testing.T) {
 			{"system roots", []string{"+tls-hostname=dns.test"}, "unknown authority"},
 			{"wrong name", []string{"+tls-ca=" + f.caFile, "+tls-hostname=wrong.test"}, "wrong.test"},
 		} {
-			out, err := lookupOut(append([]string{at, "-p", port, mode.flag, "+tries=1", "+timeout=3"}, append(bad.args, "www.enc.test")...)...)
+			out, err := lookupOut(append([]string{at, "-p", port, mode.flag, "+tries=1", "+timeout=10"}, append(bad.args, "www.enc.test")...)...)
 			var ee exitError
 			if !errors.As(err, &ee) || ee.code != exitNoReply || !strings.Contains(out, bad.want) || strings.Contains(out, "192.0.2.7") {
 				t.Errorf("lookup %s %s: %v\n%s", mode.flag, bad.name, err, out)
