@@ -30,11 +30,11 @@ func TestNameIndex(t *testing.T) {
 				if o := x.findNode(h, name, nodes); o >= 0 {
 					t.Fatalf("%s found before insertion, at %d", name, o)
 				}
-				x.insert(h, int32(len(nodes)))
+				x.insert(h, int32(len(nodes)), nodes)
 				nodes = append(nodes, Node{Name: name})
 			}
-			if x.n != tc.n || len(x.slots)*3 < x.n*4 {
-				t.Fatalf("%d names in %d slots", x.n, len(x.slots))
+			if x.n != tc.n || len(x.ord)*3 < x.n*4 || len(x.ord) != len(x.ctrl)*groupSlots {
+				t.Fatalf("%d names in %d slots", x.n, len(x.ord))
 			}
 			for i := range nodes {
 				name := nodes[i].Name

@@ -75,44 +75,24 @@ func (z *Zone) Apex() *Node { return z.apex }
 // Node returns the node for a canonical (lower-case, fully qualified) name,
 // or nil if the name does not exist in the zone.
 func (z *Zone) Node(name string) *Node {
-	x := &z.index
-	if len(x.slots) == 0 {
-		return nil
+	if len(z.nodes) == 0 {
+		return nil // the zero Zone
 	}
-	tag, i, mask := x.start(x.hash(name))
-	for {
-		s := x.slots[i]
-		if s == 0 {
-			return nil
-		}
-		if s>>32 == tag {
-			if n := &z.nodes[uint32(s)-1]; n.Name == name {
-				return n
-			}
-		}
-		i = (i + 1) & mask
+	if o := z.index.findNode(z.index.hash(name), name, z.nodes); o >= 0 {
+		return &z.nodes[o]
 	}
+	return nil
 }
 
 // NodeBytes is Node for a name held in a byte slice, without allocating.
 func (z *Zone) NodeBytes(name []byte) *Node {
-	x := &z.index
-	if len(x.slots) == 0 {
+	if len(z.nodes) == 0 {
 		return nil
 	}
-	tag, i, mask := x.start(x.hashBytes(name))
-	for {
-		s := x.slots[i]
-		if s == 0 {
-			return nil
-		}
-		if s>>32 == tag {
-			if n := &z.nodes[uint32(s)-1]; n.Name == string(name) {
-				return n
-			}
-		}
-		i = (i + 1) & mask
+	if o := z.index.findNodeBytes(z.index.hashBytes(name), name, z.nodes); o >= 0 {
+		return &z.nodes[o]
 	}
+	return nil
 }
 
 // Len returns the number of names in the zone, empty non-terminals included.
