@@ -130,3 +130,36 @@ func TestManyEmptyNonTerminals(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNodeLookup looks up names present and absent in an index of a
+// million-record zone's size (625,000 names), far larger than the cache,
+// as NodeBytes does for each query.
+func BenchmarkNodeLookup(b *testing.B) {
+	const n = 625_000
+	z := &Zone{index: newNameIndex(n)}
+	var hits, misses [][]byte
+	for i := range n {
+		name := "host" + strconv.Itoa(i) + ".bench.example."
+		z.index.insert(z.index.hash(name), int32(len(z.nodes)), z.nodes)
+		z.nodes = append(z.nodes, Node{Name: name})
+		if i%7 == 0 {
+			hits = append(hits, []byte(name))
+			misses = append(misses, []byte("nx"+strconv.Itoa(i)+".bench.example."))
+		}
+	}
+	for _, set := range []struct {
+		name  string
+		names [][]byte
+		found bool
+	}{{"present", hits, true}, {"absent", misses, false}} {
+		b.Run(set.name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				if (z.NodeBytes(set.names[i%len(set.names)]) != nil) != set.found {
+					b.Fatal("wrong answer")
+				}
+				i++
+			}
+		})
+	}
+}
