@@ -77,6 +77,10 @@ func TestZoneNodeLookup(t *testing.T) {
 			t.Errorf("%q: node named %q", tc.name, n.Name)
 		}
 	}
+	www, nx := []byte("a.b.c.example."), []byte("nx.example.")
+	if n := testing.AllocsPerRun(100, func() { z.NodeBytes(www); z.NodeBytes(nx) }); n != 0 {
+		t.Errorf("NodeBytes allocates %v times", n)
+	}
 	var zero Zone
 	if zero.Node("example.") != nil || zero.NodeBytes([]byte("example.")) != nil {
 		t.Error("the zero Zone has nodes")
