@@ -37,9 +37,9 @@ const fastRetry fastResult = -1
 
 // chunked parses the top-level file r in pieces when it is big enough and
 // the fast path applies. It returns fastOK when it parsed the file; else
-// p is as it was (but for the entries' capacity), r is back at its start
-// and the result says which path is left: fastRetry (all of them),
-// fastMixed (the second gear) or fastFail (the slow path).
+// p is as it was (but for the records' capacity) and r is back at its
+// start, for the usual path; fastMixed then says that the first gear gave
+// up on frequent pending runs, so the second gear may as well start.
 func (p *parser) chunked(r io.Reader, st *fileState) (fastResult, error) {
 	size := p.chunkSize
 	if size <= 0 {
