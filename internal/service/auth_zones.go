@@ -23,6 +23,7 @@ func loadZones(ctx context.Context, log *slog.Logger, cfg *config.Auth, old []*z
 	}
 	var out []*zone.Zone
 	var failed []error
+	defer loadGC.hold(loadBudget(cfg))() // see loadgc.go
 	for _, zc := range cfg.Zones {
 		if err := ctx.Err(); err != nil {
 			if o := prev[dnsname.Canonical(zc.Origin)]; o != nil {

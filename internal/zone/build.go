@@ -60,7 +60,7 @@ func build(origin string, rrs []dns.RR) (*Zone, error) {
 			o := index.findNode(nh, name, nodes)
 			if o < 0 {
 				o = int32(len(nodes))
-				index.insert(nh, o)
+				index.insert(nh, o, nodes)
 				nodes = append(nodes, Node{Name: name})
 				counts = append(counts, 0)
 			}
@@ -125,7 +125,7 @@ func assemble(origin string, index *nameIndex, nodes []Node, off []int32, all []
 				lastParent = p
 				break
 			}
-			index.insert(h, int32(len(nodes)))
+			index.insert(h, int32(len(nodes)), nodes)
 			nodes = append(nodes, Node{Name: p})
 		}
 	}
@@ -267,4 +267,11 @@ func lowerTTLs(set []dns.RR) {
 		}
 		i = j
 	}
+}
+
+// nodesFor returns an empty slice of nodes for a zone of at most hint
+// names with data, with room for some empty non-terminals (RFC 4592
+// 2.2.2) besides, which assemble adds without reallocating the array.
+func nodesFor(hint int) []Node {
+	return make([]Node, 0, hint+hint/32+8)
 }

@@ -112,7 +112,7 @@ func TestChunkedCorpora(t *testing.T) {
 			origin = "example."
 		}
 		files++
-		for _, chunk := range []int{97, 4096, 64 << 10} {
+		for _, chunk := range []int{16, 97, 4096, 64 << 10} {
 			if samePieces(t, path, origin, chunk) {
 				kept++
 			}

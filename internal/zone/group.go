@@ -95,7 +95,7 @@ func (g *grouper) add(i int, name string) {
 		o := g.index.findNode(h, name, g.nodes)
 		if o < 0 {
 			o = int32(len(g.nodes))
-			g.index.insert(h, o)
+			g.index.insert(h, o, g.nodes)
 			g.nodes = append(g.nodes, Node{Name: name})
 			g.counts = append(g.counts, 0)
 		}

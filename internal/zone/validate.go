@@ -92,9 +92,12 @@ func check(origin string, rs *recs) *validation {
 
 	// Pass 1: per-record checks, and grouping by name and type.
 	goodName, haveGood := "", false
+	lastRaw, name := "", ""
 	for i, rr := range rs.rr {
 		h := rr.Header()
-		name := dnsname.Canonical(h.Name)
+		if i == 0 || h.Name != lastRaw { // a name's records usually share one owner string
+			lastRaw, name = h.Name, dnsname.Canonical(h.Name)
+		}
 		if h.Class != dns.ClassINET {
 			v.add(rs.entry(int32(i)), false, "%s %s: class %s, only IN is served", h.Name, dns.Type(h.Rrtype), dns.Class(h.Class))
 			continue
@@ -122,21 +125,17 @@ func check(origin string, rs *recs) *validation {
 	v.groups = g.finish(rs)
 	nodes := v.groups
 
-	// Pass 2: per-RRset checks: duplicates and TTLs.
+	// Pass 2: per-RRset checks (duplicates and TTLs), and the names that
+	// the per-name rules of pass 3 look up.
 	var n vnode
+	cuts := make(map[string]bool)
+	dnames := make(map[string]bool)
 	for o := range nodes.nodes {
 		n.sets = nodes.sets(int32(o), n.sets)
 		for si := range n.sets {
 			v.checkSet(rs, &n.sets[si])
 		}
-	}
-
-	// Pass 3: per-name rules.
-	cuts := make(map[string]bool)
-	dnames := make(map[string]bool)
-	for o := range nodes.nodes {
 		name := nodes.nodes[o].Name
-		n.sets = nodes.sets(int32(o), n.sets)
 		if name != origin && n.get(dns.TypeNS) != nil {
 			cuts[name] = true
 		}
@@ -144,6 +143,8 @@ func check(origin string, rs *recs) *validation {
 			dnames[name] = true
 		}
 	}
+
+	// Pass 3: per-name rules.
 	apex := nodes.node(origin)
 	if apex == nil || apex.get(dns.TypeSOA) == nil {
 		v.add(nil, false, "zone %s has no SOA record at its apex", origin)
