@@ -166,7 +166,8 @@ func assemble(origin string, index *nameIndex, nodes []Node, off []int32, all []
 	if z.packed, err = packNodes(z.nodes); err != nil {
 		return nil, fmt.Errorf("zone %s: %w", origin, err)
 	}
-	z.names = newNameTable(z.packed, z.nodes)
+	index.repoint(z.nodes)
+	z.index = *index
 	shareTargets(z)
 	soa := z.apex.Get(dns.TypeSOA)
 	if len(soa) != 1 {

@@ -17,6 +17,13 @@ import (
 //
 // The seed is random per table (hash/maphash), so crafted names cannot
 // pile up in one group any more than they can in a Go map.
+//
+// The build finds names by ordinal (findNode). The built zone keeps the
+// same table with each ordinal replaced by its node's offset in the packed
+// array (repoint, packed.go), where the name is, followed by the node's
+// records: a lookup is then the group's control word, the slot, and the
+// packed node — three memory reads where a map and the node structures
+// took seven.
 type nameIndex struct {
 	seed maphash.Seed
 	ctrl []uint64 // by group: byte k is slot k's tag, or ctrlEmpty
@@ -93,6 +100,41 @@ func (x *nameIndex) findNode(h uint64, name string, nodes []Node) int32 {
 		}
 		if c&msbs != 0 {
 			return -1 // an empty slot: the name would be here
+		}
+		g = (g + 1) & mask
+	}
+}
+
+// repoint replaces each slot's ordinal by that node's packed offset, for
+// findPacked; the table no longer takes findNode or insert.
+func (x *nameIndex) repoint(nodes []Node) {
+	for g, c := range x.ctrl {
+		for k := range groupSlots {
+			if c>>(8*k)&ctrlEmpty == 0 {
+				i := g*groupSlots + k
+				x.ord[i] = nodes[x.ord[i]].packed
+			}
+		}
+	}
+}
+
+// findPacked returns the packed node named name, whose hash is h, or nil;
+// the table must have been repointed to packed.
+func (x *nameIndex) findPacked(h uint64, name []byte, packed []byte) PackedNode {
+	if len(x.ctrl) == 0 {
+		return nil
+	}
+	tag, g, mask := x.split(h)
+	for {
+		c := x.ctrl[g]
+		for m := matchTag(c, tag); m != 0; m &= m - 1 {
+			p := PackedNode(packed[x.ord[g*groupSlots+uint64(bits.TrailingZeros64(m)>>3)]:])
+			if string(p.name()) == string(name) {
+				return p
+			}
+		}
+		if c&msbs != 0 {
+			return nil
 		}
 		g = (g + 1) & mask
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
-	"math/bits"
 	"net"
 	"slices"
 	"unsafe"
@@ -15,81 +14,18 @@ import (
 	"github.com/rootline-dns/rootline/internal/dnsname"
 )
 
-// The zone's name index and its packed records.
+// The zone's packed records.
 //
-// A query answered from []dns.RR walks index map -> key bytes -> node ->
-// sets -> records -> *dns.A -> its IP: seven dependent reads, each a
-// cache miss in a zone larger than the CPU's caches, and that is most of
-// what an answer costs. So besides the records, a zone keeps each node
-// packed in one byte array — its name, its flags, its RRsets' RDATA in
-// wire form (names uncompressed, lower case) — and finds names through an
-// open-addressing table of offsets into that array: a lookup is a table
-// slot, then the packed node, whose first bytes confirm the name. The
-// table takes 8 bytes a slot where a map[string]int32 took about 30 a
-// name, and the packed names are the only copy: Node.Name, the records'
-// owner names and the addresses of A and AAAA records point into the
-// packed array (alias), so the packed form costs little more than the
-// records' RDATA.
-
-// nameTable maps canonical owner names to packed nodes. Slots hold the
-// upper 32 bits of the name's hash (so a probe rarely looks at a node that
-// is not the one) and the node's offset in the packed array + 1; 0 is
-// empty.
-type nameTable struct {
-	seed  maphash.Seed
-	slots []uint64
-	mask  uint64
-}
-
-func newNameTable(packed []byte, nodes []Node) nameTable {
-	// Load factor at most 4/5: linear probes stay within a cache line or
-	// two (eight slots a line).
-	n := max(8, len(nodes)+len(nodes)/4)
-	size := uint64(1) << bits.Len(uint(n-1))
-	t := nameTable{seed: maphash.MakeSeed(), slots: make([]uint64, size), mask: size - 1}
-	for i := range nodes {
-		off := nodes[i].packed
-		h := maphash.Bytes(t.seed, PackedNode(packed[off:]).name())
-		for j := h & t.mask; ; j = (j + 1) & t.mask {
-			if t.slots[j] == 0 {
-				t.slots[j] = h&^0xFFFFFFFF | uint64(off+1)
-				break
-			}
-		}
-	}
-	return t
-}
-
-// find returns the packed node named name (canonical), or nil.
-func (t *nameTable) find(packed []byte, name []byte) PackedNode {
-	if len(t.slots) == 0 {
-		return nil
-	}
-	return t.probe(packed, maphash.Bytes(t.seed, name), name)
-}
-
-// findString is find for a name in a string.
-func (t *nameTable) findString(packed []byte, name string) PackedNode {
-	if len(t.slots) == 0 || len(name) == 0 {
-		return nil
-	}
-	return t.probe(packed, maphash.String(t.seed, name), unsafe.Slice(unsafe.StringData(name), len(name)))
-}
-
-// probe walks the slots from hash h's; name is only read.
-func (t *nameTable) probe(packed []byte, h uint64, name []byte) PackedNode {
-	for j := h & t.mask; ; j = (j + 1) & t.mask {
-		s := t.slots[j]
-		if s == 0 {
-			return nil
-		}
-		if s&^0xFFFFFFFF == h&^0xFFFFFFFF {
-			if p := PackedNode(packed[s&0xFFFFFFFF-1:]); string(p.name()) == string(name) {
-				return p
-			}
-		}
-	}
-}
+// A query answered from []dns.RR walks index -> node -> sets -> records ->
+// *dns.A -> its IP: dependent reads, each a cache miss in a zone larger
+// than the CPU's caches, and that is most of what an answer costs. So
+// besides the records, a zone keeps each node packed in one byte array —
+// its name, its flags, its RRsets' RDATA in wire form (names uncompressed,
+// lower case) — and its name index (index.go) leads to the packed node,
+// whose first bytes confirm the name. The packed names are the only copy:
+// Node.Name, the records' owner names and the addresses of A and AAAA
+// records point into the packed array (alias), so the packed form costs
+// little more than the records' RDATA.
 
 // Packed node layout, at Node.packed in Zone.packed:
 //
@@ -375,7 +311,12 @@ type PackedNode []byte
 
 // PackedName returns the node named name (canonical presentation form, as
 // dnsname.AppendPresentation writes a lower-case wire name), or nil.
-func (z *Zone) PackedName(name []byte) PackedNode { return z.names.find(z.packed, name) }
+func (z *Zone) PackedName(name []byte) PackedNode {
+	if len(z.index.ctrl) == 0 {
+		return nil // the zero Zone
+	}
+	return z.index.findPacked(maphash.Bytes(z.index.seed, name), name, z.packed)
+}
 
 // Packed returns n in packed form; n must be a node of z.
 func (z *Zone) Packed(n *Node) PackedNode { return PackedNode(z.packed[n.packed:]) }

@@ -2,6 +2,7 @@ package zone
 
 import (
 	"sort"
+	"unsafe"
 
 	"github.com/miekg/dns"
 
@@ -15,7 +16,7 @@ type Zone struct {
 	Records int // number of resource records (not counting empty non-terminals)
 
 	apex   *Node
-	names  nameTable // lower-case owner -> position in nodes (packed.go)
+	index  nameIndex // canonical owner -> packed node (index.go)
 	nodes  []Node    // every name, empty non-terminals included
 	packed []byte    // every node's records in wire form (packed.go)
 
@@ -77,8 +78,11 @@ func (z *Zone) Apex() *Node { return z.apex }
 // Node returns the node for a canonical (lower-case, fully qualified) name,
 // or nil if the name does not exist in the zone.
 func (z *Zone) Node(name string) *Node {
-	if p := z.names.findString(z.packed, name); p != nil {
-		return z.NodeOf(p)
+	if len(z.index.ctrl) == 0 {
+		return nil // the zero Zone
+	}
+	if p := z.index.findPacked(z.index.hash(name), unsafe.Slice(unsafe.StringData(name), len(name)), z.packed); p != nil {
+		return z.NodeOf(p) // name is only read
 	}
 	return nil
 }
