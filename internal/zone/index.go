@@ -120,7 +120,7 @@ func (x *nameIndex) repoint(nodes []Node) {
 
 // findPacked returns the packed node named name, whose hash is h, or nil;
 // the table must have been repointed to packed.
-func (x *nameIndex) findPacked(h uint64, name []byte, packed []byte) PackedNode {
+func (x *nameIndex) findPacked(h uint64, name []byte, blocks packed) PackedNode {
 	if len(x.ctrl) == 0 {
 		return nil
 	}
@@ -128,7 +128,7 @@ func (x *nameIndex) findPacked(h uint64, name []byte, packed []byte) PackedNode 
 	for {
 		c := x.ctrl[g]
 		for m := matchTag(c, tag); m != 0; m &= m - 1 {
-			p := PackedNode(packed[x.ord[g*groupSlots+uint64(bits.TrailingZeros64(m)>>3)]:])
+			p := blocks.at(x.ord[g*groupSlots+uint64(bits.TrailingZeros64(m)>>3)])
 			if string(p.name()) == string(name) {
 				return p
 			}

@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
-	"math"
 	"net"
+	"runtime"
 	"slices"
 	"unsafe"
 
@@ -27,7 +27,7 @@ import (
 // records point into the packed array (alias), so the packed form costs
 // little more than the records' RDATA.
 
-// Packed node layout, at Node.packed in Zone.packed:
+// Packed node layout, at Node.packed in Zone.packed's blocks:
 //
 //	node   4 bytes: its number in Zone.nodes
 //	flags  1 byte: Packed* below
@@ -71,30 +71,62 @@ func PackedNameAt(t uint16) int {
 	return -1
 }
 
-// packNodes fills each node's packed form and returns the array. Nodes
-// must be complete (Cut, Wild, hashed set). Then names and addresses are
-// re-pointed into the array (alias).
-func packNodes(nodes []Node) ([]byte, error) {
-	// An upper bound of the size (escapes only make it loose), so that
-	// the array is allocated once: at a million records, growing it by
-	// append would hold two copies at the load's peak.
-	size := 0
+// Packed nodes are written in blocks of packedBlock bytes (a node that
+// does not fit in one gets a block of its own): a million-record zone's
+// ~40 MB then fit in the memory its parse has just freed, where one array
+// would need 40 contiguous megabytes and raise the load's peak by as much.
+// A node's offset (Node.packed, the index's slots) is its block number
+// << packedShift | its place in the block.
+const (
+	// bigZoneNodes: from this many names, packing starts with a
+	// collection (one costs ~60 ms at a million records, on one core).
+	bigZoneNodes = 100_000
+	packedShift  = 20
+	packedBlock  = 1 << packedShift
+	maxBlocks    = 1 << (32 - packedShift)
+)
+
+// packed is a zone's packed nodes.
+type packed [][]byte
+
+// at returns the packed node at offset off.
+func (b packed) at(off uint32) PackedNode {
+	return PackedNode(b[off>>packedShift][off&(packedBlock-1):])
+}
+
+// packNodes fills each node's packed form. Nodes must be complete (Cut,
+// Wild, hashed set). Then names and addresses are re-pointed into it
+// (alias).
+func packNodes(nodes []Node) (packed, error) {
+	if len(nodes) >= bigZoneNodes {
+		// What the parse and the build's first passes left behind is
+		// garbage now; collected, it holds the packed blocks, which
+		// would otherwise come on top of it at the load's peak.
+		runtime.GC()
+	}
+	var blocks packed
+	var buf []byte
 	for i := range nodes {
-		size += packedHeader + len(nodes[i].Name) + 2
-		for _, s := range nodes[i].Sets {
+		n := &nodes[i]
+		// An upper bound of the node's size (escapes only make it loose).
+		size := packedHeader + len(n.Name) + 2
+		for _, s := range n.Sets {
 			size += 8
 			for _, rr := range s.RRs {
 				size += 2 + rdataBound(rr)
 			}
 		}
-	}
-	buf := make([]byte, 0, size)
-	for i := range nodes {
-		n := &nodes[i]
-		if len(buf) >= math.MaxUint32-1 {
-			return nil, fmt.Errorf("zone too large to index (%d bytes packed)", len(buf))
+		if len(buf)+size > cap(buf) {
+			if len(blocks) == maxBlocks {
+				return nil, fmt.Errorf("zone too large to index (%d blocks packed)", len(blocks))
+			}
+			if buf != nil {
+				blocks[len(blocks)-1] = slices.Clip(buf)
+			}
+			buf = make([]byte, 0, max(packedBlock, size))
+			blocks = append(blocks, nil)
 		}
-		n.packed = uint32(len(buf))
+		n.packed = uint32(len(blocks)-1)<<packedShift | uint32(len(buf))
 		flags := byte(0)
 		if n.Get(dns.TypeDNAME) != nil {
 			flags |= PackedDNAME
@@ -117,18 +149,23 @@ func packNodes(nodes []Node) ([]byte, error) {
 		}
 		buf = append(buf, 0, 0)
 	}
-	buf = slices.Clip(buf)
-	for i := range nodes {
-		alias(buf, &nodes[i])
+	if buf != nil {
+		blocks[len(blocks)-1] = buf // the last block keeps its capacity: a few hundred KiB at most
+		if cap(buf)-len(buf) > 64<<10 {
+			blocks[len(blocks)-1] = slices.Clone(buf)
+		}
 	}
-	return buf, nil
+	for i := range nodes {
+		alias(blocks, &nodes[i])
+	}
+	return blocks, nil
 }
 
 // alias points n's name, its records' owner names and its addresses into
 // packed, where the same bytes are, so that the copies they held can go.
 // packed is never written again: the strings stay immutable.
-func alias(packed []byte, n *Node) {
-	p := PackedNode(packed[n.packed:])
+func alias(blocks packed, n *Node) {
+	p := blocks.at(n.packed)
 	nb := p.name()
 	name := unsafe.String(&nb[0], len(nb))
 	n.Name = name
@@ -319,7 +356,7 @@ func (z *Zone) PackedName(name []byte) PackedNode {
 }
 
 // Packed returns n in packed form; n must be a node of z.
-func (z *Zone) Packed(n *Node) PackedNode { return PackedNode(z.packed[n.packed:]) }
+func (z *Zone) Packed(n *Node) PackedNode { return z.packed.at(n.packed) }
 
 // Node returns the node p packs.
 func (z *Zone) NodeOf(p PackedNode) *Node { return &z.nodes[binary.BigEndian.Uint32(p)] }

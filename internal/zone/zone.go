@@ -18,7 +18,7 @@ type Zone struct {
 	apex   *Node
 	index  nameIndex // canonical owner -> packed node (index.go)
 	nodes  []Node    // every name, empty non-terminals included
-	packed []byte    // every node's records in wire form (packed.go)
+	packed packed    // every node's records in wire form (packed.go)
 
 	denial denial // NSEC/NSEC3 order, built on first use
 }
@@ -34,7 +34,7 @@ type Node struct {
 	Wild bool    // "*.Name" exists: the wildcard child of this node
 
 	hashed bool   // an NSEC3 owner name, outside the name tree
-	packed uint32 // offset of its packed records in Zone.packed
+	packed uint32 // where its packed form is in Zone.packed (packed.at)
 }
 
 // RRset is the records of one type at one name; all share the owner and TTL
