@@ -26,8 +26,8 @@ import (
 const dnsdistConf = `setSecurityPollSuffix("")
 setLocal("%[1]s")
 setACL({"127.0.0.0/8"})
-newServer({address="%[2]s", name="r1", checkName="www.example.com.", mustResolve=true, checkInterval=1, checkTimeout=300, maxCheckFailures=1, rise=1})
-newServer({address="%[3]s", name="r2", checkName="www.example.com.", mustResolve=true, checkInterval=1, checkTimeout=300, maxCheckFailures=1, rise=1})
+newServer({address="%[2]s", name="r1", checkName="www.example.com.", mustResolve=true, checkInterval=1, checkTimeout=1000, maxCheckFailures=2, rise=1})
+newServer({address="%[3]s", name="r2", checkName="www.example.com.", mustResolve=true, checkInterval=1, checkTimeout=1000, maxCheckFailures=2, rise=1})
 setServerPolicy(chashed)
 webserver("%[4]s")
 setWebserverConfig({apiKey="rootline-test", acl="127.0.0.0/8"})
@@ -93,6 +93,18 @@ func TestDNSDistInFront(t *testing.T) {
 	defer func() { _ = dd.Process.Kill(); _ = dd.Wait() }()
 	if _, err := ask(listen, "www.example.com.", 50); err != nil {
 		t.Fatalf("dnsdist at %s: %v\n%s", listen, err, out)
+	}
+
+	// Both must be up before the spread is measured: on a loaded machine
+	// a first health check can time out and mark one down for a while.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		st := backendState(t, web)
+		if st["r1"] == "up" && st["r2"] == "up" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dnsdist backends not both up: %v\n%s", st, out)
+		}
 	}
 
 	// The consistent hash: one name, asked many times, reaches one
