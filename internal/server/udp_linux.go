@@ -30,12 +30,6 @@ const (
 	// udpErrorBackoff pauses a worker after a failed read other than
 	// shutdown, so a persistent error does not spin a core.
 	udpErrorBackoff = 10 * time.Millisecond
-	// udpBurst bounds the batches one RawConn.Read serves before it
-	// returns: Read checks the read deadline (how stop wakes a worker)
-	// only when it starts, so under a load that never lets recvmmsg run
-	// dry a worker still notices a stop within udpBurst batches
-	// (16 x 16 datagrams: well under a millisecond).
-	udpBurst = 16
 )
 
 // udpWorker owns one UDP socket and serves it from one long-lived
@@ -54,7 +48,6 @@ type udpWorker struct {
 	rc      syscall.RawConn
 	local   netip.AddrPort
 	pktinfo bool
-	alone   bool // the only worker on conn: serves inside RawConn.Read (burst)
 
 	batch int
 	rhdrs []unix.Mmsghdr
@@ -75,8 +68,8 @@ type udpWorker struct {
 	// Syscall plumbing: the funcs are bound once so that the hot loop
 	// does not allocate closures for RawConn.Read/Write.
 	recvFn, sendFn   func(uintptr) bool
-	burstFn          func(uintptr) bool
 	rn, wn           int
+	streak           int // batches read since recvmmsg last met an empty socket
 	rerrno, werrno   syscall.Errno
 	sendFrom, sendTo int
 }
@@ -105,7 +98,6 @@ func newUDPWorker(s *Server, c *net.UDPConn, users *atomic.Int32, local netip.Ad
 		rc:      rc,
 		local:   local,
 		pktinfo: local.Addr().IsUnspecified(),
-		alone:   s.cfg.UDPWorkers <= 1,
 		batch:   batch,
 		rhdrs:   make([]unix.Mmsghdr, batch),
 		riov:    make([]unix.Iovec, batch),
@@ -127,7 +119,6 @@ func newUDPWorker(s *Server, c *net.UDPConn, users *atomic.Int32, local netip.Ad
 	w.deferFn = w.deferReply
 	w.recvFn = w.recvmmsg
 	w.sendFn = w.sendmmsg
-	w.burstFn = w.burst
 	if w.pktinfo {
 		var serr error
 		err := rc.Control(func(fd uintptr) {
@@ -185,15 +176,7 @@ func (w *udpWorker) run() {
 		}
 	}()
 	for {
-		var err error
-		if w.alone {
-			err = w.readServe()
-		} else {
-			var n int
-			if n, err = w.recv(); err == nil {
-				w.send(w.serve(n))
-			}
-		}
+		n, err := w.recv()
 		if err != nil {
 			if w.s.isStopping() || errors.Is(err, net.ErrClosed) {
 				return
@@ -204,7 +187,9 @@ func (w *udpWorker) run() {
 				return
 			case <-time.After(udpErrorBackoff):
 			}
+			continue
 		}
+		w.send(w.serve(n))
 	}
 }
 
@@ -260,10 +245,15 @@ func (w *udpWorker) serve(n int) int {
 	return m
 }
 
-// recv reads one batch for a worker that shares its socket: the handler
-// runs outside RawConn.Read, whose lock the other workers wait on.
 func (w *udpWorker) recv() (int, error) {
-	w.resetRecv()
+	for i := range w.rhdrs {
+		h := &w.rhdrs[i].Hdr
+		h.Namelen = unix.SizeofSockaddrInet6
+		h.Flags = 0
+		if w.pktinfo {
+			h.SetControllen(oobSize)
+		}
+	}
 	w.rn, w.rerrno = 0, 0
 	if err := w.rc.Read(w.recvFn); err != nil {
 		return 0, err
@@ -274,83 +264,46 @@ func (w *udpWorker) recv() (int, error) {
 	return w.rn, nil
 }
 
-// readServe serves datagrams inside one RawConn.Read until the socket
-// runs dry (burst). It is for a worker alone on its socket, whose
-// handler does not block (Config.UDPWorkers).
-func (w *udpWorker) readServe() error {
-	w.rerrno = 0
-	if err := w.rc.Read(w.burstFn); err != nil {
-		return err
-	}
-	if w.rerrno != 0 {
-		return os.NewSyscallError("recvmmsg", w.rerrno)
-	}
-	return nil
-}
-
-// burst is readServe's RawConn.Read callback: recvmmsg, serve, sendmmsg,
-// again, up to udpBurst batches. At low rates each datagram costs a
-// wake-up of its own, and burst trims it: a batch shorter than w.batch
-// means recvmmsg met an empty queue (without MSG_WAITFORONE it stops
-// only at EAGAIN or an error), so burst parks at once (returns false)
-// instead of paying one more recvmmsg to hear EAGAIN. That is safe
-// inside one Read only: Read forgets the socket's readiness when it
-// starts, not when it parks, so a datagram that arrived since either
-// left readiness set (the park returns at once) or is still an event
-// in epoll (edge-triggered epoll reports every arrival after the last
-// epoll_wait).
-func (w *udpWorker) burst(fd uintptr) bool {
-	for range udpBurst {
-		w.resetRecv()
-		w.rn = 0
-		if !w.recvmmsg(fd) {
-			return false // EAGAIN: park until readable
-		}
-		if w.rerrno != 0 {
-			return true
-		}
-		n := w.rn
-		w.send(w.serve(n))
-		if n < w.batch {
-			return false
-		}
-	}
-	return true
-}
-
-// resetRecv restores the fields of the read headers that recvmmsg
-// overwrites.
-func (w *udpWorker) resetRecv() {
-	for i := range w.rhdrs {
-		h := &w.rhdrs[i].Hdr
-		h.Namelen = unix.SizeofSockaddrInet6
-		h.Flags = 0
-		if w.pktinfo {
-			h.SetControllen(oobSize)
-		}
-	}
-}
+// rawReads is how many reads after the socket last ran dry are made as
+// raw syscalls (recvmmsg's comment says why): at low rates a wake-up
+// costs one read for its datagrams and one that meets EAGAIN.
+const rawReads = 2
 
 // recvmmsg is the RawConn.Read callback: false means "would block, wait
 // for readability".
 //
-// The socket is non-blocking, so recvmmsg and sendmmsg are made as raw
-// syscalls: no entersyscall/exitsyscall. That matters at low rates,
-// where the runtime's monitor thread (sysmon) sleeps while the process
-// is idle and entersyscall wakes it on every wake-up from the poller:
-// a futex wake and a context switch per query, a third of the CPU per
-// query at 10k qps. A raw syscall keeps the P for its few microseconds,
-// which a non-blocking call may.
+// The socket is non-blocking, so the syscall may be made raw, without
+// entersyscall/exitsyscall: a raw call keeps the P for its few
+// microseconds, which a call that cannot block may do. That matters at
+// low rates. While the process is idle the runtime's monitor thread
+// (sysmon) sleeps, and entersyscall wakes it: a futex wake and a context
+// switch per wake-up from the poller, a third of the CPU per query at
+// 10k qps. But sysmon is also what preempts a goroutine that runs for
+// long and polls the network meanwhile: under a flood that never lets
+// the socket run dry the worker never parks, and other goroutines (TCP,
+// timers) wait on sysmon. So only the first rawReads reads after the
+// socket ran dry are raw; a worker still busy after those wakes sysmon
+// with its later reads, at no cost that counts at such rates.
 func (w *udpWorker) recvmmsg(fd uintptr) bool {
 	for {
-		r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&w.rhdrs[0])), uintptr(w.batch), 0, 0, 0)
+		var (
+			r uintptr
+			e syscall.Errno
+		)
+		if w.streak < rawReads {
+			r, _, e = unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&w.rhdrs[0])), uintptr(w.batch), 0, 0, 0)
+		} else {
+			r, _, e = unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&w.rhdrs[0])), uintptr(w.batch), 0, 0, 0)
+		}
 		switch e {
 		case 0:
 			w.rn = int(r)
+			w.streak++
 			return true
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
+			w.streak = 0
 			return false
 		}
 		w.rerrno = e
@@ -379,6 +332,10 @@ func (w *udpWorker) send(m int) {
 	}
 }
 
+// sendmmsg is the RawConn.Write callback. It is a raw syscall for the
+// reason recvmmsg gives: the socket is non-blocking (a full send buffer
+// is EAGAIN, not a wait in the kernel), and the worker that sends has
+// just read, so sysmon is awake already when the worker is busy.
 func (w *udpWorker) sendmmsg(fd uintptr) bool {
 	for {
 		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.whdrs[w.sendFrom])), uintptr(w.sendTo-w.sendFrom), 0, 0, 0)
