@@ -246,14 +246,7 @@ func (w *udpWorker) serve(n int) int {
 }
 
 func (w *udpWorker) recv() (int, error) {
-	for i := range w.rhdrs {
-		h := &w.rhdrs[i].Hdr
-		h.Namelen = unix.SizeofSockaddrInet6
-		h.Flags = 0
-		if w.pktinfo {
-			h.SetControllen(oobSize)
-		}
-	}
+	w.resetRecv()
 	w.rn, w.rerrno = 0, 0
 	if err := w.rc.Read(w.recvFn); err != nil {
 		return 0, err
@@ -268,6 +261,18 @@ func (w *udpWorker) recv() (int, error) {
 // raw syscalls (recvmmsg's comment says why): at low rates a wake-up
 // costs one read for its datagrams and one that meets EAGAIN.
 const rawReads = 2
+
+// resetRecv restores the header fields that recvmmsg overwrites.
+func (w *udpWorker) resetRecv() {
+	for i := range w.rhdrs {
+		h := &w.rhdrs[i].Hdr
+		h.Namelen = unix.SizeofSockaddrInet6
+		h.Flags = 0
+		if w.pktinfo {
+			h.SetControllen(oobSize)
+		}
+	}
+}
 
 // recvmmsg is the RawConn.Read callback: false means "would block, wait
 // for readability".
