@@ -455,7 +455,7 @@ func TestConcurrentClients(t *testing.T) {
 // is answered meanwhile.
 func TestShutdownUnderLoad(t *testing.T) {
 	before := runtime.NumGoroutine()
-	s := New(Config{Listen: []netip.AddrPort{lo4}, UDPSockets: 1}, echoHandler)
+	s := New(Config{Listen: []netip.AddrPort{lo4}, UDPSockets: 1}, testHandler())
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
