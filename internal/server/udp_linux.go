@@ -69,6 +69,7 @@ type udpWorker struct {
 	// does not allocate closures for RawConn.Read/Write.
 	recvFn, sendFn   func(uintptr) bool
 	rn, wn           int
+	streak           int // batches read since recvmmsg last met an empty socket
 	rerrno, werrno   syscall.Errno
 	sendFrom, sendTo int
 }
@@ -245,14 +246,7 @@ func (w *udpWorker) serve(n int) int {
 }
 
 func (w *udpWorker) recv() (int, error) {
-	for i := range w.rhdrs {
-		h := &w.rhdrs[i].Hdr
-		h.Namelen = unix.SizeofSockaddrInet6
-		h.Flags = 0
-		if w.pktinfo {
-			h.SetControllen(oobSize)
-		}
-	}
+	w.resetRecv()
 	w.rn, w.rerrno = 0, 0
 	if err := w.rc.Read(w.recvFn); err != nil {
 		return 0, err
@@ -263,18 +257,58 @@ func (w *udpWorker) recv() (int, error) {
 	return w.rn, nil
 }
 
+// rawReads is how many reads after the socket last ran dry are made as
+// raw syscalls (recvmmsg's comment says why): at low rates a wake-up
+// costs one read for its datagrams and one that meets EAGAIN.
+const rawReads = 2
+
+// resetRecv restores the header fields that recvmmsg overwrites.
+func (w *udpWorker) resetRecv() {
+	for i := range w.rhdrs {
+		h := &w.rhdrs[i].Hdr
+		h.Namelen = unix.SizeofSockaddrInet6
+		h.Flags = 0
+		if w.pktinfo {
+			h.SetControllen(oobSize)
+		}
+	}
+}
+
 // recvmmsg is the RawConn.Read callback: false means "would block, wait
 // for readability".
+//
+// The socket is non-blocking, so the syscall may be made raw, without
+// entersyscall/exitsyscall: a raw call keeps the P for its few
+// microseconds, which a call that cannot block may do. That matters at
+// low rates. While the process is idle the runtime's monitor thread
+// (sysmon) sleeps, and entersyscall wakes it: a futex wake and a context
+// switch per wake-up from the poller, a third of the CPU per query at
+// 10k qps. But sysmon is also what preempts a goroutine that runs for
+// long and polls the network meanwhile: under a flood that never lets
+// the socket run dry the worker never parks, and other goroutines (TCP,
+// timers) wait on sysmon. So only the first rawReads reads after the
+// socket ran dry are raw; a worker still busy after those wakes sysmon
+// with its later reads, at no cost that counts at such rates.
 func (w *udpWorker) recvmmsg(fd uintptr) bool {
 	for {
-		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&w.rhdrs[0])), uintptr(w.batch), 0, 0, 0)
+		var (
+			r uintptr
+			e syscall.Errno
+		)
+		if w.streak < rawReads {
+			r, _, e = unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&w.rhdrs[0])), uintptr(w.batch), 0, 0, 0)
+		} else {
+			r, _, e = unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&w.rhdrs[0])), uintptr(w.batch), 0, 0, 0)
+		}
 		switch e {
 		case 0:
 			w.rn = int(r)
+			w.streak++
 			return true
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
+			w.streak = 0
 			return false
 		}
 		w.rerrno = e
@@ -303,9 +337,13 @@ func (w *udpWorker) send(m int) {
 	}
 }
 
+// sendmmsg is the RawConn.Write callback. It is a raw syscall for the
+// reason recvmmsg gives: the socket is non-blocking (a full send buffer
+// is EAGAIN, not a wait in the kernel), and the worker that sends has
+// just read, so sysmon is awake already when the worker is busy.
 func (w *udpWorker) sendmmsg(fd uintptr) bool {
 	for {
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.whdrs[w.sendFrom])), uintptr(w.sendTo-w.sendFrom), 0, 0, 0)
+		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.whdrs[w.sendFrom])), uintptr(w.sendTo-w.sendFrom), 0, 0, 0)
 		switch e {
 		case 0:
 			w.wn = int(r)

@@ -59,3 +59,52 @@ func mapped(p unsafe.Pointer) bool {
 	_, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(p), 1, uintptr(unsafe.Pointer(&vec[0])))
 	return e == 0
 }
+
+// The worker counts the batches it read since the socket last ran dry:
+// the first rawReads are raw syscalls (sysmon sleeps on), later ones wake
+// sysmon, and EAGAIN starts the count again (recvmmsg says why).
+func TestUDPWorkerReadStreak(t *testing.T) {
+	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(lo4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w, err := newUDPWorker(New(Config{}, echoHandler), c, new(atomic.Int32), c.LocalAddr().(*net.UDPAddr).AddrPort(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := net.DialUDP("udp4", nil, c.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	const sent = rawReads + 2
+	for range sent {
+		if _, err := cl.Write(make([]byte, 12)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() bool {
+		w.resetRecv()
+		var ok bool
+		if err := w.rc.Control(func(fd uintptr) { ok = w.recvmmsg(fd) }); err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	// Loopback delivers before Write returns: all are queued.
+	for i := 1; i <= sent; i++ {
+		if !read() || w.rerrno != 0 || w.rn != 1 {
+			t.Fatalf("read %d: ok=false or rn=%d errno=%v", i, w.rn, w.rerrno)
+		}
+		if w.streak != i {
+			t.Fatalf("after read %d: streak %d", i, w.streak)
+		}
+	}
+	if read() {
+		t.Fatal("read from an empty socket succeeded")
+	}
+	if w.streak != 0 {
+		t.Errorf("after EAGAIN: streak %d, want 0", w.streak)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -447,4 +448,57 @@ func TestConcurrentClients(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// TestShutdownUnderLoad: a worker that datagrams keep busy (it may never
+// find the socket empty and park) still stops promptly, and a TCP query
+// is answered meanwhile.
+func TestShutdownUnderLoad(t *testing.T) {
+	before := runtime.NumGoroutine()
+	s := New(Config{Listen: []netip.AddrPort{lo4}, UDPSockets: 1}, testHandler())
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	udp, tcp := s.Addrs()
+	uc, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(udp[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	q := pack(t, query("a.test.", dns.TypeA))
+	stop := make(chan struct{})
+	flooded := make(chan struct{})
+	go func() {
+		defer close(flooded)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			// Replies are not read: the client's buffer fills and the
+			// kernel drops them, which the server does not see.
+			uc.Write(q) //nolint:errcheck // refused once the server is gone
+		}
+	}()
+	var once sync.Once
+	stopFlood := func() {
+		once.Do(func() { close(stop) })
+		<-flooded
+	}
+	defer stopFlood()
+	if _, err := exchange(t, "tcp", tcp[0], query("a.test.", dns.TypeA)); err != nil {
+		t.Fatalf("tcp under udp load: %v", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	t0 := time.Now()
+	if err := s.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(t0); d > 2*time.Second {
+		t.Errorf("shutdown under load took %v", d)
+	}
+	stopFlood()
+	waitGoroutines(t, before)
 }
