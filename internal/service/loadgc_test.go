@@ -9,7 +9,7 @@ import (
 // by the largest budget but never above the operator's limit, and that
 // the last release restores the settings the first hold found.
 func TestGCHold(t *testing.T) {
-	const opLimit = 1 << 40
+	const opLimit int64 = 1 << 40
 	prevLimit := debug.SetMemoryLimit(opLimit)
 	prevPercent := debug.SetGCPercent(70)
 	defer func() {
