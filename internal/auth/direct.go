@@ -16,15 +16,16 @@ import (
 // it (A, AAAA, TXT, MX, NS, SRV, PTR, with the addresses the additional
 // section carries for MX, NS and SRV targets), CNAME chains inside the
 // zone, a type the name lacks (NODATA) and a name that does not exist
-// (NXDOMAIN), for queries that ask no DNSSEC records of a signed zone.
+// (NXDOMAIN), and referrals with their glue, for queries that ask no
+// DNSSEC records of a signed zone.
 // Those are what a leaf zone mostly answers, and a random-subdomain flood
 // is nothing but NXDOMAIN. Answering them from the zone keeps the server's
 // memory that of its zones: a cache of packed replies grows with every
 // distinct name asked (by tens of megabytes on a 100k-name zone, more than
 // the zone itself), and the full path's garbage lets the heap grow by as
-// much again between collections. What is left — referrals, DNAME,
-// wildcards, DNSSEC records, ANY — takes the full path, whose replies are
-// still cached.
+// much again between collections. What is left — DNAME, wildcards,
+// DNSSEC records, ANY, DS, truncation — takes the full path, whose replies
+// are still cached.
 //
 // The bytes are those the full path packs (miekg/dns with compression, the
 // question in the client's case): TestDirectMatchesFull holds them equal.
@@ -38,7 +39,7 @@ const maxDirectLabels = 128
 const maxDirectTargets = 16
 
 // directName is one name in the two forms the direct path needs: lower-
-// case wire for the reply, canonical presentation for the zone's table,
+// case wire for the reply, canonical presentation for the zone's index,
 // each with where its labels start.
 type directName struct {
 	lwn, pnn   int // lengths in lb and pb (slices into them would move d to the heap)
