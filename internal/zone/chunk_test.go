@@ -2,7 +2,6 @@ package zone
 
 import (
 	"bytes"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -93,35 +92,14 @@ func TestChunkedCases(t *testing.T) {
 // TestChunkedCorpora reads every zone file of the shared corpora in
 // pieces of a few sizes.
 func TestChunkedCorpora(t *testing.T) {
-	root := corpusDir(t)
-	files, kept := 0, 0
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		switch filepath.Ext(path) {
-		case ".md", ".out", ".py", ".sh", ".c", ".h", ".txt", ".json", ".csv", ".gz", ".xz":
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil || len(b) > 8<<20 {
-			return err
-		}
-		origin := DetectOrigin(b)
-		if origin == "" {
-			origin = "example."
-		}
-		files++
+	kept := 0
+	files := eachCorpusZone(t, func(path string, b []byte, origin string) {
 		for _, chunk := range []int{16, 97, 4096, 64 << 10} {
 			if samePieces(t, path, origin, chunk) {
 				kept++
 			}
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Logf("corpora: %d files; pieces kept %d times", files, kept)
 	if kept < 50 {
 		t.Errorf("pieces kept only %d times: corpus layout changed?", kept)

@@ -1,6 +1,7 @@
 package zone
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -20,6 +21,38 @@ func corpusDir(t testing.TB, sub ...string) string {
 		t.Skipf("SKIP LOUDLY: corpus %s absent (%v); corpus tests did not run", dir, err)
 	}
 	return dir
+}
+
+// eachCorpusZone calls f with every zone file of the shared corpora (up
+// to 8 MiB; READMEs, scripts and expected outputs skipped), its text and
+// its origin (DetectOrigin's, else "example."), and returns how many.
+func eachCorpusZone(t *testing.T, f func(path string, b []byte, origin string)) int {
+	t.Helper()
+	files := 0
+	err := filepath.WalkDir(corpusDir(t), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		switch filepath.Ext(path) {
+		case ".md", ".out", ".py", ".sh", ".c", ".h", ".txt", ".json", ".csv", ".gz", ".xz":
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil || len(b) > 8<<20 {
+			return err
+		}
+		origin := DetectOrigin(b)
+		if origin == "" {
+			origin = "example."
+		}
+		files++
+		f(path, b, origin)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }
 
 // bindZones lists BIND's checkzone zones with a given prefix.

@@ -1,7 +1,6 @@
 package zone
 
 import (
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -78,39 +77,17 @@ func TestFastPathCases(t *testing.T) {
 // file of the shared corpora, and that the fast path is taken for the
 // clean ones (the root zone at least).
 func TestFastPathCorpora(t *testing.T) {
-	root := corpusDir(t)
-	files, fastN := 0, 0
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		switch filepath.Ext(path) {
-		case ".md", ".out", ".py", ".sh", ".c", ".h", ".txt", ".json", ".csv", ".gz", ".xz":
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil || len(b) > 8<<20 {
-			return err
-		}
-		text := string(b)
-		origin := DetectOrigin(b)
-		if origin == "" {
-			origin = "example."
-		}
-		files++
-		if sameParse(t, text, origin, path) {
+	fastN := 0
+	files := eachCorpusZone(t, func(path string, b []byte, origin string) {
+		if sameParse(t, string(b), origin, path) {
 			fastN++
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Logf("corpora: %d files, fast and slow paths agree; fast path kept for %d", files, fastN)
 	if files < 300 || fastN < 50 {
 		t.Errorf("only %d files (%d on the fast path): corpus layout changed?", files, fastN)
 	}
-	rz := filepath.Join(root, "root-zone", "root.zone.2023051100")
+	rz := filepath.Join(corpusDir(t), "root-zone", "root.zone.2023051100")
 	if b, err := os.ReadFile(rz); err == nil {
 		if _, _, fast := parseWith(string(b), ".", rz, false); !fast {
 			t.Error("the root zone did not take the fast path")

@@ -2,7 +2,6 @@ package zone
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,31 +143,10 @@ func TestQuickBenchZone(t *testing.T) {
 // TestQuickCorpora holds the quick parser to miekg/dns's reading of every
 // zone file in the shared corpora.
 func TestQuickCorpora(t *testing.T) {
-	root := corpusDir(t)
-	files, quickN := 0, 0
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		switch filepath.Ext(path) {
-		case ".md", ".out", ".py", ".sh", ".c", ".h", ".txt", ".json", ".csv", ".gz", ".xz":
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil || len(b) > 8<<20 {
-			return err
-		}
-		origin := DetectOrigin(b)
-		if origin == "" {
-			origin = "example."
-		}
-		files++
+	quickN := 0
+	files := eachCorpusZone(t, func(path string, b []byte, origin string) {
 		quickN += sameGears(t, string(b), origin, path)
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Logf("corpora: %d files, the quick parser built %d records, all equal to miekg/dns's", files, quickN)
 	if files < 300 || quickN < 10_000 {
 		t.Errorf("only %d files, %d quick records: corpus layout changed?", files, quickN)
