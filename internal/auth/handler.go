@@ -19,7 +19,8 @@ import (
 // fragmentation (DNS Flag Day 2020) and is NSD's and Knot's default.
 const MaxUDPSize = wire.DefaultEDNSSize
 
-// answerCacheBytes bounds the pre-packed answer cache per zone snapshot.
+// answerCacheBytes bounds the pre-packed answer cache per zone snapshot
+// unless SetAnswerCacheLimit says otherwise.
 // 64 MiB holds several hundred thousand typical answers; when full, new
 // answers are computed each time (correct, just slower).
 const answerCacheBytes = 64 << 20
@@ -28,9 +29,10 @@ const answerCacheBytes = 64 << 20
 // snapshot swapped atomically by SetZones, so queries take no locks on the
 // zone data and a reload never serves a half-loaded zone.
 type Handler struct {
-	log   *slog.Logger
-	state atomic.Pointer[state]
-	xfr   atomic.Pointer[transfersBox]
+	log        *slog.Logger
+	state      atomic.Pointer[state]
+	xfr        atomic.Pointer[transfersBox]
+	cacheLimit atomic.Int64 // answer cache bytes; 0: answerCacheBytes
 }
 
 type state struct {
@@ -71,6 +73,11 @@ func NewHandler(logger *slog.Logger) *Handler {
 	return h
 }
 
+// SetAnswerCacheLimit bounds the cache of packed replies (those the
+// direct path does not write) to n bytes from the next SetZones on; a
+// memory budget sets it (service.AuthBudget). n <= 0 restores the default.
+func (h *Handler) SetAnswerCacheLimit(n int) { h.cacheLimit.Store(int64(max(n, 0))) }
+
 // SetZones replaces the served zones at once. Later zones with the same
 // origin replace earlier ones.
 func (h *Handler) SetZones(zs []*zone.Zone) { h.SetZonesUnavailable(zs, nil) }
@@ -94,6 +101,10 @@ func (h *Handler) SetZonesUnavailable(zs []*zone.Zone, unavailable []string) {
 		}
 	}
 	st.cache.m = make(map[string][]byte)
+	st.cache.max = answerCacheBytes
+	if n := h.cacheLimit.Load(); n > 0 {
+		st.cache.max = int(n)
+	}
 	h.state.Store(st)
 }
 
@@ -357,6 +368,7 @@ type answerCache struct {
 	mu    sync.RWMutex
 	m     map[string][]byte
 	bytes int
+	max   int
 }
 
 func (c *answerCache) get(key []byte) []byte {
@@ -370,7 +382,7 @@ func (c *answerCache) put(key, resp []byte) {
 	size := len(key) + len(resp) + 64 // map entry overhead, roughly
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.bytes+size > answerCacheBytes {
+	if c.bytes+size > c.max {
 		return
 	}
 	if _, ok := c.m[string(key)]; ok {

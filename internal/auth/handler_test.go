@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -251,5 +252,29 @@ func TestHandlerMalformed(t *testing.T) {
 				c.Check(t, h.ServeDNS(context.Background(), req, make([]byte, 0, 512)))
 			}
 		})
+	}
+}
+
+// The answer cache holds at most its limit: a budget's share, or the
+// default.
+func TestAnswerCacheLimit(t *testing.T) {
+	for _, tc := range []struct {
+		limit int
+		want  int
+	}{{0, answerCacheBytes}, {2048, 2048}} {
+		h := NewHandler(nil)
+		h.SetAnswerCacheLimit(tc.limit)
+		h.SetZones([]*zone.Zone{exampleZone(t)})
+		// Wildcard answers take the full path, whose replies are cached.
+		for i := range 100 {
+			serve(t, h, newQuery(fmt.Sprintf("n%d.wild.example.test.", i), dns.TypeA, true), server.UDP)
+		}
+		st := h.state.Load()
+		if st.cache.max != tc.want || st.cache.bytes > tc.want {
+			t.Errorf("limit %d: max %d, %d bytes cached", tc.limit, st.cache.max, st.cache.bytes)
+		}
+		if tc.limit > 0 && st.cache.bytes < tc.want/2 {
+			t.Errorf("limit %d: only %d bytes cached, the test does not fill it", tc.limit, st.cache.bytes)
+		}
 	}
 }

@@ -92,7 +92,9 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 		return nil, err
 	}
 	opt.Now = now
+	budget := NewAuthBudget(cfg, runtime.GOMAXPROCS(0), opt.EnvMemoryLimit)
 	h := auth.NewHandler(log)
+	h.SetAnswerCacheLimit(budget.AnswerCache)
 	sign := newSigning(log, opt.Now)
 	// Bad keys stop the start: serving the zone unsigned, or not at all,
 	// is a choice for the operator to make.
@@ -104,8 +106,7 @@ func NewAuth(cfg *config.Auth, opt AuthOptions) (*Auth, error) {
 	if len(zs) == 0 && len(opt.Zones) == 0 && len(cfg.Secondaries) == 0 {
 		return nil, errors.New("no zone could be loaded")
 	}
-	a := &Auth{log: log, opt: opt, h: h, handler: h, listen: cfg.Listen, sign: sign,
-		budget: NewAuthBudget(cfg, runtime.GOMAXPROCS(0), opt.EnvMemoryLimit)}
+	a := &Auth{log: log, opt: opt, h: h, handler: h, listen: cfg.Listen, sign: sign, budget: budget}
 	if opt.Wrap != nil {
 		a.handler = opt.Wrap(h)
 	}

@@ -172,13 +172,17 @@ type AuthBudget struct {
 	Limit   int64 // memory-limit, or GOMEMLIMIT; 0: none, the defaults
 	GoLimit int64 // the runtime's soft limit; 0 leaves the runtime's own
 	RRL     int   // response rate limiting buckets (server.RRLConfig.TableSize)
+	// AnswerCache bounds the cache of packed replies the direct path does
+	// not write (auth.Handler.SetAnswerCacheLimit); 0: the default.
+	AnswerCache int
 	commonBudget
 }
 
 // NewAuthBudget derives the budget of an authoritative server with cfg on
 // procs processors, as NewResolverBudget does a resolver's: the runtime's
-// soft limit 7/8 of the limit, the listeners' shares the same, and the
-// RRL table 1/64 of it at 24 bytes a bucket.
+// soft limit 7/8 of the limit, the listeners' shares the same, the RRL
+// table 1/64 of it at 24 bytes a bucket, and the answer cache 1/8 (the
+// zones themselves must fit in the rest).
 func NewAuthBudget(cfg *config.Auth, procs int, envLimit int64) AuthBudget {
 	var b AuthBudget
 	envLimit = envMemoryLimit(envLimit)
@@ -194,6 +198,7 @@ func NewAuthBudget(cfg *config.Auth, procs int, envLimit int64) AuthBudget {
 		b.GoLimit = limit - limit/8
 	}
 	b.RRL = share(limit, 64*24, 1024, server.DefaultRRLTableSize)
+	b.AnswerCache = share(limit, 8, 64<<10, 64<<20)
 	b.commonBudget = newCommonBudget(limit, procs)
 	return b
 }

@@ -92,11 +92,11 @@ func TestNewAuthBudget(t *testing.T) {
 	}{
 		{name: "none: the defaults"},
 		{name: "off", limit: -1},
-		{name: "32 MiB", limit: 32 * mib, want: AuthBudget{Limit: 32 * mib, GoLimit: 28 * mib, RRL: 21845,
+		{name: "32 MiB", limit: 32 * mib, want: AuthBudget{Limit: 32 * mib, GoLimit: 28 * mib, RRL: 21845, AnswerCache: 4 * mib,
 			commonBudget: commonBudget{TCPConns: 256, TCPConnsPerClient: 32, TCPQueries: 32, TCPInFlight: 16, UDPSockets: 2, UDPBatch: 4, TapQueue: 2048}}},
-		{name: "1 GiB: the RRL table's default", limit: 1024 * mib, want: AuthBudget{Limit: 1024 * mib, GoLimit: 896 * mib, RRL: 65536,
+		{name: "1 GiB: the RRL table's and the answer cache's defaults", limit: 1024 * mib, want: AuthBudget{Limit: 1024 * mib, GoLimit: 896 * mib, RRL: 65536, AnswerCache: 64 * mib,
 			commonBudget: commonBudget{TCPConns: 4096, TCPConnsPerClient: 32, TCPQueries: 1024, TCPInFlight: 16, UDPSockets: 2, UDPBatch: 16, TapQueue: 4096}}},
-		{name: "GOMEMLIMIT: the limit, the runtime keeps it", env: 32 * mib, want: AuthBudget{Limit: 32 * mib, RRL: 21845,
+		{name: "GOMEMLIMIT: the limit, the runtime keeps it", env: 32 * mib, want: AuthBudget{Limit: 32 * mib, RRL: 21845, AnswerCache: 4 * mib,
 			commonBudget: commonBudget{TCPConns: 256, TCPConnsPerClient: 32, TCPQueries: 32, TCPInFlight: 16, UDPSockets: 2, UDPBatch: 4, TapQueue: 2048}}},
 		{name: "GOMEMLIMIT=off", env: math.MaxInt64},
 	} {
