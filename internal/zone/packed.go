@@ -116,7 +116,10 @@ func packNodes(nodes []Node) (packed, error) {
 				size += 2 + rdataBound(rr)
 			}
 		}
-		if len(buf)+size > cap(buf) {
+		// A new block when this node does not fit, or when the block is
+		// one node's own (larger than packedBlock) and its slack would
+		// put the next node past what an offset can say.
+		if len(buf)+size > cap(buf) || len(buf) >= packedBlock {
 			if len(blocks) == maxBlocks {
 				return nil, fmt.Errorf("zone too large to index (%d blocks packed)", len(blocks))
 			}

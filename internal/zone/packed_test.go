@@ -35,14 +35,50 @@ dn         DNAME target.example.
 hinfo      HINFO "cpu" "os"
 `
 
-// Every node is found by its wire name, its flags are the node's, and
-// each set the packed form holds has exactly miekg/dns's RDATA bytes.
+// Every node is found by its name, its flags are the node's, and each set
+// the packed form holds has exactly miekg/dns's RDATA bytes.
 func TestPackedMatchesRecords(t *testing.T) {
 	z, problems, err := LoadFS(fstest.MapFS{"z": {Data: []byte(packedZone)}}, "z", "example.test.", Options{})
 	if err != nil {
 		t.Fatal(err, problems)
 	}
-	held, notHeld := 0, 0
+	held, notHeld := checkPacked(t, z)
+	// Mixed.Case in a CNAME and HINFO are left to the full path.
+	if held < 15 || notHeld < 3 {
+		t.Errorf("held %d sets, left %d", held, notHeld)
+	}
+}
+
+// A node larger than a block gets a block of its own, and the nodes after
+// it are still found (their offsets fit).
+func TestPackedBigNode(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString("$ORIGIN big.test.\n$TTL 300\n@ SOA ns hostmaster 1 3600 600 86400 60\n@ NS ns\nns A 192.0.2.1\n")
+	// Escapes make the size bound loose: the node's own block has slack
+	// left past packedBlock, where no node may start.
+	long := strings.Repeat("x", 190) + strings.Repeat(`\065`, 50)
+	for i := range 6000 { // ~1.5 MB of TXT at one name
+		fmt.Fprintf(&sb, "huge TXT \"%d%s\"\n", i, long)
+	}
+	for i := range 2000 {
+		fmt.Fprintf(&sb, "h%d A 10.0.%d.%d\n", i, i>>8, i&255)
+	}
+	z, problems, err := LoadFS(fstest.MapFS{"z": {Data: []byte(sb.String())}}, "z", "big.test.", Options{})
+	if err != nil {
+		t.Fatal(err, problems)
+	}
+	if len(z.packed) < 3 {
+		t.Fatalf("%d blocks: the big node did not get its own", len(z.packed))
+	}
+	if held, _ := checkPacked(t, z); held < 2000 {
+		t.Errorf("held %d sets", held)
+	}
+}
+
+// checkPacked holds every node's packed form to its records, and returns
+// how many sets are held packed and how many are not.
+func checkPacked(t *testing.T, z *Zone) (held, notHeld int) {
+	t.Helper()
 	for i := range z.nodes {
 		n := &z.nodes[i]
 		p := z.PackedName([]byte(n.Name))
@@ -95,10 +131,7 @@ func TestPackedMatchesRecords(t *testing.T) {
 			}
 		}
 	}
-	// Mixed.Case in a CNAME and HINFO are left to the full path.
-	if held < 15 || notHeld < 3 {
-		t.Errorf("held %d sets, left %d", held, notHeld)
-	}
+	return held, notHeld
 }
 
 // rdataOf is rr's RDATA as miekg/dns packs it without compression, names
