@@ -237,8 +237,8 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 			var rdata []byte
 			rdata, rest = rest.Next()
 			out = c.appendRR(out, d.lw(), set.Type, set.TTL, rdata, nameAt)
-			if nameAt >= 0 && set.Type != dns.TypeCNAME && set.Type != dns.TypePTR {
-				// NS, MX, SRV: their target's addresses go in additional.
+			if set.Type == dns.TypeNS || set.Type == dns.TypeMX || set.Type == dns.TypeSRV {
+				// Their target's addresses go in additional.
 				if ntargets == len(targets) {
 					return nil, false
 				}
@@ -343,9 +343,14 @@ func loopsTo(owners []zone.PackedNode, next []byte) bool {
 // appendRR appends one record from packed RDATA, owned by the lower-case
 // wire name owner, names compressed as the full path compresses them: the
 // name at nameAt (if any) compressed, but SRV's written whole (RFC 2782,
-// RFC 3597 4).
+// RFC 3597 4); SOA's two names compressed, then its numbers.
 func (c *compressor) appendRR(out, owner []byte, t uint16, ttl uint32, rdata []byte, nameAt int) []byte {
 	out = c.appendName(out, owner, true)
+	return c.appendRdata(out, t, ttl, rdata, nameAt)
+}
+
+// appendRdata is appendRR after the owner name.
+func (c *compressor) appendRdata(out []byte, t uint16, ttl uint32, rdata []byte, nameAt int) []byte {
 	out = append(out, byte(t>>8), byte(t), 0, byte(dns.ClassINET),
 		byte(ttl>>24), byte(ttl>>16), byte(ttl>>8), byte(ttl), 0, 0)
 	start := len(out)
@@ -353,55 +358,44 @@ func (c *compressor) appendRR(out, owner []byte, t uint16, ttl uint32, rdata []b
 		out = append(out, rdata...)
 	} else {
 		out = append(out, rdata[:nameAt]...)
-		out = c.appendName(out, rdata[nameAt:], t != dns.TypeSRV)
+		name := rdata[nameAt:]
+		out = c.appendName(out, name, t != dns.TypeSRV)
+		if t == dns.TypeSOA {
+			rest := name[wireLen(name):]
+			out = c.appendName(out, rest, true)
+			out = append(out, rest[wireLen(rest):]...)
+		}
 	}
 	binary.BigEndian.PutUint16(out[start-2:], uint16(len(out)-start))
 	return out
 }
 
-// appendRdataName writes a name from zone data. The full path compares
-// names as they are spelled; one not in canonical (lower-case) form is
-// left to it.
-func (c *compressor) appendRdataName(out []byte, name string, compress bool) ([]byte, bool) {
-	if !dnsname.IsCanonical(name) {
-		return out, false
+// wireLen is the length of the uncompressed wire name that w starts with.
+func wireLen(w []byte) int {
+	o := 0
+	for w[o] != 0 {
+		o += int(w[o]) + 1
 	}
-	var b [dnsname.MaxNameLen]byte
-	w, err := dnsname.AppendCanonicalWire(b[:0], name)
-	if err != nil {
-		return out, false
-	}
-	return c.appendName(out, w, compress), true
+	return o + 1
 }
 
 // appendNegativeSOA appends the zone's SOA for a negative answer (TTL
-// lowered to its MINIMUM, RFC 2308 3), names compressed as the full path
-// compresses them. originAt is where the question spells the origin.
+// lowered to its MINIMUM, RFC 2308 3), from its packed form, names
+// compressed as the full path compresses them. originAt is where the
+// question spells the origin.
 func appendNegativeSOA(out []byte, z *zone.Zone, c *compressor, originAt int) ([]byte, bool) {
-	soa := z.SOA
+	set, has := z.Packed(z.Apex()).Set(dns.TypeSOA)
+	if !has || set.Count != 1 {
+		return out, false // not held packed (names not in canonical form)
+	}
+	rdata, _ := set.Next()
 	if z.Origin == "." {
 		out = append(out, 0)
 	} else {
 		out = append(out, 0xC0|byte(originAt>>8), byte(originAt))
 	}
-	ttl := min(soa.Hdr.Ttl, soa.Minttl)
-	out = append(out, byte(dns.TypeSOA>>8), byte(dns.TypeSOA), byte(soa.Hdr.Class>>8), byte(soa.Hdr.Class),
-		byte(ttl>>24), byte(ttl>>16), byte(ttl>>8), byte(ttl), 0, 0)
-	start := len(out)
-	var ok bool
-	if out, ok = c.appendRdataName(out, soa.Ns, true); !ok {
-		return out, false
-	}
-	if out, ok = c.appendRdataName(out, soa.Mbox, true); !ok {
-		return out, false
-	}
-	out = binary.BigEndian.AppendUint32(out, soa.Serial)
-	out = binary.BigEndian.AppendUint32(out, soa.Refresh)
-	out = binary.BigEndian.AppendUint32(out, soa.Retry)
-	out = binary.BigEndian.AppendUint32(out, soa.Expire)
-	out = binary.BigEndian.AppendUint32(out, soa.Minttl)
-	binary.BigEndian.PutUint16(out[start-2:], uint16(len(out)-start))
-	return out, true
+	ttl := min(set.TTL, binary.BigEndian.Uint32(rdata[len(rdata)-4:]))
+	return c.appendRdata(out, dns.TypeSOA, ttl, rdata, 0), true
 }
 
 // compressor is miekg/dns's name compression in miniature, for the few

@@ -304,7 +304,7 @@ func TestDirectTakes(t *testing.T) {
 		{"x.dn.example.test.", dns.TypeA, false, false}, // DNAME
 		{"a.wild.example.test.", dns.TypeA, false, false},
 		{"www.example.test.", dns.TypeANY, false, false},
-		{"example.test.", dns.TypeSOA, false, false},
+		{"example.test.", dns.TypeSOA, false, true},
 		{"big.example.test.", dns.TypeTXT, false, false}, // over 512 bytes without EDNS: truncated
 	} {
 		w, q := plainQuery(t, tc.name, tc.qtype, tc.do, tc.do)

@@ -142,10 +142,10 @@ func TestMiddlewareBothRoles(t *testing.T) {
 		}
 	}
 	// The authoritative server, asked directly: an answer the full path
-	// packs (the SOA) twice, the second from its answer cache, and a zone
-	// it does not serve.
+	// packs (ANY, RFC 8482) twice, the second from its answer cache, and a
+	// zone it does not serve.
 	for range 2 {
-		if resp := exchangeOver(t, "udp", authUDP[0], "corp.test.", dns.TypeSOA); resp.Rcode != dns.RcodeSuccess {
+		if resp := exchangeOver(t, "udp", authUDP[0], "corp.test.", dns.TypeANY); resp.Rcode != dns.RcodeSuccess {
 			t.Fatalf("auth: %v", resp)
 		}
 	}
@@ -180,7 +180,7 @@ func TestMiddlewareBothRoles(t *testing.T) {
 	checkSamples(t, au, map[string]float64{
 		`rootline_auth_queries_total{cache="miss",proto="udp",rcode="REFUSED"}`: 1,
 		`rootline_auth_query_types_total{qtype="MX"}`:                           1,
-		`rootline_auth_query_types_total{qtype="SOA"}`:                          2,
+		`rootline_auth_query_types_total{qtype="ANY"}`:                          2,
 		`rootline_auth_query_types_total{qtype="A"}`:                            2, // the resolver's forwarded queries
 	})
 	if strings.Contains(au, "rootline_resolver_") || strings.Contains(res, "rootline_auth_") {
@@ -193,7 +193,7 @@ func TestMiddlewareBothRoles(t *testing.T) {
 			t.Errorf("resolver query log lacks %q:\n%s", want, resLog.String())
 		}
 	}
-	for _, want := range []string{"name=corp.test. type=SOA rcode=NOERROR cached=true", "name=other.test. type=MX rcode=REFUSED"} {
+	for _, want := range []string{"name=corp.test. type=ANY rcode=NOERROR cached=true", "name=other.test. type=MX rcode=REFUSED"} {
 		if !strings.Contains(authLog.String(), want) {
 			t.Errorf("auth query log lacks %q:\n%s", want, authLog.String())
 		}

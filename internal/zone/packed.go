@@ -41,7 +41,8 @@ import (
 // RDATA is held for the types whose wire form does not depend on the
 // message: no name (A, AAAA, TXT), or one name at a fixed place that a
 // message compresses (NS, CNAME, PTR, MX) or writes whole (SRV), kept
-// lower case and uncompressed. A set with a name not in canonical form is
+// lower case and uncompressed; and SOA (two names, then its numbers), for
+// negative answers. A set with a name not in canonical form is
 // not held: the full path packs it as it is spelled.
 
 // Flags of a packed node.
@@ -57,11 +58,12 @@ const packedHeader = 7 // node number, flags, name length
 // packedNone is the count of a set the packed form does not hold.
 const packedNone = 0xFFFF
 
-// PackedNameAt is where the one name of a packed type's RDATA starts, or
-// -1 for a type whose RDATA holds none.
+// PackedNameAt is where the first name of a packed type's RDATA starts,
+// or -1 for a type whose RDATA holds none. SOA holds two, one after the
+// other, then its five numbers.
 func PackedNameAt(t uint16) int {
 	switch t {
-	case dns.TypeNS, dns.TypeCNAME, dns.TypePTR:
+	case dns.TypeNS, dns.TypeCNAME, dns.TypePTR, dns.TypeSOA:
 		return 0
 	case dns.TypeMX:
 		return 2
@@ -223,6 +225,8 @@ func rdataBound(rr dns.RR) int {
 		return 2 + len(v.Mx) + 2
 	case *dns.SRV:
 		return 6 + len(v.Target) + 2
+	case *dns.SOA:
+		return len(v.Ns) + 2 + len(v.Mbox) + 2 + 20
 	}
 	return 0
 }
@@ -298,6 +302,18 @@ func packRdata(buf []byte, rr dns.RR) ([]byte, bool) {
 		buf = binary.BigEndian.AppendUint16(buf, v.Weight)
 		buf = binary.BigEndian.AppendUint16(buf, v.Port)
 		return appendPackedName(buf, v.Target)
+	case *dns.SOA:
+		var ok bool
+		if buf, ok = appendPackedName(buf, v.Ns); !ok {
+			return buf, false
+		}
+		if buf, ok = appendPackedName(buf, v.Mbox); !ok {
+			return buf, false
+		}
+		for _, n := range [...]uint32{v.Serial, v.Refresh, v.Retry, v.Expire, v.Minttl} {
+			buf = binary.BigEndian.AppendUint32(buf, n)
+		}
+		return buf, true
 	}
 	return buf, false
 }

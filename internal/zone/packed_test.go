@@ -147,7 +147,7 @@ func rdataOf(t *testing.T, rr dns.RR) []byte {
 	var wb [dnsname.MaxNameLen]byte
 	w, _ := dnsname.AppendCanonicalWire(wb[:0], c.Header().Name)
 	rd := buf[len(w)+10 : end]
-	if PackedNameAt(rr.Header().Rrtype) >= 0 {
+	if t := rr.Header().Rrtype; PackedNameAt(t) >= 0 && t != dns.TypeSOA { // SOA: names already lower case, numbers after them
 		rd = dnsname.AppendLowerWire(nil, rd)
 	}
 	return rd
