@@ -117,9 +117,6 @@ func (p Problem) String() string {
 	return b.String()
 }
 
-// errTooMany stops parsing once MaxProblems or MaxRecords is reached.
-var errTooMany = errors.New("too many problems")
-
 // Parse reads RFC 1035 master-file text (section 5) with the directives
 // $ORIGIN, $TTL, $INCLUDE (RFC 1035 5.1) and $GENERATE (BIND), RFC 3597
 // unknown types and every type miekg/dns knows. origin is the initial

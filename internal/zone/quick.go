@@ -278,17 +278,9 @@ func (q *quick) pack(a, b, c string) string {
 	return q.names.String()[start:]
 }
 
-// parse builds the record of text as miekg/dns would with origin and the
-// default TTL def, and the file state's last owner for a blank owner
-// field. ok is false when the quick parser declines.
-func (q *quick) parse(text string, st *fileState, def uint32) (rr dns.RR, ok bool) {
-	l, ok := q.split(text)
-	if !ok {
-		return nil, false
-	}
-	return q.build(l, st, def)
-}
-
+// build makes the record of the split line l as miekg/dns would, with the
+// default TTL def and the file state's last owner for a blank owner
+// field; false when the quick parser declines.
 func (q *quick) build(l line, st *fileState, def uint32) (dns.RR, bool) {
 	hdr := dns.RR_Header{Rrtype: l.typ, Class: dns.ClassINET, Ttl: def}
 	switch {
