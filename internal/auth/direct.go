@@ -182,8 +182,7 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 	var (
 		ancount, arcount int
 		owners           [maxChain + 1]zone.PackedNode // the chain's nodes, for loops
-		targets          [maxDirectTargets][]byte
-		ntargets         int
+		targets          targetList
 		ok               bool
 	)
 	rcode, negative := dns.RcodeSuccess, false
@@ -199,19 +198,10 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 			// Without DNSSEC records (the zone is unsigned or DO clear),
 			// there is no DS to add.
 			set, has := cut.Set(dns.TypeNS)
-			if !has || set.Count < 0 {
+			if !has || set.Count < 0 || !targets.add(set) {
 				return nil, false
 			}
-			for rest := set; rest.Count > 0; rest.Count-- {
-				var rdata []byte
-				rdata, rest = rest.Next()
-				out = c.appendRR(out, d.lb[d.woff[cutAt]:d.lwn], dns.TypeNS, set.TTL, rdata, 0)
-				if ntargets == len(targets) {
-					return nil, false
-				}
-				targets[ntargets] = rdata
-				ntargets++
-			}
+			out = c.appendSet(out, d.lb[d.woff[cutAt]:d.lwn], set)
 			nscount = set.Count
 			if ancount == 0 {
 				out[2] &^= wire.FlagAA >> 8 // authoritative only for the answer a chain gave
@@ -232,20 +222,11 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 		if set.Count < 0 || ancount+set.Count > 0xFFFF {
 			return nil, false // not held packed: the full path packs it
 		}
-		nameAt := zone.PackedNameAt(set.Type)
-		for rest := set; rest.Count > 0; rest.Count-- {
-			var rdata []byte
-			rdata, rest = rest.Next()
-			out = c.appendRR(out, d.lw(), set.Type, set.TTL, rdata, nameAt)
-			if set.Type == dns.TypeNS || set.Type == dns.TypeMX || set.Type == dns.TypeSRV {
-				// Their target's addresses go in additional.
-				if ntargets == len(targets) {
-					return nil, false
-				}
-				targets[ntargets] = rdata[nameAt:]
-				ntargets++
-			}
+		// NS, MX and SRV targets' addresses go in additional.
+		if (set.Type == dns.TypeNS || set.Type == dns.TypeMX || set.Type == dns.TypeSRV) && !targets.add(set) {
+			return nil, false
 		}
+		out = c.appendSet(out, d.lw(), set)
 		ancount += set.Count
 		owners[link] = exact
 		if set.Type != dns.TypeCNAME || q.Type == dns.TypeCNAME {
@@ -271,7 +252,7 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 			return nil, false
 		}
 		nscount = 1
-	} else if ntargets > 0 {
+	} else if targets.n > 0 {
 		// Lookup's addAddresses for each target: its A then AAAA set,
 		// each set once.
 		var added [2 * maxDirectTargets]struct {
@@ -279,7 +260,7 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 			t uint16
 		}
 		nadded := 0
-		for _, tg := range targets[:ntargets] {
+		for _, tg := range targets.names[:targets.n] {
 			if !d.setWire(tg) {
 				return nil, false
 			}
@@ -303,11 +284,7 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 				}
 				added[nadded].n, added[nadded].t = &p[0], t
 				nadded++
-				for rest := set; rest.Count > 0; rest.Count-- {
-					var rdata []byte
-					rdata, rest = rest.Next()
-					out = c.appendRR(out, d.lw(), t, set.TTL, rdata, -1)
-				}
+				out = c.appendSet(out, d.lw(), set)
 				arcount += set.Count
 			}
 		}
@@ -330,6 +307,30 @@ func (st *state) direct(w []byte, q *wire.Query, proto server.Proto, out []byte)
 	return out, true
 }
 
+// targetList is the names whose addresses an answer's additional section
+// carries (Lookup's addAdditional and referral), as they are in the
+// packed RDATA.
+type targetList struct {
+	n     int
+	names [maxDirectTargets][]byte
+}
+
+// add takes the target of each record of set; false when there are more
+// than the direct path handles.
+func (l *targetList) add(set zone.PackedSet) bool {
+	nameAt := zone.PackedNameAt(set.Type)
+	for rest := set; rest.Count > 0; rest.Count-- {
+		if l.n == len(l.names) {
+			return false
+		}
+		var rdata []byte
+		rdata, rest = rest.Next()
+		l.names[l.n] = rdata[nameAt:]
+		l.n++
+	}
+	return true
+}
+
 // loopsTo is loops for the chain's owner names.
 func loopsTo(owners []zone.PackedNode, next []byte) bool {
 	for _, o := range owners {
@@ -340,16 +341,22 @@ func loopsTo(owners []zone.PackedNode, next []byte) bool {
 	return false
 }
 
-// appendRR appends one record from packed RDATA, owned by the lower-case
-// wire name owner, names compressed as the full path compresses them: the
-// name at nameAt (if any) compressed, but SRV's written whole (RFC 2782,
-// RFC 3597 4); SOA's two names compressed, then its numbers.
-func (c *compressor) appendRR(out, owner []byte, t uint16, ttl uint32, rdata []byte, nameAt int) []byte {
-	out = c.appendName(out, owner, true)
-	return c.appendRdata(out, t, ttl, rdata, nameAt)
+// appendSet appends the records of a packed set, owned by the lower-case
+// wire name owner, names compressed as the full path compresses them.
+func (c *compressor) appendSet(out, owner []byte, set zone.PackedSet) []byte {
+	nameAt := zone.PackedNameAt(set.Type)
+	for rest := set; rest.Count > 0; rest.Count-- {
+		var rdata []byte
+		rdata, rest = rest.Next()
+		out = c.appendName(out, owner, true)
+		out = c.appendRdata(out, set.Type, set.TTL, rdata, nameAt)
+	}
+	return out
 }
 
-// appendRdata is appendRR after the owner name.
+// appendRdata appends a record after its owner name, from packed RDATA:
+// the name at nameAt (if any) compressed, but SRV's written whole (RFC
+// 2782, RFC 3597 4); SOA's two names compressed, then its numbers.
 func (c *compressor) appendRdata(out []byte, t uint16, ttl uint32, rdata []byte, nameAt int) []byte {
 	out = append(out, byte(t>>8), byte(t), 0, byte(dns.ClassINET),
 		byte(ttl>>24), byte(ttl>>16), byte(ttl>>8), byte(ttl), 0, 0)
