@@ -73,10 +73,12 @@ func PackedNameAt(t uint16) int {
 	return -1
 }
 
-// Packed nodes are written in blocks of packedBlock bytes (a node that
-// does not fit in one gets a block of its own): a million-record zone's
-// ~40 MB then fit in the memory its parse has just freed, where one array
-// would need 40 contiguous megabytes and raise the load's peak by as much.
+// Packed nodes are written in blocks of at most packedBlock bytes (a node
+// that does not fit in one gets a block of its own): a million-record
+// zone's ~40 MB then fit in the memory its parse has just freed, where one
+// array would need 40 contiguous megabytes and raise the load's peak by as
+// much. Blocks start at firstBlock bytes and double, so that a zone of a
+// few records takes a few KiB.
 // A node's offset (Node.packed, the index's slots) is its block number
 // << packedShift | its place in the block.
 const (
@@ -85,6 +87,7 @@ const (
 	bigZoneNodes = 100_000
 	packedShift  = 20
 	packedBlock  = 1 << packedShift
+	firstBlock   = 4 << 10
 	maxBlocks    = 1 << (32 - packedShift)
 )
 
@@ -125,10 +128,12 @@ func packNodes(nodes []Node) (packed, error) {
 			if len(blocks) == maxBlocks {
 				return nil, fmt.Errorf("zone too large to index (%d blocks packed)", len(blocks))
 			}
+			next := firstBlock
 			if buf != nil {
 				blocks[len(blocks)-1] = slices.Clip(buf)
+				next = min(2*cap(buf), packedBlock)
 			}
-			buf = make([]byte, 0, max(packedBlock, size))
+			buf = make([]byte, 0, max(next, size))
 			blocks = append(blocks, nil)
 		}
 		n.packed = uint32(len(blocks)-1)<<packedShift | uint32(len(buf))
@@ -155,9 +160,9 @@ func packNodes(nodes []Node) (packed, error) {
 		buf = append(buf, 0, 0)
 	}
 	if buf != nil {
-		blocks[len(blocks)-1] = buf // the last block keeps its capacity: a few hundred KiB at most
+		blocks[len(blocks)-1] = buf
 		if cap(buf)-len(buf) > 64<<10 {
-			blocks[len(blocks)-1] = slices.Clone(buf)
+			blocks[len(blocks)-1] = slices.Clone(buf) // up to half a block unused: keep an exact copy
 		}
 	}
 	for i := range nodes {
