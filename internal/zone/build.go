@@ -129,7 +129,7 @@ func assemble(origin string, index *nameIndex, nodes []Node, off []int32, all []
 			nodes = append(nodes, Node{Name: p})
 		}
 	}
-	z := &Zone{Origin: origin, Records: records, nodes: nodes} // index served the build; the zone's own table is made below
+	z := &Zone{Origin: origin, Records: records, nodes: nodes} // the index joins it once the nodes are packed
 	sets := make([]RRset, 0, nsets)
 	for o := range nodes {
 		n := &z.nodes[o]
